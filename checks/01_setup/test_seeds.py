@@ -1,0 +1,57 @@
+"""Checks for chapter 01 (setup and seeds)."""
+import torch
+
+from kata.compare import (RngSnapshot, expect_equal, expect_rng_unchanged, expect_sequence, expect_tensor,
+                          expect_type)
+
+
+def test_torch_version_is_str(sub):
+    expect_type(sub.torch_version(), str)
+
+
+def test_torch_version_matches_installed(sub):
+    expect_equal(sub.torch_version(), str(torch.__version__), name="バージョン")
+
+
+def test_seeded_rand_source_values(sub):
+    """The source text prints this after torch.manual_seed(0)."""
+    expected = torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+    expect_tensor(sub.seeded_rand(0, (2, 2)), expected, atol=5e-5, rtol=0)
+
+
+def test_seeded_rand_matches_reference(sub, ref, gen):
+    for _ in range(3):
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=gen))
+        shape = tuple(int(s) for s in torch.randint(0, 5, (int(torch.randint(1, 4, (), generator=gen)),),
+                                                    generator=gen))
+        expect_tensor(sub.seeded_rand(seed, shape), ref.seeded_rand(seed, shape), name=f"seeded_rand({seed}, {shape})")
+
+
+def test_same_random_twice_equal(sub, gen):
+    seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
+    first, second = expect_sequence(sub.same_random_twice(seed, n), 2)
+    expect_tensor(second, first, name="2 回目")
+
+
+def test_same_random_twice_matches_reference(sub, ref, gen):
+    seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
+    actual = expect_sequence(sub.same_random_twice(seed, n), 2)
+    expected = ref.same_random_twice(seed, n)
+    for i in range(2):
+        expect_tensor(actual[i], expected[i], name=f"戻り値[{i}]")
+
+
+def test_rand_with_generator_source_values(sub):
+    expect_tensor(sub.rand_with_generator(42, 3), torch.tensor([0.8823, 0.9150, 0.3829]), atol=5e-5, rtol=0)
+
+
+def test_rand_with_generator_matches_reference(sub, ref, gen):
+    seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 50, (), generator=gen))
+    expect_tensor(sub.rand_with_generator(seed, n), ref.rand_with_generator(seed, n))
+
+
+def test_rand_with_generator_leaves_global_rng(sub, gen):
+    torch.manual_seed(int(torch.randint(0, 10_000, (), generator=gen)))
+    before = RngSnapshot()
+    sub.rand_with_generator(7, 5)
+    expect_rng_unchanged(before)

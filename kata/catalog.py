@@ -1,0 +1,99 @@
+"""Where things are: the chapters, their files, exercises, points and hints.
+
+Each chapter has a data file ``checks/NN_topic/chapter.toml``::
+
+    title = "NumPy との相互変換"
+    file = "numpy_bridge.py"
+
+    [exercises.numpy_to_tensor]
+    points = 1
+    hints = ["最初のヒント (問いかけ)", "より近いヒント"]
+
+The order of ``[exercises.*]`` tables is the order in which a learner should solve them.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = ROOT / "checks"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    chapter: str  # "03_numpy"
+    name: str
+    points: float = 1.0
+    hints: tuple[str, ...] = ()
+
+    @property
+    def number(self) -> str:
+        return self.chapter[:2]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    key: str  # "03_numpy"
+    title: str
+    file: str  # "numpy_bridge.py"
+    exercises: tuple[Exercise, ...] = field(default=())
+
+    @property
+    def number(self) -> str:
+        return self.key[:2]
+
+    @property
+    def check_file(self) -> Path:
+        return CHECKS / self.key / f"test_{self.file}"
+
+    def learner_file(self, root: Path = ROOT) -> Path:
+        return root / "exercises" / self.key / self.file
+
+    def reference_file(self) -> Path:
+        return SOLUTIONS / self.key / self.file
+
+    def exercise(self, name: str) -> Exercise | None:
+        return next((e for e in self.exercises if e.name == name), None)
+
+    def exercise_of_test(self, test_name: str) -> Exercise | None:
+        """The exercise a check belongs to, from its name ``test_<exercise>_<fact>`` (longest name wins)."""
+        best = None
+        for ex in self.exercises:
+            if test_name == f"test_{ex.name}" or test_name.startswith(f"test_{ex.name}_"):
+                if best is None or len(ex.name) > len(best.name):
+                    best = ex
+        return best
+
+
+@functools.cache
+def chapters() -> tuple[Chapter, ...]:
+    out = []
+    for data in sorted(CHECKS.glob("[0-9][0-9]_*/chapter.toml")):
+        key = data.parent.name
+        raw = tomllib.loads(data.read_text(encoding="utf-8"))
+        exercises = tuple(
+            Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())))
+            for name, spec in raw.get("exercises", {}).items()
+        )
+        out.append(Chapter(key, raw["title"], raw["file"], exercises))
+    return tuple(out)
+
+
+def chapter(token: str) -> Chapter | None:
+    """A chapter from "3", "03", "03_numpy" or a path such as "exercises/03_numpy/numpy_bridge.py"."""
+    token = str(token).strip().strip("/")
+    m = re.match(r"^(?:.*?/)?(?:exercises|solutions|checks)/(\d+)", token) or re.match(r"^(\d+)", token)
+    if not m:
+        return None
+    number = f"{int(m.group(1)):02d}"
+    return next((c for c in chapters() if c.number == number), None)
+
+
+def chapter_of_key(key: str) -> Chapter | None:
+    return next((c for c in chapters() if c.key == key), None)

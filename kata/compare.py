@@ -1,0 +1,334 @@
+"""The comparison engine: every check compares through here.
+
+Attributes are compared in a fixed order and the first difference stops the comparison:
+Python type -> shape -> dtype -> device -> layout facts asked for (contiguity, memory sharing)
+-> autograd facts (requires_grad, is_leaf, grad) -> values.
+Each difference raises :class:`Mismatch` with one Japanese template per attribute (``kata.messages``) and, where
+the mistake is recognisable, a targeted hint (``kata.hints``).  Values are judged by ``torch.testing.assert_close``;
+a cheap ``torch.allclose`` / ``torch.equal`` with the same tolerances runs first so that a matching run does not pay
+for assert_close's first-call import.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any, NoReturn
+
+import numpy as np
+import torch
+
+from kata import hints, messages
+
+__all__ = [
+    "Mismatch", "fail", "expect", "expect_type", "expect_tensor", "expect_grad", "expect_array", "expect_scalar",
+    "expect_equal", "expect_sequence", "expect_same_object", "expect_unchanged", "expect_shares_memory",
+    "expect_no_shared_memory", "RngSnapshot", "expect_rng_unchanged", "tolerances",
+]
+
+
+class Mismatch(AssertionError):
+    """A difference between the learner's result and what is expected, as a Japanese verdict."""
+
+    def __init__(self, attribute: str, message: str, hint: str | None = None):
+        self.attribute = attribute
+        self.message = message
+        self.hint = hint
+        super().__init__(self.verdict)
+
+    @property
+    def verdict(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{messages.HINT_PREFIX}{self.hint}"
+
+
+def fail(attribute: str, template: str, hint: str | None = None, **fields: Any) -> NoReturn:
+    __tracebackhide__ = True
+    raise Mismatch(attribute, template.format(**fields), hint) from None
+
+
+def expect(condition: Any, attribute: str, template: str, hint: str | None = None, **fields: Any) -> None:
+    """Fail with ``template`` unless ``condition`` holds."""
+    __tracebackhide__ = True
+    if not condition:
+        fail(attribute, template, hint, **fields)
+
+
+def _typename(obj: Any) -> str:
+    if obj is None:
+        return "None"
+    t = type(obj)
+    if t.__module__ in ("builtins",):
+        return t.__name__
+    if isinstance(obj, torch.Tensor):
+        return "torch.Tensor"
+    if isinstance(obj, np.ndarray):
+        return "numpy.ndarray"
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    if isinstance(x, torch.Size):
+        return str(tuple(x))
+    if isinstance(x, torch.Tensor) and x.dim() == 0:
+        return _fmt(x.item())
+    return str(x)
+
+
+def expect_type(actual: Any, expected_type: type | tuple[type, ...], name: str = "戻り値") -> None:
+    __tracebackhide__ = True
+    if isinstance(actual, expected_type) and not (expected_type in (int, float) and isinstance(actual, bool)):
+        return
+    names = expected_type if isinstance(expected_type, tuple) else (expected_type,)
+    expected = " または ".join("torch.Tensor" if t is torch.Tensor else "numpy.ndarray" if t is np.ndarray
+                              else t.__name__ for t in names)
+    hint = None
+    if isinstance(actual, np.ndarray) and torch.Tensor in names:
+        hint = "NumPy 配列が返されています。torch.from_numpy / torch.tensor でテンソルにしましょう。"
+    elif isinstance(actual, torch.Tensor) and (np.ndarray in names):
+        hint = "テンソルが返されています。.numpy() で NumPy 配列にしましょう。"
+    elif isinstance(actual, torch.Tensor) and any(t in (int, float, bool) for t in names):
+        hint = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
+    elif actual is None:
+        hint = "return 文を忘れていませんか？"
+    fail("type", messages.TYPE, hint, name=name, expected=expected, actual=_typename(actual))
+
+
+def tolerances(*tensors: torch.Tensor) -> tuple[float, float]:
+    """Default (rtol, atol) for these tensors' dtypes: the table ``torch.testing.assert_close`` uses."""
+    try:
+        from torch.testing._comparison import default_tolerances
+        return default_tolerances(*tensors)
+    except Exception:  # pragma: no cover - private API moved
+        table = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5), torch.float32: (1.3e-6, 1e-5),
+                 torch.float64: (1e-7, 1e-7)}
+        pairs = [table.get(t.dtype, (0.0, 0.0)) for t in tensors]
+        return max(p[0] for p in pairs), max(p[1] for p in pairs)
+
+
+def _storage_ptr(x: Any) -> int | None:
+    if isinstance(x, torch.Tensor):
+        return x.untyped_storage().data_ptr()
+    return None
+
+
+def _shares(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a_arr = a.numpy() if isinstance(a, torch.Tensor) and a.device.type == "cpu" else a
+        b_arr = b.numpy() if isinstance(b, torch.Tensor) and b.device.type == "cpu" else b
+        if isinstance(a_arr, torch.Tensor) or isinstance(b_arr, torch.Tensor):
+            return False
+        return bool(np.shares_memory(a_arr, b_arr))
+    pa, pb = _storage_ptr(a), _storage_ptr(b)
+    return pa is not None and pa == pb and pa != 0
+
+
+def expect_shares_memory(actual: Any, other: Any, name: str = "戻り値", other_name: str = "入力") -> None:
+    __tracebackhide__ = True
+    expect(_shares(actual, other), "shares_memory", messages.SHARES_MEMORY, hints.NEEDS_VIEW,
+           name=name, other=other_name)
+
+
+def expect_no_shared_memory(actual: Any, other: Any, name: str = "戻り値", other_name: str = "入力") -> None:
+    __tracebackhide__ = True
+    expect(not _shares(actual, other), "copies_memory", messages.COPIES_MEMORY, hints.NEEDS_COPY,
+           name=name, other=other_name)
+
+
+def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rtol: float | None,
+                    atol: float | None, equal_nan: bool, attribute: str = "values", hint_fn=hints.for_values) -> None:
+    __tracebackhide__ = True
+    if "meta" in (actual.device.type, expected.device.type):
+        return  # meta tensors carry no values
+    a, e = actual.detach(), expected.detach()
+    if a.device != e.device:
+        a, e = a.cpu(), e.cpu()
+    if a.dtype != e.dtype:
+        common = torch.promote_types(a.dtype, e.dtype)
+        a, e = a.to(common), e.to(common)
+    if a.is_complex() or a.is_floating_point():
+        d_rtol, d_atol = tolerances(a, e)
+        rtol = d_rtol if rtol is None else rtol
+        atol = d_atol if atol is None else atol
+        if torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan):
+            return
+    else:
+        rtol, atol = 0.0, 0.0
+        if torch.equal(a, e):
+            return
+    try:
+        torch.testing.assert_close(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=False,
+                                   check_dtype=False, check_layout=False, check_stride=False)
+        return
+    except AssertionError:
+        pass
+    if a.is_floating_point() or a.is_complex():
+        bad = ~torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        diff = (a - e).abs().double()
+    else:
+        bad = a != e
+        diff = (a.double() - e.double()).abs() if a.dtype != torch.bool else bad.double()
+    diff = torch.where(bad, torch.nan_to_num(diff, nan=float("inf")), torch.zeros_like(diff))
+    flat = int(diff.reshape(-1).argmax()) if diff.numel() else 0
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape)) if a.dim() else ()
+    count, total = int(bad.sum()), a.numel()
+    fail(attribute, messages.VALUES, hint_fn(actual, expected) if actual.shape == expected.shape else None,
+         name=name, count=count, total=total, share=count / max(total, 1), diff=_fmt(float(diff.reshape(-1)[flat])
+         if diff.numel() else 0.0), index=index, expected=_fmt(e[index].item() if total else None),
+         actual=_fmt(a[index].item() if total else None), rtol=rtol, atol=atol)
+
+
+_UNSET = object()
+
+
+def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値", rtol: float | None = None,
+                  atol: float | None = None, equal_nan: bool = False, dtype: bool = True, device: bool = True,
+                  contiguous: bool | None = None, shares_memory_with: Any = None, other_name: str = "入力",
+                  no_shared_memory_with: Any = None, requires_grad: bool | None = None,
+                  is_leaf: bool | None = None, grad: Any = _UNSET, values: bool = True) -> None:
+    """Compare ``actual`` with ``expected`` attribute by attribute, stopping at the first difference.
+
+    ``dtype``/``device``: compare those attributes.  ``contiguous``, ``requires_grad``, ``is_leaf``: facts asked
+    for.  ``shares_memory_with`` / ``no_shared_memory_with``: an object whose memory the result must (not) share.
+    ``grad``: the expected ``actual.grad`` (a tensor, or ``None`` for "no grad").  ``values=False`` skips values
+    (uninitialised tensors).
+    """
+    __tracebackhide__ = True
+    expect_type(actual, torch.Tensor, name)
+    if actual.shape != expected.shape:
+        fail("shape", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
+             expected=_fmt(expected.shape), actual=_fmt(actual.shape))
+    if dtype and actual.dtype != expected.dtype:
+        fail("dtype", messages.DTYPE, hints.for_dtype(actual.dtype, expected.dtype), name=name,
+             expected=expected.dtype, actual=actual.dtype)
+    if device and actual.device != expected.device:
+        fail("device", messages.DEVICE, hints.for_device(actual.device, expected.device), name=name,
+             expected=expected.device, actual=actual.device)
+    if contiguous is not None and actual.is_contiguous() != contiguous:
+        fail("contiguous", messages.CONTIGUOUS, hints.for_contiguous(actual.is_contiguous(), contiguous),
+             name=name, expected=contiguous, actual=actual.is_contiguous())
+    if shares_memory_with is not None:
+        expect_shares_memory(actual, shares_memory_with, name, other_name)
+    if no_shared_memory_with is not None:
+        expect_no_shared_memory(actual, no_shared_memory_with, name, other_name)
+    if requires_grad is not None and actual.requires_grad != requires_grad:
+        fail("requires_grad", messages.REQUIRES_GRAD, hints.for_requires_grad(actual.requires_grad, requires_grad),
+             name=name, expected=requires_grad, actual=actual.requires_grad)
+    if is_leaf is not None and actual.is_leaf != is_leaf:
+        fail("is_leaf", messages.IS_LEAF, hints.NOT_LEAF if is_leaf else None, name=name, expected=is_leaf,
+             actual=actual.is_leaf)
+    if grad is not _UNSET:
+        expect_grad(actual.grad, grad, name=f"{name}.grad")
+    if values:
+        _compare_values(actual, expected, name, rtol, atol, equal_nan)
+
+
+def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾配", rtol: float | None = None,
+                atol: float | None = None) -> None:
+    """Compare a gradient: ``None`` where one is expected names ``backward()``; a multiple names accumulation."""
+    __tracebackhide__ = True
+    if expected is None:
+        expect(actual is None, "grad", messages.GRAD_UNEXPECTED, name=name)
+        return
+    if actual is None:
+        fail("grad", messages.GRAD_MISSING, hints.GRAD_NONE, name=name, expected=_fmt(expected.shape))
+    expect_type(actual, torch.Tensor, name)
+    if actual.shape != expected.shape:
+        fail("grad", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
+             expected=_fmt(expected.shape), actual=_fmt(actual.shape))
+    _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hints.for_grad)
+
+
+def expect_array(actual: Any, expected: np.ndarray, *, name: str = "戻り値", rtol: float | None = None,
+                 atol: float | None = None, shares_memory_with: Any = None, no_shared_memory_with: Any = None,
+                 other_name: str = "入力") -> None:
+    """Compare a NumPy array: type, shape, dtype, memory facts, values."""
+    __tracebackhide__ = True
+    expect_type(actual, np.ndarray, name)
+    if actual.shape != expected.shape:
+        fail("shape", messages.SHAPE, hints.for_shape(torch.Size(actual.shape), torch.Size(expected.shape)),
+             name=name, expected=tuple(expected.shape), actual=tuple(actual.shape))
+    if actual.dtype != expected.dtype:
+        fail("dtype", messages.DTYPE, None, name=name, expected=expected.dtype, actual=actual.dtype)
+    if shares_memory_with is not None:
+        expect_shares_memory(actual, shares_memory_with, name, other_name)
+    if no_shared_memory_with is not None:
+        expect_no_shared_memory(actual, no_shared_memory_with, name, other_name)
+    _compare_values(torch.from_numpy(np.ascontiguousarray(actual)), torch.from_numpy(np.ascontiguousarray(expected)),
+                    name, rtol, atol, False)
+
+
+def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻り値",
+                  type_: type | tuple[type, ...] = float, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Compare a Python number (not a tensor)."""
+    __tracebackhide__ = True
+    expect_type(actual, type_, name)
+    a, e = float(actual), float(expected)
+    if abs(a - e) <= atol + rtol * abs(e):
+        return
+    try:
+        torch.testing.assert_close(a, e, rtol=rtol, atol=atol)
+    except AssertionError:
+        fail("values", messages.SCALAR_VALUE, None, name=name, expected=_fmt(expected), actual=_fmt(actual),
+             rtol=rtol, atol=atol)
+
+
+def expect_equal(actual: Any, expected: Any, *, name: str = "戻り値", attribute: str = "values",
+                 hint: str | None = None) -> None:
+    """Compare plain objects (strings, devices, flags) with ``==``."""
+    __tracebackhide__ = True
+    expect(actual == expected, attribute, messages.EQUAL, hint, name=name, expected=_fmt(expected), actual=_fmt(actual))
+
+
+def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",
+                    type_: type | tuple[type, ...] = tuple) -> Any:
+    """Check that a result is a tuple (or ``type_``) of ``length`` items and return it."""
+    __tracebackhide__ = True
+    expect_type(actual, type_, name)
+    expect(len(actual) == length, "length", messages.LENGTH, name=name, expected=length, actual=len(actual))
+    return actual
+
+
+def expect_same_object(actual: Any, obj: Any, *, name: str = "戻り値", other_name: str = "入力") -> None:
+    __tracebackhide__ = True
+    expect(actual is obj, "same_object", messages.SAME_OBJECT, name=name, other=other_name)
+
+
+def expect_unchanged(current: torch.Tensor | np.ndarray, snapshot: torch.Tensor | np.ndarray,
+                     name: str = "入力") -> None:
+    """The input still has the values it had (``snapshot`` taken with ``.clone()`` / ``.copy()`` before)."""
+    __tracebackhide__ = True
+    if isinstance(current, np.ndarray):
+        same = current.shape == snapshot.shape and np.array_equal(current, snapshot, equal_nan=True)
+    else:
+        same = (current.shape == snapshot.shape and current.dtype == snapshot.dtype
+                and current.device == snapshot.device
+                and (current.device.type == "meta" or torch.equal(torch.nan_to_num(current.detach()),
+                                                                  torch.nan_to_num(snapshot.detach()))))
+    expect(same, "mutated", messages.INPUT_MUTATED, name=name)
+
+
+class RngSnapshot:
+    """The global RNG states of torch (CPU), NumPy and ``random``, to check that a call left them alone."""
+
+    def __init__(self) -> None:
+        self.torch = torch.get_rng_state()
+        self.numpy = np.random.get_state()
+        self.random = random.getstate()
+
+    def changed(self) -> list[str]:
+        out = []
+        if not torch.equal(self.torch, torch.get_rng_state()):
+            out.append("torch")
+        now = np.random.get_state()
+        if not (np.array_equal(self.numpy[1], now[1]) and self.numpy[2:] == now[2:]):
+            out.append("numpy")
+        if self.random != random.getstate():
+            out.append("random")
+        return out
+
+
+def expect_rng_unchanged(snapshot: RngSnapshot) -> None:
+    __tracebackhide__ = True
+    changed = snapshot.changed()
+    expect(not changed, "rng", messages.RNG_CHANGED,
+           "torch.Generator() を作って manual_seed し、generator= 引数で渡しましょう。", which=", ".join(changed))

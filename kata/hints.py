@@ -1,0 +1,131 @@
+"""Targeted hints: recognise a typical mistake from what differs and say what to try next.
+
+Each function returns a Japanese sentence or ``None``.  They never give the answer away; they name the concept.
+"""
+from __future__ import annotations
+
+import torch
+
+TRANSPOSED = "次元の順序が入れ替わっているようです。permute / transpose / .T で次元の並びを確認しましょう。"
+FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64 です。torch.from_numpy はその dtype を引き継ぎます。モデルに渡すなら .float() で float32 にしましょう。"
+INT_VS_FLOAT = "torch.tensor([1, 2]) は整数から int64 を推論し、torch.Tensor([1, 2]) は常に float32 を作ります。どちらが求められているか確認しましょう。"
+FLOAT_VS_INT = "整数の入力から作ると int64 になるのが期待です。float に変換していませんか？ torch.tensor と torch.Tensor の違いを確認しましょう。"
+FLOAT64_DEFAULT = "float64 になっています。Python の float や NumPy から来た値ではありませんか？ dtype=torch.float32 を指定しましょう。"
+GRAD_NONE = "勾配が None です。backward() を呼びましたか？ 対象のテンソルは requires_grad=True の葉テンソルですか？"
+GRAD_ACCUMULATED = "勾配が期待のちょうど {factor} 倍です。backward() を重ねると .grad は足し合わされます (累積)。呼ぶ回数と、x.grad.zero_() / x.grad = None を確認しましょう。"
+GRAD_PARTIAL = "勾配が期待の 1/{factor} です。backward() の回数が足りないか、途中で勾配をゼロにしていませんか？"
+DEVICE_MOVE = "x.to(device) は新しいテンソルを返し、x 自身は動きません。戻り値を受け取って使いましょう。"
+NEEDS_VIEW = "view (メモリ共有) が求められています。.clone() や .contiguous()、torch.tensor(...) はコピーを作ります。view / permute / unsqueeze / from_numpy を確認しましょう。"
+NEEDS_COPY = "元のデータと独立したコピーが求められています。.clone() や np.copy / torch.tensor(...) を使いましょう。"
+NEEDS_CONTIGUOUS = "permute や転置の結果はメモリ上で連続していません。連続なテンソルが必要なら .contiguous() や .reshape() を使いましょう。"
+NOT_CONTIGUOUS_EXPECTED = "permute / transpose は要素をコピーせず、ストライドだけを変えた (非連続な) view を返します。コピーしていませんか？"
+REQUIRES_GRAD_OFF = "requires_grad が付いていません。requires_grad=True を指定するか、.requires_grad_() を使いましょう。"
+REQUIRES_GRAD_ON = "勾配の記録が残っています。torch.no_grad() の中で計算するか、.detach() を使いましょう。"
+NOT_LEAF = "葉テンソル (is_leaf) ではありません。requires_grad を付けたあとに演算 (.float() や * など) をすると葉ではなくなります。作成時に dtype と requires_grad を指定しましょう。"
+NEGATED = "値の符号が反対です。引き算の向きや、勾配降下の符号 (w - lr * grad) を確認しましょう。"
+SCALED = "値が期待のちょうど {factor} 倍です。平均 (mean) と合計 (sum) の違いや、係数を確認しましょう。"
+
+# Hints keyed by a fragment of a torch/numpy error message (lower-case).
+EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
+    ("can't call numpy() on tensor that requires grad", "requires_grad=True のテンソルはそのまま numpy() にできません。.detach() してから変換しましょう。"),
+    ("can't convert cuda", "GPU 上のテンソルは直接 NumPy にできません。.cpu() で CPU に移してから変換しましょう。"),
+    ("can't convert mps", "MPS 上のテンソルは直接 NumPy にできません。.cpu() で CPU に移してから変換しましょう。"),
+    ("negative strides", "負のストライド (a[::-1] など) の配列は torch.from_numpy できません。先に .copy() しましょう。"),
+    ("view size is not compatible", "非連続なテンソルには view が使えません。.reshape() か .contiguous().view() を使いましょう。"),
+    ("a leaf variable that requires grad is being used in an in-place operation", "requires_grad=True の葉テンソルをその場で更新するときは torch.no_grad() の中で行いましょう。"),
+    ("element 0 of tensors does not require grad", "backward() する値が勾配グラフにつながっていません。入力に requires_grad=True が付いているか、no_grad の中で計算していないか確認しましょう。"),
+    ("grad can be implicitly created only for scalar outputs", "スカラーでない値に backward() するには、同じ形状の gradient 引数 (例: torch.ones_like(y)) が必要です。"),
+    ("trying to backward through the graph a second time", "同じ計算グラフで 2 回 backward() するには retain_graph=True が必要です。"),
+    ("expected all tensors to be on the same device", "テンソルが別々のデバイスにあります。.to(device) でそろえましょう。"),
+    ("mat1 and mat2 shapes cannot be multiplied", "行列積の内側の次元が合っていません。形状を print して、転置が必要か確認しましょう。"),
+    ("expected scalar type", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
+    ("found dtype", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
+    ("only integer tensors of a single element can be converted to an index", "インデックスには整数を使いましょう。"),
+    ("mps", "MPS は float64 を扱えません。float32 を使いましょう。"),
+)
+
+
+def for_exception(exc: BaseException) -> str | None:
+    """A hint for a learner's exception, chosen by a fragment of its message."""
+    text = str(exc).lower()
+    for fragment, hint in EXCEPTION_HINTS:
+        if fragment in text:
+            return hint
+    return None
+
+
+def _is_float(dtype: torch.dtype) -> bool:
+    return dtype.is_floating_point or dtype.is_complex
+
+
+def for_shape(actual: torch.Size, expected: torch.Size) -> str | None:
+    if len(actual) == len(expected) >= 2 and sorted(actual) == sorted(expected) and actual != expected:
+        return TRANSPOSED
+    return None
+
+
+def for_dtype(actual: torch.dtype, expected: torch.dtype) -> str | None:
+    if actual == torch.float64 and expected == torch.float32:
+        return FLOAT64_FROM_NUMPY
+    if actual == torch.int64 and _is_float(expected):
+        return INT_VS_FLOAT
+    if _is_float(actual) and expected == torch.int64:
+        return FLOAT_VS_INT
+    if actual == torch.float64:
+        return FLOAT64_DEFAULT
+    return None
+
+
+def for_device(actual: torch.device, expected: torch.device) -> str | None:
+    return DEVICE_MOVE if actual != expected else None
+
+
+def for_contiguous(actual: bool, expected: bool) -> str | None:
+    return NEEDS_CONTIGUOUS if expected and not actual else NOT_CONTIGUOUS_EXPECTED
+
+
+def for_requires_grad(actual: bool, expected: bool) -> str | None:
+    return REQUIRES_GRAD_OFF if expected else REQUIRES_GRAD_ON
+
+
+def _ratio(actual: torch.Tensor, expected: torch.Tensor) -> float | None:
+    """The constant factor actual / expected, if there is one (ignores zeros in expected)."""
+    if not (_is_float(actual.dtype) or _is_float(expected.dtype)) and actual.dtype == torch.bool:
+        return None
+    a, e = actual.detach().double(), expected.detach().double()
+    mask = e.abs() > 1e-12
+    if not bool(mask.any()) or a.shape != e.shape:
+        return None
+    ratios = a[mask] / e[mask]
+    r = float(ratios[0])
+    if not torch.allclose(ratios, torch.full_like(ratios, r), rtol=1e-4, atol=1e-6):
+        return None
+    if not torch.allclose(a[~mask], torch.zeros_like(a[~mask]), atol=1e-6):
+        return None
+    return r
+
+
+def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
+    r = _ratio(actual, expected)
+    if r is None or abs(r - 1) < 1e-6:
+        return None
+    if abs(r + 1) < 1e-6:
+        return NEGATED
+    rounded = round(r)
+    if abs(r - rounded) < 1e-4 and rounded >= 2:
+        return SCALED.format(factor=rounded)
+    return None
+
+
+def for_grad(actual: torch.Tensor | None, expected: torch.Tensor) -> str | None:
+    if actual is None:
+        return GRAD_NONE
+    r = _ratio(actual, expected)
+    if r is None:
+        return None
+    if abs(r - round(r)) < 1e-4 and round(r) >= 2:
+        return GRAD_ACCUMULATED.format(factor=round(r))
+    inv = 1 / r if r else 0
+    if inv and abs(inv - round(inv)) < 1e-4 and round(inv) >= 2:
+        return GRAD_PARTIAL.format(factor=round(inv))
+    return None

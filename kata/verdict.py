@@ -1,0 +1,59 @@
+"""Turn whatever a check raised into one short Japanese verdict."""
+from __future__ import annotations
+
+import linecache
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from kata import hints, messages
+from kata.compare import Mismatch
+from kata.errors import KataTimeout, LearnerImportError
+from kata.loader import LEARNER_FILES, display_path
+
+PASS, FAIL, TODO, SKIP = "pass", "fail", "todo", "skip"
+
+
+@dataclass
+class Verdict:
+    status: str  # pass / fail / todo / skip
+    text: str = ""
+    attribute: str = ""
+
+
+def _learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    return [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) in LEARNER_FILES]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= 300 else line[:297] + "…"
+
+
+def classify(exc: BaseException) -> Verdict:
+    if isinstance(exc, Mismatch):
+        return Verdict(FAIL, exc.verdict, exc.attribute)
+    if isinstance(exc, LearnerImportError):
+        return Verdict(FAIL, exc.verdict, "import")
+    if isinstance(exc, KataTimeout):
+        return Verdict(FAIL, messages.TIMEOUT.format(seconds=exc.seconds), "timeout")
+    frames = _learner_frames(exc)
+    if isinstance(exc, NotImplementedError) and frames:
+        return Verdict(TODO, messages.TODO, "todo")
+    if isinstance(exc, SystemExit):
+        return Verdict(FAIL, messages.EXIT_CALLED.format(what=f"sys.exit({exc.code!r})"), "exit")
+    if frames:
+        last = frames[-1]
+        where = f"{display_path(Path(last.filename))}:{last.lineno} ({last.name})"
+        text = messages.EXCEPTION.format(where=where, exc_type=type(exc).__name__, exc_msg=_first_line(exc))
+        source = (last.line or linecache.getline(last.filename, last.lineno or 0)).strip()
+        if source:
+            text += f"\n    {source}"
+        hint = hints.for_exception(exc)
+        if hint:
+            text += f"\n{messages.HINT_PREFIX}{hint}"
+        return Verdict(FAIL, text, "exception")
+    if isinstance(exc, AssertionError):
+        return Verdict(FAIL, _first_line(exc) or "assert に失敗しました", "assert")
+    return Verdict(FAIL, messages.CHECK_ERROR.format(exc_type=type(exc).__name__, exc_msg=_first_line(exc)), "check")

@@ -1,0 +1,55 @@
+"""第 1 章 環境確認と乱数シード
+
+PyTorch のバージョンを確認し、乱数のシードを固定して結果を再現できるようにします。
+各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/01` で確かめましょう。
+"""
+import torch
+
+
+def torch_version() -> str:
+    """インストールされている PyTorch のバージョンを文字列で返してください。
+
+    入力: なし
+    出力: str (例: "2.13.0+cpu")。print するのではなく return します。
+    """
+    # torch.__version__ is a str subclass (TorchVersion); str() gives a plain string.
+    return str(torch.__version__)
+
+
+def seeded_rand(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """`torch.manual_seed(seed)` でシードを固定してから、[0, 1) の一様乱数を形状 `shape` で作って返してください。
+
+    入力: seed (int)、shape (int のタプル。例: (2, 2))
+    出力: 形状 shape、dtype float32 のテンソル
+    例: seed=0, shape=(2, 2) → tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+    """
+    # Seeding the global generator makes the next draw reproducible.
+    torch.manual_seed(seed)
+    return torch.rand(shape)
+
+
+def same_random_twice(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """シードの効果を確かめます。`torch.randn(n)` を 2 回引き、それぞれの直前に `seed` でシードを設定し直してください。
+
+    入力: seed (int)、n (int, 要素数)
+    出力: (1 回目, 2 回目) のタプル。どちらも形状 (n,)、float32。シードのおかげで 2 つは等しくなるはずです。
+    """
+    torch.manual_seed(seed)
+    first = torch.randn(n)
+    # Re-seeding rewinds the generator, so the second draw repeats the first.
+    torch.manual_seed(seed)
+    second = torch.randn(n)
+    return first, second
+
+
+def rand_with_generator(seed: int, n: int) -> torch.Tensor:
+    """グローバルな乱数状態を変えずに乱数を作ります。専用の `torch.Generator` を `seed` で初期化し、
+    そこから [0, 1) の一様乱数を n 個引いてください。
+
+    入力: seed (int)、n (int)
+    出力: 形状 (n,)、float32 のテンソル。例: seed=42, n=3 → tensor([0.8823, 0.9150, 0.3829])
+    禁止: torch.manual_seed (グローバルな乱数状態が変わってしまいます)
+    """
+    # A private generator has its own state; the global one is left alone.
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(n, generator=generator)

@@ -1,0 +1,76 @@
+"""Wrong answers for chapter 01."""
+import torch
+
+from kata.mutants import mutant
+
+
+@mutant("01", "torch_version", expect="型が違います")
+def prints_instead_of_returning():
+    print(torch.__version__)
+
+
+@mutant("01", "torch_version", expect="バージョン")
+def hard_coded_version():
+    return "1.12.1"
+
+
+@mutant("01", "torch_version", expect="型が違います")
+def returns_module_attribute_object():
+    return torch.version
+
+
+@mutant("01", "seeded_rand", expect="値が違います")
+def seeds_after_drawing(seed, shape):
+    x = torch.rand(shape)
+    torch.manual_seed(seed)
+    return x
+
+
+@mutant("01", "seeded_rand", expect="データ型")
+def float64(seed, shape):
+    torch.manual_seed(seed)
+    return torch.rand(shape, dtype=torch.float64)
+
+
+@mutant("01", "seeded_rand", expect="形状")
+def hard_coded(seed, shape):
+    return torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+
+
+@mutant("01", "same_random_twice", expect="値が違います")
+def seeds_once(seed, n):
+    torch.manual_seed(seed)
+    return torch.randn(n), torch.randn(n)
+
+
+@mutant("01", "same_random_twice", expect="型が違います")
+def returns_list(seed, n):
+    torch.manual_seed(seed)
+    a = torch.randn(n)
+    torch.manual_seed(seed)
+    return [a, torch.randn(n)]
+
+
+@mutant("01", "same_random_twice", expect="値が違います")
+def uniform_instead_of_normal(seed, n):
+    torch.manual_seed(seed)
+    a = torch.rand(n)
+    torch.manual_seed(seed)
+    return a, torch.rand(n)
+
+
+@mutant("01", "rand_with_generator", expect="乱数状態")
+def seeds_global(seed, n):
+    torch.manual_seed(seed)
+    return torch.rand(n)
+
+
+@mutant("01", "rand_with_generator", expect="値が違います")
+def ignores_generator(seed, n):
+    torch.Generator().manual_seed(seed)
+    return torch.rand(n, generator=torch.Generator())
+
+
+@mutant("01", "rand_with_generator", expect="値が違います")
+def normal_instead_of_uniform(seed, n):
+    return torch.randn(n, generator=torch.Generator().manual_seed(seed))

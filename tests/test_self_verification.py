@@ -1,0 +1,102 @@
+"""The suite proves its own checks bite: references pass, stubs fail, every catalogued wrong answer is rejected."""
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+
+import pytest
+
+from kata import catalog, mutants
+
+from conftest import ROOT, all_exercises
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+mutants.load_all(ROOT / "tests" / "mutants")
+
+
+def _tests_of(run: dict, ex: catalog.Exercise) -> list[dict]:
+    return [t for t in run["tests"] if t["chapter"] == ex.chapter and t["exercise"] == ex.name and not t["mutant"]]
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_reference_passes_every_check(reference_run, ex):
+    tests = _tests_of(reference_run, ex)
+    assert tests, f"{ex.chapter} {ex.name} has no checks"
+    failed = [t for t in tests if t["status"] not in ("pass", "skip")]
+    assert not failed, "\n".join(f"{t['nodeid']}: {t['verdict']}" for t in failed)
+    assert any(t["status"] == "pass" for t in tests), "every check was skipped"
+    for t in tests:
+        if t["status"] == "skip":
+            assert JAPANESE.search(t["verdict"]), f"{t['nodeid']} skipped without a Japanese reason: {t['verdict']}"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_reference_passes_when_copied_into_exercises(copied_reference_run, ex):
+    failed = [t for t in _tests_of(copied_reference_run, ex) if t["status"] not in ("pass", "skip")]
+    assert not failed, "\n".join(f"{t['nodeid']}: {t['verdict']}" for t in failed)
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_stub_fails_every_check_as_todo(stub_run, ex):
+    tests = _tests_of(stub_run, ex)
+    assert tests
+    not_failing = [t["nodeid"] for t in tests if t["status"] not in ("todo",)]
+    assert not not_failing, f"checks that do not read 未着手 on the untouched stub: {not_failing}"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_at_least_three_mutants(ex):
+    found = mutants.for_exercise(ex.chapter, ex.name)
+    assert len(found) >= 3, f"{ex.chapter} {ex.name}: only {len(found)} catalogued wrong answers"
+
+
+@pytest.mark.parametrize("m", [pytest.param(m, id=f"{m.chapter}/{m.id}") for m in mutants.REGISTRY])
+def test_mutant_is_rejected_naming_what_differs(mutant_run, m):
+    results = [t for t in mutant_run["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
+    assert results, f"no check ran against mutant {m.id}"
+    failing = [t for t in results if t["status"] == "fail"]
+    assert failing, f"mutant {m.id} passed every check of {m.exercise}"
+    naming = [t for t in failing if all(frag in t["verdict"] for frag in m.expect)]
+    assert naming, (f"mutant {m.id} was rejected, but no verdict says {m.expect}:\n"
+                    + "\n".join(t["verdict"] for t in failing))
+
+
+def _defs(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+
+
+@pytest.mark.parametrize("ch", [pytest.param(c, id=c.key) for c in catalog.chapters()])
+def test_stub_and_reference_in_step(ch):
+    stub, ref = _defs(ch.learner_file()), _defs(ch.reference_file())
+    assert list(stub) == list(ref), "stub and reference define different names"
+    assert [e.name for e in ch.exercises] == [n for n in stub if n in {e.name for e in ch.exercises}]
+    missing = {e.name for e in ch.exercises} - set(stub)
+    assert not missing, f"exercises in chapter.toml but not in the files: {missing}"
+    for name, node in stub.items():
+        other = ref[name]
+        assert ast.get_docstring(node) == ast.get_docstring(other), f"{name}: docstrings differ"
+        assert JAPANESE.search(ast.get_docstring(node) or ""), f"{name}: no Japanese prompt"
+        if isinstance(node, ast.FunctionDef):
+            assert ast.dump(node.args) == ast.dump(other.args), f"{name}: signatures differ"
+            body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            assert len(body) == 1 and isinstance(body[0], ast.Raise) and "NotImplementedError" in ast.dump(body[0]), \
+                f"{name}: the stub body must only raise NotImplementedError"
+
+
+@pytest.mark.parametrize("ch", [pytest.param(c, id=c.key) for c in catalog.chapters()])
+def test_every_check_is_named_after_an_exercise(ch):
+    tree = ast.parse(ch.check_file.read_text(encoding="utf-8"))
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    orphans = [n for n in names if ch.exercise_of_test(n) is None]
+    assert not orphans, f"checks not named test_<exercise>_<fact>: {orphans}"
+    covered = {ch.exercise_of_test(n).name for n in names}
+    assert covered == {e.name for e in ch.exercises}, f"exercises without checks: {set(e.name for e in ch.exercises) - covered}"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_every_exercise_has_graduated_hints(ex):
+    assert len(ex.hints) >= 2 and all(JAPANESE.search(h) for h in ex.hints), f"{ex.name}: needs two Japanese hints"
