@@ -20,8 +20,8 @@ ROOT = catalog.ROOT
 def run_checks(report: Path, *args: str, cwd: Path = ROOT, timeout: float = 900) -> tuple[dict, str]:
     """Run the checks in a fresh interpreter and return the JSON report and the printed output."""
     env = dict(os.environ, KATA_SEED=os.environ.get("KATA_SEED", ""))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--kata-report",
-                           str(report), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--kata-report={report}",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     assert report.exists(), f"no report written:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(report.read_text(encoding="utf-8")), proc.stdout
 
@@ -41,7 +41,7 @@ def copied_reference_run(tmp_path_factory) -> dict:
     """The references copied into a learner's exercises/ tree, graded as a submission."""
     sub = tmp_path_factory.mktemp("copied")
     shutil.copytree(ROOT / "solutions", sub / "exercises")
-    return run_checks(sub / "report.json", "--kata-submission", str(sub))[0]
+    return run_checks(sub / "report.json", f"--kata-submission={sub}")[0]
 
 
 @pytest.fixture(scope="session")
