@@ -2,23 +2,62 @@
 
 Sub-commands are registered by the modules that implement them: ``kata.learn`` (list, hint, check, watch, reset,
 solution) and ``kata.grading`` (grade, verify).  Each exposes ``register(subparsers)`` and sets ``func`` on its
-parser; ``func(args) -> int`` is the exit status.
+parser; ``func(args) -> int`` is the exit status.  A sub-command that meets a bad argument raises ``UsageError``:
+one Japanese line on stderr, exit status 2.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
+from kata import messages
+
 COMMAND_MODULES = ("kata.learn", "kata.grading")
+USAGE_EXIT = 2
+
+
+class UsageError(Exception):
+    """A bad argument found by a sub-command; the message is one Japanese line that lists the valid choices."""
+
+
+class JapaneseHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[override]
+        return super().add_usage(usage, actions, groups, prefix=prefix or messages.CLI_USAGE)
+
+
+# argparse's own error messages (Python 3.10-3.13), translated; anything else is passed through.
+_ARGPARSE_ERRORS = (
+    (re.compile(r"the following arguments are required: (?P<names>.+)"), messages.CLI_ARG_REQUIRED),
+    (re.compile(r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)"),
+     messages.CLI_ARG_CHOICE),
+    (re.compile(r"unrecognized arguments: (?P<args>.+)"), messages.CLI_ARG_UNKNOWN),
+)
+
+
+def _translate(message: str) -> str:
+    for pattern, template in _ARGPARSE_ERRORS:
+        match = pattern.fullmatch(message.strip())
+        if match:
+            return template.format(**match.groupdict())
+    return messages.CLI_ARG_OTHER.format(message=message)
 
 
 class JapaneseArgumentParser(argparse.ArgumentParser):
-    """Bad arguments: one Japanese line on stderr, exit status 2."""
+    """Bad arguments: one Japanese line on stderr, exit status 2.  Help texts and headings in Japanese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", JapaneseHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = messages.CLI_POSITIONALS
+        self._optionals.title = messages.CLI_OPTIONS
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=messages.CLI_HELP)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: 引数が正しくありません: {message}\n")
-        raise SystemExit(2)
+        sys.stderr.write(f"{self.prog}: {_translate(message)}\n")
+        raise SystemExit(USAGE_EXIT)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,4 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as err:
+        sys.stderr.write(messages.CLI_ERROR.format(command=args.command, message=err) + "\n")
+        return USAGE_EXIT

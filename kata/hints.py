@@ -41,7 +41,7 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     ("expected scalar type", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
     ("found dtype", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
     ("only integer tensors of a single element can be converted to an index", "インデックスには整数を使いましょう。"),
-    ("mps", "MPS は float64 を扱えません。float32 を使いましょう。"),
+    ("mps framework doesn't support float64", "MPS は float64 を扱えません。float32 を使いましょう。"),
 )
 
 
@@ -129,3 +129,35 @@ def for_grad(actual: torch.Tensor | None, expected: torch.Tensor) -> str | None:
     if inv and abs(inv - round(inv)) < 1e-4 and round(inv) >= 2:
         return GRAD_PARTIAL.format(factor=round(inv))
     return None
+
+
+# -- chapters 06_autograd and 07_devices ---------------------------------------------------------------------------
+GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
+GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = None (または w.grad.zero_()) で消さないと、次の backward() で古い勾配が足し合わされます。"
+NEW_TENSOR_NOT_INPLACE = "w = w - lr * w.grad は新しいテンソルを作ります。with torch.no_grad(): の中で w -= lr * w.grad (または w.sub_(...)) とその場で更新しましょう。"
+GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
+GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
+SEED_LIBRARY = "{library} の乱数は {library} 自身のシードで決まります。torch.manual_seed だけでは固定されません。{call} を呼んでいますか？"
+CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
+CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
+NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
+NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
+TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
+AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"
+EXCEPTION_HINTS = EXCEPTION_HINTS + (
+    ("is not on the expected device", "テンソルが別々のデバイスにあります。b.to(a.device) のように片方を移してからそろえて計算しましょう。"),
+    ("torch not compiled with cuda enabled", "この環境には CUDA がありません。デバイスが cuda のときだけ torch.cuda の関数を呼びましょう。"),
+)
+
+
+# -- chapter 12 (evaluation) -------------------------------------------------------------------------------------
+NO_GRAD_FOR_EVAL = "評価に勾配は要りません。with torch.no_grad(): の中でモデルを呼ぶ (または関数に @torch.no_grad() を付ける) と、計算グラフを作らずに済みます。"
+EVAL_MODE = "評価の前に model.eval() を呼びましょう (model.train() に戻さないこと)。Dropout や BatchNorm は学習モードと評価モードで動きが変わります。"
+LOGITS_NOT_PROBS = "モデルの出力はロジット (任意の実数) です。torch.sigmoid で確率 (0 以上 1 以下) に変換しましょう。"
+
+# -- chapters 08 (modules) and 09 (data) --------------------------------------------------------------------------
+UNREGISTERED_LAYERS = "パラメータが 1 つも登録されていません。Python のリストや辞書に入れただけの層は nn.Module に登録されません。nn.Sequential や nn.ModuleList を使うか、層を self の属性にしましょう。"
+SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、self.<名前> = 層 の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
+EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
+SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
+SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"

@@ -18,9 +18,14 @@ LEARNER_FILES: set[str] = set()
 
 
 def display_path(path: Path) -> str:
+    """The path as the learner knows it: relative to the working folder, else from its ``exercises/`` folder on."""
+    path = Path(path).resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.relative_to(Path.cwd().resolve()))
     except ValueError:
+        parts = path.parts
+        if "exercises" in parts:
+            return str(Path(*parts[len(parts) - 1 - parts[::-1].index("exercises"):]))
         return str(path)
 
 

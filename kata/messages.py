@@ -68,3 +68,134 @@ TABLE_ROW = "{chapter}  {title}  {solved:>2} / {total:<2}   {next}"
 TABLE_ALL_DONE = "完了"
 NEXT_STEP = "次はこれ: {file} の {exercise}"
 ALL_DONE = "すべての演習に正解しました。おめでとうございます！"
+
+# -- chapters 06_autograd and 07_devices: calls that must (not) happen, a number in a range ----------------------
+CALL_MISSING = "{what} が呼ばれていません。"
+CALL_ARGS = "{what} が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
+CALL_ORDER = "{what} の呼ぶ順序が違います。{expected} のはずが、{actual} になっています。"
+OUT_OF_RANGE = "{name} が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
+
+# -- chapter 12 (evaluation): what a wrapped model saw while the learner's code ran it; values in [0, 1] ------
+MODEL_NOT_CALLED = "{name} の中でモデルが一度も呼ばれていません。渡された model で予測を計算してください。"
+GRAD_ENABLED_IN_FORWARD = (
+    "{name} の中でモデルを呼んだとき、勾配の記録が有効でした (torch.is_grad_enabled() が True)。"
+    "評価では計算グラフを作らないでください。"
+)
+TRAINING_IN_FORWARD = "{name} の中でモデルが学習モード (model.training が True) のまま呼ばれました。"
+NOT_IN_UNIT_INTERVAL = "{name} に 0 以上 1 以下の範囲を外れた値があります。実際: {actual}"
+
+# -- chapters 08 (modules) and 09 (data) --------------------------------------------------------------------------
+MISSING_SUBMODULE = "{name} にサブモジュール {attr} が登録されていません (named_children() に見つかりません)。"
+NOT_FINITE = "{name} に nan または inf が {count} / {total} 要素あります (入力 {where})。"
+MUST_USE_OP = "{name} の計算に {op} が一度も使われていません。この演習では {op} を使って計算してください。"
+NOT_SHUFFLED = "{name} がシャッフルされていません (データセットの順番のまま出てきます)。"
+SEED_IGNORED = "{name} が seed によって変わりません (seed={first} と seed={second} で同じ順番になりました)。"
+
+# -- grading: kata grade / kata verify (kata.grading, kata.guard, kata.report, kata.manifest) ---------------------
+GRADE_PASS = "正解"
+GRADE_NOT_RUN_TIMEOUT = ("章の制限時間 ({seconds} 秒) を超えたため採点を打ち切りました。このチェックは実行されていません。"
+                         "無限ループや非常に重い計算になっていませんか？")
+GRADE_NOT_RUN_CRASH = ("採点プロセスが異常終了しました ({signal})。このチェックは実行されていません。"
+                       "メモリの使いすぎ、セグメンテーション違反、プロセスの強制終了などが考えられます。")
+GRADE_NOT_RUN_EXIT = ("採点プロセスが途中で終了しました (終了コード {code})。このチェックは実行されていません。"
+                      "sys.exit / os._exit / pytest.exit などを呼んでいませんか？")
+GRADE_NOT_RUN = "このチェックは実行されませんでした ({why})。"
+GRADE_NO_CHECKS = "この演習のチェックを集められませんでした (講師に連絡してください)。"
+GRADE_BAD_FILE = "提出物の {file} は採点できません: {why}"
+GRADE_BAD_FILE_SYMLINK = "シンボリックリンクです。ファイルそのものを提出してください。"
+GRADE_BAD_FILE_NOT_REGULAR = "通常のファイルではありません。"
+GRADE_BAD_FILE_TOO_LARGE = "ファイルが大きすぎます ({size} バイト、上限 {limit} バイト)。"
+GRADE_TAMPERED = "採点の仕組みへの干渉を検出しました: {what}。この章の演習はすべて 0 点です。"
+GRADE_FORBIDDEN = "採点中は {what} を使えません (採点の仕組みを守るため)。"
+TAMPER_REPLACED = "{name} が差し替えられています"
+TAMPER_HOOKS = "pytest のフック ({hook}) の実装が追加・削除されています"
+TAMPER_FRAMES = "実行中のフレームを覗こうとしました ({how})"
+TAMPER_GC = "gc で実行中のオブジェクトを探そうとしました ({how})"
+TAMPER_CTYPES = "ctypes でメモリやライブラリを直接操作しようとしました ({how})"
+TAMPER_TRACE = "トレース関数を設定しようとしました ({how})"
+TAMPER_CODE = "関数のコードを作り替えようとしました ({how})"
+TAMPER_SKIP = "学習者のコードがチェックを飛ばそうとしました ({how})"
+TAMPER_WRITE = "採点用のファイルを書き換えようとしました ({path})"
+TAMPER_DECEPTIVE = "比較をごまかすクラス {cls} を定義しています ({how})"
+TAMPER_CHANNEL = "採点結果の通信路に不正な書き込みがありました"
+TAMPER_SUITE_CHANGED = "採点用のファイルが採点中に書き換えられました ({path})"
+TAMPER_STATIC = "採点の仕組みに触れるコードがあります: {what} ({line} 行目)"
+FORBIDDEN_PROCESS = "子プロセスの作成 ({how})。DataLoader を使う場合は num_workers=0 にしてください"
+FORBIDDEN_SIGNAL = "他のプロセスへのシグナル送信 ({how})"
+FORBIDDEN_NETWORK = "ネットワーク ({how})"
+FORBIDDEN_WRITE = "作業フォルダの外へのファイル書き込み ({path})"
+GRADE_REFUSED_IN_PLACE = ("その場での採点を拒否しました: チェック・エンジン・模範解答がマニフェスト ({manifest}) と"
+                          "一致しません。変更されたファイル: {files}")
+GRADE_NO_SUBMISSION = "提出物のフォルダ {path} がありません。"
+GRADE_SUMMARY = "採点結果: {score:g} / {max_score:g} 点 ({chapters} 章、{exercises} 演習)"
+GRADE_CHAPTER_LINE = "{chapter}  {title}  {score:g} / {max_score:g}{note}"
+GRADE_WROTE = "{format} 形式のレポートを {path} に書き出しました。"
+VERIFY_OK = "マニフェスト {manifest} と一致しました ({count} ファイル)。"
+VERIFY_CHANGED = "変更されています: {path}"
+VERIFY_MISSING = "見つかりません: {path}"
+VERIFY_EXTRA = "マニフェストにないファイルがあります: {path}"
+VERIFY_NO_MANIFEST = "マニフェスト {manifest} がありません。講師は python -m kata.manifest --write で作成してください。"
+VERIFY_DIGEST = "マニフェスト自体のハッシュが指定と違います。期待: {expected}、実際: {actual}"
+VERIFY_FAILED = "チェック・エンジン・模範解答が配布時から変更されています ({count} 件)。"
+
+# -- the learner's loop: progress table details, the kata command (kata/learn.py, kata/watch.py, kata/cli.py) --------
+TABLE_HEADER_TITLE = "タイトル"
+TABLE_HEADER_ALIGNED = "章  {title}  解答済み  次の演習"
+PARTIAL_DETAIL = " (一部のチェックだけ実行したので、まだ解答済みには数えません)"
+TABLE_PARTIAL_NOTE = (
+    "※ 一部のチェックしか実行していないため、解答済みに数えていない演習: {exercises}"
+    " (-k / -x / --lf を付けずに実行すると確かめられます)"
+)
+
+CLI_ERROR = "kata {command}: {message}"
+CLI_ARG_REQUIRED = "必要な引数がありません: {names}"
+CLI_ARG_CHOICE = "{name} に {value} は指定できません。選べるもの: {choices}"
+CLI_ARG_UNKNOWN = "知らない引数です: {args}"
+CLI_ARG_OTHER = "引数が正しくありません: {message}"
+CLI_USAGE = "使い方: "
+CLI_HELP = "このヘルプを表示して終了する"
+CLI_POSITIONALS = "引数"
+CLI_OPTIONS = "オプション"
+BAD_CHAPTER = "章 {token!r} はありません。選べる章: {choices}"
+NO_CHAPTER = "章を指定してください。選べる章: {choices}"
+BAD_EXERCISE = "{chapter} に演習 {name!r} はありません。選べる演習: {choices}"
+NO_EXERCISE = "演習を指定してください。{chapter} の演習: {choices}"
+BAD_ROOT = "{root} に exercises/ フォルダがありません。学習用リポジトリのフォルダを指定してください。"
+MISSING_LEARNER_FILE = "{file} が見つかりません。章ごと初期状態に戻すには: kata reset {chapter}"
+
+STATUS_WORDS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "partial": "一部のみ確認",
+                None: "結果なし"}
+LIST_RUNNING = "チェックを実行しています…"
+LIST_CHAPTER = "{chapter}  {title}  ({solved} / {total})"
+LIST_EXERCISE = "    {mark}  {exercise}{detail}"
+MARK_UNKNOWN = "？"
+LIST_NO_RESULT = " — チェックを実行できませんでした (pytest exercises/{chapter} で確認してください)"
+RUN_FAILED = "チェックを実行できませんでした (pytest の終了コード {code})。出力の最後:\n{tail}"
+
+HINT_TITLE = "ヒント {level} / {total} — {chapter} {exercise}"
+HINT_MORE = "次のヒント: kata hint {chapter} {exercise}"
+HINT_LAST = "ヒントはこれで全部です。正解したら kata solution {chapter} {exercise} で模範解答と見比べられます。"
+HINT_FORGOTTEN = "{chapter} {exercise} のヒントを最初の段階に戻しました。次は: kata hint {chapter} {exercise}"
+
+RESET_CHAPTER = "{file} を初期状態 (スタブ) に戻しました。"
+RESET_EXERCISE = "{file} の {exercise} を初期状態 (スタブ) に戻しました。"
+RESET_APPENDED = "{file} に {exercise} が見つからなかったので、初期状態の {exercise} をファイルの末尾に追加しました。"
+RESET_BACKUP = "元のファイルは {backup} に保存しました。"
+RESET_CREATED = "{file} がなかったので、初期状態 (スタブ) で作りました。"
+RESET_UNCHANGED = "{target} はすでに初期状態です。何も変更していません。"
+
+SOLUTION_TITLE = "模範解答 — {chapter} {exercise} ({file})"
+SOLUTION_LOCKED = (
+    "{chapter} {exercise} はまだ正解していません (今の結果: {status})。模範解答は正解してから見られます。"
+    "ヒント: kata hint {chapter} {exercise}。どうしても見るなら: kata solution {chapter} {exercise} --force"
+)
+SOLUTION_FORCED = (
+    "警告: {chapter} {exercise} はまだ正解していません (今の結果: {status})。--force で模範解答を表示します。"
+    "答えを先に見ると身につきにくくなるので、読んだあとは閉じて自分で書き直してみましょう。"
+)
+
+WATCH_PREPARING = "kata watch: 準備しています (torch とチェックを読み込み中)…"
+WATCH_START = "kata watch: {files} を見張っています。保存するたびにその章のチェックを実行します。"
+WATCH_CHANGED = "── {time}  {file} が保存されました ──"
+WATCH_WAITING = "保存を待っています… (終了するには Ctrl+C)"
+WATCH_STOPPED = "kata watch を終了しました。"

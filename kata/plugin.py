@@ -25,6 +25,10 @@ RECORDS = pytest.StashKey[dict[str, "Record"]]()
 ITEM_INFO = pytest.StashKey[tuple[str, str]]()  # (chapter key, exercise name)
 STATE = pytest.StashKey[GlobalState]()
 CACHE_KEY = "kata/progress"
+# Progress must not count an exercise as solved from a partial run (-k on a check name, -x, --lf, Ctrl+C):
+EXPECTED = pytest.StashKey[dict[tuple[str, str], set[str]]]()  # every check of an exercise, before deselection
+DONE = pytest.StashKey[set[str]]()  # checks whose outcome is known (call reported, or setup failed / skipped)
+PARTIAL = "partial"  # progress only: some of an exercise's checks ran, none failed, earlier runs never passed it
 
 
 @dataclass
@@ -99,6 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[SETTINGS] = settings
     config.stash[RECORDS] = {}
+    config.stash[EXPECTED] = {}
+    config.stash[DONE] = set()
     if settings.mutants:
         mutants.load_all(catalog.ROOT / "tests" / "mutants")
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
@@ -166,16 +172,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k and --lf deselect: EXPECTED must see every collected check
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS]
     keyword = (config.getoption("keyword") or "").strip()
     keep, drop = [], []
+    expected = config.stash[EXPECTED]
     for item in items:
         chapter = _chapter_of_path(item.path)
         name = getattr(item, "originalname", item.name)
         exercise = chapter.exercise_of_test(name) if chapter else None
         if chapter and exercise:
             item.stash[ITEM_INFO] = (chapter.key, exercise.name)
+            expected.setdefault((chapter.key, exercise.name), set()).add(item.nodeid)
             # `-k grad_of_mean` means exactly that exercise, not every name it is a substring of.
             if keyword.isidentifier() and any(keyword == e.name for c in catalog.chapters() for e in c.exercises) \
                     and exercise.name != keyword:
@@ -188,9 +197,23 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             drop.append(item)
             continue
         keep.append(item)
+    _expect_uncollected_checks(items, expected)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _expect_uncollected_checks(items: list[pytest.Item], expected: dict[tuple[str, str], set[str]]) -> None:
+    """A check function that was not collected at all (``file.py::test_x`` picks one) still belongs to its exercise:
+    it is expected under a node id that never runs, so that the exercise cannot look complete."""
+    collected = {(item.path, getattr(item, "originalname", item.name)) for item in items if ITEM_INFO in item.stash}
+    modules = {item.path: item.module for item in items if ITEM_INFO in item.stash and hasattr(item, "module")}
+    for path, module in modules.items():
+        chapter = _chapter_of_path(path)
+        for name, obj in vars(module).items():
+            exercise = chapter.exercise_of_test(name) if name.startswith("test_") and callable(obj) else None
+            if exercise and (path, name) not in collected:
+                expected.setdefault((chapter.key, exercise.name), set()).add(f"{path}::{name} (not collected)")
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------------
@@ -287,13 +310,28 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
     if settings.method != "signal" or not hasattr(signal, "SIGALRM") or ITEM_INFO not in item.stash:
         return None
 
+    fired = False
+
     def on_timeout(signum: int, frame: Any) -> None:
+        nonlocal fired
+        # Repeats only matter while learner code is still running (it may have swallowed the first one).
+        if fired and not _in_learner_code(frame):
+            return
+        fired = True
         raise KataTimeout(settings.timeout)
 
     signal.signal(signal.SIGALRM, on_timeout)
     # Keep firing every second, in case learner code swallows the first one.
     signal.setitimer(signal.ITIMER_REAL, settings.timeout, 1.0)
     return True
+
+
+def _in_learner_code(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename in loader.LEARNER_FILES:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -312,6 +350,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if info is None:
         return report
     records = item.config.stash[RECORDS]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        item.config.stash[DONE].add(item.nodeid)
     mutant = getattr(getattr(item, "callspec", None), "params", {}).get("kata_mutant")
     record = records.setdefault(item.nodeid, Record(item.nodeid, info[0], info[1],
                                                     mutant=mutant.id if mutant else None))
@@ -356,6 +396,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     tr = terminalreporter
     per_exercise = exercise_statuses(records)
+    complete = _complete_exercises(config)
     tr.section(messages.SUMMARY_TITLE)
     marks = {verdict.PASS: messages.MARK_PASS, verdict.FAIL: messages.MARK_FAIL, verdict.TODO: messages.MARK_TODO,
              verdict.SKIP: messages.MARK_SKIP}
@@ -369,14 +410,27 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             detail = ""
             if rec.status == verdict.FAIL and rec.verdict:
                 detail = " — " + rec.verdict.splitlines()[0]
+            elif rec.status in (verdict.PASS, verdict.SKIP) and (chapter.key, ex.name) not in complete:
+                detail = messages.PARTIAL_DETAIL
             tr.write_line(messages.EXERCISE_LINE.format(mark=marks[rec.status], chapter=chapter.number,
                                                         exercise=ex.name, detail=detail), **colours[rec.status])
-    progress = _merged_progress(config, per_exercise)
+    progress = _merged_progress(config, per_exercise, complete)
     _write_table(tr, progress, settings)
 
 
-def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], Record]) -> dict[str, str]:
-    """Status per exercise ("NN_topic/name"): this run's results over what earlier runs of the same tree found."""
+def _complete_exercises(config: pytest.Config) -> set[tuple[str, str]]:
+    """Exercises every check of which ran to an outcome in this session (not cut short by -k, -x, --lf, Ctrl+C)."""
+    done = config.stash[DONE]
+    return {key for key, nodeids in config.stash[EXPECTED].items() if nodeids <= done}
+
+
+def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], Record],
+                     complete: set[tuple[str, str]] | None = None) -> dict[str, str]:
+    """Status per exercise ("NN_topic/name"): this run's results over what earlier runs of the same tree found.
+
+    A failure or a todo is final even from a partial run; a pass counts only when all of the exercise's checks ran
+    (else an earlier full pass stands, and anything else becomes ``PARTIAL``: not solved yet).
+    """
     settings = config.stash[SETTINGS]
     key = f"{CACHE_KEY}/{settings.mode}/{zlib.crc32(str(settings.learner_root).encode()):08x}"
     cache = getattr(config, "cache", None)
@@ -384,7 +438,10 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
     if cache is not None and settings.mode in ("exercises", "submission"):
         stored = dict(cache.get(key, {}) or {})
     for (chapter, name), rec in per_exercise.items():
-        stored[f"{chapter}/{name}"] = rec.status
+        key, status = f"{chapter}/{name}", rec.status
+        if status in (verdict.PASS, verdict.SKIP) and complete is not None and (chapter, name) not in complete:
+            status = verdict.PASS if stored.get(key) == verdict.PASS else PARTIAL
+        stored[key] = status
     if cache is not None and settings.mode in ("exercises", "submission"):
         cache.set(key, stored)
     return stored
@@ -400,8 +457,9 @@ def next_exercise(progress: dict[str, str]) -> catalog.Exercise | None:
 
 def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
     tr.write_line("")
-    tr.write_line(messages.TABLE_HEADER)
     width = max(_display_width(c.title) for c in catalog.chapters())
+    heading = messages.TABLE_HEADER_TITLE
+    tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=heading + " " * (width - _display_width(heading))))
     for chapter in catalog.chapters():
         solved = sum(progress.get(f"{chapter.key}/{e.name}") == verdict.PASS for e in chapter.exercises)
         todo = next((e.name for e in chapter.exercises if progress.get(f"{chapter.key}/{e.name}") != verdict.PASS),
@@ -410,6 +468,10 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
         tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=title, solved=solved,
                                                 total=len(chapter.exercises),
                                                 next=todo or messages.TABLE_ALL_DONE))
+    partial = [f"{c.number} {e.name}" for c in catalog.chapters() for e in c.exercises
+               if progress.get(f"{c.key}/{e.name}") == PARTIAL]
+    if partial:
+        tr.write_line(messages.TABLE_PARTIAL_NOTE.format(exercises=", ".join(partial)), yellow=True)
     upcoming = next_exercise(progress)
     if upcoming is None:
         tr.write_line(messages.ALL_DONE, green=True)

@@ -43,7 +43,7 @@ def test_reference_passes_when_copied_into_exercises(copied_reference_run, ex):
 def test_stub_fails_every_check_as_todo(stub_run, ex):
     tests = _tests_of(stub_run, ex)
     assert tests
-    not_failing = [t["nodeid"] for t in tests if t["status"] not in ("todo",)]
+    not_failing = [t["nodeid"] for t in tests if t["status"] not in ("todo", "skip")]  # skip: absent hardware
     assert not not_failing, f"checks that do not read 未着手 on the untouched stub: {not_failing}"
 
 

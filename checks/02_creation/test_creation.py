@@ -1,0 +1,229 @@
+"""Checks for chapter 02 (creating tensors and their dtypes)."""
+import math
+
+import torch
+
+from kata import inputs
+from kata.compare import RngSnapshot, expect_equal, expect_rng_unchanged, expect_scalar, expect_tensor, expect_unchanged
+
+# torch.rand(2, 2) right after torch.manual_seed(0), as printed in the source text; a generator seeded with 0 agrees.
+SOURCE_RAND = torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+CAST_DTYPES = (torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.int16)
+
+
+def _shape(gen):
+    """1 to 4 dims with sizes 0..4: zero-size dims included (torch.Tensor(*shape) needs at least one dim)."""
+    return inputs.shape(gen, (1, 5), low=0, high=5)
+
+
+def _python_list(gen, kind: str):
+    """A random nested Python list of ``kind`` ("int", "float" or "bool") and the float64/int64/bool tensor of it.
+
+    Sizes 3..5, so that the shape always differs from the source text's 2 x 2 list."""
+    shape = inputs.shape(gen, (1, 3), low=3, high=6)
+    if kind == "int":
+        values = torch.randint(-50, 50, shape, generator=gen)
+    elif kind == "bool":
+        values = torch.randint(0, 2, shape, generator=gen).bool()
+    else:
+        values = torch.randn(shape, generator=gen, dtype=torch.float64)
+    return values.tolist(), values
+
+
+# -- make_empty ----------------------------------------------------------------------------------------------------
+
+def test_make_empty_source_shape(sub):
+    """The source text's torch.Tensor(2, 3, 4): only the shape and dtype are defined, not the values."""
+    expect_tensor(sub.make_empty((2, 3, 4)), torch.empty(2, 3, 4), values=False)
+
+
+def test_make_empty_random_shapes(sub, gen):
+    for _ in range(3):
+        shape = _shape(gen)
+        expect_tensor(sub.make_empty(shape), torch.empty(shape), name=f"make_empty({shape})", values=False)
+
+
+# -- make_zeros / make_ones ----------------------------------------------------------------------------------------
+
+def test_make_zeros_source_values(sub):
+    expect_tensor(sub.make_zeros((2, 2)), torch.tensor([[0.0, 0.0], [0.0, 0.0]]))
+
+
+def test_make_zeros_random_shapes(sub, gen):
+    for _ in range(3):
+        shape = _shape(gen)
+        expect_tensor(sub.make_zeros(shape), torch.full(shape, 0.0), name=f"make_zeros({shape})")
+
+
+def test_make_ones_source_values(sub):
+    expect_tensor(sub.make_ones((2, 2)), torch.tensor([[1.0, 1.0], [1.0, 1.0]]))
+
+
+def test_make_ones_random_shapes(sub, gen):
+    for _ in range(3):
+        shape = _shape(gen)
+        expect_tensor(sub.make_ones(shape), torch.full(shape, 1.0), name=f"make_ones({shape})")
+
+
+# -- make_rand / make_randn ----------------------------------------------------------------------------------------
+
+def test_make_rand_source_values(sub):
+    expect_tensor(sub.make_rand((2, 2), torch.Generator().manual_seed(0)), SOURCE_RAND, atol=5e-5, rtol=0)
+
+
+def test_make_rand_matches_reference(sub, ref, gen):
+    seed, shape = inputs.randint(gen, 0, 2**31 - 1), _shape(gen)
+    actual = sub.make_rand(shape, torch.Generator().manual_seed(seed))
+    expect_tensor(actual, ref.make_rand(shape, torch.Generator().manual_seed(seed)), name=f"make_rand({shape})")
+
+
+def test_make_rand_leaves_global_rng(sub, gen):
+    torch.manual_seed(inputs.randint(gen, 0, 10_000))
+    before = RngSnapshot()
+    sub.make_rand((3, 4), torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
+    expect_rng_unchanged(before)
+
+
+def test_make_rand_is_uniform(sub, gen):
+    """4096 draws: mean 1/2 and std 1/sqrt(12) within about 10 standard errors, all in [0, 1)."""
+    x = sub.make_rand((64, 64), torch.Generator().manual_seed(inputs.randint(gen, 0, 2**31 - 1)))
+    expect_tensor(x, torch.empty(64, 64), values=False)
+    expect_equal(bool(((x >= 0) & (x < 1)).all()), True, name="「すべての値が [0, 1) に入っている」")
+    expect_scalar(float(x.mean()), 0.5, name="4096 個の平均", rtol=0, atol=0.05)
+    expect_scalar(float(x.std()), 1 / math.sqrt(12), name="4096 個の標準偏差", rtol=0, atol=0.05)
+
+
+def test_make_randn_matches_reference(sub, ref, gen):
+    seed, shape = inputs.randint(gen, 0, 2**31 - 1), _shape(gen)
+    actual = sub.make_randn(shape, torch.Generator().manual_seed(seed))
+    expect_tensor(actual, ref.make_randn(shape, torch.Generator().manual_seed(seed)), name=f"make_randn({shape})")
+
+
+def test_make_randn_leaves_global_rng(sub, gen):
+    torch.manual_seed(inputs.randint(gen, 0, 10_000))
+    before = RngSnapshot()
+    sub.make_randn((3, 4), torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
+    expect_rng_unchanged(before)
+
+
+def test_make_randn_is_standard_normal(sub, gen):
+    """4096 draws: mean 0 and std 1 within about 6 standard errors."""
+    x = sub.make_randn((64, 64), torch.Generator().manual_seed(inputs.randint(gen, 0, 2**31 - 1)))
+    expect_tensor(x, torch.empty(64, 64), values=False)
+    expect_scalar(float(x.mean()), 0.0, name="4096 個の平均", rtol=0, atol=0.1)
+    expect_scalar(float(x.std()), 1.0, name="4096 個の標準偏差", rtol=0, atol=0.1)
+
+
+def test_make_randn_uses_the_generator(sub, gen):
+    """Two generators with the same seed give the same draws; the passed generator's state moves on."""
+    seed = inputs.randint(gen, 0, 2**31 - 1)
+    g = torch.Generator().manual_seed(seed)
+    first = sub.make_randn((5,), g)
+    expect_equal(not torch.equal(g.get_state(), torch.Generator().manual_seed(seed).get_state()), True,
+                 name="「渡した generator から乱数を引いた (状態が進んだ)」")
+    expect_tensor(sub.make_randn((5,), torch.Generator().manual_seed(seed)), first, name="同じシードでの 2 回目")
+
+
+# -- make_arange ---------------------------------------------------------------------------------------------------
+
+def test_make_arange_source_values(sub):
+    expect_tensor(sub.make_arange(1, 4, 1), torch.tensor([1, 2, 3], dtype=torch.int64))
+
+
+def test_make_arange_int_arguments(sub, gen):
+    """All-int arguments (negative steps too) give int64, the same numbers as Python's range."""
+    for _ in range(3):
+        step = inputs.choice(gen, (1, 2, 3, -1, -2))
+        start, n, extra = inputs.randint(gen, -10, 10), inputs.randint(gen, 0, 8), inputs.randint(gen, 0, abs(step))
+        end = start + step * n + (extra if step > 0 else -extra)
+        expected = torch.tensor(list(range(start, end, step)), dtype=torch.int64)
+        expect_tensor(sub.make_arange(start, end, step), expected, name=f"make_arange({start}, {end}, {step})")
+
+
+def test_make_arange_float_step(sub, gen):
+    """A float step gives float32; steps are binary fractions so that the count and values are exact."""
+    for _ in range(2):
+        step = inputs.choice(gen, (0.5, 0.25, 0.125, -0.5, -0.25))
+        start, n = inputs.randint(gen, -5, 5), inputs.randint(gen, 1, 10)
+        end = start + step * n
+        expected = torch.tensor([start + step * i for i in range(n)], dtype=torch.float32)
+        expect_tensor(sub.make_arange(start, end, step), expected, name=f"make_arange({start}, {end}, {step})")
+
+
+def test_make_arange_float_start_or_end(sub, gen):
+    """One float argument is enough for float32, even a whole number such as 5.0."""
+    whole = inputs.randint(gen, 1, 8)
+    expect_tensor(sub.make_arange(0, float(whole), 1), torch.tensor([float(i) for i in range(whole)]),
+                  name=f"make_arange(0, {float(whole)}, 1)")
+    start = inputs.randint(gen, -5, 5) + 0.5
+    end = start + inputs.randint(gen, 1, 8) - 0.5
+    expected = torch.tensor([start + i for i in range(math.ceil(end - start))], dtype=torch.float32)
+    expect_tensor(sub.make_arange(start, end, 1), expected, name=f"make_arange({start}, {end}, 1)")
+
+
+# -- float_tensor_from_list / exact_tensor_from_list ---------------------------------------------------------------
+
+def test_float_tensor_from_list_source_values(sub):
+    expect_tensor(sub.float_tensor_from_list([[1, 2], [3, 4]]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_float_tensor_from_list_any_python_type(sub, gen):
+    for kind in ("int", "float", "bool"):
+        data, values = _python_list(gen, kind)
+        expect_tensor(sub.float_tensor_from_list(data), values.to(torch.float32), name=f"{kind} のリストからの戻り値")
+
+
+def test_exact_tensor_from_list_source_values(sub):
+    """The source text's list, but with the dtype inferred: integers stay int64."""
+    expect_tensor(sub.exact_tensor_from_list([[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]], dtype=torch.int64))
+
+
+def test_exact_tensor_from_list_ints(sub, gen):
+    data, values = _python_list(gen, "int")
+    expect_tensor(sub.exact_tensor_from_list(data), values.to(torch.int64), name="int のリストからの戻り値")
+
+
+def test_exact_tensor_from_list_bools(sub, gen):
+    data, values = _python_list(gen, "bool")
+    expect_tensor(sub.exact_tensor_from_list(data), values.to(torch.bool), name="bool のリストからの戻り値")
+
+
+def test_exact_tensor_from_list_floats(sub, gen):
+    """Quarters, written as int where they are whole: one float among ints is enough for float32."""
+    quarters = torch.randint(-20, 20, (inputs.randint(gen, 2, 8),), generator=gen).double() / 4
+    quarters[0] = 0.25
+    data = [int(v) if v.is_integer() else v for v in quarters.tolist()]
+    expect_tensor(sub.exact_tensor_from_list(data), quarters.to(torch.float32), name=f"{data} からの戻り値")
+
+
+# -- cast_dtype ----------------------------------------------------------------------------------------------------
+
+def test_cast_dtype_random_dtypes(sub, gen):
+    """Small integers convert exactly between these dtypes, so the expected values are known."""
+    for _ in range(3):
+        source, target = inputs.choice(gen, CAST_DTYPES), inputs.choice(gen, CAST_DTYPES)
+        t = inputs.tensor(gen, _shape(gen), torch.int64, noncontiguous=bool(inputs.randint(gen, 0, 2))).to(source)
+        snapshot = t.clone()
+        expected = t.to(torch.int64).to(target)
+        expect_tensor(sub.cast_dtype(t, target), expected, name=f"{source} → {target} の戻り値")
+        expect_unchanged(t, snapshot, name="t")
+
+
+def test_cast_dtype_float_to_int_truncates(sub, gen):
+    """float → int drops the fraction toward zero, like Python's int()."""
+    whole = torch.randint(-9, 10, (inputs.randint(gen, 2, 6),), generator=gen)
+    frac = torch.tensor([0.25, 0.5, 0.75])[torch.randint(0, 3, whole.shape, generator=gen)]
+    values = torch.cat([whole + frac, torch.tensor([2.75, -2.75, 0.5, -0.5])]).to(torch.float32)
+    for target in (torch.int32, torch.int64):
+        t = values.clone()
+        expected = torch.tensor([int(v) for v in values.tolist()], dtype=target)
+        expect_tensor(sub.cast_dtype(t, target), expected, name=f"{torch.float32} → {target} の戻り値")
+        expect_unchanged(t, values, name="t")
+
+
+def test_cast_dtype_int_to_float(sub, gen):
+    t = inputs.tensor(gen, inputs.shape(gen, 2, low=1, high=5), torch.int64, low=-100, high=100)
+    snapshot = t.clone()
+    expected = torch.tensor(t.tolist(), dtype=torch.float32)
+    expect_tensor(sub.cast_dtype(t, torch.float32), expected, name=f"{torch.int64} → {torch.float32} の戻り値")
+    expect_unchanged(t, snapshot, name="t")

@@ -1,0 +1,180 @@
+"""Checks for chapter 03 (NumPy <-> tensors)."""
+import numpy as np
+import pytest
+import torch
+
+from kata import devices, inputs
+from kata.compare import expect_array, expect_tensor, expect_unchanged
+
+TORCH_OF = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
+            np.dtype(np.int64): torch.int64, np.dtype(np.int32): torch.int32,
+            np.dtype(np.uint8): torch.uint8, np.dtype(np.bool_): torch.bool}
+NUMPY_OF = {t: n for n, t in TORCH_OF.items()}
+ARRAY_DTYPES = tuple(TORCH_OF)
+
+
+def _shape(gen):
+    """1 to 3 dims, no zero sizes (an empty array shares no memory with anything)."""
+    return inputs.shape(gen, (1, 4), low=1, high=5)
+
+
+def _array(nprng, gen, dtype=None, shape=None):
+    """A random array of ``dtype`` (a random one if None), sometimes a strided (non-contiguous) view."""
+    dtype = np.dtype(dtype if dtype is not None else inputs.choice(gen, ARRAY_DTYPES))
+    shape = shape or _shape(gen)
+    step = inputs.randint(gen, 1, 3)
+    big = shape[:-1] + (shape[-1] * step,)
+    if dtype.kind == "f":
+        a = nprng.standard_normal(big).astype(dtype)
+    elif dtype.kind == "b":
+        a = nprng.integers(0, 2, big).astype(bool)
+    else:
+        a = nprng.integers(0, 100, big).astype(dtype)
+    return a[..., ::step]
+
+
+def _tensor_of(a: np.ndarray) -> torch.Tensor:
+    """The values of ``a`` as a fresh tensor of the matching dtype, built from Python numbers (no NumPy bridge)."""
+    return torch.tensor(a.tolist(), dtype=TORCH_OF[a.dtype]).reshape(a.shape)
+
+
+def _write_into(a: np.ndarray) -> None:
+    """Change every element of ``a`` in place."""
+    if a.dtype == np.bool_:
+        np.logical_not(a, out=a)
+    else:
+        a += 1
+
+
+# -- numpy_to_tensor -----------------------------------------------------------------------------------------------
+
+def test_numpy_to_tensor_source_values(sub):
+    a = np.array([2, 3])
+    expect_tensor(sub.numpy_to_tensor(a), torch.tensor([2, 3], dtype=TORCH_OF[a.dtype]), shares_memory_with=a,
+                  other_name="a")
+
+
+def test_numpy_to_tensor_float64_stays_float64(sub, nprng, gen):
+    a = _array(nprng, gen, np.float64)
+    expect_tensor(sub.numpy_to_tensor(a), _tensor_of(a), shares_memory_with=a, other_name="a")
+
+
+def test_numpy_to_tensor_keeps_dtype(sub, nprng, gen):
+    for dtype in (np.int64, np.float32, inputs.choice(gen, ARRAY_DTYPES)):
+        a = _array(nprng, gen, dtype)
+        expect_tensor(sub.numpy_to_tensor(a), _tensor_of(a), shares_memory_with=a, other_name="a",
+                      name=f"{a.dtype} の配列からの戻り値")
+
+
+def test_numpy_to_tensor_sees_writes_into_a(sub, nprng, gen):
+    a = _array(nprng, gen)
+    out = sub.numpy_to_tensor(a)
+    _write_into(a)
+    expect_tensor(out, _tensor_of(a), name="a を書き換えたあとの戻り値")
+
+
+# -- numpy_to_tensor_copy ------------------------------------------------------------------------------------------
+
+def test_numpy_to_tensor_copy_source_values(sub):
+    a = np.array([2, 3])
+    expect_tensor(sub.numpy_to_tensor_copy(a), torch.tensor([2, 3], dtype=TORCH_OF[a.dtype]),
+                  no_shared_memory_with=a, other_name="a")
+
+
+def test_numpy_to_tensor_copy_keeps_dtype(sub, nprng, gen):
+    for dtype in (np.float64, np.int64, inputs.choice(gen, ARRAY_DTYPES)):
+        a = _array(nprng, gen, dtype)
+        snapshot = a.copy()
+        expect_tensor(sub.numpy_to_tensor_copy(a), _tensor_of(a), no_shared_memory_with=a, other_name="a",
+                      name=f"{a.dtype} の配列からの戻り値")
+        expect_unchanged(a, snapshot, name="a")
+
+
+def test_numpy_to_tensor_copy_ignores_writes_into_a(sub, nprng, gen):
+    a = _array(nprng, gen)
+    expected = _tensor_of(a)
+    out = sub.numpy_to_tensor_copy(a)
+    _write_into(a)
+    expect_tensor(out, expected, name="a を書き換えたあとの戻り値")
+
+
+# -- numpy_to_float32 ----------------------------------------------------------------------------------------------
+
+def test_numpy_to_float32_from_float64(sub, nprng, gen):
+    a = _array(nprng, gen, np.float64)
+    snapshot = a.copy()
+    expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name="float64 の配列からの戻り値")
+    expect_unchanged(a, snapshot, name="a")
+
+
+def test_numpy_to_float32_from_ints_and_bools(sub, nprng, gen):
+    expect_tensor(sub.numpy_to_float32(np.array([2, 3])), torch.tensor([2.0, 3.0]), name="np.array([2, 3]) からの戻り値")
+    for dtype in (np.int64, inputs.choice(gen, (np.int32, np.uint8, np.bool_))):
+        a = _array(nprng, gen, dtype)
+        snapshot = a.copy()
+        expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name=f"{a.dtype} の配列からの戻り値")
+        expect_unchanged(a, snapshot, name="a")
+
+
+# -- tensor_to_numpy -----------------------------------------------------------------------------------------------
+
+def _expected_array(t: torch.Tensor) -> np.ndarray:
+    """The values of ``t`` as an array of the matching dtype, built from Python numbers (no NumPy bridge)."""
+    return np.array(t.tolist(), dtype=NUMPY_OF[t.dtype]).reshape(tuple(t.shape))
+
+
+def test_tensor_to_numpy_source_values(sub):
+    """The source text's tensor([2, 3]).numpy() → [2 3]."""
+    t = torch.tensor([2, 3])
+    expect_array(sub.tensor_to_numpy(t), np.array([2, 3], dtype=np.int64))
+    expect_unchanged(t, torch.tensor([2, 3]), name="t")
+
+
+def test_tensor_to_numpy_dtype_mapping(sub, gen):
+    for dtype in (torch.float32, inputs.choice(gen, tuple(NUMPY_OF))):
+        t = inputs.tensor(gen, _shape(gen), dtype, noncontiguous=bool(inputs.randint(gen, 0, 2)))
+        snapshot = t.clone()
+        expect_array(sub.tensor_to_numpy(t), _expected_array(t), name=f"{t.dtype} のテンソルからの戻り値")
+        expect_unchanged(t, snapshot, name="t")
+
+
+def test_tensor_to_numpy_requires_grad(sub, gen):
+    t = torch.randn(inputs.randint(gen, 1, 5), inputs.randint(gen, 5, 8), generator=gen).requires_grad_()
+    snapshot = t.detach().clone()
+    expect_array(sub.tensor_to_numpy(t), _expected_array(t.detach()), name="requires_grad=True のテンソルからの戻り値")
+    expect_tensor(t, snapshot, name="入力 t", requires_grad=True, is_leaf=True)
+
+
+@pytest.mark.parametrize("device", devices.params())
+def test_tensor_to_numpy_on_device(sub, gen, device):
+    """On an accelerator the result must come back to the CPU; MPS has no float64."""
+    dtype = devices.float_dtype(device)
+    cpu = torch.randn(inputs.shape(gen, 2, low=1, high=5), generator=gen, dtype=dtype)
+    t = cpu.to(device).requires_grad_()
+    expect_array(sub.tensor_to_numpy(t), _expected_array(cpu), name=f"{device} 上のテンソルからの戻り値")
+    expect_tensor(t, cpu.to(device), name="入力 t", requires_grad=True, is_leaf=True)
+
+
+# -- flipped_to_tensor ---------------------------------------------------------------------------------------------
+
+def test_flipped_to_tensor_source_array(sub):
+    a = np.array([2, 3])
+    expect_tensor(sub.flipped_to_tensor(a), torch.tensor([3, 2], dtype=TORCH_OF[a.dtype]))
+    expect_unchanged(a, np.array([2, 3]), name="a")
+
+
+def test_flipped_to_tensor_values(sub, nprng, gen):
+    """2-D and 3-D, so that flipping another axis shows."""
+    shape = (inputs.randint(gen, 2, 5),) + inputs.shape(gen, (1, 3), low=2, high=5)
+    a = _array(nprng, gen, np.float64, shape)
+    snapshot = a.copy()
+    expect_tensor(sub.flipped_to_tensor(a), _tensor_of(a[::-1]), name="a[::-1] のテンソル")
+    expect_unchanged(a, snapshot, name="a")
+
+
+def test_flipped_to_tensor_keeps_dtype(sub, nprng, gen):
+    for dtype in (np.float32, inputs.choice(gen, ARRAY_DTYPES)):
+        a = _array(nprng, gen, dtype, (inputs.randint(gen, 2, 6),) + inputs.shape(gen, (0, 2), low=1, high=4))
+        snapshot = a.copy()
+        expect_tensor(sub.flipped_to_tensor(a), _tensor_of(a[::-1]), name=f"{a.dtype} の a[::-1] のテンソル")
+        expect_unchanged(a, snapshot, name="a")

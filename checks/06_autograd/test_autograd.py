@@ -1,0 +1,257 @@
+"""Checks for chapter 06 (autograd)."""
+import torch
+
+from kata import hints, inputs, messages
+from kata.compare import (expect, expect_equal, expect_grad, expect_same_object, expect_sequence, expect_tensor,
+                          fail)
+
+SOURCE_X = (0.0, 1.0, 2.0)
+SOURCE_Y = 12.6667  # printed by the source text: tensor(12.6667, grad_fn=<MeanBackward0>)
+SOURCE_GRAD = (1.3333, 2.0000, 2.6667)  # printed by the source text after y.backward()
+PRINTED = dict(atol=5e-5, rtol=0)  # the source prints four decimals
+
+
+def _leaf(gen, shape, dtype=None, noncontiguous=None):
+    """A random float leaf that requires grad (dtype and layout drawn when not given)."""
+    dtype = dtype or inputs.choice(gen, (torch.float32, torch.float64))
+    noncontiguous = inputs.randint(gen, 0, 2) == 1 if noncontiguous is None else noncontiguous
+    return inputs.tensor(gen, shape, dtype, noncontiguous=noncontiguous).requires_grad_()
+
+
+def _mean_grad(x):
+    """The closed form of d mean((x + 2) ** 2 + 3) / dx, in x's dtype."""
+    x64 = x.detach().double()
+    return (2 * (x64 + 2) / x.numel()).to(x.dtype)
+
+
+def _mean_value(x):
+    x64 = x.detach().double()
+    return ((x64 + 2) ** 2 + 3).mean().to(x.dtype)
+
+
+def _expect_in_graph(y, expected, **tolerance):
+    """y: type, shape, dtype, then attached to a graph (grad_fn), then values."""
+    expect_tensor(y, expected, name="y (戻り値[0])", values=False)
+    expect(y.grad_fn is not None, "grad_fn", messages.GRAD_FN, hints.GRAD_FN_MISSING, name="y (戻り値[0])",
+           expected="MeanBackward0 などの関数", actual=None)
+    expect_tensor(y, expected, name="y (戻り値[0])", **tolerance)
+
+
+# -- grad_of_mean ------------------------------------------------------------------------------------------------
+
+def test_grad_of_mean_source_values(sub):
+    """The source text: x = arange(3.) gives y = 12.6667 and x.grad = [1.3333, 2.0000, 2.6667]."""
+    x = torch.tensor(SOURCE_X, requires_grad=True)
+    y, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    _expect_in_graph(y, torch.tensor(SOURCE_Y), **PRINTED)
+    expect_grad(grad, torch.tensor(SOURCE_GRAD), name="x.grad (戻り値[1])", **PRINTED)
+    expect_grad(x.grad, torch.tensor(SOURCE_GRAD), name="入力 x の .grad", **PRINTED)
+
+
+def test_grad_of_mean_closed_form(sub, gen):
+    """For any x the gradient is 2 * (x + 2) / x.numel(), both returned and left in x.grad."""
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    y, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    expect_grad(grad, _mean_grad(x), name="x.grad (戻り値[1])")
+    expect_grad(x.grad, _mean_grad(x), name="入力 x の .grad")
+
+
+def test_grad_of_mean_y_is_0dim_with_grad_fn(sub, gen):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    y, _ = expect_sequence(sub.grad_of_mean(x), 2)
+    _expect_in_graph(y, _mean_value(x))
+
+
+def test_grad_of_mean_matches_reference(sub, ref, gen, seed):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    actual, expected = inputs.call_both(sub.grad_of_mean, ref.grad_of_mean, x, seed=seed)
+    y, grad = expect_sequence(actual, 2)
+    expect_tensor(y, expected[0], name="y (戻り値[0])")
+    expect_grad(grad, expected[1], name="x.grad (戻り値[1])")
+
+
+# -- requires_grad_arange --------------------------------------------------------------------------------------
+
+def test_requires_grad_arange_source(sub):
+    """The source text: arange(3, dtype=float32, requires_grad=True)."""
+    expect_tensor(sub.requires_grad_arange(3), torch.tensor([0.0, 1.0, 2.0]), requires_grad=True, is_leaf=True,
+                  grad=None)
+
+
+def test_requires_grad_arange_any_n(sub, gen):
+    n = inputs.randint(gen, 0, 40)
+    expect_tensor(sub.requires_grad_arange(n), torch.arange(n, dtype=torch.float32), name=f"requires_grad_arange({n})",
+                  requires_grad=True, is_leaf=True, grad=None)
+
+
+def test_requires_grad_arange_matches_reference(sub, ref, gen):
+    n = inputs.randint(gen, 1, 40)
+    expect_tensor(sub.requires_grad_arange(n), ref.requires_grad_arange(n), name=f"requires_grad_arange({n})",
+                  requires_grad=True, is_leaf=True)
+
+
+# -- accumulated_grad ------------------------------------------------------------------------------------------
+
+def test_accumulated_grad_is_times_single(sub, gen):
+    """Gradients add up: `times` backward passes give `times` times the single gradient."""
+    times = inputs.randint(gen, 2, 6)
+    x = _leaf(gen, inputs.shape(gen, (1, 3), 2, 5))
+    grad = sub.accumulated_grad(x, times)
+    expect_grad(grad, times * _mean_grad(x), name=f"accumulated_grad(x, {times})")
+    expect_grad(x.grad, times * _mean_grad(x), name="入力 x の .grad")
+
+
+def test_accumulated_grad_once_is_single(sub, gen):
+    x = _leaf(gen, inputs.shape(gen, (1, 3), 2, 5))
+    expect_grad(sub.accumulated_grad(x, 1), _mean_grad(x), name="accumulated_grad(x, 1)")
+
+
+def test_accumulated_grad_matches_reference(sub, ref, gen, seed):
+    times = inputs.randint(gen, 1, 5)
+    x = _leaf(gen, inputs.shape(gen, (1, 3), 1, 5))
+    actual, expected = inputs.call_both(sub.accumulated_grad, ref.accumulated_grad, x, times, seed=seed)
+    expect_grad(actual, expected, name=f"accumulated_grad(x, {times})")
+
+
+# -- vector_backward -------------------------------------------------------------------------------------------
+
+def test_vector_backward_is_two_x(sub, gen):
+    """d(sum of x * x)/dx = 2 * x, returned and left in x.grad."""
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
+    grad = sub.vector_backward(x)
+    expect_grad(grad, 2 * x.detach(), name="x.grad (戻り値)")
+    expect_grad(x.grad, 2 * x.detach(), name="入力 x の .grad")
+
+
+def test_vector_backward_size1_and_empty(sub, gen):
+    for shape in ((1,), (inputs.randint(gen, 1, 4), 0)):
+        x = _leaf(gen, shape, torch.float32, noncontiguous=False)
+        expect_grad(sub.vector_backward(x), 2 * x.detach(), name=f"形状 {shape} の x.grad")
+
+
+def test_vector_backward_matches_reference(sub, ref, gen, seed):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    actual, expected = inputs.call_both(sub.vector_backward, ref.vector_backward, x, seed=seed)
+    expect_grad(actual, expected, name="x.grad (戻り値)")
+
+
+# -- detach_grad -----------------------------------------------------------------------------------------------
+
+def test_detach_grad_equals_u(sub, gen):
+    """u = (x * x).detach() is a constant, so d(sum(u * x))/dx = u."""
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
+    u = x.detach() * x.detach()
+    expect_grad(sub.detach_grad(x), u, name="x.grad (戻り値)")
+    expect_grad(x.grad, u, name="入力 x の .grad")
+
+
+def test_detach_grad_matches_reference(sub, ref, gen, seed):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    actual, expected = inputs.call_both(sub.detach_grad, ref.detach_grad, x, seed=seed)
+    expect_grad(actual, expected, name="x.grad (戻り値)")
+
+
+# -- sgd_step_ -------------------------------------------------------------------------------------------------
+
+def _expect_grad_cleared(w):
+    """The grad is gone (None) or zeroed."""
+    if w.grad is not None and not bool((w.grad == 0).all()):
+        fail("grad", messages.GRAD_UNEXPECTED, hints.GRAD_NOT_CLEARED, name="w.grad")
+
+
+def _expect_stepped(result, w, expected, **tolerance):
+    expect_same_object(result, w, name="戻り値", other_name="w")
+    expect_tensor(w, expected, name="更新後の w", requires_grad=True, is_leaf=True, **tolerance)
+    _expect_grad_cleared(w)
+
+
+def test_sgd_step__example(sub):
+    """[1, 2] with grad [2, 4] and lr 0.1 -> [0.8, 1.6]."""
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = torch.tensor([2.0, 4.0])
+    _expect_stepped(sub.sgd_step_(w, 0.1), w, torch.tensor([0.8, 1.6]))
+
+
+def test_sgd_step__random(sub, gen):
+    """w - lr * grad, in place, for random w, grad and lr."""
+    dtype = inputs.choice(gen, (torch.float32, torch.float64))
+    shape = inputs.shape(gen, (1, 3), 1, 5)
+    w = _leaf(gen, shape, dtype, noncontiguous=False)
+    w.grad = inputs.tensor(gen, shape, dtype)
+    lr = float(torch.rand((), generator=gen, dtype=torch.float64)) * 0.5 + 0.01
+    expected = (w.detach().double() - lr * w.grad.double()).to(dtype)
+    _expect_stepped(sub.sgd_step_(w, lr), w, expected)
+
+
+def test_sgd_step__clears_grad(sub, gen):
+    shape = inputs.shape(gen, (1, 3), 1, 5)
+    w = _leaf(gen, shape, torch.float32, noncontiguous=False)
+    w.grad = inputs.tensor(gen, shape, torch.float32)
+    sub.sgd_step_(w, 0.05)
+    _expect_grad_cleared(w)
+
+
+def test_sgd_step__matches_reference(sub, ref, gen):
+    shape = inputs.shape(gen, (1, 3), 1, 5)
+    values, grad = inputs.tensor(gen, shape), inputs.tensor(gen, shape)
+    copies = []
+    for _ in range(2):  # inputs.clone_arg would drop .grad, so each side gets its own leaf with a grad
+        w = values.clone().requires_grad_()
+        w.grad = grad.clone()
+        copies.append(w)
+    expected = ref.sgd_step_(copies[0], 0.1)
+    expect_tensor(sub.sgd_step_(copies[1], 0.1), expected, name="更新後の w", requires_grad=True, is_leaf=True)
+
+
+# -- predict_no_grad -------------------------------------------------------------------------------------------
+
+class _Model:
+    """tanh(x @ W.T + b) with parameters that require grad; records the grad mode it ran under."""
+
+    def __init__(self, gen, n_in, n_out):
+        self.weight = torch.randn(n_out, n_in, generator=gen).requires_grad_()
+        self.bias = torch.randn(n_out, generator=gen).requires_grad_()
+        self.grad_modes = []
+
+    def __call__(self, x):
+        self.grad_modes.append(torch.is_grad_enabled())
+        return torch.tanh(x @ self.weight.T + self.bias)
+
+
+def _model_and_input(gen):
+    n_in, n_out = inputs.randint(gen, 1, 6), inputs.randint(gen, 1, 6)
+    x = inputs.tensor(gen, (inputs.randint(gen, 1, 5), n_in)).requires_grad_()
+    return _Model(gen, n_in, n_out), x
+
+
+def test_predict_no_grad_values_without_grad(sub, gen):
+    model, x = _model_and_input(gen)
+    with torch.no_grad():
+        expected = model(x)
+    out = sub.predict_no_grad(model, x)
+    expect_tensor(out, expected, name="予測", requires_grad=False)
+    expect(out.grad_fn is None, "grad_fn", messages.GRAD_FN, hints.REQUIRES_GRAD_ON, name="予測", expected=None,
+           actual=out.grad_fn)
+
+
+def test_predict_no_grad_no_graph_built_inside_f(sub, gen):
+    """No graph is built at all: f itself runs with grad mode off (a .detach() afterwards is too late)."""
+    model, x = _model_and_input(gen)
+    model.grad_modes.clear()
+    sub.predict_no_grad(model, x)
+    expect(model.grad_modes, "grad_mode", messages.CALL_MISSING, None, what="f(x)")
+    expect_equal(any(model.grad_modes), False, name="f の実行中の torch.is_grad_enabled()", attribute="grad_mode",
+                 hint=hints.GRAD_MODE_INSIDE)
+
+
+def test_predict_no_grad_restores_grad_mode(sub, gen):
+    model, x = _model_and_input(gen)
+    sub.predict_no_grad(model, x)
+    expect(torch.is_grad_enabled(), "grad_mode", messages.STATE_CHANGED, hints.GRAD_MODE_LEFT_OFF,
+           what="torch.is_grad_enabled() (勾配の記録)", expected=True, actual=torch.is_grad_enabled())
+
+
+def test_predict_no_grad_matches_reference(sub, ref, gen, seed):
+    model, x = _model_and_input(gen)
+    actual, expected = inputs.call_both(sub.predict_no_grad, ref.predict_no_grad, model, x, seed=seed)
+    expect_tensor(actual, expected, name="予測", requires_grad=False)

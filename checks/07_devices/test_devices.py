@@ -1,0 +1,245 @@
+"""Checks for chapter 07 (devices).
+
+CPU-only machines still test the device logic: patched availability functions for pick_device, the meta device for
+moves, and a recorder for torch.cuda.manual_seed_all.  Checks that need a real GPU are skipped elsewhere.
+"""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from kata import devices, hints, inputs, messages
+from kata.compare import (expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged)
+from kata.oprules import record_ops
+
+ACCELERATORS = [p for p in devices.params() if p.id != "cpu"]
+MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.mm,
+           torch.Tensor.mm, torch.einsum, torch.nn.functional.linear}
+SYNCHRONIZE = {"cuda": (torch.cuda, "synchronize"), "mps": (torch.mps, "synchronize")}
+MAX_SECONDS = 5.0  # a small matmul takes far less, whatever the device
+
+
+# -- pick_device ---------------------------------------------------------------------------------------------------
+
+def _patch_availability(monkeypatch, cuda: bool, mps: bool) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+def _expect_device_type(out, expected: str) -> None:
+    expect_type(out, torch.device, "pick_device()")
+    expect_equal(out.type, expected, name="選ばれたデバイスの種類 (device.type)", hint=hints.AVAILABILITY)
+
+
+@pytest.mark.parametrize("mps", [True, False], ids=["with_mps", "without_mps"])
+def test_pick_device_cuda_when_available(sub, monkeypatch, mps):
+    _patch_availability(monkeypatch, cuda=True, mps=mps)
+    _expect_device_type(sub.pick_device(), "cuda")
+
+
+def test_pick_device_mps_without_cuda(sub, monkeypatch):
+    _patch_availability(monkeypatch, cuda=False, mps=True)
+    _expect_device_type(sub.pick_device(), "mps")
+
+
+def test_pick_device_cpu_without_accelerators(sub, monkeypatch):
+    _patch_availability(monkeypatch, cuda=False, mps=False)
+    _expect_device_type(sub.pick_device(), "cpu")
+
+
+def test_pick_device_this_machine(sub):
+    """Unpatched: the best device this machine really has."""
+    _expect_device_type(sub.pick_device(), "cuda" if devices.HAS_CUDA else "mps" if devices.HAS_MPS else "cpu")
+
+
+# -- to_device -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", devices.params(meta=True))
+def test_to_device_lands_on_device(sub, gen, device):
+    """Float (the widest the device has) and int64 tensors arrive with shape, dtype and values; x stays on the CPU."""
+    for dtype in (devices.float_dtype(device), torch.int64):
+        x = inputs.tensor(gen, inputs.shape(gen, (0, 4), 1, 5), dtype, noncontiguous=inputs.randint(gen, 0, 2) == 1)
+        before = x.clone()
+        out = sub.to_device(x, device)
+        expect_tensor(out, before.to(device), name=f"to_device(x, {device!r})")
+        expect_unchanged(x, before, "x")
+
+
+def test_to_device_accepts_torch_device(sub, gen):
+    x = inputs.tensor(gen, inputs.shape(gen, (1, 3)), torch.float64)
+    before = x.clone()
+    expect_tensor(sub.to_device(x, torch.device("meta")), before.to("meta"), name="to_device(x, torch.device('meta'))")
+    expect_unchanged(x, before, "x")
+
+
+def test_to_device_matches_reference(sub, ref, gen, seed):
+    x = inputs.tensor(gen, inputs.shape(gen, (1, 3)), torch.float32)
+    actual, expected = inputs.call_both(sub.to_device, ref.to_device, x, "cpu", seed=seed)
+    expect_tensor(actual, expected, name="to_device(x, 'cpu')")
+
+
+# -- same_device_add -----------------------------------------------------------------------------------------------
+
+def _operands(gen, dtype):
+    """a of a random shape, b (not a scalar) that broadcasts against it."""
+    shape = inputs.shape(gen, (1, 4), 1, 5)
+    b_shape = shape[inputs.randint(gen, 0, len(shape)):]
+    return inputs.tensor(gen, shape, dtype), inputs.tensor(gen, b_shape or shape, dtype)
+
+
+@pytest.mark.parametrize("device", devices.params(meta=True))
+def test_same_device_add_on_a_device(sub, gen, device):
+    """a on `device`, b on the CPU: the sum lives on a's device (values checked where the device has data)."""
+    a_cpu, b = _operands(gen, devices.float_dtype(device))
+    a = a_cpu.to(device)
+    a_before, b_before = a.clone(), b.clone()
+    out = sub.same_device_add(a, b)
+    expect_tensor(out, (a_cpu + b).to(device), name="a + b")
+    expect_unchanged(a, a_before, "a")
+    expect_unchanged(b, b_before, "b")
+
+
+@pytest.mark.parametrize("device", devices.params())
+def test_same_device_add_b_elsewhere(sub, gen, device):
+    """a on the CPU, b on `device`: the sum comes back on the CPU."""
+    a, b_cpu = _operands(gen, devices.float_dtype(device))
+    b = b_cpu.to(device)
+    a_before, b_before = a.clone(), b.clone()
+    expect_tensor(sub.same_device_add(a, b), a + b_cpu, name="a + b")
+    expect_unchanged(a, a_before, "a")
+    expect_unchanged(b, b_before, "b")
+
+
+def test_same_device_add_matches_reference(sub, ref, gen, seed):
+    a, b = _operands(gen, torch.float32)
+    actual, expected = inputs.call_both(sub.same_device_add, ref.same_device_add, a, b, seed=seed)
+    expect_tensor(actual, expected, name="a + b")
+
+
+# -- seed_everything -----------------------------------------------------------------------------------------------
+
+def _draw_twice(sub, seed, draw, disturb):
+    """Seed, draw, disturb the generator, seed again, draw again."""
+    sub.seed_everything(seed)
+    first = draw()
+    disturb()
+    sub.seed_everything(seed)
+    return first, draw()
+
+
+def _seed(gen):
+    return inputs.randint(gen, 0, 2**31 - 1)
+
+
+def test_seed_everything_returns_none(sub, gen):
+    expect_type(sub.seed_everything(_seed(gen)), type(None), "seed_everything の戻り値")
+
+
+def test_seed_everything_cudnn_flags(sub, gen):
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    sub.seed_everything(_seed(gen))
+    expect_equal(torch.backends.cudnn.deterministic, True, name="torch.backends.cudnn.deterministic",
+                 attribute="flags", hint=hints.CUDNN_FLAGS)
+    expect_equal(torch.backends.cudnn.benchmark, False, name="torch.backends.cudnn.benchmark", attribute="flags",
+                 hint=hints.CUDNN_FLAGS)
+
+
+def test_seed_everything_torch_reproducible(sub, ref, gen):
+    seed = _seed(gen)
+    first, second = _draw_twice(sub, seed, lambda: torch.rand(5), lambda: torch.rand(3))
+    expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
+           hints.SEED_LIBRARY.format(library="torch", call="torch.manual_seed(seed)"), name="torch.rand")
+    torch.manual_seed(seed)
+    expect_tensor(first, torch.rand(5), name=f"シード {seed} のあとの torch.rand(5)")
+    ref.seed_everything(seed)
+    expect_tensor(first, torch.rand(5), name=f"シード {seed} のあとの torch.rand(5)")
+
+
+def test_seed_everything_numpy_reproducible(sub, ref, gen):
+    seed = _seed(gen)
+    first, second = _draw_twice(sub, seed, lambda: np.random.rand(5), lambda: np.random.rand(3))
+    expect(np.array_equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
+           hints.SEED_LIBRARY.format(library="NumPy", call="np.random.seed(seed)"), name="np.random.rand")
+    np.random.seed(seed)
+    expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
+    ref.seed_everything(seed)
+    expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
+
+
+def test_seed_everything_random_reproducible(sub, ref, gen):
+    seed = _seed(gen)
+    first, second = _draw_twice(sub, seed, lambda: [random.random() for _ in range(5)],
+                                lambda: random.random())
+    expect(first == second, "reproducible", messages.NOT_REPRODUCIBLE,
+           hints.SEED_LIBRARY.format(library="random", call="random.seed(seed)"), name="random.random")
+    random.seed(seed)
+    expect_tensor(torch.tensor(first, dtype=torch.float64), torch.tensor([random.random() for _ in range(5)], dtype=torch.float64),
+                  name=f"シード {seed} のあとの random.random() 5 回")
+    ref.seed_everything(seed)
+    expect_tensor(torch.tensor(first, dtype=torch.float64), torch.tensor([random.random() for _ in range(5)], dtype=torch.float64),
+                  name=f"シード {seed} のあとの random.random() 5 回")
+
+
+def test_seed_everything_seeds_all_cuda_devices(sub, gen, monkeypatch):
+    """torch.cuda.manual_seed_all receives the seed (torch.manual_seed calls it too); checked without a GPU."""
+    seed = _seed(gen)
+    real, calls = torch.cuda.manual_seed_all, []
+
+    def recorder(value):
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", recorder)
+    sub.seed_everything(seed)
+    expect(calls, "cuda_seed", messages.CALL_MISSING, hints.CUDA_SEED, what="torch.cuda.manual_seed_all(seed)")
+    expect(all(v == seed for v in calls), "cuda_seed", messages.CALL_ARGS, hints.CUDA_SEED,
+           what="torch.cuda.manual_seed_all", expected=seed, actual=", ".join(map(str, calls)))
+
+
+# -- time_matmul ---------------------------------------------------------------------------------------------------
+
+def _expect_seconds(t, n, device) -> None:
+    name = f"time_matmul({n}, {device!r})"
+    expect_type(t, float, name)
+    expect(0 < t < MAX_SECONDS, "range", messages.OUT_OF_RANGE, hints.TIME_RANGE, name=name, low=0,
+           high=MAX_SECONDS, actual=t)
+
+
+@pytest.mark.parametrize("device", devices.params())
+def test_time_matmul_positive_float(sub, gen, device):
+    n = inputs.randint(gen, 8, 33)
+    _expect_seconds(sub.time_matmul(n, device), n, device)
+
+
+def test_time_matmul_accepts_torch_device(sub, gen):
+    n = inputs.randint(gen, 8, 33)
+    _expect_seconds(sub.time_matmul(n, torch.device("cpu")), n, torch.device("cpu"))
+
+
+def test_time_matmul_runs_a_matmul(sub, gen):
+    n = inputs.randint(gen, 8, 33)
+    with record_ops() as called:
+        sub.time_matmul(n, "cpu")
+    expect(any(f in MATMULS for f in called), "matmul", messages.CALL_MISSING, hints.NO_MATMUL,
+           what="行列積 (a @ b)")
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+def test_time_matmul_synchronizes_accelerator(sub, gen, monkeypatch, device):
+    """On a real GPU the clock is read only after synchronize() has waited for the product."""
+    module, attr = SYNCHRONIZE[device]
+    real = getattr(module, attr)
+    n = inputs.randint(gen, 8, 33)
+    with record_ops() as called:
+        def recorder(*args, **kwargs):
+            called.append("synchronize")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, attr, recorder)
+        t = sub.time_matmul(n, device)
+    _expect_seconds(t, n, device)
+    last_matmul = max((i for i, f in enumerate(called) if f in MATMULS), default=None)
+    expect(last_matmul is not None, "matmul", messages.CALL_MISSING, hints.NO_MATMUL, what="行列積 (a @ b)")
+    expect("synchronize" in called[last_matmul:], "synchronize", messages.CALL_MISSING, hints.NOT_SYNCHRONIZED,
+           what=f"行列積のあとの torch.{device}.synchronize()")

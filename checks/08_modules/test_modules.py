@@ -1,0 +1,295 @@
+"""Checks for chapter 08 (nn.Module: a small classifier, parameter counts, an MLP, tanh from exp)."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kata import hints, messages
+from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged
+from kata.inputs import call_both, choice, randint, tensor
+from kata.oprules import forbid
+
+SUBMODULES = (("linear1", nn.Linear), ("act_fn", nn.Tanh), ("linear2", nn.Linear))
+TANH_RULE = "tanh / sigmoid の組み込み関数 (torch.tanh, x.tanh(), nn.Tanh, F.tanh, torch.sigmoid など)"
+TANH_BUILTINS = (torch.tanh, torch.tanh_, torch.Tensor.tanh, torch.Tensor.tanh_, F.tanh, F.tanhshrink,
+                 torch.sigmoid, torch.sigmoid_, torch.Tensor.sigmoid, torch.Tensor.sigmoid_, F.sigmoid,
+                 torch.special.expit, F.logsigmoid)
+EXP_OPS = (torch.exp, torch.exp_, torch.Tensor.exp, torch.Tensor.exp_, torch.expm1, torch.expm1_,
+           torch.Tensor.expm1, torch.Tensor.expm1_, torch.special.expm1)
+
+
+def _classifier_sizes(gen):
+    return randint(gen, 1, 7), randint(gen, 1, 7), randint(gen, 1, 4)
+
+
+def _mlp_sizes(gen, layers):
+    return [randint(gen, 1, 7) for _ in range(layers + 1)]
+
+
+def _distinct_neighbour_sizes(gen, layers):
+    """Sizes where neighbours differ, so that a weight of the wrong orientation has the wrong shape."""
+    sizes = [randint(gen, 1, 7)]
+    for _ in range(layers):
+        step = randint(gen, 1, 6)
+        sizes.append((sizes[-1] - 1 + step) % 6 + 1)
+    return sizes
+
+
+def _n_params(sizes):
+    """Closed form: weights and biases of Linear(sizes[i], sizes[i+1]) for every i."""
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _count_hint(actual, expected):
+    return hints.UNREGISTERED_LAYERS if actual == 0 and expected else None
+
+
+def _submodule(model, attr, kind):
+    """model.<attr>, after checking that it is a registered submodule of type ``kind``."""
+    children = dict(model.named_children())
+    expect(attr in children, "attribute", messages.MISSING_SUBMODULE, hints.SUBMODULE_NAMES,
+           name=type(model).__name__, attr=attr)
+    expect_type(children[attr], kind, name=f"model.{attr}")
+    return children[attr]
+
+
+def _classifier_by_hand(model, x):
+    """linear2(tanh(linear1(x))) from the model's own parameters."""
+    l1, l2 = (_submodule(model, name, nn.Linear) for name in ("linear1", "linear2"))
+    return F.linear(torch.tanh(F.linear(x, l1.weight, l1.bias)), l2.weight, l2.bias)
+
+
+# -- SimpleClassifier ------------------------------------------------------------------------------------------------
+
+def test_SimpleClassifier_is_module(sub, gen):
+    expect_type(sub.SimpleClassifier(*_classifier_sizes(gen)), nn.Module, name="SimpleClassifier(...)")
+
+
+def test_SimpleClassifier_attribute_names(sub, gen):
+    n_in, n_hidden, n_out = _classifier_sizes(gen)
+    model = sub.SimpleClassifier(n_in, n_hidden, n_out)
+    for attr, kind in SUBMODULES:
+        _submodule(model, attr, kind)
+    expect_equal([name for name, _ in model.named_children()], [name for name, _ in SUBMODULES],
+                 name="サブモジュールの名前と順番")
+    expect_equal((model.linear1.in_features, model.linear1.out_features), (n_in, n_hidden),
+                 name="linear1 の (in_features, out_features)")
+    expect_equal((model.linear2.in_features, model.linear2.out_features), (n_hidden, n_out),
+                 name="linear2 の (in_features, out_features)")
+    expect_equal(list(model.state_dict()), ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"],
+                 name="state_dict() のキー")
+
+
+def test_SimpleClassifier_repr(sub, gen):
+    """The source prints this repr for SimpleClassifier(2, 4, 1); other sizes read the same way."""
+    for n_in, n_hidden, n_out in ((2, 4, 1), _classifier_sizes(gen)):
+        expected = ("SimpleClassifier(\n"
+                    f"  (linear1): Linear(in_features={n_in}, out_features={n_hidden}, bias=True)\n"
+                    "  (act_fn): Tanh()\n"
+                    f"  (linear2): Linear(in_features={n_hidden}, out_features={n_out}, bias=True)\n"
+                    ")").splitlines()
+        actual = repr(sub.SimpleClassifier(n_in, n_hidden, n_out)).splitlines()
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            expect_equal(a, e, name=f"print(SimpleClassifier({n_in}, {n_hidden}, {n_out})) の {i + 1} 行目")
+        expect_equal(len(actual), len(expected), name=f"print(SimpleClassifier({n_in}, {n_hidden}, {n_out})) の行数")
+
+
+def test_SimpleClassifier_parameter_count_source(sub):
+    count = sum(p.numel() for p in sub.SimpleClassifier(2, 4, 1).parameters())
+    expect_equal(count, 17, name="SimpleClassifier(2, 4, 1) のパラメータ数 (parameters() の要素数の合計)",
+                 hint=_count_hint(count, 17))
+
+
+def test_SimpleClassifier_parameter_shapes(sub, gen):
+    n_in, n_hidden, n_out = _classifier_sizes(gen)
+    params = list(sub.SimpleClassifier(n_in, n_hidden, n_out).named_parameters())
+    expected = [("linear1.weight", (n_hidden, n_in)), ("linear1.bias", (n_hidden,)),
+                ("linear2.weight", (n_out, n_hidden)), ("linear2.bias", (n_out,))]
+    expect_equal([name for name, _ in params], [name for name, _ in expected], name="named_parameters() の名前",
+                 hint=_count_hint(len(params), len(expected)))
+    for (name, p), (_, shape) in zip(params, expected):
+        expect_equal(tuple(p.shape), shape, name=f"{name} の形状")
+        expect_equal(p.requires_grad, True, name=f"{name} の requires_grad")
+
+
+def test_SimpleClassifier_same_init_as_reference(sub, ref, gen, seed):
+    actual, expected = call_both(sub.SimpleClassifier, ref.SimpleClassifier, *_classifier_sizes(gen), seed=seed)
+    a_params, e_params = list(actual.parameters()), list(expected.named_parameters())
+    expect_equal(len(a_params), len(e_params), name="parameters() の個数", hint=_count_hint(len(a_params), 4))
+    for a, (name, e) in zip(a_params, e_params):
+        expect_tensor(a, e.detach(), name=f"{name} の初期値 (同じシードで作成)", requires_grad=True)
+
+
+def test_SimpleClassifier_forward_matches_reference(sub, ref, gen, seed):
+    sizes = _classifier_sizes(gen)
+    x = 2 * tensor(gen, (randint(gen, 1, 6), sizes[0]))
+    actual, expected = call_both(sub.SimpleClassifier, ref.SimpleClassifier, *sizes, seed=seed)
+    expect_tensor(actual(x.clone()), expected(x.clone()), name="model(x)", requires_grad=True)
+
+
+def test_SimpleClassifier_forward_is_linear_tanh_linear(sub, gen):
+    sizes = _classifier_sizes(gen)
+    model = sub.SimpleClassifier(*sizes)
+    x = 2 * tensor(gen, (randint(gen, 1, 6), sizes[0]), noncontiguous=bool(randint(gen, 0, 2)))
+    snapshot = x.clone()
+    expect_tensor(model(x), _classifier_by_hand(model, x), name="model(x) (linear2(tanh(linear1(x))) のはず)")
+    expect_unchanged(x, snapshot, name="x")
+
+
+# -- count_parameters -------------------------------------------------------------------------------------------------
+
+def test_count_parameters_source_value(sub):
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+    expect_scalar(sub.count_parameters(model), 17, type_=int, name="count_parameters (2 → 4 → 1 のモデル)")
+
+
+def test_count_parameters_random_models(sub, gen):
+    for layers in (1, randint(gen, 2, 5)):
+        sizes = _mlp_sizes(gen, layers)
+        model = nn.Sequential(*(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])))
+        expect_scalar(sub.count_parameters(model), _n_params(sizes), type_=int,
+                      name=f"count_parameters (Linear の大きさ {sizes})")
+
+
+def test_count_parameters_excludes_frozen(sub, gen):
+    sizes = _mlp_sizes(gen, 3)
+    model = nn.Sequential(*(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])))
+    frozen = randint(gen, 0, 3)
+    model[frozen].requires_grad_(False)
+    expected = _n_params(sizes) - _n_params(sizes[frozen:frozen + 2])
+    expect_scalar(sub.count_parameters(model), expected, type_=int,
+                  name=f"count_parameters ({frozen} 番目の Linear を凍結したモデル)")
+
+
+def test_count_parameters_ignores_buffers(sub, gen):
+    n_in, n_out = randint(gen, 1, 7), randint(gen, 1, 7)
+    model = nn.Sequential(nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out))
+    expect_scalar(sub.count_parameters(model), n_in * n_out + n_out + 2 * n_out, type_=int,
+                  name="count_parameters (BatchNorm1d を含むモデル。running_mean などのバッファは数えない)")
+
+
+def test_count_parameters_shared_layer_counted_once(sub, gen):
+    n = randint(gen, 1, 7)
+    shared = nn.Linear(n, n)
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    expect_scalar(sub.count_parameters(model), n * n + n, type_=int,
+                  name="count_parameters (同じ Linear を 2 回使うモデル)")
+
+
+def test_count_parameters_matches_reference(sub, ref, gen):
+    sizes = _mlp_sizes(gen, 2)
+    model = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.BatchNorm1d(sizes[1]), nn.Tanh(),
+                          nn.Linear(sizes[1], sizes[2]))
+    model[randint(gen, 0, 2) * 3].bias.requires_grad_(False)
+    expect_scalar(sub.count_parameters(model), ref.count_parameters(model), type_=int, name="count_parameters(model)")
+
+
+# -- build_mlp ------------------------------------------------------------------------------------------------------
+
+def test_build_mlp_is_module(sub, gen):
+    expect_type(sub.build_mlp(_mlp_sizes(gen, randint(gen, 1, 4))), nn.Module, name="build_mlp(sizes)")
+
+
+def test_build_mlp_parameters_registered(sub, gen):
+    for layers in (1, randint(gen, 2, 5)):
+        sizes = _mlp_sizes(gen, layers)
+        count = sum(p.numel() for p in sub.build_mlp(list(sizes)).parameters())
+        expect_equal(count, _n_params(sizes), name=f"build_mlp({sizes}) の登録されたパラメータ数 (parameters() の要素数)",
+                     hint=_count_hint(count, _n_params(sizes)))
+
+
+def test_build_mlp_parameter_shapes(sub, gen):
+    sizes = _distinct_neighbour_sizes(gen, randint(gen, 2, 5))
+    params = list(sub.build_mlp(list(sizes)).parameters())
+    expected = [shape for a, b in zip(sizes[:-1], sizes[1:]) for shape in ((b, a), (b,))]
+    expect_equal(len(params), len(expected), name=f"build_mlp({sizes}) の parameters() の個数",
+                 hint=_count_hint(len(params), len(expected)))
+    for i, (p, shape) in enumerate(zip(params, expected)):
+        kind = "重み" if i % 2 == 0 else "バイアス"
+        expect_equal(tuple(p.shape), shape, name=f"{i // 2 + 1} 番目の Linear の{kind}の形状")
+
+
+def test_build_mlp_forward(sub, gen):
+    for layers in (1, randint(gen, 2, 5)):
+        sizes = _mlp_sizes(gen, layers)
+        model = sub.build_mlp(list(sizes))
+        params = list(model.parameters())
+        expect_equal(len(params), 2 * layers, name=f"build_mlp({sizes}) の parameters() の個数",
+                     hint=_count_hint(len(params), 2 * layers))
+        x = 3 * tensor(gen, (randint(gen, 1, 6), sizes[0]))
+        expected = x
+        for i in range(layers):
+            expected = F.linear(torch.tanh(expected) if i else expected, params[2 * i], params[2 * i + 1])
+        expect_tensor(model(x), expected, name=f"build_mlp({sizes})(x) (Linear の間だけに Tanh)")
+
+
+def test_build_mlp_same_init_as_reference(sub, ref, gen, seed):
+    sizes = _mlp_sizes(gen, randint(gen, 2, 5))
+    actual, expected = call_both(sub.build_mlp, ref.build_mlp, sizes, seed=seed)
+    a_params, e_params = list(actual.parameters()), list(expected.parameters())
+    expect_equal(len(a_params), len(e_params), name=f"build_mlp({sizes}) の parameters() の個数",
+                 hint=_count_hint(len(a_params), len(e_params)))
+    for i, (a, e) in enumerate(zip(a_params, e_params)):
+        kind = "重み" if i % 2 == 0 else "バイアス"
+        expect_tensor(a, e.detach(), name=f"{i // 2 + 1} 番目の Linear の{kind}の初期値 (同じシードで作成)")
+    x = tensor(gen, (randint(gen, 1, 6), sizes[0]))
+    expect_tensor(actual(x), expected(x), name=f"build_mlp({sizes})(x)")
+
+
+# -- my_tanh --------------------------------------------------------------------------------------------------------
+
+def _tanh_input(gen, scale=3.0, allow_empty=True):
+    """A float32/float64 tensor of 0 to 3 dims, sometimes non-contiguous, sometimes with a zero-size dim."""
+    low = 0 if allow_empty and randint(gen, 0, 4) == 0 else 1
+    shape = tuple(randint(gen, low, 5) for _ in range(randint(gen, 0, 4)))
+    dtype = choice(gen, (torch.float32, torch.float64))
+    return scale * tensor(gen, shape, dtype, noncontiguous=bool(randint(gen, 0, 2)))
+
+
+def test_my_tanh_built_from_exp(sub, gen):
+    x = _tanh_input(gen, allow_empty=False)
+    with forbid(TANH_RULE, *TANH_BUILTINS) as called:
+        sub.my_tanh(x)
+    expect(any(f in EXP_OPS for f in called), "required_op", messages.MUST_USE_OP, None, name="my_tanh",
+           op="torch.exp")
+
+
+def test_my_tanh_matches_torch_tanh(sub, gen):
+    for _ in range(2):
+        x = _tanh_input(gen)
+        expected = torch.tanh(x)
+        expect_tensor(sub.my_tanh(x), expected, name=f"my_tanh(x) (x の形状 {tuple(x.shape)}, {x.dtype})")
+
+
+def test_my_tanh_finite_for_large_inputs(sub, gen):
+    for dtype in (torch.float32, torch.float64):
+        fixed = torch.tensor([-1000.0, -100.0, -30.0, -10.0, 0.0, 10.0, 30.0, 100.0, 1000.0], dtype=dtype)
+        spread = (torch.rand(8, generator=gen, dtype=torch.float64) * 1000 - 500).to(dtype)
+        x = torch.cat([fixed, spread])
+        expected = torch.tanh(x)
+        out = sub.my_tanh(x.clone())
+        expect_type(out, torch.Tensor, name="my_tanh(x)")
+        bad = ~torch.isfinite(out)
+        expect(not bool(bad.any()), "finite", messages.NOT_FINITE, hints.EXP_OVERFLOW,
+               name=f"my_tanh(x) ({dtype})", count=int(bad.sum()), total=bad.numel(),
+               where=", ".join(f"{v:g}" for v in x[bad][:4].tolist()))
+        expect_tensor(out, expected, name=f"|x| の大きい my_tanh(x) ({dtype})")
+
+
+def test_my_tanh_keeps_dtype(sub, gen):
+    for dtype in (torch.float32, torch.float64):
+        x = tensor(gen, (randint(gen, 1, 6),), dtype)
+        expected = torch.tanh(x)
+        expect_tensor(sub.my_tanh(x), expected, name=f"my_tanh(x) ({dtype} の x)")
+
+
+def test_my_tanh_leaves_input_unchanged(sub, gen):
+    x = _tanh_input(gen)
+    snapshot = x.clone()
+    sub.my_tanh(x)
+    expect_unchanged(x, snapshot, name="x")
+
+
+def test_my_tanh_matches_reference(sub, ref, gen):
+    x = _tanh_input(gen, scale=float(choice(gen, (1, 10, 100))))
+    actual, expected = call_both(sub.my_tanh, ref.my_tanh, x)
+    expect_tensor(actual, expected, name="my_tanh(x)")

@@ -1,0 +1,67 @@
+"""第 7 章 デバイス (CPU / CUDA / MPS)
+
+テンソルは CPU・GPU (CUDA)・Mac の GPU (MPS) など、どこか 1 つのデバイスの上にあります。
+GPU があってもなくても動くコードを書き、乱数のシードや時間の測り方も GPU を意識してそろえましょう。
+各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/07` で確かめましょう。
+"""
+import random
+import time
+
+import numpy as np
+import torch
+
+
+def pick_device() -> torch.device:
+    """使えるデバイスを選んで返してください。CUDA が使えれば cuda、だめなら MPS が使えれば mps、
+    どちらもなければ cpu です。
+
+    入力: なし
+    出力: torch.device ("cuda"、"mps"、"cpu" のどれか。文字列ではなく torch.device で返します)
+    注意: 使えるかどうかは関数を呼んだときに torch.cuda.is_available() と torch.backends.mps.is_available() で
+         確かめてください (チェックではこの 2 つを差し替えて、3 つの場合を試します)。
+    """
+    raise NotImplementedError
+
+
+def to_device(x: torch.Tensor, device) -> torch.Tensor:
+    """テンソル x をデバイス device に移したテンソルを返してください。
+
+    入力: x (テンソル)、device (torch.device または "cpu" / "cuda" / "mps" / "meta" などの文字列)
+    出力: x と同じ形状・dtype・値で、device の上にあるテンソル
+    注意: x 自身は元のデバイスのままにしておきます (x.to(device) は x を動かさず、新しいテンソルを返します)。
+    """
+    raise NotImplementedError
+
+
+def same_device_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a と b が別々のデバイスにあっても足し算できるようにします。b を a のデバイスに移してから a + b を
+    計算して返してください。
+
+    入力: a、b (ブロードキャストできる形状のテンソル。デバイスは違うことがあります。例: a が meta、b が cpu)
+    出力: a + b (a と同じデバイスの上)
+    注意: a と b 自身は変更しないでください。
+    """
+    raise NotImplementedError
+
+
+def seed_everything(seed: int) -> None:
+    """結果を再現できるように、すべての乱数のシードを seed に固定してください。
+
+    対象: torch (CPU と すべての CUDA デバイス)、NumPy (np.random)、Python の random
+    さらに cuDNN を再現性のある設定にします: torch.backends.cudnn.deterministic = True、
+    torch.backends.cudnn.benchmark = False
+    入力: seed (int, 0 以上 2**32 未満)
+    出力: なし (None)
+    """
+    raise NotImplementedError
+
+
+def time_matmul(n: int, device) -> float:
+    """デバイス device の上で n×n 行列どうしの積 (a @ b) 1 回にかかる時間を秒で測って返してください。
+
+    入力: n (int, 行列の大きさ)、device (torch.device または文字列)
+    出力: 経過時間 (秒) を表す正の float (テンソルではなく Python の float)
+    注意: GPU の計算は非同期です。cuda や mps では、時刻を読む前に torch.cuda.synchronize()
+         (mps なら torch.mps.synchronize()) で計算の完了を待ってください。cpu では不要です。
+    """
+    raise NotImplementedError

@@ -1,0 +1,485 @@
+"""The learner's sub-commands of ``kata``: list, hint, check, watch, reset, solution.
+
+Cheap to import (no torch, no pytest plugin): only the commands that run checks in this process import them.
+What the command remembers (hint levels) and keeps (backups of reset files) lives in ``<learner root>/.kata/``,
+which ignores itself for git.  The learner root is this repository, or ``--root DIR`` / ``KATA_ROOT`` (a copy of
+``exercises/`` elsewhere, graded like a submission).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+from kata import catalog, messages
+from kata.cli import UsageError
+
+ROOT_ENV = "KATA_ROOT"
+STATE_DIR = ".kata"
+HINTS_FILE = "hints.json"
+BACKUP_DIR = "backup"
+MARKS = {"pass": messages.MARK_PASS, "fail": messages.MARK_FAIL, "todo": messages.MARK_TODO,
+         "skip": messages.MARK_SKIP}
+
+
+# -- the sub-commands ---------------------------------------------------------------------------------------------
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("list", help="すべての章と演習の状態 (✔ / ✘ / 未着手) をチェックを実行して表示する",
+                              description="チェックを実際に実行して、章ごとに各演習の状態を表示します。")
+    p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを表示する (例: 06)")
+    _add_root(p)
+    p.set_defaults(func=cmd_list)
+
+    p = subparsers.add_parser("hint", help="演習のヒントを 1 段階ずつ表示する (段階は記憶される)",
+                              description="呼ぶたびに次の段階のヒントを表示します。最初は問いかけ、だんだん具体的になります。")
+    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
+    p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
+    p.add_argument("--reset", action="store_true", help="ヒントの段階を最初に戻す")
+    _add_root(p)
+    p.set_defaults(func=cmd_hint)
+
+    p = subparsers.add_parser("check", help="章のチェックを実行する (pytest exercises/NN と同じ)",
+                              description="pytest exercises/NN と同じです。章のあとに pytest の引数 (-x, -k など) を続けられます。")
+    _add_root(p)
+    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (省略するとすべての章)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="pytest の引数", help="pytest にそのまま渡す引数")
+    p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("watch", help="ファイルを保存するたびにその章のチェックを実行する",
+                              description="演習ファイルを見張り、保存されるたびにその章のチェックを実行します。Ctrl+C で終了します。")
+    _add_root(p)
+    p.add_argument("--interval", type=float, default=0.03, metavar="秒", help="保存を確かめる間隔 (既定 0.03 秒)")
+    p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを見張る (省略するとすべての章)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="pytest の引数", help="pytest にそのまま渡す引数")
+    p.set_defaults(func=cmd_watch)
+
+    p = subparsers.add_parser("reset", help="章または 1 つの演習を初期状態 (スタブ) に戻す (元のファイルはバックアップ)",
+                              description="演習ファイルを初期状態に戻します。元のファイルは .kata/backup/ に保存されます。")
+    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
+    p.add_argument("exercise", nargs="?", metavar="演習", help="この演習だけを戻す (省略すると章のファイル全体)")
+    _add_root(p)
+    p.set_defaults(func=cmd_reset)
+
+    p = subparsers.add_parser("solution", help="正解した演習の模範解答を表示する",
+                              description="演習のチェックを実行し、正解していれば模範解答を表示します。")
+    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
+    p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
+    p.add_argument("--force", action="store_true", help="正解していなくても表示する (警告つき)")
+    _add_root(p)
+    p.set_defaults(func=cmd_solution)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    root = learner_root(args.root)
+    chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
+    print(messages.LIST_RUNNING, file=sys.stderr, flush=True)
+    report = run_report(root, chapters[0] if args.chapter else None, ["--continue-on-collection-errors"])
+    if report is None:
+        return 1
+    results = {(e["chapter"], e["exercise"]): e for e in report["exercises"]}
+    width = max(_width(m) for m in (*MARKS.values(), messages.MARK_UNKNOWN))
+    width = min(width, _width(messages.MARK_TODO))
+    upcoming = None
+    for ch in chapters:
+        statuses = [results.get((ch.key, ex.name), {}).get("status") for ex in ch.exercises]
+        print(messages.LIST_CHAPTER.format(chapter=ch.number, title=ch.title, solved=statuses.count("pass"),
+                                           total=len(ch.exercises)))
+        for ex, status in zip(ch.exercises, statuses):
+            mark = MARKS.get(status, messages.MARK_UNKNOWN)
+            detail = ""
+            if status is None:
+                detail = messages.LIST_NO_RESULT.format(chapter=ch.number)
+            elif status == "fail":
+                verdict = results[(ch.key, ex.name)].get("verdict") or ""
+                detail = " — " + verdict.splitlines()[0] if verdict.strip() else ""
+            print(messages.LIST_EXERCISE.format(mark=mark + " " * max(0, width - _width(mark)), exercise=ex.name,
+                                                detail=detail))
+            if status != "pass" and upcoming is None:
+                upcoming = (ch, ex)
+    if upcoming is None:
+        print(messages.ALL_DONE)
+    else:
+        ch, ex = upcoming
+        print(messages.NEXT_STEP.format(file=display(ch.learner_file(root)), exercise=ex.name))
+    return 0
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    root = learner_root(args.root)
+    ch = resolve_chapter(args.chapter)
+    ex = resolve_exercise(ch, args.exercise)
+    state = _load_json(_state_dir(root) / HINTS_FILE)
+    key = f"{ch.key}/{ex.name}"
+    names = {"chapter": ch.number, "exercise": ex.name}
+    if args.reset:
+        state.pop(key, None)
+        _save_json(root, HINTS_FILE, state)
+        print(messages.HINT_FORGOTTEN.format(**names))
+        return 0
+    total = len(ex.hints)
+    level = min(int(state.get(key, 0)) + 1, total)
+    if level < 1:
+        print(messages.HINT_LAST.format(**names))
+        return 0
+    state[key] = level
+    _save_json(root, HINTS_FILE, state)
+    print(messages.HINT_TITLE.format(level=level, total=total, **names))
+    print(f"  {ex.hints[level - 1]}")
+    print(messages.HINT_MORE.format(**names) if level < total else messages.HINT_LAST.format(**names))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    root = learner_root(args.root)
+    ch = resolve_chapter(args.chapter) if args.chapter else None
+    return run_in_process(pytest_args(ch, root, args.pytest_args))
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from kata import watch
+
+    root = learner_root(args.root)
+    chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
+    return watch.watch(chapters, root, pytest_args=args.pytest_args, interval=args.interval,
+                       initial_run=bool(args.chapter))
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    root = learner_root(args.root)
+    ch = resolve_chapter(args.chapter)
+    ex = resolve_exercise(ch, args.exercise) if args.exercise else None
+    target = ch.learner_file(root)
+    stub = stub_source(ch)
+    shown = display(target)
+    if ex is None and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(stub, encoding="utf-8")
+        print(messages.RESET_CREATED.format(file=shown))
+        return 0
+    if not target.exists():
+        raise UsageError(messages.MISSING_LEARNER_FILE.format(file=shown, chapter=ch.number))
+    current = target.read_text(encoding="utf-8")
+    if ex is None:
+        new, done = stub, messages.RESET_CHAPTER.format(file=shown)
+    else:
+        new, appended = replace_exercise(current, stub, ex.name)
+        template = messages.RESET_APPENDED if appended else messages.RESET_EXERCISE
+        done = template.format(file=shown, exercise=ex.name)
+    if new == current:
+        print(messages.RESET_UNCHANGED.format(target=shown if ex is None else f"{shown} の {ex.name}"))
+        return 0
+    backup = backup_file(root, ch, target)
+    target.write_text(new, encoding="utf-8")
+    print(done)
+    print(messages.RESET_BACKUP.format(backup=display(backup)))
+    return 0
+
+
+def cmd_solution(args: argparse.Namespace) -> int:
+    root = learner_root(args.root)
+    ch = resolve_chapter(args.chapter)
+    ex = resolve_exercise(ch, args.exercise)
+    print(messages.LIST_RUNNING, file=sys.stderr, flush=True)
+    report = run_report(root, ch, ["-k", ex.name])
+    if report is None:
+        return 1
+    status = next((e["status"] for e in report["exercises"] if e["exercise"] == ex.name), None)
+    names = {"chapter": ch.number, "exercise": ex.name, "status": messages.STATUS_WORDS.get(status, status)}
+    if status != "pass":
+        if not args.force:
+            print(messages.SOLUTION_LOCKED.format(**names), file=sys.stderr)
+            return 1
+        print(messages.SOLUTION_FORCED.format(**names), file=sys.stderr, flush=True)
+    print(messages.SOLUTION_TITLE.format(file=display(ch.reference_file()), **names))
+    print()
+    print(reference_source(ch, ex.name), end="")
+    return 0
+
+
+# -- arguments ----------------------------------------------------------------------------------------------------
+
+def _add_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="DIR", default=None,
+                        help=f"学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 {ROOT_ENV} も可)")
+
+
+def learner_root(raw: str | os.PathLike | None = None) -> Path:
+    raw = raw or os.environ.get(ROOT_ENV) or None
+    root = Path(raw).resolve() if raw else catalog.ROOT
+    if not (root / "exercises").is_dir():
+        raise UsageError(messages.BAD_ROOT.format(root=root))
+    return root
+
+
+def resolve_chapter(token: str | None) -> catalog.Chapter:
+    """A chapter from "6", "06", "06_autograd" or "exercises/06_autograd[/file.py]"; else a UsageError listing all."""
+    chapters = catalog.chapters()
+    choices = ", ".join(c.key for c in chapters)
+    if token is None or not str(token).strip():
+        raise UsageError(messages.NO_CHAPTER.format(choices=choices))
+    text = str(token).strip().replace("\\", "/").removeprefix("./").rstrip("/")
+    for c in chapters:
+        if text in {c.number, str(int(c.number)), c.key, f"exercises/{c.number}", f"exercises/{c.key}",
+                    f"exercises/{c.key}/{c.file}"}:
+            return c
+    raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
+
+
+def resolve_exercise(chapter: catalog.Chapter, name: str | None) -> catalog.Exercise:
+    choices = ", ".join(e.name for e in chapter.exercises)
+    if name is None or not name.strip():
+        raise UsageError(messages.NO_EXERCISE.format(chapter=chapter.key, choices=choices))
+    exercise = chapter.exercise(name.strip())
+    if exercise is None:
+        raise UsageError(messages.BAD_EXERCISE.format(chapter=chapter.key, name=name, choices=choices))
+    return exercise
+
+
+def display(path: Path) -> str:
+    """A path as the learner typed it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+# -- running the checks -------------------------------------------------------------------------------------------
+
+def pytest_args(chapter: catalog.Chapter | None, root: Path, extra: list[str] | tuple[str, ...] = (),
+                base: Path | None = None) -> list[str]:
+    """The arguments of ``pytest exercises/NN`` for ``root`` (a submission when it is not this repository).
+
+    The path always names this repository's ``exercises/`` so that pytest finds this repository's configuration
+    and plugin; the plugin maps it to the checks and takes the learner's files from ``root``.
+    """
+    target = catalog.EXERCISES / chapter.key if chapter else catalog.EXERCISES
+    base = (base or Path.cwd()).resolve()
+    try:
+        shown = str(target.relative_to(base))
+    except ValueError:
+        shown = str(target)
+    args = [shown]
+    if root.resolve() != catalog.ROOT:
+        args.append(f"--kata-submission={root}")
+    return args + list(extra)
+
+
+def run_in_process(args: list[str], plugins: list | None = None) -> int:
+    """``pytest <args>`` in this process (torch stays imported between calls)."""
+    import pytest
+
+    if "kata.plugin" in sys.modules:
+        # A second run in the same process: the plugin was imported by the first one and cannot be rewritten.
+        args = [*args, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    return int(pytest.main(list(args), plugins=plugins))
+
+
+def forget_learner_module(path: Path) -> None:
+    """Make the next check re-import the learner's file even if its size and time stamp did not change."""
+    from kata import loader
+
+    cache = getattr(loader, "_CACHE", None)
+    if not isinstance(cache, dict):
+        loader.clear_cache()
+        return
+    resolved = str(Path(path).resolve())
+    for key in [k for k in cache if k[0] == resolved]:
+        del cache[key]
+
+
+def run_report(root: Path, chapter: catalog.Chapter | None, extra: list[str] = ()) -> dict | None:
+    """Run the checks in a fresh interpreter (``python -m pytest --kata-report``) and return the JSON report."""
+    with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
+        report = Path(tmp) / "report.json"
+        args = pytest_args(chapter, root, ["-q", "--tb=no", "-rN", "--no-header", f"--kata-report={report}", *extra],
+                           base=catalog.ROOT)
+        proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=catalog.ROOT, capture_output=True,
+                              text=True, encoding="utf-8", errors="replace")
+        if not report.exists():
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            print(messages.RUN_FAILED.format(code=proc.returncode, tail=tail), file=sys.stderr)
+            return None
+        return json.loads(report.read_text(encoding="utf-8"))
+
+
+class ExitStatus(int):
+    """pytest's exit status, returned by ``kata.check``; a notebook shows nothing for it (the verdicts are printed)."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def check_here(chapter: str | int | None = None, pytest_args_: tuple[str, ...] | list[str] = (),
+               root: str | os.PathLike | None = None) -> ExitStatus:
+    """``kata.check``: the chapter's checks in this process, with the same verdicts and table as pytest."""
+    try:
+        learner = learner_root(root)
+        ch = resolve_chapter(str(chapter)) if chapter is not None else None
+    except UsageError as err:
+        print(messages.CLI_ERROR.format(command="check", message=err), file=sys.stderr)
+        return ExitStatus(2)
+    for c in [ch] if ch else catalog.chapters():
+        forget_learner_module(c.learner_file(learner))
+    extra = list(pytest_args_)
+    if "ipykernel" in sys.modules and not any(a.startswith("--color") for a in extra):
+        extra.append("--color=yes")
+    return ExitStatus(run_in_process(pytest_args(ch, learner, ["--assert=plain", *extra])))
+
+
+# -- state: hint levels and backups -------------------------------------------------------------------------------
+
+def _state_dir(root: Path) -> Path:
+    return root / STATE_DIR
+
+
+def _ensure_state_dir(root: Path) -> Path:
+    folder = _state_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# kata の状態 (ヒントの段階、バックアップ): git では管理しない\n*\n", encoding="utf-8")
+    return folder
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_json(root: Path, name: str, data: dict) -> None:
+    folder = _ensure_state_dir(root)
+    tmp = folder / f".{name}.tmp"
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, folder / name)
+
+
+def backup_file(root: Path, chapter: catalog.Chapter, path: Path) -> Path:
+    """Copy ``path`` to ``.kata/backup/<time>/<chapter>/<file>`` (never overwriting an earlier backup)."""
+    base = _ensure_state_dir(root) / BACKUP_DIR
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder, n = base / stamp, 1
+    while (folder / chapter.key / path.name).exists():
+        n += 1
+        folder = base / f"{stamp}-{n}"
+    dest = folder / chapter.key / path.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(path.read_bytes())
+    return dest
+
+
+# -- stubs and references from the source -------------------------------------------------------------------------
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _functions_to_stub(tree: ast.Module):
+    """Top-level functions, and the methods of top-level classes: every body that a stub replaces."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+        elif isinstance(node, ast.ClassDef):
+            yield from (n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def make_stub(reference: str) -> str:
+    """The stub of a reference file: every body after its docstring becomes ``raise NotImplementedError``.
+
+    Stubs and references are identical except for the bodies (a contract the self-verification enforces), so this
+    rebuilds the pristine stub even after the learner has edited theirs.
+    """
+    tree = ast.parse(reference)
+    lines = reference.splitlines(keepends=True)
+    edits = []
+    for fn in _functions_to_stub(tree):
+        has_doc = _is_docstring(fn.body[0])
+        body = fn.body[1:] if has_doc else fn.body
+        if not body:
+            continue
+        if has_doc:
+            start = fn.body[0].end_lineno  # 0-based index of the first line after the docstring
+        else:
+            start = body[0].lineno - 1
+            while start - 1 > fn.lineno - 1 and (not lines[start - 1].strip()
+                                                 or lines[start - 1].lstrip().startswith("#")):
+                start -= 1  # comments above the first statement belong to the body
+        edits.append((start, fn.end_lineno, " " * body[0].col_offset + "raise NotImplementedError\n"))
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start:end] = [text]
+    return "".join(lines)
+
+
+def stub_source(chapter: catalog.Chapter) -> str:
+    return make_stub(chapter.reference_file().read_text(encoding="utf-8"))
+
+
+def _span(source: str, name: str) -> tuple[int, int] | None:
+    """Lines [start, end) of the top-level function or class ``name`` (decorators included)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return _span_by_text(source, name)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            return start - 1, node.end_lineno
+    return None
+
+
+def _span_by_text(source: str, name: str) -> tuple[int, int] | None:
+    """The same for a file that does not parse (the learner is in the middle of an edit): by indentation."""
+    lines = source.splitlines(keepends=True)
+    header = re.compile(rf"^(?:async\s+def|def|class)\s+{re.escape(name)}\b")
+    for i, line in enumerate(lines):
+        if not header.match(line):
+            continue
+        start = i
+        while start > 0 and lines[start - 1].startswith("@"):
+            start -= 1
+        end = i + 1
+        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t)]"):
+            end += 1
+        while end > i + 1 and not lines[end - 1].strip():
+            end -= 1
+        return start, end
+    return None
+
+
+def replace_exercise(current: str, stub: str, name: str) -> tuple[str, bool]:
+    """``current`` with the function or class ``name`` taken from ``stub``; appended when ``current`` lacks it."""
+    stub_span = _span(stub, name)
+    assert stub_span is not None, f"{name} is not in the stub"
+    block = stub.splitlines(keepends=True)[stub_span[0]:stub_span[1]]
+    if block and not block[-1].endswith("\n"):
+        block[-1] += "\n"
+    span = _span(current, name)
+    if span is None:
+        return current.rstrip("\n") + "\n\n\n" + "".join(block), True
+    lines = current.splitlines(keepends=True)
+    if span[1] == len(lines) and lines and not lines[-1].endswith("\n"):
+        block[-1] = block[-1].rstrip("\n")
+    lines[span[0]:span[1]] = block
+    return "".join(lines), False
+
+
+def reference_source(chapter: catalog.Chapter, name: str) -> str:
+    source = chapter.reference_file().read_text(encoding="utf-8")
+    span = _span(source, name)
+    assert span is not None, f"{name} is not in {chapter.reference_file()}"
+    return "".join(source.splitlines(keepends=True)[span[0]:span[1]])

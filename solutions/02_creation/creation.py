@@ -1,0 +1,110 @@
+"""第 2 章 テンソルの作成とデータ型
+
+torch.zeros / torch.ones / torch.rand / torch.arange などでテンソルを作り、データ型 (dtype) がどう決まるかを学びます。
+特に torch.Tensor(...) (いつも float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
+各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/02` で確かめましょう。
+"""
+import torch
+
+
+def make_empty(shape: tuple[int, ...]) -> torch.Tensor:
+    """値を初期化しない (中身が不定の) テンソルを、形状 `shape` で作って返してください。
+
+    入力: shape (int のタプル。例: (2, 3, 4)。大きさ 0 の次元を含むこともあります)
+    出力: 形状 shape、dtype float32 のテンソル。値は何でもかまいません (形状と dtype だけを確かめます)。
+    例: make_empty((2, 3, 4)).shape → torch.Size([2, 3, 4])
+    """
+    # torch.empty only allocates memory (like torch.Tensor(*shape)): the values are whatever was there.
+    return torch.empty(shape)
+
+
+def make_zeros(shape: tuple[int, ...]) -> torch.Tensor:
+    """すべての要素が 0 のテンソルを、形状 `shape` で作って返してください。
+
+    入力: shape (int のタプル。例: (2, 2))
+    出力: 形状 shape、dtype float32、すべての要素が 0. のテンソル
+    例: make_zeros((2, 2)) → tensor([[0., 0.], [0., 0.]])
+    """
+    # Factory functions take the shape and use the default dtype, float32.
+    return torch.zeros(shape)
+
+
+def make_ones(shape: tuple[int, ...]) -> torch.Tensor:
+    """すべての要素が 1 のテンソルを、形状 `shape` で作って返してください。
+
+    入力: shape (int のタプル。例: (2, 2))
+    出力: 形状 shape、dtype float32、すべての要素が 1. のテンソル
+    例: make_ones((2, 2)) → tensor([[1., 1.], [1., 1.]])
+    """
+    # Same as zeros, filled with ones.
+    return torch.ones(shape)
+
+
+def make_rand(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """[0, 1) の一様分布から、渡された乱数生成器 `generator` を使って形状 `shape` の乱数を引いてください。
+
+    入力: shape (int のタプル)、generator (torch.Generator。シードは呼び出し側が設定済み)
+    出力: 形状 shape、dtype float32 のテンソル
+    例: generator = torch.Generator().manual_seed(0) のとき、make_rand((2, 2), generator)
+        → tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+    禁止: グローバルな乱数を使うこと (torch.manual_seed や、generator を渡さない torch.rand)
+    """
+    # generator= draws from the given generator and leaves the global RNG alone.
+    return torch.rand(shape, generator=generator)
+
+
+def make_randn(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """平均 0、分散 1 の標準正規分布から、渡された乱数生成器 `generator` を使って形状 `shape` の乱数を引いてください。
+
+    入力: shape (int のタプル)、generator (torch.Generator。シードは呼び出し側が設定済み)
+    出力: 形状 shape、dtype float32 のテンソル
+    禁止: グローバルな乱数を使うこと (torch.manual_seed や、generator を渡さない torch.randn)
+    """
+    # The normal counterpart of torch.rand, drawing from the same private generator.
+    return torch.randn(shape, generator=generator)
+
+
+def make_arange(start: int | float, end: int | float, step: int | float) -> torch.Tensor:
+    """start から end の手前まで、step 刻みで並べた 1 次元テンソルを作ってください (numpy.arange と同じ考え方)。
+
+    入力: start, end, step (int または float。step は負のこともあります)
+    出力: 1 次元テンソル (end は含みません)。引数がすべて int なら dtype int64、1 つでも float があれば dtype float32。
+    例: make_arange(1, 4, 1) → tensor([1, 2, 3]) (int64)
+        make_arange(0, 1, 0.25) → tensor([0.0000, 0.2500, 0.5000, 0.7500]) (float32)
+    """
+    # torch.arange infers the dtype from its arguments: int64 for ints, the default float32 as soon as one is a float.
+    return torch.arange(start, end, step)
+
+
+def float_tensor_from_list(data: list) -> torch.Tensor:
+    """Python のリスト (入れ子でもかまいません) から、要素の型にかかわらず dtype float32 のテンソルを作ってください。
+
+    入力: data (int / float / bool を要素にもつリスト。例: [[1, 2], [3, 4]])
+    出力: data と同じ形状・値で、dtype float32 のテンソル
+    例: float_tensor_from_list([[1, 2], [3, 4]]) → tensor([[1., 2.], [3., 4.]])
+    """
+    # torch.Tensor is the float32 tensor type: it converts whatever Python values it is given.
+    return torch.Tensor(data)
+
+
+def exact_tensor_from_list(data: list) -> torch.Tensor:
+    """Python のリストから、要素の型に応じて dtype を推論したテンソルを作ってください。
+
+    入力: data (入れ子でもかまわないリスト。要素はすべて int、すべて bool、または float を含む数値)
+    出力: data と同じ形状・値のテンソル。dtype は int だけなら int64、bool だけなら bool、float を含めば float32。
+    例: exact_tensor_from_list([[1, 2], [3, 4]]) → tensor([[1, 2], [3, 4]]) (int64)
+    """
+    # torch.tensor infers the dtype from the Python values, unlike torch.Tensor which is always float32.
+    return torch.tensor(data)
+
+
+def cast_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """テンソル `t` を dtype `dtype` に変換したテンソルを返してください。
+
+    入力: t (任意の形状・dtype のテンソル)、dtype (torch.dtype。例: torch.float32, torch.int64)
+    出力: t と同じ形状・値で dtype が `dtype` のテンソル。float から int への変換は 0 の方向へ切り捨てます
+          (1.75 → 1、-1.75 → -1)。
+    禁止: t 自身を書き換えること (t の値も dtype も元のままにします)
+    """
+    # .to(dtype) returns a converted tensor and leaves t as it was.
+    return t.to(dtype)

@@ -1,0 +1,218 @@
+"""Wrong answers for chapter 02."""
+import numpy as np
+import torch
+
+from kata.mutants import mutant
+
+# Fragments of the targeted hints in kata/hints.py that a verdict must show.
+INT_VS_FLOAT = "torch.Tensor([1, 2]) は常に float32"  # hints.INT_VS_FLOAT: int64 where float32 was expected
+FLOAT_VS_INT = "torch.tensor と torch.Tensor の違い"  # hints.FLOAT_VS_INT: float where int64 was expected
+FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64"  # hints.FLOAT64_FROM_NUMPY
+
+
+# -- make_empty ----------------------------------------------------------------------------------------------------
+
+@mutant("02", "make_empty", expect="形状")
+def hard_coded_source_shape(shape):
+    return torch.Tensor(2, 3, 4)
+
+
+@mutant("02", "make_empty", expect=("形状", "期待: (2, 3, 4)"))
+def lowercase_tensor_of_the_shape(shape):
+    # torch.tensor(shape) makes a 1-D tensor holding the numbers of the shape.
+    return torch.tensor(shape)
+
+
+@mutant("02", "make_empty", expect="データ型")
+def float64(shape):
+    return torch.empty(shape, dtype=torch.float64)
+
+
+@mutant("02", "make_empty", expect="型が違います")
+def numpy_empty(shape):
+    return np.empty(shape, dtype=np.float32)
+
+
+# -- make_zeros / make_ones ----------------------------------------------------------------------------------------
+
+@mutant("02", "make_zeros", expect="形状")
+def hard_coded_zeros(shape):
+    return torch.zeros(2, 2)
+
+
+@mutant("02", "make_zeros", expect=("データ型", INT_VS_FLOAT))
+def int64_zeros(shape):
+    return torch.zeros(shape, dtype=torch.int64)
+
+
+@mutant("02", "make_zeros", expect="値が違います")
+def ones_instead_of_zeros(shape):
+    return torch.ones(shape)
+
+
+@mutant("02", "make_zeros", expect="型が違います")
+def numpy_zeros(shape):
+    return np.zeros(shape, dtype=np.float32)
+
+
+@mutant("02", "make_ones", expect="形状")
+def hard_coded_ones(shape):
+    return torch.ones(2, 2)
+
+
+@mutant("02", "make_ones", expect="データ型")
+def float64_ones(shape):
+    return torch.ones(shape, dtype=torch.float64)
+
+
+@mutant("02", "make_ones", expect="値が違います")
+def zeros_plus_two(shape):
+    return torch.zeros(shape) + 2
+
+
+@mutant("02", "make_ones", expect=("データ型", INT_VS_FLOAT))
+def ones_like_int(shape):
+    return torch.ones(shape, dtype=torch.long)
+
+
+# -- make_rand / make_randn ----------------------------------------------------------------------------------------
+
+@mutant("02", "make_rand", expect="乱数状態")
+def global_rand(shape, generator):
+    return torch.rand(shape)
+
+
+@mutant("02", "make_rand", expect="乱数状態")
+def seeds_global_from_generator(shape, generator):
+    torch.manual_seed(generator.initial_seed())
+    return torch.rand(shape)
+
+
+@mutant("02", "make_rand", expect="値が違います")
+def normal_instead_of_uniform(shape, generator):
+    return torch.randn(shape, generator=generator)
+
+
+@mutant("02", "make_rand", expect="値が違います")
+def own_generator_seeded_zero(shape, generator):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(0))
+
+
+@mutant("02", "make_rand", expect="データ型")
+def float64_rand(shape, generator):
+    return torch.rand(shape, generator=generator, dtype=torch.float64)
+
+
+@mutant("02", "make_randn", expect="乱数状態")
+def global_randn(shape, generator):
+    return torch.randn(shape)
+
+
+@mutant("02", "make_randn", expect="値が違います")
+def uniform_instead_of_normal(shape, generator):
+    return torch.rand(shape, generator=generator)
+
+
+@mutant("02", "make_randn", expect="データ型")
+def float64_randn(shape, generator):
+    return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+
+@mutant("02", "make_randn", expect="状態が進んだ")
+def fresh_generator(shape, generator):
+    return torch.randn(shape, generator=torch.Generator())
+
+
+# -- make_arange ---------------------------------------------------------------------------------------------------
+
+@mutant("02", "make_arange", expect=("データ型", FLOAT_VS_INT))
+def always_float32(start, end, step):
+    return torch.arange(start, end, step, dtype=torch.float32)
+
+
+@mutant("02", "make_arange", expect=("データ型", INT_VS_FLOAT))
+def casts_arguments_to_int(start, end, step):
+    return torch.arange(int(start), int(end), int(step) or 1)
+
+
+@mutant("02", "make_arange", expect=("データ型", FLOAT64_FROM_NUMPY))
+def via_numpy(start, end, step):
+    return torch.from_numpy(np.arange(start, end, step))
+
+
+@mutant("02", "make_arange", expect="形状")
+def includes_end(start, end, step):
+    return torch.arange(start, end + step, step)
+
+
+@mutant("02", "make_arange", expect="型が違います")
+def numpy_arange(start, end, step):
+    return np.arange(start, end, step)
+
+
+# -- float_tensor_from_list ----------------------------------------------------------------------------------------
+
+@mutant("02", "float_tensor_from_list", expect=("データ型", INT_VS_FLOAT))
+def lowercase_tensor(data):
+    return torch.tensor(data)
+
+
+@mutant("02", "float_tensor_from_list", expect=("データ型", FLOAT64_FROM_NUMPY))
+def via_numpy_float64(data):
+    return torch.from_numpy(np.array(data, dtype=float))
+
+
+@mutant("02", "float_tensor_from_list", expect="型が違います")
+def numpy_array(data):
+    return np.array(data, dtype=np.float32)
+
+
+@mutant("02", "float_tensor_from_list", expect="形状")
+def hard_coded_source_list(data):
+    return torch.Tensor([[1, 2], [3, 4]])
+
+
+# -- exact_tensor_from_list ----------------------------------------------------------------------------------------
+
+@mutant("02", "exact_tensor_from_list", expect=("データ型", FLOAT_VS_INT))
+def uppercase_tensor(data):
+    return torch.Tensor(data)
+
+
+@mutant("02", "exact_tensor_from_list", expect=("データ型", FLOAT64_FROM_NUMPY))
+def via_numpy_inferred(data):
+    return torch.from_numpy(np.array(data))
+
+
+@mutant("02", "exact_tensor_from_list", expect="データ型")
+def always_int64(data):
+    return torch.tensor(data, dtype=torch.int64)
+
+
+@mutant("02", "exact_tensor_from_list", expect="型が違います")
+def returns_the_list(data):
+    return data
+
+
+# -- cast_dtype ----------------------------------------------------------------------------------------------------
+
+@mutant("02", "cast_dtype", expect="書き換えられています")
+def converts_t_in_place(t, dtype):
+    t.data = t.data.to(dtype)
+    return t
+
+
+@mutant("02", "cast_dtype", expect="データ型")
+def always_float(t, dtype):
+    return t.float()
+
+
+@mutant("02", "cast_dtype", expect="値が違います")
+def reinterprets_bits(t, dtype):
+    # view(dtype) reads the same bytes as another type instead of converting the values.
+    return t.view(dtype)
+
+
+@mutant("02", "cast_dtype", expect="値が違います")
+def rounds_instead_of_truncating(t, dtype):
+    return t.round().to(dtype) if t.is_floating_point() else t.to(dtype)

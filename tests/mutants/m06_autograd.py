@@ -1,0 +1,220 @@
+"""Wrong answers for chapter 06."""
+import torch
+
+from kata.mutants import mutant
+
+
+# -- grad_of_mean ------------------------------------------------------------------------------------------------
+
+@mutant("06", "grad_of_mean", expect="勾配")
+def forgets_backward(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    return y, x.grad
+
+
+@mutant("06", "grad_of_mean", expect=("勾配", "2 倍"))
+def backward_twice(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    y.backward(retain_graph=True)
+    y.backward()
+    return y, x.grad
+
+
+@mutant("06", "grad_of_mean", expect=("値が違います", "合計 (sum)"))
+def sum_instead_of_mean(x):
+    y = ((x + 2) ** 2 + 3).sum()
+    y.backward()
+    return y, x.grad
+
+
+@mutant("06", "grad_of_mean", expect="grad_fn")
+def returns_detached_y(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    y.backward()
+    return y.detach(), x.grad
+
+
+@mutant("06", "grad_of_mean", expect="型が違います")
+def returns_python_float(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    y.backward()
+    return y.item(), x.grad
+
+
+@mutant("06", "grad_of_mean", expect=("入力 x の .grad", "None"))
+def hard_coded_source_grad(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    return y, torch.tensor([1.3333, 2.0000, 2.6667])
+
+
+# -- requires_grad_arange --------------------------------------------------------------------------------------
+
+@mutant("06", "requires_grad_arange", expect="requires_grad")
+def forgets_requires_grad(n):
+    return torch.arange(n, dtype=torch.float32)
+
+
+@mutant("06", "requires_grad_arange", expect="is_leaf")
+def float_after_requires_grad(n):
+    return torch.arange(n, dtype=torch.float64, requires_grad=True).float()
+
+
+@mutant("06", "requires_grad_arange", expect="データ型")
+def float64(n):
+    return torch.arange(n, dtype=torch.float64, requires_grad=True)
+
+
+@mutant("06", "requires_grad_arange", expect="形状")
+def hard_coded(n):
+    return torch.tensor([0.0, 1.0, 2.0], requires_grad=True)
+
+
+@mutant("06", "requires_grad_arange", expect="値が違います")
+def starts_at_one(n):
+    return torch.arange(1, n + 1, dtype=torch.float32, requires_grad=True)
+
+
+# -- accumulated_grad ------------------------------------------------------------------------------------------
+
+@mutant("06", "accumulated_grad", expect="勾配")
+def zeroes_between(x, times):
+    for _ in range(times):
+        x.grad = None
+        ((x + 2) ** 2 + 3).mean().backward()
+    return x.grad
+
+
+@mutant("06", "accumulated_grad", expect="勾配")
+def backward_once(x, times):
+    ((x + 2) ** 2 + 3).mean().backward()
+    return x.grad
+
+
+@mutant("06", "accumulated_grad", expect="勾配")
+def off_by_one(x, times):
+    y = ((x + 2) ** 2 + 3).mean()
+    for _ in range(times + 1):
+        y.backward(retain_graph=True)
+    return x.grad
+
+
+@mutant("06", "accumulated_grad", expect="入力 x の .grad")
+def scales_a_copy(x, times):
+    ((x + 2) ** 2 + 3).mean().backward()
+    return x.grad * times
+
+
+# -- vector_backward -------------------------------------------------------------------------------------------
+
+@mutant("06", "vector_backward", expect="勾配")
+def gradient_of_twos(x):
+    y = x * x
+    y.backward(2 * torch.ones_like(y))
+    return x.grad
+
+
+@mutant("06", "vector_backward", expect="勾配")
+def mean_instead_of_ones(x):
+    (x * x).mean().backward()
+    return x.grad
+
+
+@mutant("06", "vector_backward", expect=("入力 x の .grad", "None"))
+def derivative_by_hand(x):
+    return 2 * x.detach()
+
+
+@mutant("06", "vector_backward", expect=("x.grad", "値が違います"))
+def cube(x):
+    y = x * x * x
+    y.backward(torch.ones_like(y))
+    return x.grad
+
+
+# -- detach_grad -----------------------------------------------------------------------------------------------
+
+@mutant("06", "detach_grad", expect=("勾配", "3 倍"))
+def forgets_detach(x):
+    u = x * x
+    (u * x).sum().backward()
+    return x.grad
+
+
+@mutant("06", "detach_grad", expect="勾配")
+def detaches_the_wrong_factor(x):
+    u = x * x
+    (u * x.detach()).sum().backward()
+    return x.grad
+
+
+@mutant("06", "detach_grad", expect=("入力 x の .grad", "None"))
+def returns_u(x):
+    return (x * x).detach()
+
+
+@mutant("06", "detach_grad", expect="勾配")
+def mean_instead_of_sum(x):
+    u = (x * x).detach()
+    (u * x).mean().backward()
+    return x.grad
+
+
+# -- sgd_step_ -------------------------------------------------------------------------------------------------
+
+@mutant("06", "sgd_step_", expect="そのもの")
+def rebinds_instead_of_in_place(w, lr):
+    with torch.no_grad():
+        w = w - lr * w.grad
+    return w
+
+
+@mutant("06", "sgd_step_", expect=("例外", "no_grad"))
+def updates_while_recording(w, lr):
+    w -= lr * w.grad
+    w.grad = None
+    return w
+
+
+@mutant("06", "sgd_step_", expect="勾配")
+def keeps_the_grad(w, lr):
+    with torch.no_grad():
+        w -= lr * w.grad
+    return w
+
+
+@mutant("06", "sgd_step_", expect="値が違います")
+def gradient_ascent(w, lr):
+    with torch.no_grad():
+        w += lr * w.grad
+    w.grad = None
+    return w
+
+
+@mutant("06", "sgd_step_", expect="そのもの")
+def returns_detached_copy(w, lr):
+    out = w.detach() - lr * w.grad
+    w.grad = None
+    return out
+
+
+# -- predict_no_grad -------------------------------------------------------------------------------------------
+
+@mutant("06", "predict_no_grad", expect="is_grad_enabled")
+def detaches_afterwards(f, x):
+    return f(x).detach()
+
+
+@mutant("06", "predict_no_grad", expect="requires_grad")
+def records_the_graph(f, x):
+    return f(x)
+
+
+@mutant("06", "predict_no_grad", expect="is_grad_enabled")
+def leaves_grad_mode_off(f, x):
+    torch.set_grad_enabled(False)
+    return f(x)
+
+
+@mutant("06", "predict_no_grad", expect="requires_grad")
+def detaches_only_the_input(f, x):
+    return f(x.detach())

@@ -1,0 +1,238 @@
+"""Wrong answers for chapter 08.
+
+Class mutants are all named ``SimpleClassifier`` (so that their repr reads like the learner's) and registered under
+their own ``name``.
+"""
+import numpy as np
+import torch
+from torch import nn
+
+from kata.mutants import mutant
+
+# -- SimpleClassifier ------------------------------------------------------------------------------------------------
+
+
+@mutant("08", "SimpleClassifier", expect="パラメータ", name="layers_in_plain_list")
+class SimpleClassifier(nn.Module):
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.layers = [nn.Linear(num_inputs, num_hidden), nn.Tanh(), nn.Linear(num_hidden, num_outputs)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+@mutant("08", "SimpleClassifier", expect="act_fn", name="sigmoid_instead_of_tanh")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Sigmoid()
+        self.linear2 = nn.Linear(num_hidden, num_outputs)
+
+    def forward(self, x):
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
+@mutant("08", "SimpleClassifier", expect="値が違います", name="returns_probabilities")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(num_hidden, num_outputs)
+
+    def forward(self, x):
+        return torch.sigmoid(self.linear2(self.act_fn(self.linear1(x))))
+
+
+@mutant("08", "SimpleClassifier", expect=("linear1.weight の初期値", "値が違います"), name="creates_linear2_first")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        second = nn.Linear(num_hidden, num_outputs)
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = second
+
+    def forward(self, x):
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
+@mutant("08", "SimpleClassifier", expect="linear1", name="other_attribute_names")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.fc1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.fc2 = nn.Linear(num_hidden, num_outputs)
+
+    def forward(self, x):
+        return self.fc2(self.act_fn(self.fc1(x)))
+
+
+@mutant("08", "SimpleClassifier", expect="値が違います", name="forward_skips_activation")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(num_hidden, num_outputs)
+
+    def forward(self, x):
+        return self.linear2(self.linear1(x))
+
+
+@mutant("08", "SimpleClassifier", expect=("パラメータ数", "17"), name="no_bias_in_linear2")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(num_hidden, num_outputs, bias=False)
+
+    def forward(self, x):
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
+@mutant("08", "SimpleClassifier", expect="requires_grad", name="forward_without_grad")
+class SimpleClassifier(nn.Module):  # noqa: F811
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        super().__init__()
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(num_hidden, num_outputs)
+
+    @torch.no_grad()
+    def forward(self, x):
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
+# -- count_parameters -----------------------------------------------------------------------------------------------
+
+@mutant("08", "count_parameters", expect="値が違います")
+def counts_frozen_too(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@mutant("08", "count_parameters", expect="値が違います")
+def counts_tensors_not_scalars(model):
+    return len([p for p in model.parameters() if p.requires_grad])
+
+
+@mutant("08", "count_parameters", expect="値が違います")
+def counts_state_dict(model):
+    return sum(v.numel() for v in model.state_dict().values())
+
+
+@mutant("08", "count_parameters", expect="型が違います")
+def returns_tensor(model):
+    return torch.tensor(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+@mutant("08", "count_parameters", expect="値が違います")
+def counts_shared_twice(model):
+    return sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False) if p.requires_grad)
+
+
+# -- build_mlp ------------------------------------------------------------------------------------------------------
+
+class _ListMLP(nn.Module):
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def _layers(sizes, act=nn.Tanh, last=False):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i and act:
+            layers.append(act())
+        layers.append(nn.Linear(a, b))
+    if last:
+        layers.append(act())
+    return layers
+
+
+@mutant("08", "build_mlp", expect="パラメータ")
+def plain_python_list(sizes):
+    return _ListMLP(_layers(sizes))
+
+
+@mutant("08", "build_mlp", expect="値が違います")
+def tanh_after_last_layer(sizes):
+    return nn.Sequential(*_layers(sizes, last=True))
+
+
+@mutant("08", "build_mlp", expect="値が違います")
+def relu_instead_of_tanh(sizes):
+    return nn.Sequential(*_layers(sizes, act=nn.ReLU))
+
+
+@mutant("08", "build_mlp", expect="値が違います")
+def no_activation(sizes):
+    return nn.Sequential(*_layers(sizes, act=None))
+
+
+@mutant("08", "build_mlp", expect="形状")
+def in_and_out_swapped(sizes):
+    layers = _layers(sizes)
+    return nn.Sequential(*(nn.Linear(m.out_features, m.in_features) if isinstance(m, nn.Linear) else m
+                           for m in layers))
+
+
+@mutant("08", "build_mlp", expect=("初期値", "値が違います"))
+def builds_layers_back_to_front(sizes):
+    linears = [nn.Linear(a, b) for a, b in reversed(list(zip(sizes[:-1], sizes[1:])))][::-1]
+    layers = []
+    for i, layer in enumerate(linears):
+        layers += [nn.Tanh(), layer] if i else [layer]
+    return nn.Sequential(*layers)
+
+
+# -- my_tanh --------------------------------------------------------------------------------------------------------
+
+@mutant("08", "my_tanh", expect="nan")
+def naive_formula(x):
+    return (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.tanh"))
+def uses_torch_tanh(x):
+    return torch.tanh(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.Tensor.sigmoid"))
+def via_sigmoid(x):
+    return 2 * (2 * x).sigmoid() - 1
+
+
+@mutant("08", "my_tanh", expect="データ型")
+def computes_in_float64(x):
+    e = torch.exp(-2 * x.double().abs())
+    return torch.sign(x) * (1 - e) / (1 + e)
+
+
+@mutant("08", "my_tanh", expect="値が違います")
+def forgets_the_sign(x):
+    e = torch.exp(-2 * x.abs())
+    return (1 - e) / (1 + e)
+
+
+@mutant("08", "my_tanh", expect="torch.exp")
+def through_numpy(x):
+    return torch.from_numpy(np.tanh(x.detach().numpy()))
+
+
+@mutant("08", "my_tanh", expect="書き換えられています")
+def overwrites_input(x):
+    sign = torch.sign(x)
+    e = x.abs_().mul_(-2).exp_()
+    return sign * (1 - e) / (1 + e)

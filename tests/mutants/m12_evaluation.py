@@ -1,0 +1,269 @@
+"""Wrong answers for chapter 12."""
+import numpy as np
+import torch
+
+from kata.mutants import mutant
+
+
+# -- predict_labels ----------------------------------------------------------------------------------------------
+
+@mutant("12", "predict_labels", expect="値が違います")
+def thresholds_logits_at_half(model, x):
+    with torch.no_grad():
+        return (model(x).squeeze(1) >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="値が違います")
+def strictly_greater_than_half(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze(1) > 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="データ型")
+def float_labels(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze(1) >= 0.5).float()
+
+
+@mutant("12", "predict_labels", expect="データ型")
+def bool_labels(model, x):
+    with torch.no_grad():
+        return torch.sigmoid(model(x)).squeeze(1) >= 0.5
+
+
+@mutant("12", "predict_labels", expect="形状")
+def not_squeezed(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)) >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="形状")
+def squeezes_every_dim(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze() >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="勾配の記録")
+def forgot_no_grad(model, x):
+    return (torch.sigmoid(model(x)).squeeze(1) >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="値が違います")
+def argmax_of_one_column(model, x):
+    with torch.no_grad():
+        return model(x).argmax(dim=1)
+
+
+@mutant("12", "predict_labels", expect="値が違います")
+def rounds_the_probability(model, x):
+    # torch.round rounds 0.5 to the even number 0: the boundary point becomes class 0.
+    with torch.no_grad():
+        return torch.round(torch.sigmoid(model(x)).squeeze(1)).long()
+
+
+# -- accuracy ----------------------------------------------------------------------------------------------------
+
+def _labels(model, inputs):
+    return (torch.sigmoid(model(inputs).squeeze(1)) >= 0.5).long()
+
+
+@mutant("12", "accuracy", expect=("学習モード", "model.eval()"))
+def forgot_eval(model, loader):
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            correct += int((_labels(model, inputs) == labels).sum())
+            total += len(labels)
+    return correct / total
+
+
+@mutant("12", "accuracy", expect="model.training")
+def back_to_train_mode(model, loader):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            correct += int((_labels(model, inputs) == labels).sum())
+            total += len(labels)
+    model.train()
+    return correct / total
+
+
+@mutant("12", "accuracy", expect="勾配の記録")
+def forgot_no_grad(model, loader):
+    model.eval()
+    correct, total = 0, 0
+    for inputs, labels in loader:
+        correct += int((_labels(model, inputs) == labels).sum())
+        total += len(labels)
+    return correct / total
+
+
+@mutant("12", "accuracy", expect="型が違います")
+def returns_tensor(model, loader):
+    # The tutorial's own eval_model: true_preds is a tensor, so the ratio is a 0-dim tensor.
+    model.eval()
+    true_preds, num_preds = 0.0, 0.0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            true_preds += (_labels(model, inputs) == labels).sum()
+            num_preds += labels.shape[0]
+    return true_preds / num_preds
+
+
+@mutant("12", "accuracy", expect="値が違います")
+def mean_of_batch_accuracies(model, loader):
+    model.eval()
+    rates = []
+    with torch.no_grad():
+        for inputs, labels in loader:
+            rates.append(float((_labels(model, inputs) == labels).float().mean()))
+    return sum(rates) / len(rates)
+
+
+@mutant("12", "accuracy", expect="範囲を外れた")
+def percentage(model, loader):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            correct += int((_labels(model, inputs) == labels).sum())
+            total += len(labels)
+    return 100.0 * correct / total
+
+
+@mutant("12", "accuracy", expect="値が違います")
+def thresholds_logits_at_half(model, loader):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            preds = (model(inputs).squeeze(1) >= 0.5).long()
+            correct += int((preds == labels).sum())
+            total += len(labels)
+    return correct / total
+
+
+@mutant("12", "accuracy", expect="値が違います")
+def compares_unsqueezed_predictions(model, loader):
+    # [B, 1] == [B] broadcasts to [B, B]: B * B comparisons instead of B.
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            preds = (torch.sigmoid(model(inputs)) >= 0.5).long()
+            correct += int((preds == labels).sum())
+            total += len(labels)
+    return correct / total
+
+
+@mutant("12", "accuracy", expect="値が違います")
+def divides_by_batches_times_batch_size(model, loader):
+    model.eval()
+    correct, batches = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            correct += int((_labels(model, inputs) == labels).sum())
+            batches += 1
+    return correct / (batches * loader.batch_size)
+
+
+# -- decision_grid -----------------------------------------------------------------------------------------------
+
+@mutant("12", "decision_grid", expect="値が違います")
+def xy_indexing(step=0.01):
+    x = torch.arange(-0.5, 1.5, step)
+    xx1, xx2 = torch.meshgrid(x, x, indexing="xy")
+    return torch.stack([xx1, xx2], dim=-1)
+
+
+@mutant("12", "decision_grid", expect="値が違います")
+def linspace_includes_the_end(step=0.01):
+    x = torch.linspace(-0.5, 1.5, round(2 / step))
+    xx1, xx2 = torch.meshgrid(x, x, indexing="ij")
+    return torch.stack([xx1, xx2], dim=-1)
+
+
+@mutant("12", "decision_grid", expect="形状")
+def one_step_past_the_end(step=0.01):
+    x = torch.arange(-0.5, 1.5 + step, step)
+    xx1, xx2 = torch.meshgrid(x, x, indexing="ij")
+    return torch.stack([xx1, xx2], dim=-1)
+
+
+@mutant("12", "decision_grid", expect="値が違います")
+def unit_square(step=0.01):
+    x = torch.arange(0.0, 2.0, step)
+    xx1, xx2 = torch.meshgrid(x, x, indexing="ij")
+    return torch.stack([xx1, xx2], dim=-1)
+
+
+@mutant("12", "decision_grid", expect="形状")
+def stacked_on_first_dim(step=0.01):
+    x = torch.arange(-0.5, 1.5, step)
+    xx1, xx2 = torch.meshgrid(x, x, indexing="ij")
+    return torch.stack([xx1, xx2], dim=0)
+
+
+@mutant("12", "decision_grid", expect="形状")
+def ignores_step(step=0.01):
+    x = torch.arange(-0.5, 1.5, 0.01)
+    xx1, xx2 = torch.meshgrid(x, x, indexing="ij")
+    return torch.stack([xx1, xx2], dim=-1)
+
+
+@mutant("12", "decision_grid", expect="データ型")
+def float64_from_numpy(step=0.01):
+    x = np.arange(-0.5, 1.5, step)
+    xx1, xx2 = np.meshgrid(x, x, indexing="ij")
+    return torch.from_numpy(np.stack([xx1, xx2], axis=-1))
+
+
+@mutant("12", "decision_grid", expect="形状")
+def flattened_points(step=0.01):
+    x = torch.arange(-0.5, 1.5, step)
+    return torch.cartesian_prod(x, x)
+
+
+# -- predict_grid ------------------------------------------------------------------------------------------------
+
+@mutant("12", "predict_grid", expect="範囲を外れた")
+def returns_logits(model, grid):
+    with torch.no_grad():
+        return model(grid)
+
+
+@mutant("12", "predict_grid", expect="値が違います")
+def probability_of_class_0(model, grid):
+    with torch.no_grad():
+        return 1 - torch.sigmoid(model(grid))
+
+
+@mutant("12", "predict_grid", expect="形状")
+def squeezed_last_dim(model, grid):
+    with torch.no_grad():
+        return torch.sigmoid(model(grid)).squeeze(-1)
+
+
+@mutant("12", "predict_grid", expect="勾配の記録")
+def forgot_no_grad(model, grid):
+    return torch.sigmoid(model(grid))
+
+
+@mutant("12", "predict_grid", expect="データ型")
+def labels_instead_of_probabilities(model, grid):
+    with torch.no_grad():
+        return (torch.sigmoid(model(grid)) >= 0.5).long()
+
+
+@mutant("12", "predict_grid", expect="値が違います")
+def softmax_over_one_class(model, grid):
+    # softmax over a single logit is always 1.
+    with torch.no_grad():
+        return torch.softmax(model(grid), dim=-1)
+
+
+@mutant("12", "predict_grid", expect="勾配の記録")
+def detaches_instead_of_no_grad(model, grid):
+    # The result looks graph-free, but the forward still recorded one.
+    return torch.sigmoid(model(grid)).detach()

@@ -1,0 +1,283 @@
+"""The comparison engine: fixed order, one Japanese template per attribute, targeted hints."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kata import hints, messages
+from kata.compare import (Mismatch, RngSnapshot, expect_array, expect_equal, expect_grad, expect_no_shared_memory,
+                          expect_rng_unchanged, expect_same_object, expect_scalar, expect_sequence,
+                          expect_shares_memory, expect_tensor, expect_type, expect_unchanged)
+
+
+def mismatch(fn, *args, **kwargs) -> Mismatch:
+    with pytest.raises(Mismatch) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+def head(template: str) -> str:
+    """The fixed text of a template before its first field."""
+    return template.split("{", 2)[1].split("}", 1)[1].split("{")[0] if template.startswith("{") else template.split("{")[0]
+
+
+# -- the order of attributes -----------------------------------------------------------------------------------
+
+def test_matching_tensors_pass():
+    x = torch.randn(3, 4)
+    expect_tensor(x.clone(), x)
+
+
+def test_type_is_compared_first():
+    err = mismatch(expect_tensor, np.zeros((2, 3)), torch.zeros(3, 2, dtype=torch.int64))
+    assert err.attribute == "type"
+    assert head(messages.TYPE) in err.message and "numpy.ndarray" in err.message and "torch.Tensor" in err.message
+
+
+def test_shape_before_dtype():
+    err = mismatch(expect_tensor, torch.zeros(2, 3), torch.zeros(3, 2, dtype=torch.int64))
+    assert err.attribute == "shape"
+    assert err.message == messages.SHAPE.format(name="戻り値", expected=(3, 2), actual=(2, 3))
+
+
+def test_dtype_before_device_and_values():
+    err = mismatch(expect_tensor, torch.ones(2, device="meta"), torch.zeros(2, dtype=torch.float64))
+    assert err.attribute == "dtype"
+    assert err.message == messages.DTYPE.format(name="戻り値", expected=torch.float64, actual=torch.float32)
+
+
+def test_device_before_values():
+    err = mismatch(expect_tensor, torch.ones(2, device="meta"), torch.zeros(2))
+    assert err.attribute == "device"
+    assert err.message == messages.DEVICE.format(name="戻り値", expected="cpu", actual="meta")
+    assert err.hint == hints.DEVICE_MOVE
+
+
+def test_contiguity_when_asked():
+    x = torch.arange(6).view(2, 3)
+    err = mismatch(expect_tensor, x.t().contiguous(), x.t(), contiguous=False)
+    assert err.attribute == "contiguous"
+    assert err.message == messages.CONTIGUOUS.format(name="戻り値", expected=False, actual=True)
+    assert err.hint == hints.NOT_CONTIGUOUS_EXPECTED
+    err = mismatch(expect_tensor, x.t(), x.t(), contiguous=True)
+    assert err.hint == hints.NEEDS_CONTIGUOUS
+
+
+def test_memory_sharing_when_asked():
+    x = torch.arange(6)
+    err = mismatch(expect_tensor, x.clone(), x, shares_memory_with=x)
+    assert err.attribute == "shares_memory"
+    assert err.message == messages.SHARES_MEMORY.format(name="戻り値", other="入力")
+    assert err.hint == hints.NEEDS_VIEW
+    err = mismatch(expect_tensor, x.view(2, 3), x.view(2, 3), no_shared_memory_with=x)
+    assert err.attribute == "copies_memory"
+    assert err.message == messages.COPIES_MEMORY.format(name="戻り値", other="入力")
+    assert err.hint == hints.NEEDS_COPY
+
+
+def test_memory_sharing_with_numpy():
+    a = np.arange(3.0)
+    expect_shares_memory(torch.from_numpy(a), a)
+    expect_no_shared_memory(torch.tensor(a), a)
+    assert mismatch(expect_shares_memory, torch.tensor(a), a).attribute == "shares_memory"
+
+
+def test_requires_grad_then_is_leaf_then_grad():
+    leaf = torch.ones(3, requires_grad=True)
+    err = mismatch(expect_tensor, torch.ones(3), leaf, requires_grad=True)
+    assert err.attribute == "requires_grad" and err.hint == hints.REQUIRES_GRAD_OFF
+    assert err.message == messages.REQUIRES_GRAD.format(name="戻り値", expected=True, actual=False)
+    not_leaf = torch.ones(3, requires_grad=True) * 1
+    err = mismatch(expect_tensor, not_leaf, leaf, is_leaf=True)
+    assert err.attribute == "is_leaf" and err.hint == hints.NOT_LEAF
+    err = mismatch(expect_tensor, leaf, leaf, grad=torch.ones(3))
+    assert err.attribute == "grad"
+    assert err.message == messages.GRAD_MISSING.format(name="戻り値.grad", expected=(3,))
+    assert err.hint == hints.GRAD_NONE
+
+
+def test_values_last_with_count_share_index_and_tolerance():
+    expected = torch.zeros(2, 5)
+    actual = expected.clone()
+    actual[1, 3] = 2.0
+    actual[0, 0] = 0.5
+    err = mismatch(expect_tensor, actual, expected)
+    assert err.attribute == "values"
+    assert err.message == messages.VALUES.format(name="戻り値", count=2, total=10, share=0.2, diff="2",
+                                                  index=(1, 3), expected="0", actual="2", rtol=1.3e-06, atol=1e-05)
+
+
+def test_values_integer_exact():
+    err = mismatch(expect_tensor, torch.tensor([1, 2, 4]), torch.tensor([1, 2, 3]))
+    assert "1 / 3 要素" in err.message and "rtol=0.0, atol=0.0" in err.message
+
+
+def test_values_nan_counts_as_mismatch():
+    err = mismatch(expect_tensor, torch.tensor([float("nan"), 1.0]), torch.tensor([0.0, 1.0]))
+    assert "1 / 2 要素" in err.message and "(0,)" in err.message
+
+
+def test_custom_tolerance_is_reported():
+    err = mismatch(expect_tensor, torch.tensor([1.0]), torch.tensor([1.1]), rtol=0, atol=1e-3)
+    assert "rtol=0, atol=0.001" in err.message
+
+
+def test_meta_tensors_compare_attributes_only():
+    expect_tensor(torch.empty(2, 3, device="meta"), torch.empty(2, 3, device="meta"))
+
+
+def test_values_can_be_skipped_for_uninitialised_tensors():
+    expect_tensor(torch.empty(4), torch.zeros(4), values=False)
+
+
+# -- other comparisons ---------------------------------------------------------------------------------------------
+
+def test_expect_type_hints():
+    assert mismatch(expect_type, np.zeros(2), torch.Tensor).hint.startswith("NumPy 配列")
+    assert mismatch(expect_type, torch.zeros(2), np.ndarray).hint.startswith("テンソルが返されています")
+    assert mismatch(expect_type, torch.tensor(1.0), float).hint.startswith("0 次元テンソル")
+    assert mismatch(expect_type, None, str).hint == "return 文を忘れていませんか？"
+    assert mismatch(expect_type, True, int).attribute == "type"
+
+
+def test_expect_grad_accumulated_and_partial():
+    expected = torch.tensor([1.0, 2.0, 3.0])
+    err = mismatch(expect_grad, expected * 3, expected)
+    assert err.attribute == "grad" and err.hint == hints.GRAD_ACCUMULATED.format(factor=3)
+    err = mismatch(expect_grad, expected / 2, expected)
+    assert err.hint == hints.GRAD_PARTIAL.format(factor=2)
+    err = mismatch(expect_grad, torch.ones(3), None)
+    assert err.message == messages.GRAD_UNEXPECTED.format(name="勾配")
+    expect_grad(None, None)
+
+
+def test_expect_array():
+    a = np.arange(4, dtype=np.int64)
+    expect_array(a.copy(), a)
+    err = mismatch(expect_array, a.astype(np.float64), a)
+    assert err.attribute == "dtype"
+    err = mismatch(expect_array, a.reshape(2, 2), a)
+    assert err.attribute == "shape"
+    err = mismatch(expect_array, a.copy(), a, shares_memory_with=a)
+    assert err.attribute == "shares_memory"
+
+
+def test_expect_scalar():
+    expect_scalar(0.7111, 0.71110001)
+    err = mismatch(expect_scalar, 0.5, 0.7111)
+    assert err.message == messages.SCALAR_VALUE.format(name="戻り値", expected="0.7111", actual="0.5",
+                                                        rtol=1e-5, atol=1e-6)
+    assert mismatch(expect_scalar, torch.tensor(0.5), 0.5).attribute == "type"
+
+
+def test_expect_equal_sequence_same_object():
+    expect_equal("a", "a")
+    assert mismatch(expect_equal, "a", "b").message == messages.EQUAL.format(name="戻り値", expected="b", actual="a")
+    assert mismatch(expect_sequence, [1, 2], 2).attribute == "type"
+    err = mismatch(expect_sequence, (1, 2, 3), 2)
+    assert err.message == messages.LENGTH.format(name="戻り値", expected=2, actual=3)
+    x = torch.zeros(1)
+    expect_same_object(x, x)
+    assert mismatch(expect_same_object, x.clone(), x).message == messages.SAME_OBJECT.format(name="戻り値",
+                                                                                              other="入力")
+
+
+def test_expect_unchanged():
+    x = torch.arange(3.0)
+    snap = x.clone()
+    expect_unchanged(x, snap)
+    x.add_(1)
+    assert mismatch(expect_unchanged, x, snap).message == messages.INPUT_MUTATED.format(name="入力")
+    a = np.arange(3)
+    snap_a = a.copy()
+    a[0] = 5
+    assert mismatch(expect_unchanged, a, snap_a).attribute == "mutated"
+
+
+def test_rng_snapshot():
+    snap = RngSnapshot()
+    expect_rng_unchanged(snap)
+    torch.rand(1)
+    err = mismatch(expect_rng_unchanged, snap)
+    assert err.message == messages.RNG_CHANGED.format(which="torch")
+    snap = RngSnapshot()
+    np.random.rand()
+    assert "numpy" in mismatch(expect_rng_unchanged, snap).message
+
+
+def test_verdict_joins_message_and_hint():
+    err = mismatch(expect_tensor, torch.zeros(2, dtype=torch.float64), torch.zeros(2))
+    assert err.verdict == f"{err.message}\n{messages.HINT_PREFIX}{hints.FLOAT64_FROM_NUMPY}"
+    assert str(err) == err.verdict
+
+
+# -- targeted hints, one test each ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("actual, expected, hint", [
+    ((3, 2), (2, 3), hints.TRANSPOSED),
+    ((2, 3, 4), (2, 4, 3), hints.TRANSPOSED),
+    ((6,), (2, 3), None),
+])
+def test_hint_for_shape(actual, expected, hint):
+    assert hints.for_shape(torch.Size(actual), torch.Size(expected)) == hint
+
+
+@pytest.mark.parametrize("actual, expected, hint", [
+    (torch.float64, torch.float32, hints.FLOAT64_FROM_NUMPY),
+    (torch.int64, torch.float32, hints.INT_VS_FLOAT),
+    (torch.float32, torch.int64, hints.FLOAT_VS_INT),
+    (torch.float64, torch.int64, hints.FLOAT_VS_INT),
+    (torch.float64, torch.bool, hints.FLOAT64_DEFAULT),
+    (torch.int32, torch.int64, None),
+])
+def test_hint_for_dtype(actual, expected, hint):
+    assert hints.for_dtype(actual, expected) == hint
+
+
+def test_hint_for_device():
+    assert hints.for_device(torch.device("cpu"), torch.device("meta")) == hints.DEVICE_MOVE
+
+
+def test_hint_for_requires_grad():
+    assert hints.for_requires_grad(False, True) == hints.REQUIRES_GRAD_OFF
+    assert hints.for_requires_grad(True, False) == hints.REQUIRES_GRAD_ON
+
+
+@pytest.mark.parametrize("factor, hint", [
+    (-1.0, hints.NEGATED), (3.0, hints.SCALED.format(factor=3)), (1.5, None),
+])
+def test_hint_for_values(factor, hint):
+    e = torch.tensor([1.0, 2.0, 0.0])
+    assert hints.for_values(e * factor, e) == hint
+    err = mismatch(expect_tensor, e * factor, e)
+    assert err.hint == hint
+
+
+def test_hint_for_grad():
+    e = torch.tensor([1.0, -2.0])
+    assert hints.for_grad(None, e) == hints.GRAD_NONE
+    assert hints.for_grad(e * 2, e) == hints.GRAD_ACCUMULATED.format(factor=2)
+    assert hints.for_grad(e / 3, e) == hints.GRAD_PARTIAL.format(factor=3)
+    assert hints.for_grad(e + 1, e) is None
+
+
+@pytest.mark.parametrize("fragment, hint", hints.EXCEPTION_HINTS)
+def test_hint_for_each_known_exception(fragment, hint):
+    assert hints.for_exception(RuntimeError(f"Oops: {fragment.upper()} here")) == hint
+
+
+def test_hints_for_real_torch_errors():
+    x = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError) as info:
+        x.numpy()
+    assert hints.for_exception(info.value) == hints.EXCEPTION_HINTS[0][1]
+    with pytest.raises(RuntimeError) as info:
+        torch.arange(6).view(2, 3).t().view(6)
+    assert "view" in hints.for_exception(info.value)
+    with pytest.raises(RuntimeError) as info:
+        torch.ones(2, 3) @ torch.ones(2, 3)
+    assert "行列積" in hints.for_exception(info.value)
+    with pytest.raises(RuntimeError) as info:
+        (x * 2).backward()
+    assert "gradient" in hints.for_exception(info.value)
