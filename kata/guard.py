@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 from kata import messages
 
 PROTOCOL = 1
@@ -316,7 +318,7 @@ class Snapshot:
         if id(mapping) in self._seen:
             return
         self._seen.add(id(mapping))
-        keys = [k for k in list(mapping.keys()) if isinstance(k, str) and k not in volatile]
+        keys = [k for k in list(mapping.keys()) if k not in volatile]
         values = [mapping.get(k) for k in keys]
         self._spaces.append((label, mapping, keys, values))
         for name, value in zip(keys, values):
@@ -399,15 +401,17 @@ class ClassWatch:
             self.known.add(id(cls))
 
     def _candidates(self) -> list[type]:
+        """Direct subclasses of ``object`` and of the value types; the tensor and array trees in full."""
         out = list(type.__subclasses__(object))
+        deep = self.value_roots[:2]
         for root in self.value_roots:
             out.append(root)
             stack = [root]
             while stack:
-                for sub in type.__subclasses__(stack.pop()):
-                    out.append(sub)
-                    if sub in (torch_tensor := self.value_roots[0],) or issubclass(sub, (torch_tensor,)):
-                        stack.append(sub)
+                subs = type.__subclasses__(stack.pop())
+                out += subs
+                if root in deep:
+                    stack += subs
         return out
 
     def _learner_made(self, cls: type, namespace: Any) -> bool:
@@ -479,7 +483,7 @@ class GuardPlugin:
         if report.failed:
             self.collect_errors.append(_text(report.longrepr)[:MAX_VERDICT])
 
-    @_hookimpl(trylast=True)
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: Any) -> None:
         from kata.plugin import ITEM_INFO
         collected = []
@@ -532,7 +536,7 @@ class GuardPlugin:
 
     # -- running: the status of each check as the guard saw it ---------------------------------------------------
 
-    @_hookimpl(wrapper=True, tryfirst=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
         self.phases = {}
         try:
@@ -540,12 +544,11 @@ class GuardPlugin:
         finally:
             self._report(item)
 
-    @_hookimpl(wrapper=True, tryfirst=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
         report = yield
         status, verdict = "pass", ""
         if call.excinfo is not None:
-            import pytest
             exc = call.excinfo.value
             learner = self._raised_by_learner(call.excinfo.tb)
             if isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception)) and learner:
@@ -558,7 +561,7 @@ class GuardPlugin:
             else:
                 status = "fail"
             verdict = _text(report.longrepr)
-        self.phases[call.when] = (status, verdict[:MAX_VERDICT], getattr(report, "kata_attribute", ""))
+        self.phases[call.when] = (status, verdict[:MAX_VERDICT])
         return report
 
     def _raised_by_learner(self, tb: Any) -> bool:
@@ -572,13 +575,18 @@ class GuardPlugin:
         phases = self.phases
         failing = [phases[w] for w in ("setup", "call", "teardown") if w in phases and phases[w][0] in ("fail", "todo")]
         if failing:
-            status, verdict, attribute = failing[0]
+            status, verdict = failing[0]
         elif phases.get("setup", ("pass",))[0] == "skip" or phases.get("call", ("",))[0] == "skip":
-            status, verdict, attribute = "skip", (phases.get("call") or phases["setup"])[1], ""
+            status, verdict = "skip", (phases.get("call") or phases["setup"])[1]
         elif "call" in phases:
-            status, verdict, attribute = "pass", "", ""
+            status, verdict = "pass", ""
         else:
-            status, verdict, attribute = "fail", messages.GRADE_NOT_RUN.format(why="interrupted"), ""
+            status, verdict = "fail", messages.GRADE_INTERRUPTED
+        attribute = ""
+        if status == "fail":
+            from kata.plugin import RECORDS
+            record = self.config.stash.get(RECORDS, {}).get(item.nodeid) if self.config else None
+            attribute = str(getattr(record, "attribute", "") or "")
         self._send("test", nodeid=item.nodeid, status=status, verdict=verdict, attribute=attribute,
                    findings=self._findings())
 
@@ -596,24 +604,10 @@ class GuardPlugin:
         self.findings_sent.update(fresh)
         return fresh
 
-    @_hookimpl(trylast=True)
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: Any, exitstatus: Any) -> None:
         self.ended = True
         self._send("end", exitstatus=int(exitstatus), findings=self._findings())
-
-
-def _hookimpl(**kwargs: Any) -> Callable[[Any], Any]:
-    import pytest
-    return pytest.hookimpl(**kwargs)
-
-
-# ``_hookimpl`` is used while the class body above is executed, so the class is rebuilt here with pytest marks.
-def _mark_hooks() -> None:
-    import pytest
-    marks = {"pytest_collection_finish": {"trylast": True}, "pytest_runtest_protocol": {"wrapper": True, "tryfirst": True},
-             "pytest_runtest_makereport": {"wrapper": True, "tryfirst": True}, "pytest_sessionfinish": {"trylast": True}}
-    for name, options in marks.items():
-        pytest.hookimpl(**options)(getattr(GuardPlugin, name))
 
 
 def _text(longrepr: Any) -> str:
@@ -772,8 +766,6 @@ def run_child(job: ChildJob, fd: int, key: bytes) -> int:
     sys.addaudithook(audit)
     _point_catalog_at(Path(job.suite))
     send("hello", protocol=PROTOCOL, pid=os.getpid(), chapter=job.chapter)
-    import pytest
-    _mark_hooks()
     plugin = GuardPlugin(job, send, audit)
     code = pytest.main(pytest_args(job), plugins=[plugin])
     if not plugin.ended:

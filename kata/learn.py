@@ -149,6 +149,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     root = learner_root(args.root)
     chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
+    if not args.interval > 0:
+        raise UsageError(messages.CLI_ARG_OTHER.format(message=f"--interval {args.interval}: 0 より大きい秒数を指定してください"))
     return watch.watch(chapters, root, pytest_args=args.pytest_args, interval=args.interval,
                        initial_run=bool(args.chapter))
 

@@ -100,6 +100,8 @@ GRADE_NOT_RUN_CRASH = ("採点プロセスが異常終了しました ({signal})
 GRADE_NOT_RUN_EXIT = ("採点プロセスが途中で終了しました (終了コード {code})。このチェックは実行されていません。"
                       "sys.exit / os._exit / pytest.exit などを呼んでいませんか？")
 GRADE_NOT_RUN = "このチェックは実行されませんでした ({why})。"
+GRADE_INTERRUPTED = "チェックの途中で実行が中断されました (KeyboardInterrupt や pytest.exit などが送出されました)。"
+GRADE_NO_REPORT = "採点プロセスがチェックの一覧を返しませんでした ({why})。講師に連絡してください。"
 GRADE_NO_CHECKS = "この演習のチェックを集められませんでした (講師に連絡してください)。"
 GRADE_BAD_FILE = "提出物の {file} は採点できません: {why}"
 GRADE_BAD_FILE_SYMLINK = "シンボリックリンクです。ファイルそのものを提出してください。"

@@ -1,0 +1,270 @@
+"""Checks for chapter 09 (Dataset and DataLoader)."""
+import torch
+from torch.utils import data
+
+from kata import hints, messages, xor
+from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_scalar, expect_sequence,
+                          expect_tensor, expect_type)
+from kata.inputs import call_both, randint, seed_all
+
+
+class _Indices(data.Dataset):
+    """A light dataset whose item i is the int i (batches collate to int64 tensors of indices)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, idx: int) -> int:
+        if not 0 <= idx < self.n:
+            raise IndexError(idx)
+        return idx
+
+    def __getitems__(self, indices: list[int]) -> list[int]:
+        return list(indices)
+
+
+def _cat(batches: list[torch.Tensor]) -> torch.Tensor:
+    return torch.cat(batches) if batches else torch.zeros(0, dtype=torch.int64)
+
+
+def _order(loader) -> torch.Tensor:
+    """The indices a loader over ``_Indices`` yields, in order, as one int64 tensor."""
+    expect_type(loader, data.DataLoader, name="返されたローダー")
+    return _cat(list(loader))
+
+
+POINT, LABEL = torch.zeros(2), torch.zeros((), dtype=torch.int64)  # what an item looks like (shape and dtype)
+
+
+def _items(ds, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every item of an XOR dataset, checked one by one and stacked: points [size, 2], labels [size]."""
+    points, labels = [], []
+    for i in range(size):
+        point, label = expect_sequence(ds[i], 2, name=f"dataset[{i}]")
+        expect_tensor(point, POINT, name=f"dataset[{i}] の入力点", values=False)
+        expect_tensor(label, LABEL, name=f"dataset[{i}] のラベル", values=False)
+        points.append(point)
+        labels.append(label)
+    return torch.stack(points), torch.stack(labels)
+
+
+def _expect_shuffled(order: torch.Tensor, n: int, name: str) -> None:
+    expect_tensor(order.sort().values, torch.arange(n), name=f"{name} (小さい順に並べ直したもの)")
+    expect(not torch.equal(order, torch.arange(n)), "shuffle", messages.NOT_SHUFFLED, hints.SHUFFLE_ARG, name=name)
+
+
+# -- XORDataset ------------------------------------------------------------------------------------------------------
+
+def test_XORDataset_len(sub, gen):
+    for size in (1, randint(gen, 2, 60)):
+        expect_equal(len(sub.XORDataset(size)), size, name=f"len(XORDataset({size}))")
+
+
+def test_XORDataset_item_types(sub, gen):
+    size = randint(gen, 1, 30)
+    ds = sub.XORDataset(size, std=0.1)
+    for idx in (0, randint(gen, 0, size)):
+        point, label = expect_sequence(ds[idx], 2, name=f"dataset[{idx}]")
+        expect_tensor(point, POINT, name=f"dataset[{idx}] の入力点", values=False)
+        expect_tensor(label, LABEL, name=f"dataset[{idx}] のラベル", values=False)
+
+
+def test_XORDataset_labels_consistent(sub, gen):
+    """Without noise the points are the corners; with a little noise the nearest corner still gives the label."""
+    size = randint(gen, 40, 80)
+    points, labels = _items(sub.XORDataset(size, std=0.0), size)
+    expect_tensor(points, points.round(), name="std=0 の入力点 (0 か 1 のはず)")
+    expect_tensor(labels, (points.sum(dim=1) == 1).long(), name="std=0 のラベル (x0 + x1 == 1 のとき 1)")
+    std = 0.03 + 0.07 * float(torch.rand((), generator=gen))
+    points, labels = _items(sub.XORDataset(size, std=std), size)
+    expect_tensor(labels, (points.round().sum(dim=1) == 1).long(),
+                  name=f"std={std:.3f} のラベル (ノイズを足す前の角で決まる)")
+
+
+def test_XORDataset_noise_has_std(sub, gen):
+    """The noise (point minus nearest corner) has the asked-for standard deviation, 0.1 by default."""
+    size = 600
+    std = 0.03 + 0.04 * float(torch.rand((), generator=gen))  # far enough from the default 0.1 to tell apart
+    for ds, expected, label in ((sub.XORDataset(size, std=std), std, f"std={std:.3f}"),
+                                (sub.XORDataset(size), 0.1, "std を省略 (0.1)")):
+        points, _ = _items(ds, size)
+        measured = float((points - points.round()).std())
+        expect_scalar(measured, expected, rtol=0.12, atol=0.0, name=f"ノイズの標準偏差 ({label})")
+
+
+def test_XORDataset_matches_reference(sub, ref, gen, seed):
+    size = randint(gen, 5, 60)
+    std = 0.05 + 0.2 * float(torch.rand((), generator=gen))
+    for args in ((size, std), (size,)):
+        actual, expected = call_both(sub.XORDataset, ref.XORDataset, *args, seed=seed)
+        a_points, a_labels = _items(actual, size)
+        e_points, e_labels = _items(expected, size)
+        what = f"XORDataset{args}" if len(args) > 1 else f"XORDataset({size})"
+        expect_tensor(a_labels, e_labels, name=f"{what} のラベル (同じシード)")
+        expect_tensor(a_points, e_points, name=f"{what} の入力点 (同じシード)")
+
+
+def test_XORDataset_works_with_dataloader(sub, gen):
+    size, batch = randint(gen, 10, 40), randint(gen, 2, 8)
+    loader = data.DataLoader(sub.XORDataset(size), batch_size=batch)
+    inputs, labels = next(iter(loader))
+    expect_tensor(inputs, torch.zeros(batch, 2), name="DataLoader が出したバッチの入力", values=False)
+    expect_tensor(labels, torch.zeros(batch, dtype=torch.int64), name="DataLoader が出したバッチのラベル", values=False)
+
+
+# -- make_loader ------------------------------------------------------------------------------------------------------
+
+def test_make_loader_returns_dataloader(sub, gen):
+    expect_type(sub.make_loader(_Indices(randint(gen, 1, 20)), 4, False), data.DataLoader, name="make_loader(...)")
+
+
+def test_make_loader_batch_count_source(sub):
+    """2500 items in batches of 128: 20 batches, the last of 68; 19 full batches with drop_last."""
+    for drop_last, count, last in ((False, 20, 68), (True, 19, 128)):
+        loader = sub.make_loader(_Indices(2500), 128, False, drop_last=drop_last)
+        expect_type(loader, data.DataLoader, name="make_loader(...)")
+        expect_equal(len(loader), count, name=f"len(loader) (2500 件、batch_size=128、drop_last={drop_last})")
+        batches = list(loader)
+        expect_equal(len(batches), count, name=f"回したときのバッチ数 (drop_last={drop_last})")
+        expect_equal(len(batches[-1]), last, name=f"最後のバッチの件数 (drop_last={drop_last})")
+
+
+def test_make_loader_default_keeps_last_batch(sub, gen):
+    batch = randint(gen, 2, 10)
+    n = batch * randint(gen, 1, 5) + randint(gen, 1, batch)
+    batches = list(sub.make_loader(_Indices(n), batch, False))
+    expect_equal(len(batches), n // batch + 1, name=f"drop_last を省略したときのバッチ数 ({n} 件、batch_size={batch})")
+
+
+def test_make_loader_batch_sizes(sub, gen):
+    batch = randint(gen, 1, 12)
+    n = randint(gen, batch, 8 * batch + 1)
+    drop_last = bool(randint(gen, 0, 2))
+    full, rest = divmod(n, batch)
+    expected = [batch] * full + ([rest] if rest and not drop_last else [])
+    shuffle = bool(randint(gen, 0, 2))
+    sizes = [len(b) for b in sub.make_loader(_Indices(n), batch, shuffle, drop_last=drop_last)]
+    expect_equal(sizes, expected,
+                 name=f"各バッチの件数 ({n} 件、batch_size={batch}、shuffle={shuffle}、drop_last={drop_last})")
+
+
+def test_make_loader_order_not_shuffled(sub, gen):
+    n, batch = randint(gen, 20, 80), randint(gen, 1, 10)
+    order = _order(sub.make_loader(_Indices(n), batch, False))
+    expect_tensor(order, torch.arange(n), name="shuffle=False で出てきたデータの順番")
+
+
+def test_make_loader_shuffles(sub, gen):
+    n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
+    seed_all(randint(gen, 0, 2**31 - 1))
+    _expect_shuffled(_order(sub.make_loader(_Indices(n), batch, True)), n, "shuffle=True で出てきたデータの順番")
+
+
+def test_make_loader_matches_reference(sub, ref, gen, seed):
+    n, batch = randint(gen, 10, 60), randint(gen, 1, 10)
+    shuffle, drop_last = bool(randint(gen, 0, 2)), bool(randint(gen, 0, 2))
+    dataset = _Indices(n)
+    actual, expected = call_both(lambda: _order(sub.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
+                                 lambda: _order(ref.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
+                                 seed=seed)
+    expect_tensor(actual, expected,
+                  name=f"出てきたデータの順番 ({n} 件、batch_size={batch}、shuffle={shuffle}、drop_last={drop_last}、同じシード)")
+
+
+# -- seeded_loader ----------------------------------------------------------------------------------------------------
+
+def test_seeded_loader_returns_dataloader(sub, gen):
+    expect_type(sub.seeded_loader(_Indices(randint(gen, 1, 20)), 4, randint(gen, 0, 1000)), data.DataLoader,
+                name="seeded_loader(...)")
+
+
+def test_seeded_loader_same_batches(sub, gen):
+    """Two loaders made with the same seed, both made before either is iterated, give the same batches."""
+    n, batch, seed = randint(gen, 30, 80), randint(gen, 1, 10), randint(gen, 0, 2**31 - 1)
+    first, second = sub.seeded_loader(_Indices(n), batch, seed), sub.seeded_loader(_Indices(n), batch, seed)
+    expect_type(first, data.DataLoader, name="seeded_loader(...)")
+    a, b = list(first), list(second)
+    expect_equal([len(x) for x in a], [len(x) for x in b], name="2 つのローダーの各バッチの件数")
+    expect(torch.equal(_cat(a), _cat(b)), "reproducible", messages.NOT_REPRODUCIBLE, hints.SEED_THE_GENERATOR,
+           name=f"seed={seed} で作った 2 つのローダーのバッチ")
+
+
+def test_seeded_loader_is_shuffled(sub, gen):
+    n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
+    order = _order(sub.seeded_loader(_Indices(n), batch, randint(gen, 0, 2**31 - 1)))
+    _expect_shuffled(order, n, "seeded_loader で出てきたデータの順番")
+
+
+def test_seeded_loader_depends_on_seed(sub, gen):
+    n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
+    s1 = randint(gen, 0, 2**31 - 1)
+    s2 = (s1 + randint(gen, 1, 1000)) % 2**31
+    first, second = (_order(sub.seeded_loader(_Indices(n), batch, s)) for s in (s1, s2))
+    expect(not torch.equal(first, second), "seed", messages.SEED_IGNORED, hints.SEED_THE_GENERATOR,
+           name="データの順番", first=s1, second=s2)
+
+
+def test_seeded_loader_matches_reference(sub, ref, gen):
+    n, batch, seed = randint(gen, 10, 60), randint(gen, 1, 10), randint(gen, 0, 2**31 - 1)
+    seed_all(randint(gen, 0, 2**31 - 1))
+    actual = _order(sub.seeded_loader(_Indices(n), batch, seed))
+    expected = _order(ref.seeded_loader(_Indices(n), batch, seed))
+    expect_tensor(actual, expected, name=f"seed={seed} のときのデータの順番")
+
+
+def test_seeded_loader_leaves_global_rng(sub, gen):
+    n, batch = randint(gen, 10, 40), randint(gen, 1, 10)
+    seed_all(randint(gen, 0, 2**31 - 1))
+    before = RngSnapshot()
+    loader = sub.seeded_loader(_Indices(n), batch, randint(gen, 0, 2**31 - 1))
+    expect_rng_unchanged(before)
+    list(loader)
+    expect_rng_unchanged(before)
+
+
+# -- first_batch ------------------------------------------------------------------------------------------------------
+
+def _xor_loader(gen, n, batch, **kwargs):
+    points, labels = xor.xor_points(n, gen)
+    return data.DataLoader(xor.XorSet(points, labels), batch_size=batch, **kwargs), points, labels
+
+
+def test_first_batch_returns_tuple(sub, gen):
+    loader, _, _ = _xor_loader(gen, randint(gen, 4, 20), randint(gen, 1, 4))
+    expect_sequence(sub.first_batch(loader), 2, name="first_batch(loader)")
+
+
+def test_first_batch_values_not_shuffled(sub, gen):
+    """With n = k * batch + r (k >= 2, 0 < r < batch), the first batch differs from the second and the last."""
+    batch = randint(gen, 2, 9)
+    n = batch * randint(gen, 2, 5) + randint(gen, 1, batch)
+    loader, points, labels = _xor_loader(gen, n, batch)
+    inputs, targets = expect_sequence(sub.first_batch(loader), 2, name="first_batch(loader)")
+    expect_tensor(inputs, points[:batch], name="inputs (最初のバッチ)")
+    expect_tensor(targets, labels[:batch], name="labels (最初のバッチ)")
+
+
+def test_first_batch_smaller_dataset_than_batch(sub, gen):
+    n = randint(gen, 1, 6)
+    loader, points, labels = _xor_loader(gen, n, n + randint(gen, 1, 5))
+    inputs, targets = expect_sequence(sub.first_batch(loader), 2, name="first_batch(loader)")
+    expect_tensor(inputs, points, name=f"inputs (データが {n} 件しかないときの最初のバッチ)")
+    expect_tensor(targets, labels, name=f"labels (データが {n} 件しかないときの最初のバッチ)")
+
+
+def test_first_batch_matches_reference_shuffled(sub, ref, gen):
+    batch = randint(gen, 2, 9)
+    n, seed = batch * randint(gen, 2, 5) + randint(gen, 0, batch), randint(gen, 0, 2**31 - 1)
+    points, labels = xor.xor_points(n, gen)
+
+    def loader():
+        return data.DataLoader(xor.XorSet(points, labels), batch_size=batch, shuffle=True,
+                               generator=torch.Generator().manual_seed(seed))
+
+    actual = expect_sequence(sub.first_batch(loader()), 2, name="first_batch(loader)")
+    expected = ref.first_batch(loader())
+    expect_tensor(actual[0], expected[0], name="inputs (シャッフルする loader の最初のバッチ)")
+    expect_tensor(actual[1], expected[1], name="labels (シャッフルする loader の最初のバッチ)")
