@@ -713,8 +713,8 @@ def _leave_parent(job: ChildJob, keep_fd: int) -> None:
     submission = os.path.realpath(job.submission)
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and not _inside(os.path.realpath(p), submission)
                    and not _inside(os.path.realpath(p), os.path.realpath(job.run_root))]
-    if job.grader_root not in sys.path:
-        sys.path.insert(0, job.grader_root)
+    if job.suite not in sys.path:
+        sys.path.insert(0, job.suite)
 
 
 def _drop_privileges(job: ChildJob) -> None:

@@ -133,7 +133,8 @@ def test_add_batch_dim_shares_storage(sub, ref, gen):
 # -- drop_size1_dims ------------------------------------------------------------------------------------------------
 
 def _drop_size1_shapes(gen):
-    a, b = inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5)
+    a = inputs.randint(gen, 2, 5)
+    b = a + inputs.randint(gen, 1, 3)  # a != b: reversing the kept dims shows in the shape
     ndim = inputs.randint(gen, 1, 5)
     mixed = tuple(1 if inputs.randint(gen, 0, 2) else inputs.randint(gen, 0, 5) for _ in range(ndim))
     return [(1, a, 1, b), (1,) * inputs.randint(gen, 1, 4), (a, 1, 0, 1), mixed]
@@ -157,15 +158,16 @@ def test_drop_size1_dims_matches_reference(sub, ref, gen):
 
 # -- stack_and_cat --------------------------------------------------------------------------------------------------
 
-def _pair(gen, first):
-    shape = (first,) + inputs.shape(gen, (0, 3), 1, 5)
+def _pair(gen, first, more_dims=(0, 3)):
+    shape = (first,) + inputs.shape(gen, more_dims, 1, 5)
     dtype = inputs.choice(gen, DTYPES)
     return _random(gen, shape, dtype=dtype), _random(gen, shape, dtype=dtype)
 
 
 def test_stack_and_cat_shapes(sub, ref, gen):
-    for first in (inputs.randint(gen, 3, 6), 1):  # n != 2, so stacking along the wrong dim shows in the shape
-        a, b = _pair(gen, first)
+    # First n != 2 with at least 2 dims, so that stacking or joining along the wrong dim shows in the shape.
+    for first, more_dims in ((inputs.randint(gen, 3, 6), (1, 3)), (1, (0, 3))):
+        a, b = _pair(gen, first, more_dims)
         stacked, joined = expect_sequence(sub.stack_and_cat(a, b), 2)
         ref_stacked, ref_joined = ref.stack_and_cat(a.clone(), b.clone())
         expect_tensor(stacked, ref_stacked, name=f"戻り値[0] (stack, a の形状 {tuple(a.shape)})")
