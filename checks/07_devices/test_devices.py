@@ -93,9 +93,8 @@ def test_same_device_add_on_a_device(sub, gen, device):
     """a on `device`, b on the CPU: the sum lives on a's device (values checked where the device has data)."""
     a_cpu, b = _operands(gen, devices.float_dtype(device))
     a = a_cpu.to(device)
-    a_before, b_before = a.clone(), b.clone()
-    out = sub.same_device_add(a, b)
-    expect_tensor(out, (a_cpu + b).to(device), name="a + b")
+    a_before, b_before, expected = a.clone(), b.clone(), (a_cpu + b).to(device)
+    expect_tensor(sub.same_device_add(a, b), expected, name="a + b")
     expect_unchanged(a, a_before, "a")
     expect_unchanged(b, b_before, "b")
 
@@ -105,8 +104,8 @@ def test_same_device_add_b_elsewhere(sub, gen, device):
     """a on the CPU, b on `device`: the sum comes back on the CPU."""
     a, b_cpu = _operands(gen, devices.float_dtype(device))
     b = b_cpu.to(device)
-    a_before, b_before = a.clone(), b.clone()
-    expect_tensor(sub.same_device_add(a, b), a + b_cpu, name="a + b")
+    a_before, b_before, expected = a.clone(), b.clone(), a + b_cpu
+    expect_tensor(sub.same_device_add(a, b), expected, name="a + b")
     expect_unchanged(a, a_before, "a")
     expect_unchanged(b, b_before, "b")
 

@@ -1,0 +1,116 @@
+"""Whatever a check raises becomes one short Japanese verdict; the loader isolates a learner's file."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from kata import loader, messages, verdict
+from kata.compare import Mismatch
+from kata.errors import KataTimeout, LearnerImportError
+from kata.oprules import forbid, record_ops
+
+
+def load_source(tmp_path, source: str, name: str = "learner_mod"):
+    path = tmp_path / "exercises" / "01_setup" / "seeds.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return loader.load(path, f"kata_test_{name}_{tmp_path.name}")
+
+
+def raised(fn, *args):
+    try:
+        fn(*args)
+    except BaseException as exc:  # noqa: BLE001
+        return exc
+    raise AssertionError("nothing raised")
+
+
+def test_untouched_stub_reads_todo(tmp_path):
+    mod = load_source(tmp_path, "def f():\n    raise NotImplementedError\n")
+    v = verdict.classify(raised(mod.f))
+    assert (v.status, v.text) == (verdict.TODO, messages.TODO)
+
+
+def test_not_implemented_from_elsewhere_is_not_todo():
+    v = verdict.classify(NotImplementedError("engine"))
+    assert v.status == verdict.FAIL
+
+
+def test_learner_exception_names_file_line_source_and_hint(tmp_path):
+    mod = load_source(tmp_path, """\
+        import torch
+        def f():
+            x = torch.ones(2, requires_grad=True)
+            return x.numpy()
+        """)
+    v = verdict.classify(raised(mod.f))
+    assert v.status == verdict.FAIL and v.attribute == "exception"
+    first, source, hint = v.text.splitlines()
+    assert first.startswith("exercises/01_setup/seeds.py:4 (f) で例外が発生しました: RuntimeError: ")
+    assert source == "    return x.numpy()"
+    assert hint.startswith(messages.HINT_PREFIX) and ".detach()" in hint
+
+
+def test_mismatch_verdict_is_kept():
+    exc = Mismatch("dtype", "msg", "hint")
+    v = verdict.classify(exc)
+    assert (v.status, v.text, v.attribute) == (verdict.FAIL, f"msg\n{messages.HINT_PREFIX}hint", "dtype")
+
+
+def test_timeout_and_exit():
+    assert verdict.classify(KataTimeout(3)).text == messages.TIMEOUT.format(seconds=3)
+    assert verdict.classify(SystemExit(2)).text == messages.EXIT_CALLED.format(what="sys.exit(2)")
+
+
+def test_check_side_errors_are_not_blamed_on_the_learner():
+    v = verdict.classify(KeyError("x"))
+    assert v.attribute == "check" and v.text == messages.CHECK_ERROR.format(exc_type="KeyError", exc_msg="'x'")
+    assert verdict.classify(AssertionError("plain")).text == "plain"
+
+
+def test_syntax_error_names_file_and_line(tmp_path):
+    exc = raised(load_source, tmp_path, "def f(:\n    pass\n")
+    assert isinstance(exc, LearnerImportError)
+    assert exc.verdict == messages.IMPORT_SYNTAX.format(file="exercises/01_setup/seeds.py", line=1,
+                                                         msg="invalid syntax")
+    assert verdict.classify(exc).attribute == "import"
+
+
+def test_import_time_exception_names_the_line(tmp_path):
+    exc = raised(load_source, tmp_path, "import torch\nx = torch.ones(2) @ torch.ones(3)\n", "imp")
+    assert exc.verdict.startswith("exercises/01_setup/seeds.py を読み込めませんでした (exercises/01_setup/seeds.py:2)")
+
+
+def test_missing_file(tmp_path):
+    exc = raised(loader.load, tmp_path / "nope.py", "kata_test_nope")
+    assert exc.verdict == messages.IMPORT_MISSING_FILE.format(file=str(tmp_path / "nope.py"))
+
+
+def test_import_time_global_state_is_restored(tmp_path):
+    load_source(tmp_path, """\
+        import torch
+        torch.set_default_dtype(torch.float64)
+        torch.set_grad_enabled(False)
+        """, "state")
+    assert torch.get_default_dtype() == torch.float32 and torch.is_grad_enabled()
+
+
+def test_module_is_reloaded_only_when_the_file_changes(tmp_path):
+    first = load_source(tmp_path, "VALUE = 1\n", "reload")
+    assert loader.load(tmp_path / "exercises/01_setup/seeds.py", f"kata_test_reload_{tmp_path.name}") is first
+    second = load_source(tmp_path, "VALUE = 22\n", "reload")
+    assert second.VALUE == 22
+
+
+def test_forbidden_op_verdict():
+    x = torch.randn(3)
+    with pytest.raises(Mismatch) as info:
+        with forbid("torch.tanh", torch.tanh, torch.Tensor.tanh):
+            torch.nn.Tanh()(x)
+    assert info.value.attribute == "forbidden"
+    assert info.value.message == messages.FORBIDDEN_OP.format(op="torch.tanh", used="torch.tanh")
+    with record_ops() as called:
+        torch.exp(x)
+    assert torch.exp in called
