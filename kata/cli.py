@@ -76,7 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # Sub-commands that run pytest (check, watch) pass the arguments they do not know on to it.
+        if not hasattr(args, "pytest_args"):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        args.pytest_args = [a for a in extras if a != "--"]
     try:
         return int(args.func(args) or 0)
     except UsageError as err:

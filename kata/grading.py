@@ -20,6 +20,7 @@ Then it writes the report (``kata.report``) and exits 0, whatever the score.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import importlib
 import os
@@ -361,11 +362,14 @@ class Grader:
         started = time.monotonic()
         popen = None
         if self.isolation == "fork":
+            # Objects inherited from the parent go to the permanent generation: the child's collections skip them.
+            gc.freeze()
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 os.close(read_fd)
                 from kata.guard import fork_child
                 fork_child(job, write_fd, key)
+            gc.unfreeze()
             try:
                 os.setpgid(pid, pid)
             except OSError:
@@ -644,6 +648,10 @@ def prewarm() -> None:
         if path.stem not in ("__main__", "__init__"):
             importlib.import_module(f"kata.{path.stem}")
     catalog.chapters()
+    # Whatever the engine's state restore imports on first use (torch.use_deterministic_algorithms imports
+    # torch._inductor.config), imported once here rather than once per child.
+    from kata.state import GlobalState
+    GlobalState.capture().restore()
     del torch
     _PREWARMED = True
 

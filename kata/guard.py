@@ -41,6 +41,7 @@ import pytest
 from kata import messages
 
 PROTOCOL = 1
+IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: such classes cannot be patched with setattr
 MAX_VERDICT = 4000
 MAX_LINE = 1 << 20
 
@@ -244,7 +245,7 @@ class AuditGuard:
             if self._learner_calls(frame):
                 self._tamper(messages.TAMPER_FRAMES.format(how=args[1]))
         elif event in ("object.__setattr__", "object.__delattr__"):
-            if args and id(args[0]) in self.monitored_ids and self._learner_on_stack(frame):
+            if args and id(args[0]) in self.monitored_ids:
                 name = getattr(args[0], "__qualname__", type(args[0]).__name__)
                 self._tamper(messages.TAMPER_CODE.format(how=f"{name}.{args[1] if len(args) > 1 else '?'}"))
         elif event in CODE_EVENTS:
@@ -305,31 +306,36 @@ def _opens_for_writing(mode: Any, flags: Any) -> bool:
 # -- the snapshot of objects the verdict depends on ---------------------------------------------------------------
 
 class Snapshot:
-    """Identities of namespace entries and function code, compared after every check."""
+    """Identities of namespace entries, compared after every check.
+
+    Functions are only listed (``monitored_ids``): replacing their ``__code__``, ``__defaults__`` or
+    ``__kwdefaults__`` raises an audit event, which :class:`AuditGuard` turns into a finding on the spot.
+    """
 
     def __init__(self) -> None:
-        self._spaces: list[tuple[str, Any, list[str], list[Any]]] = []
-        self._functions: list[tuple[str, Any, Any, Any, Any]] = []
+        self._spaces: list[tuple[str, Any, list[Any], list[Any]]] = []
+        self._flat: list[Any] = []
         self._modules: list[tuple[str, types.ModuleType]] = []
         self._seen: set[int] = set()
         self.monitored_ids: set[int] = set()
+        self._keep: list[Any] = []  # monitored objects stay alive, so that their ids stay theirs
 
-    def add_namespace(self, label: str, mapping: Any, volatile: set[str] = frozenset()) -> None:
+    def add_namespace(self, label: str, mapping: Any, volatile: set[str] = frozenset(),
+                      new_names: str = "any") -> None:
+        """Watch ``mapping``; ``new_names``: which names added later count as a change (``"any"``, or
+        ``"non-module"`` for a package namespace that lazily gains submodules, ``"ignore"`` for a cache)."""
         if id(mapping) in self._seen:
             return
         self._seen.add(id(mapping))
+        self._keep.append(mapping)
         keys = [k for k in list(mapping.keys()) if k not in volatile]
         values = [mapping.get(k) for k in keys]
-        self._spaces.append((label, mapping, keys, values))
-        for name, value in zip(keys, values):
+        self._spaces.append((label, mapping, keys, values, set(keys) | set(volatile), new_names))
+        self._flat += list(mapping.values())
+        for value in values:
             for func in _functions_of(value):
-                self._add_function(f"{label}.{name}", func)
-
-    def _add_function(self, label: str, func: Any) -> None:
-        if id(func) in self.monitored_ids:
-            return
-        self.monitored_ids.add(id(func))
-        self._functions.append((label, func, func.__code__, func.__defaults__, func.__kwdefaults__))
+                self.monitored_ids.add(id(func))
+                self._keep.append(func)
 
     def add_class(self, label: str, cls: type) -> None:
         self.monitored_ids.add(id(cls))
@@ -339,25 +345,43 @@ class Snapshot:
         name = module.__name__
         self._modules.append((name, module))
         namespace = vars(module)
-        self.add_namespace(name, namespace, VOLATILE.get(name, set()))
+        lazy = name.startswith(("torch", "numpy")) or name in ("pytest", "pluggy", "_pytest")
+        self.add_namespace(name, namespace, VOLATILE.get(name, set()), "non-module" if lazy else "any")
         if not classes:
             return
         for attr, value in list(namespace.items()):
-            if isinstance(value, type) and getattr(value, "__module__", None) == name:
+            if isinstance(value, type) and getattr(value, "__module__", None) == name \
+                    and not value.__flags__ & IMMUTABLE_TYPE \
+                    and not (name == "torch" and attr.endswith("Tensor") and attr != "Tensor"):
                 self.add_class(f"{name}.{attr}", value)
 
+    @property
+    def size(self) -> int:
+        return sum(len(space[2]) for space in self._spaces)
+
+
     def verify(self) -> list[str]:
-        """Labels of what changed since the snapshot (empty when nothing did)."""
-        changed = []
+        """Labels of what changed since the snapshot (empty when nothing did).
+
+        The common case is one identity pass over the values of every namespace, end to end; only when that
+        differs (a replaced or deleted name, or a name added, such as a lazily imported torch submodule) are the
+        namespaces compared name by name.
+        """
         is_not = operator.is_not
-        for label, mapping, keys, values in self._spaces:
-            now = list(map(mapping.get, keys))
-            if any(map(is_not, now, values)):
-                changed += [f"{label}.{k}" for k, a, b in zip(keys, now, values) if a is not b]
-        for label, func, code, defaults, kwdefaults in self._functions:
-            if func.__code__ is not code or func.__defaults__ is not defaults \
-                    or func.__kwdefaults__ is not kwdefaults:
-                changed.append(label)
+        flat = list(itertools.chain.from_iterable(space[1].values() for space in self._spaces))
+        changed = []
+        if len(flat) != len(self._flat) or any(map(is_not, flat, self._flat)):
+            for label, mapping, keys, values, known, new_names in self._spaces:
+                keyed = list(map(mapping.get, keys))
+                if any(map(is_not, keyed, values)):
+                    changed += [f"{label}.{k}" for k, a, b in zip(keys, keyed, values) if a is not b]
+                if new_names != "ignore" and len(mapping) != len(known):
+                    added = [k for k in list(mapping.keys()) if k not in known]
+                    if new_names != "any":
+                        added = [k for k in added if not isinstance(mapping.get(k), types.ModuleType)]
+                    changed += [f"{label}.{k}" for k in added]
+            if not changed:
+                self._flat = flat  # only names were added, or volatile ones moved
         for name, module in self._modules:
             if sys.modules.get(name) is not module:
                 changed.append(f"sys.modules[{name!r}]")
@@ -375,6 +399,28 @@ def _functions_of(value: Any) -> list[Any]:
     return []
 
 
+def _settle_lazy_patches() -> None:
+    """Let torch make the changes it makes to its own classes on first use, before the snapshot.
+
+    ``torch.optim.Optimizer.__init__`` wraps ``type(self).step`` in a profiling hook the first time a class is
+    instantiated; that is torch's doing, not tampering.
+    """
+    import torch
+    stack = [torch.optim.Optimizer]
+    while stack:
+        cls = stack.pop()
+        stack += type.__subclasses__(cls)
+        if not cls.__module__.startswith("torch.optim"):
+            continue
+        try:
+            cls([torch.zeros(1, requires_grad=True)])
+        except Exception:  # noqa: BLE001 - an optimizer that needs more arguments is instantiated with them below
+            try:
+                cls([torch.zeros(1, requires_grad=True)], lr=0.1)
+            except Exception:  # noqa: BLE001
+                pass
+
+
 def _watched_modules() -> list[types.ModuleType]:
     out = []
     for name in sorted(sys.modules):
@@ -387,7 +433,11 @@ def _watched_modules() -> list[types.ModuleType]:
 
 
 class ClassWatch:
-    """Finds classes, made by learner code after the snapshot, that could fool a comparison."""
+    """Finds classes, made by learner code after the snapshot, that could fool a comparison.
+
+    It looks at the direct subclasses of ``object`` and of the value types, the whole subclass trees of
+    ``torch.Tensor`` and ``numpy.ndarray``, and the subclasses of every class it finds new.
+    """
 
     def __init__(self, learner_files: set[str], learner_prefix: str = "kata_under_test"):
         import numpy as np
@@ -396,23 +446,34 @@ class ClassWatch:
         self.prefix = learner_prefix
         self.value_roots: tuple[type, ...] = (torch.Tensor, np.ndarray, str, int, float, complex, tuple, list,
                                               dict, bytes, torch.Size)
+        self.deep = (torch.Tensor, np.ndarray)
         self.known: set[int] = set()
-        for cls in self._candidates():
-            self.known.add(id(cls))
+        self._lists: dict[int, tuple[type, list[type]]] = {}
+        for root in (object, *self.value_roots):
+            self._track(root, deep=root in self.deep)
 
-    def _candidates(self) -> list[type]:
-        """Direct subclasses of ``object`` and of the value types; the tensor and array trees in full."""
-        out = list(type.__subclasses__(object))
-        deep = self.value_roots[:2]
-        for root in self.value_roots:
-            out.append(root)
-            stack = [root]
-            while stack:
-                subs = type.__subclasses__(stack.pop())
-                out += subs
-                if root in deep:
-                    stack += subs
-        return out
+    def _track(self, cls: type, deep: bool) -> None:
+        subs = type.__subclasses__(cls)
+        self._lists[id(cls)] = (cls, subs)
+        self.known.update(map(id, subs))
+        if deep:
+            for sub in subs:
+                if id(sub) not in self._lists:
+                    self._track(sub, deep=True)
+
+    def _fresh(self) -> list[type]:
+        fresh = []
+        is_not = operator.is_not
+        for key, (cls, old) in list(self._lists.items()):
+            now = type.__subclasses__(cls)
+            if len(now) == len(old) and not any(map(is_not, now, old)):
+                continue
+            self._lists[key] = (cls, now)
+            for sub in now:
+                if id(sub) not in self.known:
+                    self.known.add(id(sub))
+                    fresh.append(sub)
+        return fresh
 
     def _learner_made(self, cls: type, namespace: Any) -> bool:
         module = namespace.get("__module__")
@@ -426,14 +487,11 @@ class ClassWatch:
 
     def scan(self) -> list[str]:
         findings = []
-        fresh = []
-        for cls in self._candidates():
-            if id(cls) not in self.known:
-                self.known.add(id(cls))
-                fresh.append(cls)
+        fresh = self._fresh()
         while fresh:
             cls = fresh.pop()
-            for sub in type.__subclasses__(cls):
+            self._lists[id(cls)] = (cls, type.__subclasses__(cls))
+            for sub in self._lists[id(cls)][1]:
                 if id(sub) not in self.known:
                     self.known.add(id(sub))
                     fresh.append(sub)
@@ -509,6 +567,7 @@ class GuardPlugin:
             pass
 
     def _take_snapshot(self, session: Any) -> Snapshot:
+        _settle_lazy_patches()
         snap = Snapshot()
         for module in _watched_modules():
             snap.add_module(module)
@@ -522,7 +581,7 @@ class GuardPlugin:
             if name.startswith("kata_reference.") and isinstance(module, types.ModuleType):
                 snap.add_module(module)
         from kata import loader
-        snap.add_namespace("kata.loader._CACHE", loader._CACHE)
+        snap.add_namespace("kata.loader._CACHE", loader._CACHE, new_names="ignore")
         return snap
 
     def _hook_impls(self) -> dict[str, tuple]:
@@ -709,7 +768,6 @@ def _leave_parent(job: ChildJob, keep_fd: int) -> None:
     tempfile.tempdir = str(tmp)
     os.chdir(work)
     sys.dont_write_bytecode = True
-    sys.pycache_prefix = str(work / "pycache")
     submission = os.path.realpath(job.submission)
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and not _inside(os.path.realpath(p), submission)
                    and not _inside(os.path.realpath(p), os.path.realpath(job.run_root))]

@@ -161,3 +161,31 @@ SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、se
 EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
 SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"
+DETACH_FORGOTTEN = "勾配が 3 * x * x になっています。u を detach() しないと u を通っても勾配が流れます (d(x³)/dx)。u = (x * x).detach() としましょう。"
+DETACH_WRONG_FACTOR = "勾配が 2 * x * x になっています。定数にするのは u = (x * x) の方で、z = u * x の x は detach しません。"
+
+
+# -- chapters 10 (loss and optimiser) and 11 (training loop, saving) ---------------------------------------------
+BCE_STABLE = ("|x| が大きいと exp(x) は inf にあふれ、σ(x) は 0 や 1 ちょうどに丸められて log(0) = -inf になります。"
+              "x ≥ 0 と x < 0 で分けて考え、exp の引数がいつも 0 以下 (exp(-|x|)) になるように式を変形できないでしょうか？")
+OPTIMIZER_PARAMS = ("オプティマイザにはモデルのパラメータそのもの (model.parameters()) を渡しましょう。"
+                    "一部だけや .clone() したコピーを渡すと、step() してもモデルは変わりません。")
+STEP_MISSING = "backward() は勾配を計算するだけで、パラメータは変えません。optimizer.step() を呼びましたか？"
+ZERO_GRAD = "backward() は .grad に足し合わせます。backward() の前に optimizer.zero_grad() で前の勾配を消しましょう。"
+PER_EPOCH = "返す損失はバッチごとではなく、エポックごとに 1 つ (そのエポックのデータ 1 件あたりの平均) です。"
+TRAIN_MODE = ("学習の前に model.train() を呼びましょう。評価のあとなどで model.eval() のままだと、"
+              "Dropout や BatchNorm が学習用の動きをしません。")
+SAVE_STATE_DICT = ("torch.save に渡すのはモデルそのものではなく、model.state_dict() (パラメータとバッファの辞書) です。"
+                   "weights_only=True で読めるのはテンソルの辞書などの単純なデータだけです。")
+STATE_DICT_ALL = ("state_dict() にはパラメータだけでなく BatchNorm の running_mean などのバッファも入ります。"
+                  "辞書を自分で組み立てたり入れ子にしたりせず、model.state_dict() をそのまま保存しましょう。")
+MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
+                "torch.load(..., map_location='cpu') で CPU に読み込みましょう。")
+EXCEPTION_HINTS = EXCEPTION_HINTS + (
+    ("must be the same as input size", "出力とラベルの形状が合っていません。出力 [B, 1] の最後の次元だけを消すと [B] になります "
+     "(squeeze(dim=1))。引数なしの squeeze() は B = 1 のときバッチの次元まで消してしまいます。"),
+    ("can't be cast to the desired output type long", "ラベルが int64 のままです。BCE の正解には .float() で浮動小数点にしたラベルを渡しましょう。"),
+    ("attempting to deserialize object on", MAP_LOCATION),
+)
+DETACHED_LOSS = ("損失が計算グラフから切り離されています。.item() / .detach() / torch.no_grad() を使わず、"
+                 "テンソルの演算だけで計算してテンソルのまま返しましょう。")

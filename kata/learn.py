@@ -48,19 +48,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_hint)
 
     p = subparsers.add_parser("check", help="章のチェックを実行する (pytest exercises/NN と同じ)",
-                              description="pytest exercises/NN と同じです。章のあとに pytest の引数 (-x, -k など) を続けられます。")
+                              description="pytest exercises/NN と同じです。章のあとに pytest の引数 (-x, -k 名前 など) を続けられます。",
+                              usage="kata check [章] [pytest の引数 ...]")
     _add_root(p)
     p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (省略するとすべての章)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="pytest の引数", help="pytest にそのまま渡す引数")
-    p.set_defaults(func=cmd_check)
+    p.set_defaults(pytest_args=[], func=cmd_check)
 
     p = subparsers.add_parser("watch", help="ファイルを保存するたびにその章のチェックを実行する",
-                              description="演習ファイルを見張り、保存されるたびにその章のチェックを実行します。Ctrl+C で終了します。")
+                              description="演習ファイルを見張り、保存されるたびにその章のチェックを実行します。Ctrl+C で終了します。",
+                              usage="kata watch [章] [--interval 秒] [pytest の引数 ...]")
     _add_root(p)
     p.add_argument("--interval", type=float, default=0.03, metavar="秒", help="保存を確かめる間隔 (既定 0.03 秒)")
     p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを見張る (省略するとすべての章)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="pytest の引数", help="pytest にそのまま渡す引数")
-    p.set_defaults(func=cmd_watch)
+    p.set_defaults(pytest_args=[], func=cmd_watch)
 
     p = subparsers.add_parser("reset", help="章または 1 つの演習を初期状態 (スタブ) に戻す (元のファイルはバックアップ)",
                               description="演習ファイルを初期状態に戻します。元のファイルは .kata/backup/ に保存されます。")

@@ -201,3 +201,16 @@ WATCH_START = "kata watch: {files} を見張っています。保存するたび
 WATCH_CHANGED = "── {time}  {file} が保存されました ──"
 WATCH_WAITING = "保存を待っています… (終了するには Ctrl+C)"
 WATCH_STOPPED = "kata watch を終了しました。"
+
+# -- chapters 10 (loss and optimiser) and 11 (training loop, saving) ---------------------------------------------
+PARAMS_NOT_IN_OPTIMIZER = "{name} にモデルのパラメータが {missing} / {total} 個含まれていません (含まれていないもの: {names})。"
+FOREIGN_TENSORS_IN_OPTIMIZER = "{name} にモデルのパラメータではないテンソルが {count} 個含まれています。"
+PARAMS_NOT_UPDATED = "{name} のあとも、モデルのパラメータが更新されていません (呼ぶ前と同じ値のままです)。"
+GRADS_ACCUMULATED = "{name} のあとのパラメータが期待と違います。古い勾配が足し合わされたまま更新したときの値と一致します。"
+LOSS_NOT_DECREASING = "{name} で学習しても損失が下がっていません (最初のエポック {first}、最後のエポック {last})。"
+ACCURACY_TOO_LOW = "{name} で学習したあとの XOR の正解率が {accuracy:.1%} です。{threshold:.0%} 以上になるはずです。"
+EVAL_MODE_IN_FORWARD = "{name} の中でモデルが評価モード (model.training が False) のまま呼ばれました。"
+FILE_NOT_WRITTEN = "{path} にファイルが書き出されていません。"
+CHECKPOINT_UNREADABLE = "{path} を torch.load(path, weights_only=True) で読めませんでした: {exc_type}: {exc_msg}"
+STATE_DICT_KEYS = "{name} のキーが違います。足りないキー: {missing}、余分なキー: {extra}"
+LOADED_NOT_ON_CPU = "{name} の中で torch.load が読み込んだテンソルが CPU にありません (デバイス: {devices})。"

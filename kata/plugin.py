@@ -438,10 +438,10 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
     if cache is not None and settings.mode in ("exercises", "submission"):
         stored = dict(cache.get(key, {}) or {})
     for (chapter, name), rec in per_exercise.items():
-        key, status = f"{chapter}/{name}", rec.status
+        exercise, status = f"{chapter}/{name}", rec.status
         if status in (verdict.PASS, verdict.SKIP) and complete is not None and (chapter, name) not in complete:
-            status = verdict.PASS if stored.get(key) == verdict.PASS else PARTIAL
-        stored[key] = status
+            status = verdict.PASS if stored.get(exercise) == verdict.PASS else PARTIAL
+        stored[exercise] = status
     if cache is not None and settings.mode in ("exercises", "submission"):
         cache.set(key, stored)
     return stored

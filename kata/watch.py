@@ -28,7 +28,7 @@ SETTLE = 0.01  # after a change, how long the file must stay the same before it 
 SETTLE_LIMIT = 0.25  # ... but never wait longer than this for an editor that keeps writing
 MISSING_GRACE = 0.5  # a vanished file is reported only if it stays away this long (delete-then-write saves)
 # The checks run as `pytest -q`, without the FAILURES tracebacks pytest would format and the plugin then replaces.
-PYTEST_ARGS = ("-q", "-rN", "--tb=native", "--assert=plain", "-p", "pytest_timeout")
+PYTEST_ARGS = ("-q", "-rN", "--tb=native", "--assert=plain", "-p", "pytest_timeout", "-p", "no:unraisableexception")
 
 
 def fingerprint(path: Path):

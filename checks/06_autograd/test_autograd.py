@@ -2,7 +2,7 @@
 import torch
 
 from kata import hints, inputs, messages
-from kata.compare import (expect, expect_equal, expect_grad, expect_same_object, expect_sequence, expect_tensor,
+from kata.compare import (Mismatch, expect, expect_equal, expect_grad, expect_same_object, expect_sequence, expect_tensor,
                           fail)
 
 SOURCE_X = (0.0, 1.0, 2.0)
@@ -45,7 +45,7 @@ def test_grad_of_mean_source_values(sub):
     y, grad = expect_sequence(sub.grad_of_mean(x), 2)
     _expect_in_graph(y, torch.tensor(SOURCE_Y), **PRINTED)
     expect_grad(grad, torch.tensor(SOURCE_GRAD), name="x.grad (戻り値[1])", **PRINTED)
-    expect_grad(x.grad, torch.tensor(SOURCE_GRAD), name="入力 x の .grad", **PRINTED)
+    expect_grad(x.grad, torch.tensor(SOURCE_GRAD), name="入力 x.grad", **PRINTED)
 
 
 def test_grad_of_mean_closed_form(sub, gen):
@@ -53,7 +53,7 @@ def test_grad_of_mean_closed_form(sub, gen):
     x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
     y, grad = expect_sequence(sub.grad_of_mean(x), 2)
     expect_grad(grad, _mean_grad(x), name="x.grad (戻り値[1])")
-    expect_grad(x.grad, _mean_grad(x), name="入力 x の .grad")
+    expect_grad(x.grad, _mean_grad(x), name="入力 x.grad")
 
 
 def test_grad_of_mean_y_is_0dim_with_grad_fn(sub, gen):
@@ -98,7 +98,7 @@ def test_accumulated_grad_is_times_single(sub, gen):
     x = _leaf(gen, inputs.shape(gen, (1, 3), 2, 5))
     grad = sub.accumulated_grad(x, times)
     expect_grad(grad, times * _mean_grad(x), name=f"accumulated_grad(x, {times})")
-    expect_grad(x.grad, times * _mean_grad(x), name="入力 x の .grad")
+    expect_grad(x.grad, times * _mean_grad(x), name="入力 x.grad")
 
 
 def test_accumulated_grad_once_is_single(sub, gen):
@@ -120,7 +120,7 @@ def test_vector_backward_is_two_x(sub, gen):
     x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
     grad = sub.vector_backward(x)
     expect_grad(grad, 2 * x.detach(), name="x.grad (戻り値)")
-    expect_grad(x.grad, 2 * x.detach(), name="入力 x の .grad")
+    expect_grad(x.grad, 2 * x.detach(), name="入力 x.grad")
 
 
 def test_vector_backward_size1_and_empty(sub, gen):
@@ -137,18 +137,29 @@ def test_vector_backward_matches_reference(sub, ref, gen, seed):
 
 # -- detach_grad -----------------------------------------------------------------------------------------------
 
+def _expect_detach_grad(actual, u, name):
+    """expect_grad, with a hint naming the detach mistake when the gradient is 3u (none) or 2u (wrong factor)."""
+    try:
+        expect_grad(actual, u, name=name)
+    except Mismatch as m:
+        for factor, hint in ((3, hints.DETACH_FORGOTTEN), (2, hints.DETACH_WRONG_FACTOR)):
+            if isinstance(actual, torch.Tensor) and actual.shape == u.shape and torch.allclose(actual, factor * u):
+                raise Mismatch(m.attribute, m.message, hint) from None
+        raise
+
+
 def test_detach_grad_equals_u(sub, gen):
     """u = (x * x).detach() is a constant, so d(sum(u * x))/dx = u."""
     x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
     u = x.detach() * x.detach()
-    expect_grad(sub.detach_grad(x), u, name="x.grad (戻り値)")
-    expect_grad(x.grad, u, name="入力 x の .grad")
+    _expect_detach_grad(sub.detach_grad(x), u, name="x.grad (戻り値)")
+    _expect_detach_grad(x.grad, u, name="入力 x.grad")
 
 
 def test_detach_grad_matches_reference(sub, ref, gen, seed):
     x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
     actual, expected = inputs.call_both(sub.detach_grad, ref.detach_grad, x, seed=seed)
-    expect_grad(actual, expected, name="x.grad (戻り値)")
+    _expect_detach_grad(actual, expected, name="x.grad (戻り値)")
 
 
 # -- sgd_step_ -------------------------------------------------------------------------------------------------

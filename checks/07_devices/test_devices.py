@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from kata import devices, hints, inputs, messages
-from kata.compare import (expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged)
+from kata.compare import expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged
 from kata.oprules import record_ops
 
 ACCELERATORS = [p for p in devices.params() if p.id != "cpu"]
@@ -166,18 +166,20 @@ def test_seed_everything_numpy_reproducible(sub, ref, gen):
     expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
 
 
+def _five_random():
+    return torch.tensor([random.random() for _ in range(5)], dtype=torch.float64)
+
+
 def test_seed_everything_random_reproducible(sub, ref, gen):
     seed = _seed(gen)
-    first, second = _draw_twice(sub, seed, lambda: [random.random() for _ in range(5)],
-                                lambda: random.random())
-    expect(first == second, "reproducible", messages.NOT_REPRODUCIBLE,
+    first, second = _draw_twice(sub, seed, _five_random, random.random)
+    expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
            hints.SEED_LIBRARY.format(library="random", call="random.seed(seed)"), name="random.random")
+    name = f"シード {seed} のあとの random.random() 5 回"
     random.seed(seed)
-    expect_tensor(torch.tensor(first, dtype=torch.float64), torch.tensor([random.random() for _ in range(5)], dtype=torch.float64),
-                  name=f"シード {seed} のあとの random.random() 5 回")
+    expect_tensor(first, _five_random(), name=name)
     ref.seed_everything(seed)
-    expect_tensor(torch.tensor(first, dtype=torch.float64), torch.tensor([random.random() for _ in range(5)], dtype=torch.float64),
-                  name=f"シード {seed} のあとの random.random() 5 回")
+    expect_tensor(first, _five_random(), name=name)
 
 
 def test_seed_everything_seeds_all_cuda_devices(sub, gen, monkeypatch):

@@ -126,7 +126,7 @@ def test_make_loader_batch_count_source(sub):
     for drop_last, count, last in ((False, 20, 68), (True, 19, 128)):
         loader = sub.make_loader(_Indices(2500), 128, False, drop_last=drop_last)
         expect_type(loader, data.DataLoader, name="make_loader(...)")
-        expect_equal(len(loader), count, name=f"len(loader) (2500 件、batch_size=128、drop_last={drop_last})")
+        expect_equal(len(loader), count, name=f"len(loader) (バッチ数。2500 件、batch_size=128、drop_last={drop_last})")
         batches = list(loader)
         expect_equal(len(batches), count, name=f"回したときのバッチ数 (drop_last={drop_last})")
         expect_equal(len(batches[-1]), last, name=f"最後のバッチの件数 (drop_last={drop_last})")

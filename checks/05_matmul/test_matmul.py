@@ -1,0 +1,222 @@
+"""Checks for chapter 05 (matrix products, indexing, broadcasting, in-place updates)."""
+import torch
+import torch.nn.functional as F
+
+from kata import inputs
+from kata.compare import (expect_grad, expect_same_object, expect_sequence, expect_tensor, expect_type,
+                          expect_unchanged)
+
+DTYPES = (torch.float32, torch.float64, torch.int64)
+FLOATS = (torch.float32, torch.float64)
+
+
+def _random(gen, shape, dtype, noncontiguous=False):
+    return inputs.tensor(gen, shape, dtype, noncontiguous=noncontiguous)
+
+
+def _two_sizes(gen, low=1, high=5):
+    """Two different sizes, so that a transposed result shows in the shape."""
+    n = inputs.randint(gen, low, high)
+    return n, n + inputs.randint(gen, 1, 3)
+
+
+# -- matmul ---------------------------------------------------------------------------------------------------------
+
+def test_matmul_source_values(sub):
+    """The source text: torch.matmul(arange(6).view(3, 2), arange(8).view(2, 4)), an int64 result."""
+    x, w = torch.arange(6).view(3, 2), torch.arange(8).view(2, 4)
+    expected = torch.tensor([[4, 5, 6, 7], [12, 17, 22, 27], [20, 29, 38, 47]])
+    expect_tensor(sub.matmul(x, w), expected)
+
+
+def test_matmul_sums_over_inner_dim(sub, gen):
+    """out[i, j] = sum_k x[i, k] * w[k, j], written with broadcasting on int64 (exact)."""
+    n, p = _two_sizes(gen)
+    m = inputs.randint(gen, 1, 6)
+    x, w = _random(gen, (n, m), torch.int64), _random(gen, (m, p), torch.int64)
+    expected = (x[:, :, None] * w[None, :, :]).sum(dim=1)
+    expect_tensor(sub.matmul(x, w), expected, name=f"matmul(形状 {(n, m)} の x, 形状 {(m, p)} の w)")
+
+
+def test_matmul_matches_reference(sub, ref, gen):
+    for i in range(3):
+        n, p = _two_sizes(gen)
+        m = 0 if i == 2 else inputs.randint(gen, 1, 6)  # an empty inner dim sums to zeros
+        dtype = inputs.choice(gen, DTYPES)
+        x = _random(gen, (n, m), dtype, noncontiguous=i == 1)
+        w = _random(gen, (m, p), dtype)
+        before_x, before_w = x.clone(), w.clone()
+        expected = ref.matmul(before_x.clone(), before_w.clone())
+        actual = sub.matmul(x, w)
+        expect_tensor(actual, expected, name=f"matmul(形状 {(n, m)} の x, 形状 {(m, p)} の w, {dtype})")
+        expect_unchanged(x, before_x, name="x")
+        expect_unchanged(w, before_w, name="w")
+
+
+# -- batched_matmul -------------------------------------------------------------------------------------------------
+
+def test_batched_matmul_equals_loop_of_matmuls(sub, gen):
+    for dtype in (torch.int64, inputs.choice(gen, FLOATS)):
+        batch, (n, p), m = inputs.randint(gen, 2, 5), _two_sizes(gen), inputs.randint(gen, 1, 5)
+        a, b = _random(gen, (batch, n, m), dtype), _random(gen, (batch, m, p), dtype)
+        expected = torch.stack([torch.matmul(a[i], b[i]) for i in range(batch)])
+        expect_tensor(sub.batched_matmul(a, b), expected,
+                      name=f"batched_matmul(形状 {(batch, n, m)} の a, 形状 {(batch, m, p)} の b, {dtype})")
+
+
+def test_batched_matmul_matches_reference(sub, ref, gen):
+    for i, batch in enumerate((inputs.randint(gen, 1, 4), 1, 0)):
+        n, m, p = inputs.shape(gen, 3, 1, 5)
+        dtype = inputs.choice(gen, DTYPES)
+        a = _random(gen, (batch, n, m), dtype, noncontiguous=i == 0)
+        b = _random(gen, (batch, m, p), dtype)
+        before_a, before_b = a.clone(), b.clone()
+        expected = ref.batched_matmul(before_a.clone(), before_b.clone())
+        actual = sub.batched_matmul(a, b)
+        expect_tensor(actual, expected, name=f"batched_matmul(形状 {(batch, n, m)} の a, 形状 {(batch, m, p)} の b)")
+        expect_unchanged(a, before_a, name="a")
+        expect_unchanged(b, before_b, name="b")
+
+
+# -- linear_forward -------------------------------------------------------------------------------------------------
+
+def _linear_inputs(gen, lead, dtype=torch.float32):
+    n_in, n_out = _two_sizes(gen, 1, 6)
+    x = _random(gen, (*lead, n_in), dtype)
+    return x, _random(gen, (n_out, n_in), dtype), _random(gen, (n_out,), dtype)
+
+
+def test_linear_forward_equals_functional_linear(sub, gen):
+    for lead in ((inputs.randint(gen, 1, 6),), (), inputs.shape(gen, 2, 1, 4)):
+        x, weight, bias = _linear_inputs(gen, lead, inputs.choice(gen, FLOATS))
+        before = [t.clone() for t in (x, weight, bias)]
+        expected = F.linear(*before)
+        expect_tensor(sub.linear_forward(x, weight, bias), expected,
+                      name=f"linear_forward(形状 {tuple(x.shape)} の x, 形状 {tuple(weight.shape)} の weight)")
+        for name, t, b in zip(("x", "weight", "bias"), (x, weight, bias), before):
+            expect_unchanged(t, b, name=name)
+
+
+def test_linear_forward_matches_reference(sub, ref, gen, seed):
+    x, weight, bias = _linear_inputs(gen, inputs.shape(gen, (1, 3), 1, 5))
+    actual, expected = inputs.call_both(sub.linear_forward, ref.linear_forward, x, weight, bias, seed=seed)
+    expect_tensor(actual, expected, name=f"linear_forward(形状 {tuple(x.shape)} の x)")
+
+
+def test_linear_forward_keeps_graph(sub, gen):
+    """Gradients flow from the result back to weight and bias, as they do through F.linear."""
+    x, weight, bias = _linear_inputs(gen, (inputs.randint(gen, 1, 5),))
+    weight.requires_grad_(True)
+    bias.requires_grad_(True)
+    weight2, bias2 = weight.detach().clone().requires_grad_(True), bias.detach().clone().requires_grad_(True)
+    expected = F.linear(x, weight2, bias2)
+    expected.sum().backward()
+    out = sub.linear_forward(x, weight, bias)
+    expect_tensor(out, expected, requires_grad=True)
+    out.sum().backward()
+    expect_grad(weight.grad, weight2.grad, name="weight.grad")
+    expect_grad(bias.grad, bias2.grad, name="bias.grad")
+
+
+# -- select_parts ---------------------------------------------------------------------------------------------------
+
+PART_NAMES = ("戻り値[0] (列 1)", "戻り値[1] (行 0)", "戻り値[2] (先頭 2 行の最後の列)", "戻り値[3] (行 1 と行 2)")
+
+
+def test_select_parts_arange_closed_form(sub, gen):
+    """For x = arange(r*c).view(r, c) the element x[i, j] is i*c + j."""
+    r, c = inputs.randint(gen, 4, 7), inputs.randint(gen, 2, 4)  # r != c: a row taken for a column shows
+    x = torch.arange(r * c).view(r, c)
+    expected = (torch.arange(r) * c + 1, torch.arange(c), torch.tensor([c - 1, 2 * c - 1]),
+                torch.arange(c, 3 * c).view(2, c))
+    parts = expect_sequence(sub.select_parts(x), 4)
+    for part, exp, name in zip(parts, expected, PART_NAMES):
+        expect_tensor(part, exp, shares_memory_with=x, other_name="x", name=f"{name} (形状 {(r, c)} の x)")
+
+
+def test_select_parts_views_of_x(sub, ref, gen):
+    for i in range(2):
+        r, c = inputs.randint(gen, 3, 6), inputs.randint(gen, 2, 6)
+        x = _random(gen, (r, c), inputs.choice(gen, DTYPES), noncontiguous=i == 1)
+        before = x.clone()
+        expected = ref.select_parts(before.clone())
+        parts = expect_sequence(sub.select_parts(x), 4)
+        for part, exp, name in zip(parts, expected, PART_NAMES):
+            expect_tensor(part, exp, shares_memory_with=x, other_name="x", name=f"{name} (形状 {(r, c)} の x)")
+        expect_unchanged(x, before, name="x")
+
+
+# -- outer_sum ------------------------------------------------------------------------------------------------------
+
+def test_outer_sum_closed_form(sub, gen):
+    """a = arange(n) * m and b = arange(m) give a[i] + b[j] = i*m + j, i.e. arange(n*m).view(n, m)."""
+    n, m = _two_sizes(gen, 1, 6)
+    if inputs.randint(gen, 0, 2):
+        n, m = m, n
+    expected = torch.arange(n * m).view(n, m)
+    expect_tensor(sub.outer_sum(torch.arange(n) * m, torch.arange(m)), expected, name=f"outer_sum (n={n}, m={m})")
+
+
+def test_outer_sum_matches_reference(sub, ref, gen):
+    for i, (n, m) in enumerate((_two_sizes(gen), (inputs.randint(gen, 0, 4), inputs.randint(gen, 0, 4)))):
+        dtype = inputs.choice(gen, DTYPES)
+        a, b = _random(gen, (n,), dtype, noncontiguous=i == 0), _random(gen, (m,), dtype)
+        before_a, before_b = a.clone(), b.clone()
+        expected = ref.outer_sum(before_a.clone(), before_b.clone())
+        expect_tensor(sub.outer_sum(a, b), expected, name=f"outer_sum(形状 {(n,)} の a, 形状 {(m,)} の b)")
+        expect_unchanged(a, before_a, name="a")
+        expect_unchanged(b, before_b, name="b")
+
+
+# -- row_normalize --------------------------------------------------------------------------------------------------
+
+def _positive(gen, shape, dtype, noncontiguous=False):
+    return _random(gen, shape, dtype, noncontiguous).abs() + 0.5
+
+
+def test_row_normalize_rows_sum_to_one(sub, gen):
+    n, m = _two_sizes(gen, 2, 6)
+    dtype = inputs.choice(gen, FLOATS)
+    A = _positive(gen, (n, m), dtype)
+    before = A.clone()
+    out = sub.row_normalize(A)
+    expect_tensor(out, before, values=False, name=f"row_normalize(形状 {(n, m)} の A)")
+    expect_tensor(out.sum(dim=1), torch.ones(n, dtype=dtype), name="戻り値の各行の和")
+    expect_tensor(out * before.sum(dim=1, keepdim=True), before, name="戻り値 × 元の各行の和")
+    expect_unchanged(A, before, name="A")
+
+
+def test_row_normalize_matches_reference(sub, ref, gen):
+    for i in range(2):
+        n, m = _two_sizes(gen, 1, 6)
+        A = _positive(gen, (n, m), inputs.choice(gen, FLOATS), noncontiguous=i == 1)
+        before = A.clone()
+        expected = ref.row_normalize(before.clone())
+        expect_tensor(sub.row_normalize(A), expected, name=f"row_normalize(形状 {(n, m)} の A)")
+        expect_unchanged(A, before, name="A")
+
+
+# -- add_inplace ----------------------------------------------------------------------------------------------------
+
+def test_add_inplace_returns_dst_itself(sub, gen):
+    dtype = inputs.choice(gen, DTYPES)
+    shape = inputs.shape(gen, (1, 4), 1, 5)
+    dst, src = _random(gen, shape, dtype), _random(gen, shape, dtype)
+    before_dst, before_src = dst.clone(), src.clone()
+    out = sub.add_inplace(dst, src)
+    expect_type(out, torch.Tensor)
+    expect_same_object(out, dst, other_name="dst")
+    expect_tensor(dst, before_dst + before_src, name="呼び出し後の dst")
+    expect_unchanged(src, before_src, name="src")
+
+
+def test_add_inplace_broadcast_src(sub, ref, gen):
+    dtype = inputs.choice(gen, DTYPES)
+    n, m = _two_sizes(gen, 1, 5)
+    dst, src = _random(gen, (n, m), dtype, noncontiguous=True), _random(gen, (m,), dtype)
+    before_dst, before_src = dst.clone(), src.clone()
+    expected = ref.add_inplace(before_dst.clone(), before_src.clone())
+    out = sub.add_inplace(dst, src)
+    expect_same_object(out, dst, other_name="dst")
+    expect_tensor(dst, expected, name=f"呼び出し後の dst (形状 {(n, m)} の dst に形状 {(m,)} の src)")
+    expect_unchanged(src, before_src, name="src")

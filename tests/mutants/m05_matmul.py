@@ -1,0 +1,199 @@
+"""Wrong answers for chapter 05 (matrix products, indexing, broadcasting, in-place updates)."""
+import numpy as np
+import torch
+
+from kata import hints
+from kata.mutants import mutant
+
+# Fragments of the targeted hints, so that a verdict must show the hint as well as the attribute.
+TRANSPOSED = hints.TRANSPOSED[:12]
+NEEDS_VIEW = hints.NEEDS_VIEW[:12]
+FLOAT_VS_INT = hints.FLOAT_VS_INT[:12]
+
+
+# -- matmul ---------------------------------------------------------------------------------------------------------
+
+@mutant("05", "matmul", expect=("データ型", FLOAT_VS_INT))
+def casts_to_float(x, w):
+    return x.float() @ w.float()
+
+
+@mutant("05", "matmul", expect=("形状", TRANSPOSED))
+def transposed_result(x, w):
+    return (x @ w).T
+
+
+@mutant("05", "matmul", expect="値が違います")
+def outer_of_sums(x, w):
+    return x.sum(dim=1, keepdim=True) * w.sum(dim=0, keepdim=True)
+
+
+@mutant("05", "matmul", expect="形状")
+def hard_coded_source_result(x, w):
+    return torch.tensor([[4, 5, 6, 7], [12, 17, 22, 27], [20, 29, 38, 47]])
+
+
+# -- batched_matmul -------------------------------------------------------------------------------------------------
+
+@mutant("05", "batched_matmul", expect="形状")
+def first_batch_item_only(a, b):
+    return (a[0] @ b[0]).unsqueeze(0)
+
+
+@mutant("05", "batched_matmul", expect="値が違います")
+def reuses_first_b(a, b):
+    return torch.stack([a[i] @ b[0] for i in range(len(a))])
+
+
+@mutant("05", "batched_matmul", expect=("形状", TRANSPOSED))
+def transposes_each_result(a, b):
+    return (a @ b).transpose(1, 2)
+
+
+@mutant("05", "batched_matmul", expect="形状")
+def sums_over_batch(a, b):
+    return (a @ b).sum(dim=0)
+
+
+@mutant("05", "batched_matmul", expect=("データ型", FLOAT_VS_INT))
+def casts_to_float(a, b):
+    return torch.bmm(a.float(), b.float())
+
+
+# -- linear_forward -------------------------------------------------------------------------------------------------
+
+@mutant("05", "linear_forward", expect=("例外", "内側の次元"))
+def weight_not_transposed(x, weight, bias):
+    return x @ weight + bias
+
+
+@mutant("05", "linear_forward", expect="値が違います")
+def forgets_bias(x, weight, bias):
+    return x @ weight.T
+
+
+@mutant("05", "linear_forward", expect="値が違います")
+def subtracts_bias(x, weight, bias):
+    return x @ weight.T - bias
+
+
+@mutant("05", "linear_forward", expect="requires_grad")
+def detaches_result(x, weight, bias):
+    return (x @ weight.T + bias).detach()
+
+
+@mutant("05", "linear_forward", expect="勾配")
+def detaches_weight(x, weight, bias):
+    return x @ weight.detach().T + bias
+
+
+@mutant("05", "linear_forward", expect="requires_grad")
+def through_numpy(x, weight, bias):
+    out = np.matmul(x.detach().numpy(), weight.detach().numpy().T) + bias.detach().numpy()
+    return torch.from_numpy(out)
+
+
+# -- select_parts ---------------------------------------------------------------------------------------------------
+
+@mutant("05", "select_parts", expect="形状")
+def row_instead_of_column(x):
+    return x[1], x[0], x[:2, -1], x[1:3, :]
+
+
+@mutant("05", "select_parts", expect=("メモリを共有", NEEDS_VIEW))
+def list_index_copies(x):
+    return x[:, 1], x[0], x[:2, -1], x[[1, 2]]
+
+
+@mutant("05", "select_parts", expect=("メモリを共有", NEEDS_VIEW))
+def clones_parts(x):
+    return x[:, 1].clone(), x[0].clone(), x[:2, -1].clone(), x[1:3, :].clone()
+
+
+@mutant("05", "select_parts", expect="値が違います")
+def last_column_of_last_rows(x):
+    return x[:, 1], x[0], x[-2:, -1], x[1:3, :]
+
+
+@mutant("05", "select_parts", expect="形状")
+def inclusive_slice_end(x):
+    return x[:, 1], x[0], x[:2, -1], x[1:4, :]
+
+
+@mutant("05", "select_parts", expect="型が違います")
+def returns_list(x):
+    return [x[:, 1], x[0], x[:2, -1], x[1:3, :]]
+
+
+# -- outer_sum ------------------------------------------------------------------------------------------------------
+
+@mutant("05", "outer_sum", expect=("形状", TRANSPOSED))
+def wrong_orientation(a, b):
+    return a[None, :] + b[:, None]
+
+
+@mutant("05", "outer_sum", expect="値が違います")
+def outer_product(a, b):
+    return torch.outer(a, b)
+
+
+@mutant("05", "outer_sum", expect="書き換えられています")
+def adds_into_a(a, b):
+    return a.unsqueeze_(1).add(b)
+
+
+@mutant("05", "outer_sum", expect="データ型")
+def float_result(a, b):
+    return a[:, None].float() + b[None, :].float()
+
+
+# -- row_normalize --------------------------------------------------------------------------------------------------
+
+@mutant("05", "row_normalize", expect="値が違います")
+def normalizes_columns(A):
+    return A / A.sum(dim=0, keepdim=True)
+
+
+@mutant("05", "row_normalize", expect="値が違います")
+def softmax_instead(A):
+    return torch.softmax(A, dim=1)
+
+
+@mutant("05", "row_normalize", expect="書き換えられています")
+def divides_in_place(A):
+    return A.div_(A.sum(dim=1, keepdim=True))
+
+
+@mutant("05", "row_normalize", expect="値が違います")
+def divides_by_total(A):
+    return A / A.sum()
+
+
+# -- add_inplace ----------------------------------------------------------------------------------------------------
+
+@mutant("05", "add_inplace", expect="そのもの")
+def returns_new_tensor(dst, src):
+    return dst + src
+
+
+@mutant("05", "add_inplace", expect="そのもの")
+def returns_copy_after_adding(dst, src):
+    dst.add_(src)
+    return dst.clone()
+
+
+@mutant("05", "add_inplace", expect=("型が違います", "return"))
+def forgets_return(dst, src):
+    dst.add_(src)
+
+
+@mutant("05", "add_inplace", expect="値が違います")
+def overwrites_instead_of_adding(dst, src):
+    return dst.copy_(src)
+
+
+@mutant("05", "add_inplace", expect="書き換えられています")
+def also_doubles_src(dst, src):
+    dst.add_(src)
+    src.mul_(2)
+    return dst

@@ -1,0 +1,206 @@
+"""Wrong answers for chapter 09.
+
+Class mutants are all named ``XORDataset`` and registered under their own ``name``.
+"""
+import torch
+from torch.utils import data
+
+from kata.mutants import mutant
+
+# -- XORDataset -----------------------------------------------------------------------------------------------------
+
+
+class _Base(data.Dataset):
+    def __len__(self):
+        return len(self.label)
+
+    def __getitem__(self, idx):
+        return self.data[idx], self.label[idx]
+
+
+@mutant("09", "XORDataset", expect="データ型", name="float_labels")
+class XORDataset(_Base):
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).float()
+        self.data = points + std * torch.randn(size, 2)
+
+
+@mutant("09", "XORDataset", expect=("ラベル", "値が違います"), name="labels_from_noisy_points")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        points = points + std * torch.randn(size, 2)
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points
+
+
+@mutant("09", "XORDataset", expect=("同じシード", "値が違います"), name="noise_drawn_first")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        noise = std * torch.randn(size, 2)
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + noise
+
+
+@mutant("09", "XORDataset", expect="標準偏差", name="ignores_std")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + 0.1 * torch.randn(size, 2)
+
+
+@mutant("09", "XORDataset", expect="len(XORDataset", name="len_counts_numbers")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + std * torch.randn(size, 2)
+
+    def __len__(self):
+        return self.data.numel()
+
+
+@mutant("09", "XORDataset", expect="形状", name="item_keeps_batch_dim")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + std * torch.randn(size, 2)
+
+    def __getitem__(self, idx):
+        return self.data[idx:idx + 1], self.label[idx:idx + 1]
+
+
+@mutant("09", "XORDataset", expect="データ型", name="float64_points")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).double()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + std * torch.randn(size, 2, dtype=torch.float64)
+
+
+@mutant("09", "XORDataset", expect="型が違います", name="item_as_list")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        self.label = (points.sum(dim=1) == 1).long()
+        self.data = points + std * torch.randn(size, 2)
+
+    def __getitem__(self, idx):
+        return [self.data[idx], self.label[idx]]
+
+
+# -- make_loader ----------------------------------------------------------------------------------------------------
+
+@mutant("09", "make_loader", expect=("バッチ数", "19"))
+def ignores_drop_last(dataset, batch_size, shuffle, drop_last=False):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+
+
+@mutant("09", "make_loader", expect="シャッフル")
+def never_shuffles(dataset, batch_size, shuffle, drop_last=False):
+    return data.DataLoader(dataset, batch_size=batch_size, drop_last=drop_last)
+
+
+@mutant("09", "make_loader", expect=("順番", "値が違います"))
+def always_shuffles(dataset, batch_size, shuffle, drop_last=False):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=drop_last)
+
+
+@mutant("09", "make_loader", expect="バッチ数")
+def fixed_batch_size(dataset, batch_size, shuffle, drop_last=False):
+    return data.DataLoader(dataset, batch_size=128, shuffle=shuffle, drop_last=drop_last)
+
+
+@mutant("09", "make_loader", expect="バッチ数")
+def drops_last_by_default(dataset, batch_size, shuffle, drop_last=True):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
+
+
+@mutant("09", "make_loader", expect="型が違います")
+def returns_list_of_batches(dataset, batch_size, shuffle, drop_last=False):
+    return list(data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last))
+
+
+# -- seeded_loader --------------------------------------------------------------------------------------------------
+
+@mutant("09", "seeded_loader", expect="乱数状態")
+def seeds_global_rng(dataset, batch_size, seed):
+    torch.manual_seed(seed)
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+
+@mutant("09", "seeded_loader", expect="乱数状態")
+def generator_not_passed(dataset, batch_size, seed):
+    torch.Generator().manual_seed(seed)
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+
+@mutant("09", "seeded_loader", expect="シャッフル")
+def not_shuffled(dataset, batch_size, seed):
+    return data.DataLoader(dataset, batch_size=batch_size, generator=torch.Generator().manual_seed(seed))
+
+
+@mutant("09", "seeded_loader", expect="seed によって変わりません")
+def ignores_seed(dataset, batch_size, seed):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+
+_SHARED = torch.Generator()
+
+
+@mutant("09", "seeded_loader", expect="再現")
+def shares_one_generator(dataset, batch_size, seed):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=_SHARED.manual_seed(seed))
+
+
+@mutant("09", "seeded_loader", expect="乱数状態")
+def forks_global_rng_only_while_building(dataset, batch_size, seed):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+
+# -- first_batch ----------------------------------------------------------------------------------------------------
+
+@mutant("09", "first_batch", expect="型が違います")
+def returns_the_list(loader):
+    return next(iter(loader))
+
+
+@mutant("09", "first_batch", expect="形状")
+def returns_last_batch(loader):
+    for inputs, labels in loader:
+        pass
+    return inputs, labels
+
+
+@mutant("09", "first_batch", expect="形状")
+def returns_first_item(loader):
+    inputs, labels = loader.dataset[0]
+    return inputs, labels
+
+
+@mutant("09", "first_batch", expect="形状")
+def swapped(loader):
+    inputs, labels = next(iter(loader))
+    return labels, inputs
+
+
+@mutant("09", "first_batch", expect="値が違います")
+def skips_first_batch(loader):
+    batches = iter(loader)
+    next(batches)
+    inputs, labels = next(batches)
+    return inputs, labels

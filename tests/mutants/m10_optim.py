@@ -1,0 +1,168 @@
+"""Wrong answers for chapter 10 (the BCE loss, the SGD optimiser, one training step)."""
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from kata.mutants import mutant
+
+
+# -- bce_with_logits ---------------------------------------------------------------------------------------------
+
+@mutant("10", "bce_with_logits", expect="値が違います")
+def sums_instead_of_mean(logits, targets):
+    return nn.BCEWithLogitsLoss(reduction="sum")(logits, targets)
+
+
+@mutant("10", "bce_with_logits", expect="値が違います")
+def applies_sigmoid_first(logits, targets):
+    return nn.BCEWithLogitsLoss()(torch.sigmoid(logits), targets)
+
+
+@mutant("10", "bce_with_logits", expect="型が違います")
+def returns_python_float(logits, targets):
+    return nn.BCEWithLogitsLoss()(logits, targets).item()
+
+
+@mutant("10", "bce_with_logits", expect="例外")
+def bce_loss_on_logits(logits, targets):
+    return nn.BCELoss()(logits, targets)
+
+
+@mutant("10", "bce_with_logits", expect="値が違います")
+def swaps_arguments(logits, targets):
+    return nn.BCEWithLogitsLoss()(targets, logits)
+
+
+# -- bce_manual --------------------------------------------------------------------------------------------------
+
+@mutant("10", "bce_manual", expect=("使えません", "binary_cross_entropy_with_logits"))
+def uses_the_builtin(logits, targets):
+    return nn.BCEWithLogitsLoss()(logits, targets)
+
+
+@mutant("10", "bce_manual", expect=("使えません", "binary_cross_entropy"))
+def bce_of_sigmoid(logits, targets):
+    return F.binary_cross_entropy(torch.sigmoid(logits), targets)
+
+
+@mutant("10", "bce_manual", expect="nan または inf")
+def log_of_sigmoid(logits, targets):
+    p = torch.sigmoid(logits)
+    return (-(targets * torch.log(p) + (1 - targets) * torch.log(1 - p))).mean()
+
+
+@mutant("10", "bce_manual", expect="nan または inf")
+def exp_of_positive_logits(logits, targets):
+    return (torch.log(1 + torch.exp(logits)) - logits * targets).mean()
+
+
+@mutant("10", "bce_manual", expect="値が違います")
+def clamps_probabilities(logits, targets):
+    p = torch.sigmoid(logits).clamp(1e-7, 1 - 1e-7)
+    return (-(targets * torch.log(p) + (1 - targets) * torch.log(1 - p))).mean()
+
+
+@mutant("10", "bce_manual", expect="値が違います")
+def sums_instead_of_mean_by_hand(logits, targets):
+    return (logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))).sum()
+
+
+@mutant("10", "bce_manual", expect="grad_fn")
+def computed_without_graph(logits, targets):
+    with torch.no_grad():
+        return (logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))).mean()
+
+
+# -- make_sgd ----------------------------------------------------------------------------------------------------
+
+@mutant("10", "make_sgd", expect="lr")
+def hard_coded_learning_rate(model, lr):
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+@mutant("10", "make_sgd", expect="含まれていません")
+def first_parameter_only(model, lr):
+    return torch.optim.SGD([next(model.parameters())], lr=lr)
+
+
+@mutant("10", "make_sgd", expect="含まれていません")
+def copies_of_the_parameters(model, lr):
+    return torch.optim.SGD([p.detach().clone().requires_grad_() for p in model.parameters()], lr=lr)
+
+
+@mutant("10", "make_sgd", expect="型が違います")
+def adam_instead(model, lr):
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+@mutant("10", "make_sgd", expect="値が違います")
+def with_momentum(model, lr):
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+@mutant("10", "make_sgd", expect="値が違います")
+def with_weight_decay(model, lr):
+    return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=1e-2)
+
+
+# -- train_step --------------------------------------------------------------------------------------------------
+
+@mutant("10", "train_step", expect=("足し合わされ", "zero_grad"))
+def forgets_zero_grad(model, optimizer, loss_fn, inputs, labels):
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@mutant("10", "train_step", expect=("足し合わされ", "zero_grad"))
+def zero_grad_after_step(model, optimizer, loss_fn, inputs, labels):
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+
+
+@mutant("10", "train_step", expect=("更新されていません", "step"))
+def forgets_step(model, optimizer, loss_fn, inputs, labels):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    return loss.item()
+
+
+@mutant("10", "train_step", expect=("型が違います", ".item()"))
+def returns_tensor(model, optimizer, loss_fn, inputs, labels):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+@mutant("10", "train_step", expect="値が違います")
+def returns_loss_after_update(model, optimizer, loss_fn, inputs, labels):
+    optimizer.zero_grad()
+    loss_fn(model(inputs).squeeze(dim=1), labels.float()).backward()
+    optimizer.step()
+    with torch.no_grad():
+        return loss_fn(model(inputs).squeeze(dim=1), labels.float()).item()
+
+
+@mutant("10", "train_step", expect=("例外", "float"))
+def int_labels(model, optimizer, loss_fn, inputs, labels):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@mutant("10", "train_step", expect=("例外", "squeeze(dim=1)"))
+def squeezes_every_dim(model, optimizer, loss_fn, inputs, labels):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(), labels.float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
