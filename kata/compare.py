@@ -223,8 +223,11 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
 
 
 def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾配", rtol: float | None = None,
-                atol: float | None = None) -> None:
-    """Compare a gradient: ``None`` where one is expected names ``backward()``; a multiple names accumulation."""
+                atol: float | None = None, hint: str | None = None) -> None:
+    """Compare a gradient: ``None`` where one is expected names ``backward()``; a multiple names accumulation.
+
+    ``hint`` replaces the generic value hint when the check knows the likely mistake better.
+    """
     __tracebackhide__ = True
     if expected is None:
         expect(actual is None, "grad", messages.GRAD_UNEXPECTED, name=name)
@@ -235,7 +238,8 @@ def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾�
     if actual.shape != expected.shape:
         fail("grad", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
              expected=_fmt(expected.shape), actual=_fmt(actual.shape))
-    _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hints.for_grad)
+    hint_fn = hints.for_grad if hint is None else (lambda a, e: hint)
+    _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hint_fn)
 
 
 def expect_array(actual: Any, expected: np.ndarray, *, name: str = "戻り値", rtol: float | None = None,

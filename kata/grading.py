@@ -669,8 +669,10 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
     in_place = options.in_place or submission == catalog.ROOT
     if in_place:
         comparison = manifest.compare(catalog.ROOT)
+        if comparison.no_manifest:
+            raise GradingError(comparison.lines()[0])
         if not comparison.ok:
-            files = ", ".join(comparison.problems[:10]) or str(comparison.manifest)
+            files = ", ".join(comparison.problems[:10])
             raise GradingError(messages.GRADE_REFUSED_IN_PLACE.format(manifest=comparison.manifest, files=files))
     return Grader(submission, options).grade()
 

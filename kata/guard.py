@@ -74,6 +74,8 @@ WATCHED_MODULES = ("builtins", "torch", "torch.testing", "torch.testing._compari
 WATCHED_PREFIXES = ("kata.", "_pytest.", "pluggy.", "torch.nn.modules.", "torch.utils.data.", "torch.optim.")
 #: Names that pytest itself rebinds around every check.
 VOLATILE = {"_pytest.assertion.util": {"_reprcompare", "_assertion_pass", "_config"}}
+#: Names Python adds to a class on first use (``copyreg`` caches ``__slotnames__`` when pickling, e.g. torch.save).
+CACHED_CLASS_NAMES = {"__slotnames__"}
 #: Dunders by which an object can pass a comparison it should fail.
 DECEPTIVE_VALUE_DUNDERS = {"__eq__", "__ne__", "__bool__", "__len__", "__hash__", "__getattribute__", "__getattr__",
                            "__class__", "__torch_function__", "__torch_dispatch__", "__array_function__",
@@ -375,8 +377,8 @@ class Snapshot:
                 keyed = list(map(mapping.get, keys))
                 if any(map(is_not, keyed, values)):
                     changed += [f"{label}.{k}" for k, a, b in zip(keys, keyed, values) if a is not b]
-                if new_names != "ignore" and len(mapping) != len(known):
-                    added = [k for k in list(mapping.keys()) if k not in known]
+                if new_names != "ignore":
+                    added = [k for k in list(mapping.keys()) if k not in known and k not in CACHED_CLASS_NAMES]
                     if new_names != "any":
                         added = [k for k in added if not isinstance(mapping.get(k), types.ModuleType)]
                     changed += [f"{label}.{k}" for k in added]

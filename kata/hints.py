@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 TRANSPOSED = "次元の順序が入れ替わっているようです。permute / transpose / .T で次元の並びを確認しましょう。"
-FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64 です。torch.from_numpy はその dtype を引き継ぎます。モデルに渡すなら .float() で float32 にしましょう。"
+FLOAT64_FROM_NUMPY = "float64 になっています。NumPy の配列はふつう float64 で、torch.from_numpy や torch.tensor はその dtype を引き継ぎます。float32 が必要なら .float() や dtype=torch.float32 を使いましょう。"
 INT_VS_FLOAT = "torch.tensor([1, 2]) は整数から int64 を推論し、torch.Tensor([1, 2]) は常に float32 を作ります。どちらが求められているか確認しましょう。"
 FLOAT_VS_INT = "整数の入力から作ると int64 になるのが期待です。float に変換していませんか？ torch.tensor と torch.Tensor の違いを確認しましょう。"
 FLOAT64_DEFAULT = "float64 になっています。Python の float や NumPy から来た値ではありませんか？ dtype=torch.float32 を指定しましょう。"

@@ -55,7 +55,10 @@ def clone_arg(x: Any) -> Any:
             if x.device.type != "meta":
                 with torch.no_grad():
                     y.copy_(x)
-            return y.requires_grad_(x.requires_grad)
+            y.requires_grad_(x.requires_grad)
+            if x.grad is not None:
+                y.grad = clone_arg(x.grad)
+            return y
         return x.detach().clone()
     if isinstance(x, np.ndarray):
         return x.copy()

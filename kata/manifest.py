@@ -1,7 +1,7 @@
 """The manifest of hashes shipped with the suite: what `kata verify` compares before grading in place.
 
-The grading path is the engine (``kata/``), the checks (``checks/``), the references (``solutions/``), every
-``conftest.py`` and ``pyproject.toml``.  ``kata/MANIFEST.sha256`` lists the SHA-256 of each of those files in the
+The grading path is the engine (``kata/``), the checks (``checks/``), the references (``solutions/``), the root
+``conftest.py`` (it loads the engine's plugin) and ``pyproject.toml`` (pytest's settings).  ``kata/MANIFEST.sha256`` lists the SHA-256 of each of those files in the
 format of ``sha256sum`` (so ``sha256sum --check kata/MANIFEST.sha256`` works from the repository root too)::
 
     python -m kata.manifest --write     # regenerate after changing checks, engine or references
@@ -78,11 +78,6 @@ def grading_files(root: Path = catalog.ROOT) -> list[str]:
                 rel = (Path(dirpath) / fn).relative_to(root).as_posix()
                 if rel != MANIFEST_NAME:
                     found.add(rel)
-    # A conftest.py anywhere changes what pytest runs: all of them are on the grading path.
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        if "conftest.py" in filenames:
-            found.add((Path(dirpath) / "conftest.py").relative_to(root).as_posix())
     return sorted(found)
 
 

@@ -24,7 +24,7 @@ COPIES_MEMORY = "{name} が {other} とメモリを共有しています (独立
 REQUIRES_GRAD = "{name} の requires_grad が違います。期待: {expected}、実際: {actual}"
 IS_LEAF = "{name} の is_leaf (葉テンソルかどうか) が違います。期待: {expected}、実際: {actual}"
 GRAD_FN = "{name} の grad_fn が違います。期待: {expected}、実際: {actual}"
-GRAD_MISSING = "{name} の勾配 (.grad) が None です。期待: 形状 {expected} の勾配"
+GRAD_MISSING = "{name} が None です (勾配が計算されていません)。期待: 形状 {expected} の勾配"
 GRAD_UNEXPECTED = "{name} の勾配 (.grad) は None のはずですが、値が入っています。"
 VALUES = (
     "{name} の値が違います。{count} / {total} 要素 ({share:.1%}) が許容誤差を超えています。"
@@ -72,7 +72,6 @@ ALL_DONE = "すべての演習に正解しました。おめでとうござい�
 # -- chapters 06_autograd and 07_devices: calls that must (not) happen, a number in a range ----------------------
 CALL_MISSING = "{what} が呼ばれていません。"
 CALL_ARGS = "{what} が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
-CALL_ORDER = "{what} の呼ぶ順序が違います。{expected} のはずが、{actual} になっています。"
 OUT_OF_RANGE = "{name} が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
 
 # -- chapter 12 (evaluation): what a wrapped model saw while the learner's code ran it; values in [0, 1] ------

@@ -172,19 +172,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
 
-@pytest.hookimpl(tryfirst=True)  # before -k and --lf deselect: EXPECTED must see every collected check
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS]
     keyword = (config.getoption("keyword") or "").strip()
     keep, drop = [], []
-    expected = config.stash[EXPECTED]
     for item in items:
         chapter = _chapter_of_path(item.path)
         name = getattr(item, "originalname", item.name)
         exercise = chapter.exercise_of_test(name) if chapter else None
         if chapter and exercise:
             item.stash[ITEM_INFO] = (chapter.key, exercise.name)
-            expected.setdefault((chapter.key, exercise.name), set()).add(item.nodeid)
             # `-k grad_of_mean` means exactly that exercise, not every name it is a substring of.
             if keyword.isidentifier() and any(keyword == e.name for c in catalog.chapters() for e in c.exercises) \
                     and exercise.name != keyword:
@@ -197,23 +194,25 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             drop.append(item)
             continue
         keep.append(item)
-    _expect_uncollected_checks(items, expected)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
-def _expect_uncollected_checks(items: list[pytest.Item], expected: dict[tuple[str, str], set[str]]) -> None:
-    """A check function that was not collected at all (``file.py::test_x`` picks one) still belongs to its exercise:
-    it is expected under a node id that never runs, so that the exercise cannot look complete."""
-    collected = {(item.path, getattr(item, "originalname", item.name)) for item in items if ITEM_INFO in item.stash}
-    modules = {item.path: item.module for item in items if ITEM_INFO in item.stash and hasattr(item, "module")}
-    for path, module in modules.items():
-        chapter = _chapter_of_path(path)
-        for name, obj in vars(module).items():
-            exercise = chapter.exercise_of_test(name) if name.startswith("test_") and callable(obj) else None
-            if exercise and (path, name) not in collected:
-                expected.setdefault((chapter.key, exercise.name), set()).add(f"{path}::{name} (not collected)")
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+    """Every check of an exercise, with every parametrisation, as the module makes them: before ``file::test_x``,
+    ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress needs all of them."""
+    result = yield
+    chapter = _chapter_of_path(collector.path)
+    if chapter is not None:
+        expected = collector.config.stash[EXPECTED]
+        for item in result if isinstance(result, list) else [result]:
+            exercise = chapter.exercise_of_test(getattr(item, "originalname", name)) \
+                if isinstance(item, pytest.Item) else None
+            if exercise is not None:
+                expected.setdefault((chapter.key, exercise.name), set()).add(item.nodeid)
+    return result
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------------

@@ -79,8 +79,9 @@ class GlobalState:
         cuda = _cuda_rng()
         if cuda:
             setters["cuda_rng"] = cuda[1]
-        # The availability functions first: the RNG setters of cuda consult them.
-        for name in sorted(self.values, key=lambda n: not n.endswith(("available", "count"))):
+        # Only what changed is set back (some setters are costly on first use, e.g. the deterministic flag
+        # imports torch._inductor).  The availability functions first: the RNG setters of cuda consult them.
+        for name in sorted(changed, key=lambda n: not n.endswith(("available", "count"))):
             try:
                 setters[name](self.values[name])
             except Exception:  # pragma: no cover - a setter that cannot run here

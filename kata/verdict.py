@@ -31,6 +31,15 @@ def _first_line(exc: BaseException) -> str:
     return line if len(line) <= 300 else line[:297] + "…"
 
 
+def _raised_by_stub(exc: BaseException) -> bool:
+    """The innermost Python frame is a learner's ``raise NotImplementedError`` line (not torch's own, e.g. meta)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if not tb or str(Path(tb[-1].filename).resolve()) not in LEARNER_FILES:
+        return False
+    line = tb[-1].line or linecache.getline(tb[-1].filename, tb[-1].lineno or 0)
+    return "NotImplementedError" in line
+
+
 def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, Mismatch):
         return Verdict(FAIL, exc.verdict, exc.attribute)
@@ -39,7 +48,7 @@ def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, KataTimeout):
         return Verdict(FAIL, messages.TIMEOUT.format(seconds=exc.seconds), "timeout")
     frames = _learner_frames(exc)
-    if isinstance(exc, NotImplementedError) and frames:
+    if isinstance(exc, NotImplementedError) and _raised_by_stub(exc):
         return Verdict(TODO, messages.TODO, "todo")
     if isinstance(exc, SystemExit):
         return Verdict(FAIL, messages.EXIT_CALLED.format(what=f"sys.exit({exc.code!r})"), "exit")

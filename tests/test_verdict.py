@@ -114,3 +114,13 @@ def test_forbidden_op_verdict():
     with record_ops() as called:
         torch.exp(x)
     assert torch.exp in called
+
+
+def test_not_implemented_from_torch_inside_learner_line_is_an_error(tmp_path):
+    mod = load_source(tmp_path, """\
+        import torch
+        def f():
+            return torch.ones(2, device="meta").to("cpu")
+        """, "meta")
+    v = verdict.classify(raised(mod.f))
+    assert v.status == verdict.FAIL and v.attribute == "exception"

@@ -112,7 +112,7 @@ def test_linear_forward_keeps_graph(sub, gen):
     expected = F.linear(x, weight2, bias2)
     expected.sum().backward()
     out = sub.linear_forward(x, weight, bias)
-    expect_tensor(out, expected, requires_grad=True)
+    expect_tensor(out, expected, requires_grad=True, name="linear_forward の戻り値")
     out.sum().backward()
     expect_grad(weight.grad, weight2.grad, name="weight.grad")
     expect_grad(bias.grad, bias2.grad, name="bias.grad")
@@ -120,7 +120,7 @@ def test_linear_forward_keeps_graph(sub, gen):
 
 # -- select_parts ---------------------------------------------------------------------------------------------------
 
-PART_NAMES = ("戻り値[0] (列 1)", "戻り値[1] (行 0)", "戻り値[2] (先頭 2 行の最後の列)", "戻り値[3] (行 1 と行 2)")
+PARTS = ("列 1", "行 0", "先頭 2 行の最後の列", "行 1 と行 2")
 
 
 def test_select_parts_arange_closed_form(sub, gen):
@@ -130,8 +130,8 @@ def test_select_parts_arange_closed_form(sub, gen):
     expected = (torch.arange(r) * c + 1, torch.arange(c), torch.tensor([c - 1, 2 * c - 1]),
                 torch.arange(c, 3 * c).view(2, c))
     parts = expect_sequence(sub.select_parts(x), 4)
-    for part, exp, name in zip(parts, expected, PART_NAMES):
-        expect_tensor(part, exp, shares_memory_with=x, other_name="x", name=f"{name} (形状 {(r, c)} の x)")
+    for i, (part, exp, what) in enumerate(zip(parts, expected, PARTS)):
+        expect_tensor(part, exp, shares_memory_with=x, other_name="x", name=f"戻り値[{i}] ({what}、x の形状 {(r, c)})")
 
 
 def test_select_parts_views_of_x(sub, ref, gen):
@@ -141,8 +141,9 @@ def test_select_parts_views_of_x(sub, ref, gen):
         before = x.clone()
         expected = ref.select_parts(before.clone())
         parts = expect_sequence(sub.select_parts(x), 4)
-        for part, exp, name in zip(parts, expected, PART_NAMES):
-            expect_tensor(part, exp, shares_memory_with=x, other_name="x", name=f"{name} (形状 {(r, c)} の x)")
+        for j, (part, exp, what) in enumerate(zip(parts, expected, PARTS)):
+            expect_tensor(part, exp, shares_memory_with=x, other_name="x",
+                          name=f"戻り値[{j}] ({what}、x の形状 {(r, c)})")
         expect_unchanged(x, before, name="x")
 
 
@@ -217,6 +218,7 @@ def test_add_inplace_broadcast_src(sub, ref, gen):
     before_dst, before_src = dst.clone(), src.clone()
     expected = ref.add_inplace(before_dst.clone(), before_src.clone())
     out = sub.add_inplace(dst, src)
+    expect_type(out, torch.Tensor)
     expect_same_object(out, dst, other_name="dst")
     expect_tensor(dst, expected, name=f"呼び出し後の dst (形状 {(n, m)} の dst に形状 {(m,)} の src)")
     expect_unchanged(src, before_src, name="src")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -28,6 +29,13 @@ BUILTIN_BCE_RULE = ("組み込みの BCE (F.binary_cross_entropy_with_logits / F
 BUILTIN_BCE = (F.binary_cross_entropy_with_logits, F.binary_cross_entropy, torch.binary_cross_entropy_with_logits,
                torch._C._nn.binary_cross_entropy)
 SGD_SETTINGS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tensors here are tiny: one intra-op thread is faster, far faster on a busy machine where a second thread
+    waits for a core at every op.  The engine restores the thread count after each check."""
+    torch.set_num_threads(1)
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def _expected_step(model: nn.Module, lr: float, x: torch.Tensor, y: torch.Tensor
     if old_grads is not None:
         grads = [g + o for g, o in zip(grads, old_grads)]
     with torch.no_grad():
-        return float(loss), [p - lr * g for p, g in zip(params, grads)]
+        return loss.item(), [p - lr * g for p, g in zip(params, grads)]
 
 
 def _expected_two_steps(model, lr, batches, accumulate: bool) -> list[torch.Tensor]:

@@ -7,7 +7,7 @@ from kata.mutants import mutant
 # Fragments of the targeted hints in kata/hints.py that a verdict must show.
 INT_VS_FLOAT = "torch.Tensor([1, 2]) は常に float32"  # hints.INT_VS_FLOAT: int64 where float32 was expected
 FLOAT_VS_INT = "torch.tensor と torch.Tensor の違い"  # hints.FLOAT_VS_INT: float where int64 was expected
-FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64"  # hints.FLOAT64_FROM_NUMPY
+FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64 で"  # hints.FLOAT64_FROM_NUMPY
 
 
 # -- make_empty ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,408 @@
+"""Checks for chapter 11 (the training loop, saving and loading a state_dict, evaluating the loss).
+
+The expected losses and parameters of a training run come from a loop written here with ``torch.autograd.grad``
+(plain SGD, per-sample mean per epoch), so forgotten ``zero_grad`` / ``step`` calls and per-batch losses show as
+differences.  Whether the learner's code switched the model's mode or stopped recording the graph cannot be seen in
+the results of a model without Dropout, so the model is wrapped in a :class:`Probe` that records
+``self.training`` and ``torch.is_grad_enabled()`` at every forward.
+
+A checkpoint "saved on a GPU" is written here on any machine: while saving, ``torch.serialization.location_tag``
+is patched to tag every storage ``cuda:0``, exactly what ``torch.save`` writes for tensors on the first GPU.  Loading
+that file without ``map_location`` fails on a machine without CUDA (as the real file would); on a machine with CUDA it
+would land on the GPU, which a wrapper around ``torch.load`` sees.  Where CUDA exists, a real GPU checkpoint is
+checked too.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from kata import hints, messages
+from kata.compare import (expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged,
+                          fail)
+from kata.devices import HAS_CUDA
+from kata.inputs import choice, randint
+from kata.xor import tiny_classifier, xor_dataset, xor_points
+
+XOR_ACCURACY = 0.95
+# A short run that reaches XOR_ACCURACY for every data and init seed tried (2000 of each): 64 points, batches of 32,
+# 20 epochs, SGD with lr 1 and momentum 0.9, 8 hidden units.  About 40 steps, so the check stays fast.
+XOR_RUN = dict(size=64, batch_size=32, epochs=20, lr=1.0, momentum=0.9, hidden=8)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tensors here are tiny: one intra-op thread is faster, far faster on a busy machine where a second thread
+    waits for a core at every op.  The engine restores the thread count after each check."""
+    torch.set_num_threads(1)
+
+
+class Probe(nn.Module):
+    """Wraps a model; records at every forward whether it was in training mode and whether autograd was recording."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.training_flags: list[bool] = []
+        self.grad_enabled: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.training_flags.append(self.training)
+        self.grad_enabled.append(torch.is_grad_enabled())
+        return self.inner(x)
+
+
+# -- inputs ------------------------------------------------------------------------------------------------------
+
+def _seed(gen: torch.Generator) -> int:
+    return randint(gen, 0, 2**31 - 1)
+
+
+def _uneven(gen: torch.Generator, low: int, high: int) -> tuple[int, int]:
+    """(size, batch_size) with a smaller last batch."""
+    batch_size = randint(gen, 3, 8)
+    size = randint(gen, low, high)
+    return (size + 1 if size % batch_size == 0 else size), batch_size
+
+
+class LoaderFactory:
+    """Makes identical shuffled loaders over one XOR dataset (the same order for every run, from its own seed)."""
+
+    def __init__(self, gen: torch.Generator, size: int, batch_size: int):
+        self.dataset = xor_dataset(size, gen)
+        self.batch_size = batch_size
+        self.seed = _seed(gen)
+
+    def __call__(self) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True,
+                          generator=torch.Generator().manual_seed(self.seed))
+
+
+def _training_setup(gen: torch.Generator):
+    """A tiny classifier, a learning rate, a loader factory (uneven last batch) and a number of epochs."""
+    model = tiny_classifier(_seed(gen), randint(gen, 2, 6))
+    lr = choice(gen, (0.1, 0.3, 0.5))
+    size, batch_size = _uneven(gen, 10, 20)
+    return model, lr, LoaderFactory(gen, size, batch_size), randint(gen, 2, 4)
+
+
+def _expected_training(model: nn.Module, lr: float, loader: DataLoader, epochs: int, accumulate: bool = False):
+    """(per-epoch per-sample mean losses, trained copy) of plain SGD on BCE; ``accumulate`` never clears grads."""
+    twin = copy.deepcopy(model)
+    params = list(twin.parameters())
+    summed = [torch.zeros_like(p) for p in params]
+    losses = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for x, y in loader:
+            loss = F.binary_cross_entropy_with_logits(twin(x)[:, 0], y.to(torch.float32))
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g, s in zip(params, grads, summed):
+                    if accumulate:
+                        s.add_(g)
+                    else:
+                        s.copy_(g)
+                    p.sub_(lr * s)
+            total += loss.item() * len(y)
+            count += len(y)
+        losses.append(total / count)
+    return losses, twin
+
+
+def _state(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return [(k, v.detach().clone()) for k, v in model.state_dict().items()]
+
+
+def _all_close(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.allclose(x.detach(), y.detach(), rtol=1.3e-6, atol=1e-5)
+               for x, y in zip(a.parameters(), b.parameters()))
+
+
+def _expect_losses(actual, epochs: int) -> list[float]:
+    """A list of ``epochs`` Python floats."""
+    __tracebackhide__ = True
+    expect_type(actual, list, "戻り値 (エポックごとの損失)")
+    expect(len(actual) == epochs, "length", messages.LENGTH, hints.PER_EPOCH, name="戻り値 (エポックごとの損失)",
+           expected=epochs, actual=len(actual))
+    for i, value in enumerate(actual):
+        expect_type(value, float, f"戻り値[{i}] ({i + 1} エポック目の損失)")
+    return actual
+
+
+def _expect_same_losses(actual: list[float], expected: list[float]) -> None:
+    __tracebackhide__ = True
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        expect_scalar(a, e, name=f"戻り値[{i}] ({i + 1} エポック目の損失)")
+
+
+def _expect_same_parameters(actual: nn.Module, expected: nn.Module, what: str) -> None:
+    __tracebackhide__ = True
+    for (name, a), e in zip(actual.named_parameters(), expected.parameters()):
+        expect_tensor(a.detach(), e.detach(), name=f"{what} のパラメータ {name}")
+
+
+# -- train_model -------------------------------------------------------------------------------------------------
+
+def test_train_model_returns_one_float_per_epoch(sub, gen):
+    model, lr, loaders, epochs = _training_setup(gen)
+    losses = sub.train_model(model, torch.optim.SGD(model.parameters(), lr=lr), loaders(), nn.BCEWithLogitsLoss(),
+                             epochs)
+    _expect_losses(losses, epochs)
+
+
+def test_train_model_per_sample_mean_losses_and_parameters(sub, gen):
+    """Every batch of every epoch is one plain step; each epoch's loss is the per-sample mean (smaller last batch)."""
+    model, lr, loaders, epochs = _training_setup(gen)
+    expected_losses, expected = _expected_training(model, lr, loaders(), epochs)
+    _, accumulated = _expected_training(model, lr, loaders(), epochs, accumulate=True)
+    before = copy.deepcopy(model)
+    losses = sub.train_model(model, torch.optim.SGD(model.parameters(), lr=lr), loaders(), nn.BCEWithLogitsLoss(),
+                             epochs)
+    _expect_losses(losses, epochs)
+    if all(torch.equal(a, b) for a, b in zip(model.parameters(), before.parameters())):
+        fail("not_updated", messages.PARAMS_NOT_UPDATED, hints.STEP_MISSING, name="train_model")
+    if not _all_close(model, expected) and _all_close(model, accumulated):
+        fail("accumulated", messages.GRADS_ACCUMULATED, hints.ZERO_GRAD, name="train_model")
+    _expect_same_parameters(model, expected, "学習後")
+    _expect_same_losses(losses, expected_losses)
+
+
+def test_train_model_matches_reference(sub, ref, gen):
+    model, lr, loaders, epochs = _training_setup(gen)
+    runs = []
+    for module in (ref, sub):
+        twin = copy.deepcopy(model)
+        runs.append((twin, module.train_model(twin, torch.optim.SGD(twin.parameters(), lr=lr), loaders(),
+                                              nn.BCEWithLogitsLoss(), epochs)))
+    (ref_model, ref_losses), (sub_model, sub_losses) = runs
+    _expect_same_losses(_expect_losses(sub_losses, epochs), ref_losses)
+    _expect_same_parameters(sub_model, ref_model, "学習後")
+
+
+def test_train_model_sets_train_mode(sub, gen):
+    """A model left in eval mode (after an evaluation, say) is switched to training mode before the first batch."""
+    model, lr, loaders, _ = _training_setup(gen)
+    probe = Probe(model)
+    probe.eval()
+    sub.train_model(probe, torch.optim.SGD(probe.parameters(), lr=lr), loaders(), nn.BCEWithLogitsLoss(), 1)
+    expect(probe.training_flags, "model_not_called", messages.MODEL_NOT_CALLED, name="train_model")
+    expect(all(probe.training_flags), "training", messages.EVAL_MODE_IN_FORWARD, hints.TRAIN_MODE,
+           name="train_model")
+
+
+def test_train_model_learns_xor(sub, gen):
+    """A short run on XOR: the loss falls and the accuracy on fresh points reaches 95 %."""
+    run = XOR_RUN
+    model = tiny_classifier(_seed(gen), run["hidden"])
+    loader = LoaderFactory(gen, run["size"], run["batch_size"])()
+    optimizer = torch.optim.SGD(model.parameters(), lr=run["lr"], momentum=run["momentum"])
+    losses = _expect_losses(sub.train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), run["epochs"]),
+                            run["epochs"])
+    expect(losses[-1] < losses[0], "loss", messages.LOSS_NOT_DECREASING, hints.STEP_MISSING, name="train_model",
+           first=f"{losses[0]:.4f}", last=f"{losses[-1]:.4f}")
+    points, labels = xor_points(200, gen)
+    with torch.no_grad():
+        accuracy = float(((model(points)[:, 0] >= 0).long() == labels).float().mean())
+    expect(accuracy >= XOR_ACCURACY, "accuracy", messages.ACCURACY_TOO_LOW, None, name="train_model",
+           accuracy=accuracy, threshold=XOR_ACCURACY)
+
+
+# -- save_state --------------------------------------------------------------------------------------------------
+
+def _model_with_buffers(gen: torch.Generator) -> nn.Module:
+    """Linear -> BatchNorm1d -> Tanh -> Linear with random parameters and running statistics (buffers)."""
+    hidden = randint(gen, 2, 6)
+    model = nn.Sequential(nn.Linear(2, hidden), nn.BatchNorm1d(hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    with torch.no_grad():
+        for key, value in model.state_dict().items():
+            if value.is_floating_point():
+                value.copy_(torch.randn(value.shape, generator=gen).abs() + 0.1 if key.endswith("running_var")
+                            else torch.randn(value.shape, generator=gen))
+            else:
+                value.fill_(randint(gen, 1, 1000))
+    return model
+
+
+def _any_model(gen: torch.Generator) -> nn.Module:
+    return _model_with_buffers(gen) if randint(gen, 0, 2) else tiny_classifier(_seed(gen), randint(gen, 2, 6))
+
+
+def _path(tmp_path: Path, gen: torch.Generator) -> str | Path:
+    """A checkpoint path in the check's own folder, as a Path or as a str."""
+    path = tmp_path / choice(gen, ("model.pt", "our_model.tar", "checkpoint.pth"))
+    return path if randint(gen, 0, 2) else str(path)
+
+
+def test_save_state_readable_with_weights_only(sub, gen, tmp_path):
+    """torch.load(path, weights_only=True) gives the state_dict: every key (parameters and buffers) and value."""
+    model = _model_with_buffers(gen)
+    path = _path(tmp_path, gen)
+    sub.save_state(model, path)
+    expect(Path(path).is_file(), "file", messages.FILE_NOT_WRITTEN, None, path=Path(path).name)
+    try:
+        loaded = torch.load(path, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the file is the finding
+        fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
+             exc_type=type(exc).__name__, exc_msg=str(exc).strip().splitlines()[0][:200])
+    expect_type(loaded, dict, "読み込んだ state_dict")
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in loaded]
+    extra = [k for k in loaded if k not in expected]
+    expect(not missing and not extra, "keys", messages.STATE_DICT_KEYS, hints.STATE_DICT_ALL,
+           name="読み込んだ state_dict", missing=", ".join(missing) or "なし", extra=", ".join(map(str, extra)) or "なし")
+    for key, value in expected.items():
+        expect_tensor(loaded[key], value, name=f"読み込んだ state_dict['{key}']")
+
+
+def test_save_state_round_trip(sub, ref, gen, tmp_path):
+    """What save_state wrote, the reference's load_state puts back into a model of the same structure."""
+    model = _any_model(gen)
+    path = _path(tmp_path, gen)
+    sub.save_state(model, path)
+    expect(Path(path).is_file(), "file", messages.FILE_NOT_WRITTEN, None, path=Path(path).name)
+    target = copy.deepcopy(model)
+    with torch.no_grad():
+        for value in target.state_dict().values():
+            value.zero_()
+    ref.load_state(target, path)
+    for (key, value), (_, original) in zip(_state(target), _state(model)):
+        expect_tensor(value, original, name=f"読み込み直した {key}")
+
+
+# -- load_state --------------------------------------------------------------------------------------------------
+
+def _blank_copy(model: nn.Module, gen: torch.Generator) -> nn.Module:
+    """A model of the same structure with other values everywhere."""
+    target = copy.deepcopy(model)
+    with torch.no_grad():
+        for value in target.state_dict().values():
+            value.copy_(torch.randn(value.shape, generator=gen).to(value.dtype) if value.is_floating_point()
+                        else value + 1)
+    return target
+
+
+def _record_torch_load(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Wrap torch.load to keep what each call returned (the call itself is the real one)."""
+    results = []
+    real_load = torch.load
+
+    def load(*args, **kwargs):
+        out = real_load(*args, **kwargs)
+        results.append(out)
+        return out
+
+    monkeypatch.setattr(torch, "load", load)
+    return results
+
+
+def _loaded_devices(results: list) -> set[str]:
+    devices = set()
+    for out in results:
+        values = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
+        devices.update(str(v.device) for v in values if isinstance(v, torch.Tensor))
+    return devices
+
+
+def _expect_loaded(target: nn.Module, result, source_state: list[tuple[str, torch.Tensor]], results: list) -> None:
+    __tracebackhide__ = True
+    expect_same_object(result, target, name="戻り値", other_name="model")
+    devices = _loaded_devices(results) - {"cpu"}
+    expect(not devices, "device", messages.LOADED_NOT_ON_CPU, hints.MAP_LOCATION, name="load_state",
+           devices=", ".join(sorted(devices)))
+    for (key, value), (_, expected) in zip(_state(target), source_state):
+        expect_tensor(value, expected.cpu(), name=f"読み込んだあとの model の {key}")
+
+
+def test_load_state_fills_the_given_model(sub, gen, tmp_path, monkeypatch):
+    source = _any_model(gen)
+    path = _path(tmp_path, gen)
+    torch.save(source.state_dict(), path)
+    target = _blank_copy(source, gen)
+    results = _record_torch_load(monkeypatch)
+    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+
+
+def test_load_state_checkpoint_saved_on_gpu(sub, gen, tmp_path, monkeypatch):
+    """A file whose storages are tagged cuda:0 (as torch.save writes them on a GPU) loads into a CPU model."""
+    source = _any_model(gen)
+    path = _path(tmp_path, gen)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save(source.state_dict(), path)
+    target = _blank_copy(source, gen)
+    results = _record_torch_load(monkeypatch)
+    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason=messages.SKIP_NO_CUDA)
+def test_load_state_checkpoint_saved_on_real_cuda(sub, gen, tmp_path, monkeypatch):
+    source = _any_model(gen)
+    target = _blank_copy(source, gen)
+    source.to("cuda")
+    path = _path(tmp_path, gen)
+    torch.save(source.state_dict(), path)
+    results = _record_torch_load(monkeypatch)
+    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+
+
+# -- evaluate_loss -----------------------------------------------------------------------------------------------
+
+def _evaluation_setup(gen: torch.Generator):
+    """A tiny classifier and an unshuffled loader over XOR points whose last batch is smaller."""
+    size, batch_size = _uneven(gen, 10, 40)
+    dataset = xor_dataset(size, gen)
+    return tiny_classifier(_seed(gen), randint(gen, 2, 6)), dataset, DataLoader(dataset, batch_size=batch_size)
+
+
+def test_evaluate_loss_returns_float(sub, gen):
+    model, _, loader = _evaluation_setup(gen)
+    expect_type(sub.evaluate_loss(model, loader, nn.BCEWithLogitsLoss()), float, "戻り値 (平均損失)")
+
+
+def test_evaluate_loss_equals_loss_on_all_data(sub, gen):
+    """The per-sample mean over the batches equals the loss of the whole dataset as one batch (float64 here)."""
+    model, dataset, loader = _evaluation_setup(gen)
+    wide = copy.deepcopy(model).double()
+    with torch.no_grad():
+        expected = F.binary_cross_entropy_with_logits(wide(dataset.points.double())[:, 0], dataset.labels.double())
+    expect_scalar(sub.evaluate_loss(model, loader, nn.BCEWithLogitsLoss()), float(expected), name="戻り値 (平均損失)")
+
+
+def test_evaluate_loss_matches_reference(sub, ref, gen):
+    model, _, loader = _evaluation_setup(gen)
+    expected = ref.evaluate_loss(copy.deepcopy(model), loader, nn.BCEWithLogitsLoss())
+    expect_scalar(sub.evaluate_loss(copy.deepcopy(model), loader, nn.BCEWithLogitsLoss()), expected,
+                  name="戻り値 (平均損失)")
+
+
+def test_evaluate_loss_builds_no_graph(sub, gen):
+    """Autograd is off inside every forward; no gradient is left behind and the parameters are unchanged."""
+    model, _, loader = _evaluation_setup(gen)
+    probe = Probe(model)
+    before = _state(probe)
+    sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
+    expect(probe.grad_enabled, "model_not_called", messages.MODEL_NOT_CALLED, name="evaluate_loss")
+    expect(not any(probe.grad_enabled), "grad_mode", messages.GRAD_ENABLED_IN_FORWARD, hints.NO_GRAD_FOR_EVAL,
+           name="evaluate_loss")
+    for (key, value), (_, old) in zip(_state(probe), before):
+        expect_unchanged(value, old, name=f"model の {key}")
+    for name, p in probe.named_parameters():
+        expect(p.grad is None, "grad", messages.GRAD_UNEXPECTED, hints.NO_GRAD_FOR_EVAL, name=f"model の {name}")
+
+
+def test_evaluate_loss_eval_mode(sub, gen):
+    """A model in training mode is switched to evaluation mode before the first batch."""
+    model, _, loader = _evaluation_setup(gen)
+    probe = Probe(model)
+    probe.train()
+    sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
+    expect(probe.training_flags, "model_not_called", messages.MODEL_NOT_CALLED, name="evaluate_loss")
+    expect(not any(probe.training_flags), "training", messages.TRAINING_IN_FORWARD, hints.EVAL_MODE,
+           name="evaluate_loss")

@@ -1,0 +1,87 @@
+"""第 11 章 学習ループとモデルの保存
+
+第 10 章の学習ステップを DataLoader の全バッチ・何エポックにもわたってくり返す学習ループを書き、
+学習したパラメータ (state_dict) をファイルに保存・読み込みし、勾配を記録せずに損失を評価します。
+モデルは入力 [B, 2] からロジット [B, 1] を出す分類器、データは XOR の DataLoader (ラベルは int64) です。
+各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/11` で確かめましょう。
+"""
+import os
+
+import torch
+from torch import nn
+from torch.utils import data
+
+
+def train_model(model: nn.Module, optimizer: torch.optim.Optimizer, loader: data.DataLoader, loss_fn: nn.Module,
+                num_epochs: int) -> list[float]:
+    """model を loader のデータで num_epochs エポック学習し、エポックごとの平均損失のリストを返してください。
+
+    入力: model (入力 [B, 2] からロジット [B, 1] を出す nn.Module)、optimizer (model のパラメータを更新する)、
+          loader (入力 float32 [B, 2] とラベル int64 [B] のミニバッチを出す DataLoader)、
+          loss_fn (nn.BCEWithLogitsLoss() など、バッチ内の平均を返す損失)、num_epochs (int)
+    手順: 最初にモデルを学習モードにする。各エポックで loader の全バッチについて、第 10 章の学習ステップ
+          (勾配を消す → 順伝播して出力を [B] に → ラベルを float にして損失 → 逆伝播 → 更新) を行う。
+    出力: 長さ num_epochs の float のリスト。i 番目は i エポック目の損失の「データ 1 件あたりの平均」:
+          各バッチの損失 (の値) × そのバッチの件数 を足し合わせ、そのエポックのデータの件数で割ったもの
+          (最後のバッチが小さくても、各データを同じ重みで平均します)。
+    """
+    # train() switches layers such as Dropout and BatchNorm to their training behaviour.
+    model.train()
+    epoch_losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            preds = model(inputs).squeeze(dim=1)
+            loss = loss_fn(preds, labels.float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+        epoch_losses.append(total / count)
+    return epoch_losses
+
+
+def save_state(model: nn.Module, path: str | os.PathLike) -> None:
+    """model のパラメータとバッファ (state_dict) を、ファイル path に保存してください。
+
+    入力: model (nn.Module)、path (保存先のファイルのパス。str または pathlib.Path)
+    出力: なし (None)。保存したファイルは torch.load(path, weights_only=True) で読めて、
+          model.state_dict() と同じキーと値の辞書になること。
+    注意: モデルのオブジェクトそのものではなく、state_dict を保存します。
+    """
+    # A state_dict is a plain dict of tensors: it loads without unpickling arbitrary classes (weights_only=True).
+    torch.save(model.state_dict(), path)
+
+
+def load_state(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """save_state で保存したファイル path を読み込み、その値を model に入れて、model を返してください。
+
+    入力: model (保存したときと同じ構造の、CPU 上の nn.Module)、path (str または pathlib.Path)
+    出力: 値を読み込んだ model そのもの (新しいモデルではなく、渡された model を返します)。
+    条件: GPU の上で保存されたファイルでも、GPU のないマシンで読めること (テンソルを CPU に読み込む)。
+    """
+    # map_location="cpu" rebuilds tensors saved on a GPU on the CPU, so a GPU-less machine can read the file.
+    state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state_dict)
+    return model
+
+
+def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module) -> float:
+    """loader の全データに対する model の平均損失を、計算グラフを作らずに計算して float で返してください。
+
+    入力: model、loader、loss_fn (train_model と同じもの)
+    手順: モデルを評価モードにし、勾配の記録を止めた状態で、全バッチの損失を計算する
+          (出力を [B] に、ラベルを float に。パラメータは更新しない)。
+    出力: データ 1 件あたりの平均損失 (float)。train_model と同じく、各バッチの損失 × 件数 の合計を
+          データの件数で割ります。全データを 1 つのバッチにして計算した損失と同じ値になります。
+    """
+    model.eval()
+    total, count = 0.0, 0
+    # no_grad: nothing will call backward(), so recording the graph would only cost memory and time.
+    with torch.no_grad():
+        for inputs, labels in loader:
+            preds = model(inputs).squeeze(dim=1)
+            total += loss_fn(preds, labels.float()).item() * len(labels)
+            count += len(labels)
+    return total / count

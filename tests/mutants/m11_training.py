@@ -1,0 +1,203 @@
+"""Wrong answers for chapter 11 (the training loop, saving and loading a state_dict, evaluating the loss)."""
+import copy
+
+import torch
+
+from kata.mutants import mutant
+
+
+def _step(model, optimizer, loss_fn, inputs, labels, zero=True, step=True):
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    if zero:
+        optimizer.zero_grad()
+    loss.backward()
+    if step:
+        optimizer.step()
+    return loss
+
+
+# -- train_model -------------------------------------------------------------------------------------------------
+
+@mutant("11", "train_model", expect=("要素数", "エポックごと"))
+def per_batch_losses(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        for inputs, labels in loader:
+            losses.append(_step(model, optimizer, loss_fn, inputs, labels).item())
+    return losses
+
+
+@mutant("11", "train_model", expect=("評価モード", "model.train()"))
+def forgets_train_mode(model, optimizer, loader, loss_fn, num_epochs):
+    losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            total += _step(model, optimizer, loss_fn, inputs, labels).item() * len(labels)
+            count += len(labels)
+        losses.append(total / count)
+    return losses
+
+
+@mutant("11", "train_model", expect=("足し合わされ", "zero_grad"))
+def forgets_zero_grad(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            total += _step(model, optimizer, loss_fn, inputs, labels, zero=False).item() * len(labels)
+            count += len(labels)
+        losses.append(total / count)
+    return losses
+
+
+@mutant("11", "train_model", expect=("更新されていません", "step"))
+def forgets_step(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            total += _step(model, optimizer, loss_fn, inputs, labels, step=False).item() * len(labels)
+            count += len(labels)
+        losses.append(total / count)
+    return losses
+
+
+@mutant("11", "train_model", expect=("型が違います", ".item()"))
+def tensor_losses(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            total = total + _step(model, optimizer, loss_fn, inputs, labels).detach() * len(labels)
+            count += len(labels)
+        losses.append(total / count)
+    return losses
+
+
+@mutant("11", "train_model", expect="値が違います")
+def mean_of_batch_means(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        batch_losses = [_step(model, optimizer, loss_fn, inputs, labels).item() for inputs, labels in loader]
+        losses.append(sum(batch_losses) / len(batch_losses))
+    return losses
+
+
+@mutant("11", "train_model", expect="値が違います")
+def sum_of_batch_losses(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    return [sum(_step(model, optimizer, loss_fn, inputs, labels).item() for inputs, labels in loader)
+            for _ in range(num_epochs)]
+
+
+# -- save_state --------------------------------------------------------------------------------------------------
+
+@mutant("11", "save_state", expect="weights_only")
+def saves_whole_model(model, path):
+    torch.save(model, path)
+
+
+@mutant("11", "save_state", expect=("キー", "running_mean"))
+def saves_parameters_only(model, path):
+    torch.save({name: p.detach() for name, p in model.named_parameters()}, path)
+
+
+@mutant("11", "save_state", expect=("キー", "state_dict"))
+def nested_checkpoint(model, path):
+    torch.save({"state_dict": model.state_dict()}, path)
+
+
+@mutant("11", "save_state", expect="書き出されていません")
+def writes_another_file(model, path):
+    torch.save(model.state_dict(), str(path) + ".tmp")
+
+
+@mutant("11", "save_state", expect="型が違います")
+def saves_list_of_parameters(model, path):
+    torch.save([p.detach() for p in model.parameters()], path)
+
+
+# -- load_state --------------------------------------------------------------------------------------------------
+
+@mutant("11", "load_state", expect="map_location")
+def no_map_location(model, path):
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model
+
+
+@mutant("11", "load_state", expect="そのもの")
+def returns_the_state_dict(model, path):
+    state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state_dict)
+    return state_dict
+
+
+@mutant("11", "load_state", expect="そのもの")
+def returns_a_new_model(model, path):
+    new_model = copy.deepcopy(model)
+    new_model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return new_model
+
+
+@mutant("11", "load_state", expect="値が違います")
+def forgets_load_state_dict(model, path):
+    torch.load(path, map_location="cpu", weights_only=True)
+    return model
+
+
+# -- evaluate_loss -----------------------------------------------------------------------------------------------
+
+def _batch_loss(model, loss_fn, inputs, labels):
+    return loss_fn(model(inputs).squeeze(dim=1), labels.float())
+
+
+@mutant("11", "evaluate_loss", expect=("勾配の記録", "no_grad"))
+def forgets_no_grad(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    for inputs, labels in loader:
+        total += _batch_loss(model, loss_fn, inputs, labels).item() * len(labels)
+        count += len(labels)
+    return total / count
+
+
+@mutant("11", "evaluate_loss", expect=("学習モード", "model.eval()"))
+def forgets_eval_mode(model, loader, loss_fn):
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            total += _batch_loss(model, loss_fn, inputs, labels).item() * len(labels)
+            count += len(labels)
+    return total / count
+
+
+@mutant("11", "evaluate_loss", expect="値が違います")
+def mean_of_batch_means_eval(model, loader, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        losses = [_batch_loss(model, loss_fn, inputs, labels).item() for inputs, labels in loader]
+    return sum(losses) / len(losses)
+
+
+@mutant("11", "evaluate_loss", expect=("型が違います", ".item()"))
+def returns_tensor_eval(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            total = total + _batch_loss(model, loss_fn, inputs, labels) * len(labels)
+            count += len(labels)
+    return total / count
+
+
+@mutant("11", "evaluate_loss", expect="値が違います")
+def sum_of_batch_losses_eval(model, loader, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        return sum(_batch_loss(model, loss_fn, inputs, labels).item() for inputs, labels in loader)

@@ -1,0 +1,330 @@
+"""The ``kata`` command as the learner sees it: list, hint, check, reset, solution, bad arguments, and
+``kata.check`` from a notebook.  Each runs ``python -m kata`` on a copy of exercises/ (``KATA_ROOT``)."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kata import catalog, learn, messages
+
+ROOT = catalog.ROOT
+CH01 = catalog.chapter("01")
+REFERENCE = CH01.reference_file().read_text(encoding="utf-8")
+STUB = learn.stub_source(CH01)
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def solved(*names: str) -> str:
+    source = STUB
+    for name in names:
+        source = learn.replace_exercise(source, REFERENCE, name)[0]
+    return source
+
+
+class Learner:
+    def __init__(self, tmp_path: Path):
+        self.root = tmp_path / "learner"
+        shutil.copytree(catalog.EXERCISES, self.root / "exercises")
+        self.file = CH01.learner_file(self.root)
+        self.env = dict(os.environ, KATA_ROOT=str(self.root), KATA_SEED="1", PYTHONIOENCODING="utf-8",
+                        PYTEST_ADDOPTS=f"-o cache_dir={tmp_path / 'cache'}")
+
+    def write(self, source: str) -> None:
+        self.file.write_text(source, encoding="utf-8")
+
+    def kata(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kata", *args], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, encoding="utf-8", timeout=timeout)
+
+    def python(self, code: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              encoding="utf-8", timeout=timeout)
+
+
+@pytest.fixture
+def learner(tmp_path: Path) -> Learner:
+    return Learner(tmp_path)
+
+
+def lines(text: str) -> pytest.LineMatcher:
+    return pytest.LineMatcher(text.splitlines())
+
+
+# -- kata list ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_list_shows_every_chapter_and_exercise_from_a_real_run(learner):
+    learner.write(solved("torch_version").replace("def same_random_twice(", "def same_random_twice(:"))
+    proc = learner.kata("list")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for ch in catalog.chapters():
+        assert re.search(rf"^{ch.number}  {re.escape(ch.title)}  \(\d+ / {len(ch.exercises)}\)$", out, re.M), ch.key
+        for ex in ch.exercises:
+            assert re.search(rf"^    \S+ +{ex.name}\b", out, re.M), f"{ch.key} {ex.name} missing from kata list"
+    lines(out).fnmatch_lines([
+        f"01  {CH01.title}  (1 / 4)",
+        f"    {messages.MARK_PASS} *torch_version",
+        f"    {messages.MARK_FAIL} *seeded_rand — *構文エラー*",
+        f"    {messages.MARK_FAIL} *same_random_twice — *構文エラー*",
+    ])
+
+
+def test_list_of_one_chapter_marks_pass_fail_and_todo(learner):
+    wrong = solved("torch_version", "same_random_twice").replace("return first, second", "return first, second * 2")
+    learner.write(wrong)
+    proc = learner.kata("list", "01")
+    assert proc.returncode == 0, proc.stderr
+    lines(proc.stdout).fnmatch_lines([
+        f"01  {CH01.title}  (1 / 4)",
+        f"    {messages.MARK_PASS} *torch_version",
+        f"    {messages.MARK_TODO}  seeded_rand",
+        f"    {messages.MARK_FAIL} *same_random_twice — *値が違います*",
+        f"    {messages.MARK_TODO}  rand_with_generator",
+        messages.NEXT_STEP.format(file="*seeds.py", exercise="seeded_rand"),
+    ])
+    assert "02  " not in proc.stdout
+
+
+# -- kata hint ------------------------------------------------------------------------------------------------------
+
+def test_hint_shows_the_next_level_each_time_and_remembers_it(learner):
+    ex = CH01.exercise("seeded_rand")
+    first, second, third = (learner.kata("hint", "01", "seeded_rand") for _ in range(3))
+    assert first.returncode == second.returncode == third.returncode == 0
+    lines(first.stdout).fnmatch_lines([
+        messages.HINT_TITLE.format(level=1, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
+        f"  {ex.hints[0]}", messages.HINT_MORE.format(chapter="01", exercise="seeded_rand")])
+    lines(second.stdout).fnmatch_lines([
+        messages.HINT_TITLE.format(level=2, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
+        f"  {ex.hints[1]}"])
+    assert ex.hints[0] not in second.stdout
+    assert messages.HINT_LAST.format(chapter="01", exercise="seeded_rand") in third.stdout
+    assert (learner.root / ".kata" / "hints.json").exists()
+    assert (learner.root / ".kata" / ".gitignore").read_text(encoding="utf-8").strip().endswith("*")
+
+
+def test_hint_levels_are_per_exercise_and_can_start_over(learner):
+    learner.kata("hint", "1", "seeded_rand")
+    other = learner.kata("hint", "01_setup", "torch_version")
+    assert "ヒント 1 / " in other.stdout
+    assert "ヒント 2 / " in learner.kata("hint", "01", "seeded_rand").stdout
+    reset = learner.kata("hint", "01", "seeded_rand", "--reset")
+    assert messages.HINT_FORGOTTEN.format(chapter="01", exercise="seeded_rand") in reset.stdout
+    assert "ヒント 1 / " in learner.kata("hint", "01", "seeded_rand").stdout
+
+
+# -- kata check -----------------------------------------------------------------------------------------------------
+
+def _normalised(text: str) -> str:
+    return re.sub(r" in \d+\.\d+s( \(\d+:\d\d:\d\d\))?", " in Xs", text)
+
+
+@pytest.mark.parametrize("extra", [[], ["-x"], ["-k", "seeded_rand"]], ids=["plain", "-x", "-k"])
+def test_check_prints_and_exits_as_pytest_exercises_nn(tmp_path, extra):
+    """In the repository itself (no KATA_ROOT): the output and the exit status of `pytest exercises/01`."""
+    env = dict(os.environ, KATA_SEED="7", PYTEST_ADDOPTS=f"-o cache_dir={tmp_path / 'cache'}")
+    env.pop("KATA_ROOT", None)
+    run = [subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=600)
+           for cmd in ([sys.executable, "-m", "pytest", "exercises/01", *extra],
+                       [sys.executable, "-m", "kata", "check", "01", *extra])]
+    assert run[1].returncode == run[0].returncode == 1
+    assert _normalised(run[1].stdout) == _normalised(run[0].stdout)
+    assert f"{messages.MARK_TODO} 01 seeded_rand" in run[1].stdout
+
+
+def test_check_of_a_solved_chapter_exits_0(learner):
+    learner.write(REFERENCE)
+    proc = learner.kata("check", "01", "-q")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    lines(proc.stdout).fnmatch_lines([f"{messages.MARK_PASS} 01 rand_with_generator", f"01  {CH01.title}*4 / 4*",
+                                      "*9 passed*"])
+
+
+# -- kata reset -----------------------------------------------------------------------------------------------------
+
+def _backup_path(stdout: str) -> Path:
+    match = re.search(messages.RESET_BACKUP.format(backup="(.+)").replace("(.+)", "(?P<p>.+)"), stdout)
+    assert match, stdout
+    return Path(match["p"]) if Path(match["p"]).is_absolute() else ROOT / match["p"]
+
+
+def test_reset_chapter_restores_the_stub_and_says_where_the_backup_is(learner):
+    learner.write(REFERENCE)
+    proc = learner.kata("reset", "01")
+    assert proc.returncode == 0, proc.stderr
+    assert messages.RESET_CHAPTER.format(file=str(learner.file)) in proc.stdout
+    assert learner.file.read_text(encoding="utf-8") == CH01.learner_file().read_text(encoding="utf-8")
+    backup = _backup_path(proc.stdout)
+    assert backup.read_text(encoding="utf-8") == REFERENCE
+    assert backup.is_relative_to(learner.root / ".kata" / "backup")
+
+
+def test_reset_one_exercise_keeps_the_others(learner):
+    learner.write(REFERENCE)
+    proc = learner.kata("reset", "01", "seeded_rand")
+    assert proc.returncode == 0, proc.stderr
+    assert messages.RESET_EXERCISE.format(file=str(learner.file), exercise="seeded_rand") in proc.stdout
+    assert learner.file.read_text(encoding="utf-8") == solved("torch_version", "same_random_twice",
+                                                               "rand_with_generator")
+    assert _backup_path(proc.stdout).read_text(encoding="utf-8") == REFERENCE
+
+
+def test_reset_one_exercise_works_in_a_file_with_a_syntax_error(learner):
+    learner.write(REFERENCE.replace("return torch.rand(shape)", "return torch.rand(shape"))
+    proc = learner.kata("reset", "01", "seeded_rand")
+    assert proc.returncode == 0, proc.stderr
+    ast.parse(learner.file.read_text(encoding="utf-8"))
+    assert learner.file.read_text(encoding="utf-8") == solved("torch_version", "same_random_twice",
+                                                               "rand_with_generator")
+
+
+def test_reset_puts_back_an_exercise_the_learner_deleted(learner):
+    source = solved("torch_version")
+    start, end = learn._span(source, "seeded_rand")
+    learner.write("".join(source.splitlines(keepends=True)[:start] + source.splitlines(keepends=True)[end:]))
+    proc = learner.kata("reset", "01", "seeded_rand")
+    assert messages.RESET_APPENDED.format(file=str(learner.file), exercise="seeded_rand") in proc.stdout
+    tree = ast.parse(learner.file.read_text(encoding="utf-8"))
+    assert "seeded_rand" in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def test_reset_of_an_untouched_file_changes_nothing_and_makes_no_backup(learner):
+    proc = learner.kata("reset", "01")
+    assert proc.returncode == 0
+    assert messages.RESET_UNCHANGED.format(target=str(learner.file)) in proc.stdout
+    assert not (learner.root / ".kata" / "backup").exists()
+
+
+def test_reset_recreates_a_deleted_file(learner):
+    learner.file.unlink()
+    proc = learner.kata("reset", "01")
+    assert proc.returncode == 0
+    assert messages.RESET_CREATED.format(file=str(learner.file)) in proc.stdout
+    assert learner.file.read_text(encoding="utf-8") == STUB
+
+
+@pytest.mark.parametrize("chapter", [pytest.param(c, id=c.key) for c in catalog.chapters()])
+def test_the_stub_rebuilt_from_the_reference_is_the_committed_stub(chapter):
+    """What `kata reset` writes is exactly the stub the learner started from."""
+    assert learn.stub_source(chapter) == chapter.learner_file().read_text(encoding="utf-8")
+
+
+# -- kata solution --------------------------------------------------------------------------------------------------
+
+def test_solution_is_refused_before_the_exercise_passes(learner):
+    proc = learner.kata("solution", "01", "seeded_rand")
+    assert proc.returncode == 1
+    assert messages.SOLUTION_LOCKED.format(chapter="01", exercise="seeded_rand",
+                                           status=messages.STATUS_WORDS["todo"]) in proc.stderr
+    assert "torch.manual_seed(seed)" not in proc.stdout
+
+
+def test_solution_with_force_shows_it_with_a_warning(learner):
+    proc = learner.kata("solution", "01", "seeded_rand", "--force")
+    assert proc.returncode == 0
+    assert proc.stderr.strip().splitlines()[-1].startswith("警告: 01 seeded_rand はまだ正解していません")
+    assert learn.reference_source(CH01, "seeded_rand") in proc.stdout
+
+
+def test_solution_is_shown_once_the_exercise_passes(learner):
+    learner.write(solved("seeded_rand"))
+    proc = learner.kata("solution", "01", "seeded_rand")
+    assert proc.returncode == 0, proc.stderr
+    lines(proc.stdout).fnmatch_lines([
+        messages.SOLUTION_TITLE.format(chapter="01", exercise="seeded_rand", file="solutions/01_setup/seeds.py",
+                                       status="*"),
+        "def seeded_rand(seed: int, shape: tuple[int, ...]) -> torch.Tensor:",
+        "    # Seeding the global generator*",
+    ])
+    assert "警告" not in proc.stderr
+
+
+# -- bad arguments: one Japanese line listing the valid choices, exit status 2 --------------------------------------
+
+CHAPTERS = ", ".join(c.key for c in catalog.chapters())
+EXERCISES_01 = ", ".join(e.name for e in CH01.exercises)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["hint", "99", "x"], f"kata hint: 章 '99' はありません。選べる章: {CHAPTERS}"),
+    (["hint", "01_wrong", "x"], f"kata hint: 章 '01_wrong' はありません。選べる章: {CHAPTERS}"),
+    (["hint"], f"kata hint: 章を指定してください。選べる章: {CHAPTERS}"),
+    (["hint", "01"], f"kata hint: 演習を指定してください。01_setup の演習: {EXERCISES_01}"),
+    (["hint", "01", "nope"], f"kata hint: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["solution", "01", "nope"], f"kata solution: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["reset", "99"], f"kata reset: 章 '99' はありません。選べる章: {CHAPTERS}"),
+    (["reset", "01", "nope"], f"kata reset: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["check", "99"], f"kata check: 章 '99' はありません。選べる章: {CHAPTERS}"),
+    (["list", "99"], f"kata list: 章 '99' はありません。選べる章: {CHAPTERS}"),
+    (["watch", "99"], f"kata watch: 章 '99' はありません。選べる章: {CHAPTERS}"),
+    (["frobnicate"], "kata: コマンド に 'frobnicate' は指定できません。選べるもの: 'list', 'hint', 'check', 'watch', "
+                     "'reset', 'solution'*"),
+    (["hint", "01", "seeded_rand", "--bogus"], "kata: 知らない引数です: --bogus"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_arguments_get_one_japanese_line_and_exit_2(learner, args, expected):
+    proc = learner.kata(*args, timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1, proc.stderr
+    lines(err[0]).fnmatch_lines([expected])
+    assert proc.stdout == ""
+
+
+def test_a_missing_learner_file_is_a_bad_argument(learner):
+    learner.file.unlink()
+    proc = learner.kata("reset", "01", "seeded_rand")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "kata reset: " + messages.MISSING_LEARNER_FILE.format(file=str(learner.file),
+                                                                                         chapter="01")
+
+
+def test_a_root_without_exercises_is_a_bad_argument(learner, tmp_path):
+    proc = learner.kata("hint", "01", "seeded_rand", "--root", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "kata hint: " + messages.BAD_ROOT.format(root=tmp_path / "nowhere")
+
+
+def test_help_is_japanese():
+    proc = subprocess.run([sys.executable, "-m", "kata", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert proc.returncode == 0
+    lines(proc.stdout).fnmatch_lines(["使い方: kata*", "*list*", "*hint*", "*check*", "*watch*", "*reset*",
+                                      "*solution*"])
+
+
+# -- kata.check in a notebook ---------------------------------------------------------------------------------------
+
+def test_import_kata_is_cheap(learner):
+    proc = learner.python("import sys, kata; print(sorted(m for m in ('torch', 'pytest', 'kata.plugin') "
+                          "if m in sys.modules))")
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_notebook_check_runs_in_process_and_sees_each_edit(learner):
+    code = f"""
+import kata, pathlib, sys
+first = kata.check("01")
+pathlib.Path({str(learner.file)!r}).write_text({REFERENCE!r}, encoding="utf-8")
+second = kata.check("01")
+print("EXIT", int(first), int(second), "torch" in sys.modules)
+print(repr(kata.check("99")))
+"""
+    proc = learner.python(code)
+    out = proc.stdout
+    assert "EXIT 1 0 True" in out, out[-3000:] + proc.stderr[-3000:]
+    first, second = out.split(f"{messages.SUMMARY_TITLE}")[1:3]
+    assert f"{messages.MARK_TODO} 01 torch_version" in first and f"01  {CH01.title}" in first
+    assert f"{messages.MARK_PASS} 01 torch_version" in second and "4 / 4" in second
+    assert "PytestAssertRewriteWarning" not in out
+    assert f"kata check: 章 '99' はありません。選べる章: {CHAPTERS}" in proc.stderr
+    assert out.strip().endswith("2")
