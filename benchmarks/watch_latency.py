@@ -79,8 +79,21 @@ class _Lines:
                 return at
 
 
-def measure_watch_latency(chapter: str, saves: int) -> list[float]:
-    """Seconds from each save to the whole verdict printed by ``kata watch`` (see the module docstring)."""
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by process ``pid`` (Linux only, else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measure_watch_latency(chapter: str, saves: int, cpu: list[float] | None = None) -> list[float]:
+    """Seconds from each save to the whole verdict printed by ``kata watch`` (see the module docstring).
+
+    If ``cpu`` is a list, the CPU seconds the watch process spent on each save are appended to it: on a busy
+    machine they show what the latency would be on an idle one.
+    """
     ch = learn.resolve_chapter(chapter)
     versions = _versions(ch)
     with tempfile.TemporaryDirectory(prefix="kata-watch-bench-") as tmp:
@@ -97,12 +110,16 @@ def measure_watch_latency(chapter: str, saves: int) -> list[float]:
             lines.wait_for(messages.WATCH_WAITING, STARTUP_TIMEOUT)
             for i in range(saves):
                 time.sleep(PAUSE_BETWEEN_SAVES)
+                cpu_before = _cpu_seconds(proc.pid)
                 text = versions[i % len(versions)] + f"\n# save {i}\n"
                 _save(target, text, rename=bool(i % 2))
                 saved = time.perf_counter()
                 lines.wait_for(messages.WATCH_CHANGED.split("{")[0], VERDICT_TIMEOUT)
                 done = lines.wait_for(messages.WATCH_WAITING, VERDICT_TIMEOUT)
                 latencies.append(done - saved)
+                cpu_after = _cpu_seconds(proc.pid)
+                if cpu is not None and cpu_before is not None and cpu_after is not None:
+                    cpu.append(cpu_after - cpu_before)
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -133,11 +150,17 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=9)
     parser.add_argument("--cold-repeats", type=int, default=3)
     args = parser.parse_args()
-    latencies = measure_watch_latency(args.chapter, args.saves)
+    cpu: list[float] = []
+    latencies = measure_watch_latency(args.chapter, args.saves, cpu)
     cold = measure_cold_check(args.chapter, args.cold_repeats)
     print(f"kata watch {args.chapter}: save -> verdict, median {statistics.median(latencies):.3f} s "
           f"(min {min(latencies):.3f}, max {max(latencies):.3f}, {len(latencies)} saves): "
           + ", ".join(f"{x:.3f}" for x in latencies))
+    if cpu:
+        print(f"  CPU time of the watch per save: median {statistics.median(cpu):.3f} s "
+              f"(clock ticks of 1/{os.sysconf('SC_CLK_TCK')} s)")
+    print(f"  load average during the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs")
     print(f"pytest exercises/{args.chapter} (cold): median {statistics.median(cold):.3f} s "
           f"({', '.join(f'{x:.3f}' for x in cold)})")
 

@@ -24,7 +24,7 @@ class UsageError(Exception):
 
 class JapaneseHelpFormatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[override]
-        return super().add_usage(usage, actions, groups, prefix=prefix or messages.CLI_USAGE)
+        return super().add_usage(usage, actions, groups, prefix=messages.CLI_USAGE if prefix is None else prefix)
 
 
 # argparse's own error messages (Python 3.10-3.13), translated; anything else is passed through.

@@ -294,7 +294,8 @@ def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",
 
 def expect_same_object(actual: Any, obj: Any, *, name: str = "戻り値", other_name: str = "入力") -> None:
     __tracebackhide__ = True
-    expect(actual is obj, "same_object", messages.SAME_OBJECT, name=name, other=other_name)
+    expect(actual is obj, "same_object", messages.SAME_OBJECT,
+           "return 文を忘れていませんか？" if actual is None else None, name=name, other=other_name)
 
 
 def expect_unchanged(current: torch.Tensor | np.ndarray, snapshot: torch.Tensor | np.ndarray,

@@ -259,6 +259,10 @@ class Grader:
         except KeyError:
             raise GradingError(f"ユーザー {user!r} がありません。") from None
         self.uid, self.gid = entry.pw_uid, entry.pw_gid
+        problem = _unreadable_for(self.uid, self.gid)
+        if problem:
+            raise GradingError(f"ユーザー {user!r} から {problem} を読めません。--user を外すか、"
+                               f"そのユーザーが読める場所に Python と torch を置いてください。")
 
     # -- the whole run -------------------------------------------------------------------------------------------
 
@@ -582,6 +586,42 @@ class Grader:
         return result
 
 
+def _unreadable_for(uid: int, gid: int) -> str | None:
+    """A path of the Python installation that user ``uid`` cannot read (checked in a short-lived fork), or None."""
+    import sysconfig
+    import numpy
+    import pytest
+    import torch
+    paths = [sysconfig.get_paths()["stdlib"], os.path.dirname(pytest.__file__), os.path.dirname(torch.__file__),
+             os.path.dirname(numpy.__file__), sys.executable]
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            for path in paths:
+                try:
+                    os.listdir(path) if os.path.isdir(path) else open(path, "rb").close()
+                except OSError:
+                    os.write(write_fd, path.encode())
+                    code = 1
+                    break
+        except BaseException:  # noqa: BLE001
+            code = 2
+        os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as f:
+        bad = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return None
+    return bad or "Python の環境"
+
+
 def _score(ex: catalog.Exercise, checks: list[report.CheckResult], findings: list[str],
            st: ChapterState) -> report.ExerciseResult:
     def out(status: str, verdict: str) -> report.ExerciseResult:
@@ -633,7 +673,7 @@ def prewarm() -> None:
     global _PREWARMED
     if _PREWARMED:
         return
-    import _pytest.config
+    import _pytest
     import numpy  # noqa: F401
     import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
@@ -642,8 +682,14 @@ def prewarm() -> None:
     import torch.optim  # noqa: F401
     import torch.utils.data  # noqa: F401
     import torch.testing  # noqa: F401
-    for name in _pytest.config.default_plugins:
-        importlib.import_module(f"_pytest.{name}")
+    import pkgutil
+    import pluggy
+    for package in (_pytest, pluggy):  # everything pytest may import lazily (a child may not be able to read it)
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            try:
+                importlib.import_module(info.name)
+            except Exception:  # noqa: BLE001 - optional parts (e.g. argcomplete support)
+                pass
     for path in sorted((catalog.ROOT / "kata").glob("*.py")):
         if path.stem not in ("__main__", "__init__"):
             importlib.import_module(f"kata.{path.stem}")
@@ -652,6 +698,12 @@ def prewarm() -> None:
     # torch._inductor.config), imported once here rather than once per child.
     from kata.state import GlobalState
     GlobalState.capture().restore()
+    # The first assert_close imports torch.distributed.tensor (≈0.4 s): once here, not in every child with a
+    # wrong answer.
+    try:
+        torch.testing.assert_close(torch.zeros(1), torch.ones(1))
+    except AssertionError:
+        pass
     del torch
     _PREWARMED = True
 

@@ -840,6 +840,11 @@ def fork_child(job: ChildJob, fd: int, key: bytes) -> None:
         status = run_child(job, fd, key)
     except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
         status = 70
+        try:
+            import traceback
+            traceback.print_exc()  # into the child's output.log (kept with `kata grade --keep`)
+        except BaseException:  # noqa: BLE001
+            pass
     finally:
         try:
             sys.stdout.flush()

@@ -18,7 +18,7 @@ DEVICE_MOVE = "x.to(device) は新しいテンソルを返し、x 自身は動�
 NEEDS_VIEW = "view (メモリ共有) が求められています。.clone() や .contiguous()、torch.tensor(...) はコピーを作ります。view / permute / unsqueeze / from_numpy を確認しましょう。"
 NEEDS_COPY = "元のデータと独立したコピーが求められています。.clone() や np.copy / torch.tensor(...) を使いましょう。"
 NEEDS_CONTIGUOUS = "permute や転置の結果はメモリ上で連続していません。連続なテンソルが必要なら .contiguous() や .reshape() を使いましょう。"
-NOT_CONTIGUOUS_EXPECTED = "permute / transpose は要素をコピーせず、ストライドだけを変えた (非連続な) view を返します。コピーしていませんか？"
+NOT_CONTIGUOUS_EXPECTED = "permute / transpose は要素をコピーせず、ストライドだけを変えた (非連続な) view を返します。.contiguous() でコピーしたり、view / reshape で並べ直したりしていませんか？"
 REQUIRES_GRAD_OFF = "requires_grad が付いていません。requires_grad=True を指定するか、.requires_grad_() を使いましょう。"
 REQUIRES_GRAD_ON = "勾配の記録が残っています。torch.no_grad() の中で計算するか、.detach() を使いましょう。"
 NOT_LEAF = "葉テンソル (is_leaf) ではありません。requires_grad を付けたあとに演算 (.float() や * など) をすると葉ではなくなります。作成時に dtype と requires_grad を指定しましょう。"

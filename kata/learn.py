@@ -86,8 +86,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if report is None:
         return 1
     results = {(e["chapter"], e["exercise"]): e for e in report["exercises"]}
-    width = max(_width(m) for m in (*MARKS.values(), messages.MARK_UNKNOWN))
-    width = min(width, _width(messages.MARK_TODO))
+    width = _width(messages.MARK_TODO)  # the mark column (スキップ is longer and may push its line out)
     upcoming = None
     for ch in chapters:
         statuses = [results.get((ch.key, ex.name), {}).get("status") for ex in ch.exercises]
@@ -126,7 +125,8 @@ def cmd_hint(args: argparse.Namespace) -> int:
         print(messages.HINT_FORGOTTEN.format(**names))
         return 0
     total = len(ex.hints)
-    level = min(int(state.get(key, 0)) + 1, total)
+    seen = state.get(key, 0)
+    level = min((seen if isinstance(seen, int) else 0) + 1, total)
     if level < 1:
         print(messages.HINT_LAST.format(**names))
         return 0

@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
+import pytest
+
 from kata import catalog, learn, messages
 
 POLL_INTERVAL = 0.03  # seconds between looks at the files
@@ -122,6 +124,23 @@ def _no_plugin_autoload():
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
 
 
+def _no_traceback(excinfo) -> str:
+    return ""
+
+
+class _SkipDiscardedTracebacks:
+    """The engine's plugin replaces the report of a failing check with its Japanese verdict; in the watch, do not
+    let pytest format the traceback it throws away (milliseconds per failing check, on every save)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items) -> None:
+        from kata.plugin import ITEM_INFO
+
+        for item in items:
+            if ITEM_INFO in item.stash:
+                item.repr_failure = _no_traceback
+
+
 class InProcessRunner:
     """Runs a chapter's checks with ``pytest.main`` in this process and prints what pytest prints."""
 
@@ -140,7 +159,7 @@ class InProcessRunner:
     def pytest(self, chapter: catalog.Chapter | None, *more: str, quiet: bool = False) -> int:
         sink = io.StringIO() if quiet else None
         with _no_plugin_autoload(), (contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()):
-            return learn.run_in_process(self.args(chapter, *more))
+            return learn.run_in_process(self.args(chapter, *more), plugins=[_SkipDiscardedTracebacks()])
 
     def __call__(self, chapter: catalog.Chapter, path: Path, announce: bool = True) -> int:
         if announce:

@@ -28,7 +28,7 @@ from kata.compare import (expect, expect_same_object, expect_scalar, expect_tens
                           fail)
 from kata.devices import HAS_CUDA
 from kata.inputs import choice, randint
-from kata.xor import tiny_classifier, xor_dataset, xor_points
+from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 XOR_ACCURACY = 0.95
 # A short run that reaches XOR_ACCURACY for every data and init seed tried (2000 of each): 64 points, batches of 32,
@@ -355,10 +355,19 @@ def test_load_state_checkpoint_saved_on_real_cuda(sub, gen, tmp_path, monkeypatc
 # -- evaluate_loss -----------------------------------------------------------------------------------------------
 
 def _evaluation_setup(gen: torch.Generator):
-    """A tiny classifier and an unshuffled loader over XOR points whose last batch is smaller."""
+    """A tiny classifier and an unshuffled loader over XOR points whose last batch is smaller.
+
+    The points are sorted by their loss, so the smaller last batch holds the hardest ones: a mean of the batch means
+    (which overweights the last batch) then differs clearly from the per-sample mean.
+    """
     size, batch_size = _uneven(gen, 10, 40)
-    dataset = xor_dataset(size, gen)
-    return tiny_classifier(_seed(gen), randint(gen, 2, 6)), dataset, DataLoader(dataset, batch_size=batch_size)
+    model = tiny_classifier(_seed(gen), randint(gen, 2, 6))
+    points, labels = xor_points(size, gen)
+    with torch.no_grad():
+        per_point = F.binary_cross_entropy_with_logits(model(points)[:, 0], labels.float(), reduction="none")
+    order = per_point.argsort()
+    dataset = XorSet(points[order], labels[order])
+    return model, dataset, DataLoader(dataset, batch_size=batch_size)
 
 
 def test_evaluate_loss_returns_float(sub, gen):

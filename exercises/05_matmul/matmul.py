@@ -78,7 +78,7 @@ def add_inplace(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     """`src` を `dst` にその場で (in-place で) 足し込み、`dst` そのものを返してください。
 
     入力: dst (任意の形状)、src (dst と同じ形状、またはブロードキャストで dst の形状になる形状)。dtype は同じ
-    出力: dst そのもの (新しいテンソルではなく同じオブジェクト)。呼び出し後の dst の値は 呼び出し前の dst + src。
+    出力: dst そのもの (新しいテンソルではなく同じオブジェクト)。呼び出し後の dst の値は、呼び出し前の dst + src です。
     src は変更しないでください。
     """
     raise NotImplementedError
