@@ -23,6 +23,7 @@ import argparse
 import gc
 import hashlib
 import importlib
+import json
 import os
 import secrets
 import selectors
@@ -510,15 +511,19 @@ class Grader:
         missing = [t["nodeid"] for t in run.collected if t["nodeid"] not in st.records]
         if not missing or st.findings:
             return
-        culprit = missing[0]
-        st.records[culprit] = {"status": "notrun", "verdict": self._not_run_verdict(run), "attribute": outcome}
-        rest = missing[1:]
+        verdict = self._not_run_verdict(run)
+        rest = missing
+        if outcome != report.COMPLETED:
+            # The process died in the first check without a result: that check is the culprit.  (When pytest's
+            # session was interrupted instead, the interrupted check has already reported.)
+            st.records[missing[0]] = {"status": "notrun", "verdict": verdict, "attribute": outcome}
+            rest = missing[1:]
         if rest and st.runs <= self.options.restarts and not st.suspect:
             st.deselect = [t["nodeid"] for t in st.collected or [] if t["nodeid"] in st.records]
             pending.append(st)
         else:
             for nodeid in rest:
-                st.records[nodeid] = {"status": "notrun", "verdict": self._not_run_verdict(run), "attribute": outcome}
+                st.records[nodeid] = {"status": "notrun", "verdict": verdict, "attribute": outcome}
 
     def _check_grader_tree(self) -> None:
         """Note any change to this repository's grading path during grading (children never read it: they have
@@ -691,8 +696,11 @@ def prewarm() -> None:
             except Exception:  # noqa: BLE001 - optional parts (e.g. argcomplete support)
                 pass
     for path in sorted((catalog.ROOT / "kata").glob("*.py")):
-        if path.stem not in ("__main__", "__init__"):
-            importlib.import_module(f"kata.{path.stem}")
+        if path.stem not in ("__main__", "__init__", "cli"):
+            try:
+                importlib.import_module(f"kata.{path.stem}")
+            except Exception:  # noqa: BLE001 - a command module with optional dependencies is not needed here
+                pass
     catalog.chapters()
     # Whatever the engine's state restore imports on first use (torch.use_deterministic_algorithms imports
     # torch._inductor.config), imported once here rather than once per child.
@@ -778,7 +786,7 @@ def grade_command(args: argparse.Namespace) -> int:
     try:
         result = grade(args.submission, options)
         if args.format == "gradescope":
-            text = report.json.dumps(report.to_gradescope(result, args.visibility), ensure_ascii=False, indent=1) + "\n"
+            text = json.dumps(report.to_gradescope(result, args.visibility), ensure_ascii=False, indent=1) + "\n"
         else:
             text = report.render(result, args.format)
         if args.output:

@@ -87,6 +87,7 @@ DECEPTIVE_OWN_FILE_DUNDERS = {"__eq__", "__ne__"}
 #: Source tokens that have no place in an exercise: they reach into the grader (used by :func:`scan_source`).
 SUSPICIOUS_MODULES = ("_pytest", "pluggy", "kata", "pytest_timeout", "ctypes")
 SUSPICIOUS_NAMES = {"_getframe", "_current_frames", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame",
+                    "ctypeslib",
                     "__code__", "__closure__", "__globals__", "__subclasses__", "get_referrers", "get_referents",
                     "get_objects", "meta_path", "settrace", "setprofile", "addaudithook", "pythonapi", "string_at",
                     "memmove", "pluginmanager", "hookimpl", "TestReport", "CallInfo", "kata_status"}
@@ -194,7 +195,10 @@ class AuditGuard:
         self._busy = False
         import inspect
         import traceback
+
+        import torch
         self._helpers = {inspect.__file__, traceback.__file__}
+        self._torch_dir = os.path.dirname(torch.__file__) + os.sep
 
     # a finding is tampering (zero for the chapter); a forbidden operation is only refused
     def _tamper(self, what: str) -> None:
@@ -226,6 +230,15 @@ class AuditGuard:
                 frame = frame.f_back
                 continue
             return name in self.learner_files
+        return False
+
+    def _torch_calls(self, frame: Any) -> bool:
+        """Whether the nearest real caller is torch itself (torch's own use of ctypes, e.g. to find a GPU)."""
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if not name.startswith("<"):
+                return name.startswith(self._torch_dir)
+            frame = frame.f_back
         return False
 
     def __call__(self, event: str, args: tuple) -> None:
@@ -264,10 +277,10 @@ class AuditGuard:
             if self._learner_on_stack(frame):
                 self._tamper(messages.TAMPER_GC.format(how=event))
         elif event in TRACE_EVENTS:
-            if self._learner_on_stack(frame):
+            if self._learner_on_stack(frame) and not self._torch_calls(frame):
                 self._tamper(messages.TAMPER_TRACE.format(how=event))
         elif event.startswith("ctypes."):
-            if self._learner_on_stack(frame):
+            if self._learner_on_stack(frame) and not self._torch_calls(frame):
                 self._tamper(messages.TAMPER_CTYPES.format(how=event))
         elif event in PROCESS_EVENTS:
             if self._learner_on_stack(frame):

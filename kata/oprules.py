@@ -5,8 +5,10 @@
         out = sub.my_tanh(x)
 
 Calls are recorded with a ``torch.overrides.TorchFunctionMode``; on leaving the block the check fails with a
-verdict naming the forbidden op and the calls that used it.  Nested calls count too (``nn.Tanh()`` calls
-``torch.tanh``).  Recording happens even if the learner catches exceptions, and the verdict comes after the call.
+verdict naming the forbidden op and the calls that used it.  Calls made from Python wrappers count too
+(``nn.Tanh()`` calls ``torch.tanh``), but calls *inside* a torch function that dispatches through
+``__torch_function__`` are not seen (``F.tanhshrink`` is recorded only as ``tanhshrink``): forbid lists must name
+such composite ops explicitly.  The verdict comes after the block, so a learner's ``except`` cannot hide it.
 """
 from __future__ import annotations
 
