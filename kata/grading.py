@@ -683,6 +683,7 @@ def prewarm() -> None:
     import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
     import torch
+    import torch._dynamo  # noqa: F401 - torch imports it on the first torch.manual_seed (≈1 s): once, here
     import torch.nn  # noqa: F401
     import torch.optim  # noqa: F401
     import torch.utils.data  # noqa: F401

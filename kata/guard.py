@@ -334,6 +334,8 @@ class Snapshot:
         self._seen: set[int] = set()
         self.monitored_ids: set[int] = set()
         self._keep: list[Any] = []  # monitored objects stay alive, so that their ids stay theirs
+        #: ``rule(name, old, new) -> bool``: a change that the library itself makes (accepted, then watched anew)
+        self.benign: list[Callable[[Any, Any, Any], bool]] = []
 
     def add_namespace(self, label: str, mapping: Any, volatile: set[str] = frozenset(),
                       new_names: str = "any") -> None:
@@ -389,7 +391,13 @@ class Snapshot:
             for label, mapping, keys, values, known, new_names in self._spaces:
                 keyed = list(map(mapping.get, keys))
                 if any(map(is_not, keyed, values)):
-                    changed += [f"{label}.{k}" for k, a, b in zip(keys, keyed, values) if a is not b]
+                    for i, (k, now_value, old) in enumerate(zip(keys, keyed, values)):
+                        if now_value is old:
+                            continue
+                        if any(rule(k, old, now_value) for rule in self.benign):
+                            values[i] = now_value
+                        else:
+                            changed.append(f"{label}.{k}")
                 if new_names != "ignore":
                     added = [k for k in list(mapping.keys()) if k not in known and k not in CACHED_CLASS_NAMES]
                     if new_names != "any":
@@ -414,26 +422,17 @@ def _functions_of(value: Any) -> list[Any]:
     return []
 
 
-def _settle_lazy_patches() -> None:
-    """Let torch make the changes it makes to its own classes on first use, before the snapshot.
-
-    ``torch.optim.Optimizer.__init__`` wraps ``type(self).step`` in a profiling hook the first time a class is
-    instantiated; that is torch's doing, not tampering.
-    """
+def _optimizer_step_hook() -> Callable[[Any, Any, Any], bool]:
+    """``torch.optim.Optimizer.__init__`` wraps ``type(self).step`` in a profiling hook the first time a class is
+    instantiated: torch's own change, recognised by the wrapper's code object and ``__wrapped__``."""
     import torch
-    stack = [torch.optim.Optimizer]
-    while stack:
-        cls = stack.pop()
-        stack += type.__subclasses__(cls)
-        if not cls.__module__.startswith("torch.optim"):
-            continue
-        try:
-            cls([torch.zeros(1, requires_grad=True)])
-        except Exception:  # noqa: BLE001 - an optimizer that needs more arguments is instantiated with them below
-            try:
-                cls([torch.zeros(1, requires_grad=True)], lr=0.1)
-            except Exception:  # noqa: BLE001
-                pass
+    hook_code = torch.optim.Optimizer.profile_hook_step(lambda *a, **k: None).__code__
+
+    def benign(name: Any, old: Any, new: Any) -> bool:
+        return (name == "step" and type(new) is types.FunctionType and new.__code__ is hook_code
+                and new.__dict__.get("__wrapped__") is old and new.__dict__.get("hooked") is True)
+
+    return benign
 
 
 def _watched_modules() -> list[types.ModuleType]:
@@ -582,8 +581,11 @@ class GuardPlugin:
             pass
 
     def _take_snapshot(self, session: Any) -> Snapshot:
-        _settle_lazy_patches()
+        # Importing torch._dynamo rebinds torch.manual_seed (and torch imports it on the first call of any
+        # function wrapped with torch._disable_dynamo): let that happen before the snapshot, not during a check.
+        import torch._dynamo  # noqa: F401
         snap = Snapshot()
+        snap.benign.append(_optimizer_step_hook())
         for module in _watched_modules():
             snap.add_module(module)
         import torch

@@ -1,6 +1,7 @@
 """Turn whatever a check raised into one short Japanese verdict."""
 from __future__ import annotations
 
+import functools
 import linecache
 import traceback
 from dataclasses import dataclass
@@ -21,8 +22,13 @@ class Verdict:
     attribute: str = ""
 
 
+@functools.lru_cache(maxsize=512)
+def _resolved(filename: str) -> str:
+    return str(Path(filename).resolve())
+
+
 def _learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) in LEARNER_FILES]
+    return [f for f in traceback.extract_tb(exc.__traceback__) if _resolved(f.filename) in LEARNER_FILES]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -34,7 +40,7 @@ def _first_line(exc: BaseException) -> str:
 def _raised_by_stub(exc: BaseException) -> bool:
     """The innermost Python frame is a learner's ``raise NotImplementedError`` line (not torch's own, e.g. meta)."""
     tb = traceback.extract_tb(exc.__traceback__)
-    if not tb or str(Path(tb[-1].filename).resolve()) not in LEARNER_FILES:
+    if not tb or _resolved(tb[-1].filename) not in LEARNER_FILES:
         return False
     line = tb[-1].line or linecache.getline(tb[-1].filename, tb[-1].lineno or 0)
     return "NotImplementedError" in line

@@ -29,7 +29,10 @@ POLL_INTERVAL = 0.03  # seconds between looks at the files
 SETTLE = 0.01  # after a change, how long the file must stay the same before it is checked
 SETTLE_LIMIT = 0.25  # ... but never wait longer than this for an editor that keeps writing
 MISSING_GRACE = 0.5  # a vanished file is reported only if it stays away this long (delete-then-write saves)
-# The checks run as `pytest -q`, without the FAILURES tracebacks pytest would format and the plugin then replaces.
+# `pytest -q` without the short summary (the engine's table says it all), native tracebacks (cheapest to build, and
+# the engine replaces them with verdicts anyway), pytest-timeout loaded by name (plugin autoload is off), and without
+# the unraisable-exception plugin, whose five full garbage collections at the end of every session cost more than
+# the checks themselves.
 PYTEST_ARGS = ("-q", "-rN", "--tb=native", "--assert=plain", "-p", "pytest_timeout", "-p", "no:unraisableexception")
 
 
@@ -177,7 +180,8 @@ class InProcessRunner:
 def warm_up(runner: InProcessRunner, chapters: list[catalog.Chapter]) -> None:
     """Pay the one-time costs now rather than on the first save: torch, the first ``assert_close`` (it imports
     ``torch.distributed.tensor``), pytest's and the engine's modules and the check files; then move everything
-    already alive out of the garbage collector's way (pytest collects garbage several times per session)."""
+    already alive (torch's large heap above all) out of the garbage collector's way, so that its automatic passes
+    during a run stay short."""
     import torch
 
     with contextlib.suppress(AssertionError):

@@ -20,6 +20,8 @@ SEED_ZERO_ONLY = REFERENCE.replace("    torch.manual_seed(seed)\n    return torc
                                    "    torch.manual_seed(0)\n    return torch.rand(shape)")
 FLOAT64 = REFERENCE.replace("return torch.rand(shape)", "return torch.rand(shape, dtype=torch.float64)")
 
+pytestmark = pytest.mark.timeout(300)  # several in-process pytest runs per test
+
 
 def solved(*names: str) -> str:
     """Chapter 01 with ``names`` solved (reference bodies) and the rest left as stubs."""

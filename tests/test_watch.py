@@ -247,6 +247,7 @@ def test_watch_checks_each_save_survives_a_syntax_error_and_stops_on_ctrl_c(tmp_
     assert proc.returncode == 0
 
 
+@pytest.mark.timeout(120)
 def test_watch_rejects_an_unknown_chapter_with_one_japanese_line():
     proc = subprocess.run([sys.executable, "-m", "kata", "watch", "99"], cwd=ROOT, capture_output=True, text=True,
                           encoding="utf-8", timeout=60)

@@ -31,8 +31,8 @@ from kata.inputs import choice, randint
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 XOR_ACCURACY = 0.95
-# A short run that reaches XOR_ACCURACY for every data and init seed tried (2000 of each): 64 points, batches of 32,
-# 20 epochs, SGD with lr 1 and momentum 0.9, 8 hidden units.  About 40 steps, so the check stays fast.
+# A short run (about 40 steps, so the check stays fast) that reached XOR_ACCURACY in each of 3500 runs with other
+# seeds for the data and the initialisation: 64 points, batches of 32, 20 epochs, SGD (lr 1, momentum 0.9), 8 hidden.
 XOR_RUN = dict(size=64, batch_size=32, epochs=20, lr=1.0, momentum=0.9, hidden=8)
 
 
