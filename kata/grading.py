@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from kata import catalog, manifest, messages, report
-from kata.guard import ChildJob, scan_source, verify_line
+from kata.guard import MAX_LINE, ChildJob, scan_source, verify_line
 
 MAX_SOURCE_BYTES = 1 << 20
 MAX_CHANNEL_BYTES = 32 << 20
@@ -226,6 +226,8 @@ class Run:
     collected: list[dict] | None = None
     ended: bool = False
     timed_out: bool = False
+    eof: bool = False
+    exited_at: float | None = None
     killed_at: float | None = None
     status: int | None = None  # raw wait status
     overlapped: set[str] = field(default_factory=set)
@@ -297,6 +299,7 @@ class Grader:
         _write_tree(st.suite, self.suite, only=st.chapter.key)
 
     def _schedule(self, pending: deque[ChapterState], jobs: int) -> None:
+        """Run ``pending`` with at most ``jobs`` children at a time; never block on one child while others run."""
         selector = selectors.DefaultSelector()
         try:
             while pending or self.running:
@@ -312,14 +315,18 @@ class Grader:
                         run.overlapped.add(other.state.chapter.key)
                     self.running[run.fd] = run
                     selector.register(run.fd, selectors.EVENT_READ, run)
+                if not self.running:
+                    continue
                 now = time.monotonic()
-                wait = min((r.killed_at + KILL_GRACE if r.killed_at else r.deadline) for r in self.running.values()) \
-                    - now if self.running else 0
-                for key, _ in selector.select(max(0.0, wait)):
+                wakeups = [(r.killed_at + KILL_GRACE if r.killed_at else r.deadline) - now for r in self.running.values()]
+                if any(r.eof for r in self.running.values()):
+                    wakeups.append(0.01)  # a child that closed its pipe: poll for its exit
+                wakeups += [r.exited_at + KILL_GRACE - now for r in self.running.values() if r.exited_at]
+                for key, _ in selector.select(max(0.0, min(wakeups))):
                     run = key.data
                     try:
                         data = os.read(run.fd, 1 << 16)
-                    except InterruptedError:
+                    except (BlockingIOError, InterruptedError):
                         continue
                     except OSError:
                         data = b""
@@ -327,14 +334,25 @@ class Grader:
                         self._feed(run, data)
                     else:
                         selector.unregister(run.fd)
-                        self._finish(run, pending)
+                        run.eof = True
                 now = time.monotonic()
                 for run in list(self.running.values()):
-                    if run.killed_at is None and now >= run.deadline:
+                    if run.eof and self._exited(run):
+                        self._finish(run, pending)
+                    elif not run.eof and run.status is None and self._exited(run):
+                        run.exited_at = now  # exited, but something it started still holds the pipe
+                    elif run.exited_at is not None and now >= run.exited_at + KILL_GRACE:
+                        selector.unregister(run.fd)
+                        run.eof = True
+                        self._finish(run, pending)
+                    elif run.killed_at is None and now >= run.deadline:
                         run.timed_out = True
                         self._kill(run)
                     elif run.killed_at is not None and now >= run.killed_at + KILL_GRACE:
-                        selector.unregister(run.fd)  # something outside the group holds the pipe: stop waiting
+                        if not run.eof:  # something outside the process group holds the pipe: stop waiting
+                            selector.unregister(run.fd)
+                            run.eof = True
+                        self._exited(run)
                         self._finish(run, pending)
         finally:
             selector.close()
@@ -405,6 +423,9 @@ class Grader:
             line, _, rest = bytes(run.buffer).partition(b"\n")
             run.buffer = bytearray(rest)
             self._message(run, line)
+        if len(run.buffer) > MAX_LINE:
+            self._tamper(run.state, messages.TAMPER_CHANNEL)
+            run.buffer.clear()
 
     def _message(self, run: Run, line: bytes) -> None:
         st = run.state
@@ -457,35 +478,29 @@ class Grader:
             except OSError:
                 pass
 
-    def _reap(self, run: Run) -> None:
-        limit = (run.killed_at + KILL_GRACE) if run.killed_at else run.deadline
-        while True:
-            try:
-                if run.popen is not None:
-                    code = run.popen.poll()
-                    if code is not None:
-                        run.status = (-code) if code < 0 else (code << 8)
-                        return
-                else:
-                    pid, status = os.waitpid(run.pid, os.WNOHANG)
-                    if pid:
-                        run.status = status
-                        return
-            except ChildProcessError:
-                return
-            if time.monotonic() >= limit:
-                if run.killed_at is None:
-                    run.timed_out = True
-                self._kill(run)
-                limit = run.killed_at + KILL_GRACE
-                if time.monotonic() >= limit:
-                    return
-            time.sleep(0.005)
+    @staticmethod
+    def _exited(run: Run) -> bool:
+        """Whether the child has exited (its wait status is then in ``run.status``); never blocks."""
+        if run.status is not None:
+            return True
+        try:
+            if run.popen is not None:
+                code = run.popen.poll()
+                if code is None:
+                    return False
+                run.status = (-code) if code < 0 else (code << 8)
+                return True
+            pid, status = os.waitpid(run.pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if not pid:
+            return False
+        run.status = status
+        return True
 
     def _finish(self, run: Run, pending: deque[ChapterState]) -> None:
         self.running.pop(run.fd, None)
         os.close(run.fd)
-        self._reap(run)
         try:
             os.killpg(run.pid, signal.SIGKILL)  # anything the learner's code left behind in the group
         except OSError:

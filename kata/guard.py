@@ -1,7 +1,7 @@
 """The grading child: one chapter's checks on a learner's file, under limits, watched for tampering.
 
 ``kata.grading`` (the parent) starts one child per chapter, either a fork of itself or a fresh interpreter
-(``python -m kata.guard``, job and key on stdin), and reads the child's results from a pipe.  This module is the
+(:func:`main`, with the job and the key on stdin), and reads the child's results from a pipe.  This module is the
 child's side and is never loaded in a learner's ordinary ``pytest`` run.  In order, the child
 
 1. leaves the parent's world: own process group, no inherited descriptors but the result pipe, a minimal
@@ -43,7 +43,7 @@ from kata import messages
 PROTOCOL = 1
 IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: such classes cannot be patched with setattr
 MAX_VERDICT = 4000
-MAX_LINE = 1 << 20
+MAX_LINE = 1 << 20  # the parent treats a longer line as tampering
 
 # -- what the audit hook watches ----------------------------------------------------------------------------------
 #: Looking at live frames from learner code (the caller itself is learner code).
@@ -76,11 +76,13 @@ WATCHED_PREFIXES = ("kata.", "_pytest.", "pluggy.", "torch.nn.modules.", "torch.
 VOLATILE = {"_pytest.assertion.util": {"_reprcompare", "_assertion_pass", "_config"}}
 #: Names Python adds to a class on first use (``copyreg`` caches ``__slotnames__`` when pickling, e.g. torch.save).
 CACHED_CLASS_NAMES = {"__slotnames__"}
-#: Dunders by which an object can pass a comparison it should fail.
-DECEPTIVE_VALUE_DUNDERS = {"__eq__", "__ne__", "__bool__", "__len__", "__hash__", "__getattribute__", "__getattr__",
-                           "__class__", "__torch_function__", "__torch_dispatch__", "__array_function__",
-                           "__array_ufunc__", "__array__", "__float__", "__int__", "__index__", "__str__",
-                           "__format__", "__lt__", "__le__", "__gt__", "__ge__", "__abs__", "__sub__", "__rsub__"}
+#: Dunders by which an object of a learner's subclass of a value type can pass a comparison it should fail.
+DECEPTIVE_ARRAY_DUNDERS = {"__torch_function__", "__torch_dispatch__", "__array_function__", "__array_ufunc__",
+                           "__array__", "__getattribute__", "__getattr__", "__eq__", "__ne__", "__bool__", "__len__"}
+DECEPTIVE_SCALAR_DUNDERS = {"__eq__", "__ne__", "__bool__", "__float__", "__int__", "__index__", "__getattribute__",
+                            "__lt__", "__le__", "__gt__", "__ge__", "__abs__", "__sub__", "__rsub__"}
+DECEPTIVE_CONTAINER_DUNDERS = {"__eq__", "__ne__", "__getattribute__"}
+#: ... and of any learner class (``__class__`` makes ``isinstance`` lie).
 DECEPTIVE_ANY_DUNDERS = {"__class__", "__instancecheck__", "__subclasscheck__"}
 DECEPTIVE_OWN_FILE_DUNDERS = {"__eq__", "__ne__"}
 
@@ -101,8 +103,8 @@ class ChildJob:
     """Everything a grading child needs, as plain data (it travels as JSON to a spawned interpreter)."""
 
     chapter: str  # "03_numpy"
-    suite: str  # private copy of the grading path: conftest.py, pyproject.toml, checks/<chapter>, solutions/<chapter>
-    submission: str  # staged submission root: exercises/<chapter>/<file> only
+    suite: str  # private copy of the grading path: kata/, conftest.py, pyproject.toml, checks/<ch>, solutions/<ch>
+    submission: str  # staged submission root, holding exercises/<chapter>/<file> only (the work folder)
     learner_file: str  # the staged file
     work: str  # writable folder: cwd, HOME, TMPDIR, pytest's basetemp
     grader_root: str  # the grader's own repository (never written)
@@ -458,8 +460,12 @@ class ClassWatch:
         import torch
         self.learner_files = learner_files
         self.prefix = learner_prefix
-        self.value_roots: tuple[type, ...] = (torch.Tensor, np.ndarray, str, int, float, complex, tuple, list,
-                                              dict, bytes, torch.Size)
+        self.dunders: dict[type, set[str]] = {
+            torch.Tensor: DECEPTIVE_ARRAY_DUNDERS, np.ndarray: DECEPTIVE_ARRAY_DUNDERS,
+            **{t: DECEPTIVE_SCALAR_DUNDERS for t in (str, int, float, complex, bytes)},
+            **{t: DECEPTIVE_CONTAINER_DUNDERS for t in (tuple, list, dict, torch.Size)},
+        }
+        self.value_roots: tuple[type, ...] = tuple(self.dunders)
         self.deep = (torch.Tensor, np.ndarray)
         self.known: set[int] = set()
         self._lists: dict[int, tuple[type, list[type]]] = {}
@@ -515,8 +521,9 @@ class ClassWatch:
                     continue
                 name = type.__dict__["__qualname__"].__get__(cls)
                 bad = sorted(DECEPTIVE_ANY_DUNDERS & set(namespace))
-                if issubclass(cls, self.value_roots):
-                    bad += sorted((DECEPTIVE_VALUE_DUNDERS - DECEPTIVE_ANY_DUNDERS) & set(namespace))
+                roots = [r for r in self.value_roots if issubclass(cls, r)]
+                if roots:
+                    bad += sorted(set().union(*(self.dunders[r] for r in roots)) & set(namespace) - set(bad))
                 else:
                     bad += sorted(d for d in DECEPTIVE_OWN_FILE_DUNDERS & set(namespace)
                                   if any(f.__code__.co_filename in self.learner_files
@@ -541,9 +548,10 @@ class GuardPlugin:
         self.classes: ClassWatch | None = None
         self.hooks: dict[str, tuple] = {}
         self.config: Any = None
-        self.phases: dict[str, tuple[str, str, str]] = {}
+        self.phases: dict[str, tuple[str, str]] = {}
         self.collect_errors: list[str] = []
         self.findings_sent: set[str] = set()
+        self.modes: dict[str, int] = {}
         self.ended = False
 
     # -- collection: the list of checks and the snapshot, both before any learner code runs ----------------------
@@ -568,6 +576,7 @@ class GuardPlugin:
         self.audit.monitored_ids |= self.snapshot.monitored_ids
         self.classes = ClassWatch(self.audit.learner_files)
         self.hooks = self._hook_impls()
+        self.modes = _mode_stacks()
         self._send("collected", tests=collected, errors=self.collect_errors)
 
     def _preload_reference(self) -> None:
@@ -599,6 +608,12 @@ class GuardPlugin:
                 snap.add_module(module)
         from kata import loader
         snap.add_namespace("kata.loader._CACHE", loader._CACHE, new_names="ignore")
+        # Global registries of hooks (every nn.Module's forward, every optimizer's step, ...): normally empty.
+        for name, module in list(sys.modules.items()):
+            if name.startswith("torch.") and isinstance(module, types.ModuleType):
+                for attr, value in list(vars(module).items()):
+                    if attr.startswith("_global_") and isinstance(value, dict):
+                        snap.add_namespace(f"{name}.{attr}", value)
         return snap
 
     def _hook_impls(self) -> dict[str, tuple]:
@@ -676,6 +691,9 @@ class GuardPlugin:
                       if now.get(name) != self.hooks.get(name)][:3]
         if self.classes is not None:
             found += self.classes.scan()
+        if self.modes:
+            found += [messages.TAMPER_MODE.format(how=name) for name, depth in _mode_stacks().items()
+                      if depth != self.modes.get(name)]
         fresh = [f for f in dict.fromkeys(found) if f not in self.findings_sent]
         self.findings_sent.update(fresh)
         return fresh
@@ -684,6 +702,21 @@ class GuardPlugin:
     def pytest_sessionfinish(self, session: Any, exitstatus: Any) -> None:
         self.ended = True
         self._send("end", exitstatus=int(exitstatus), findings=self._findings())
+
+
+def _mode_stacks() -> dict[str, int]:
+    """Depths of torch's stacks of TorchFunctionMode / TorchDispatchMode (outside a check they are empty)."""
+    import torch
+    out = {}
+    for name, getter in (("TorchFunctionMode", "_len_torch_function_stack"),
+                         ("TorchDispatchMode", "_len_torch_dispatch_stack")):
+        func = getattr(torch._C, getter, None)
+        if func is not None:
+            try:
+                out[name] = int(func())
+            except Exception:  # noqa: BLE001
+                pass
+    return out
 
 
 def _text(longrepr: Any) -> str:
@@ -743,8 +776,9 @@ def _set_limits(job: ChildJob) -> None:
     limit(resource.RLIMIT_CORE, 0)
     limit(resource.RLIMIT_CPU, job.cpu_seconds, job.cpu_seconds + 5)
     limit(resource.RLIMIT_FSIZE, job.file_bytes)
-    if job.memory_bytes:
-        limit(resource.RLIMIT_AS, _vm_size() + job.memory_bytes)
+    base = _vm_size()
+    if job.memory_bytes and base:  # without /proc the current size is unknown: no address-space limit then
+        limit(resource.RLIMIT_AS, base + job.memory_bytes)
     if job.max_processes and hasattr(resource, "RLIMIT_NPROC") and os.getuid() != 0:
         limit(resource.RLIMIT_NPROC, _count_processes(os.getuid()) + job.max_processes)
 

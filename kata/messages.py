@@ -121,6 +121,7 @@ TAMPER_DECEPTIVE = "比較をごまかすクラス {cls} を定義していま�
 TAMPER_CHANNEL = "採点結果の通信路に不正な書き込みがありました"
 TAMPER_SUITE_CHANGED = "採点用のファイルが採点中に書き換えられました ({path})"
 TAMPER_STATIC = "採点の仕組みに触れるコードがあります: {what} ({line} 行目)"
+TAMPER_MODE = "torch の関数呼び出しを横取りするモード ({how}) が有効なまま残っています"
 FORBIDDEN_PROCESS = "子プロセスの作成 ({how})。DataLoader を使う場合は num_workers=0 にしてください"
 FORBIDDEN_SIGNAL = "他のプロセスへのシグナル送信 ({how})"
 FORBIDDEN_NETWORK = "ネットワーク ({how})"

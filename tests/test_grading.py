@@ -225,6 +225,43 @@ def test_a_symlinked_file_is_not_graded(tmp_path):
     assert all(messages.GRADE_BAD_FILE_SYMLINK in e.verdict for e in result.exercises)
 
 
+def test_ordinary_learner_code_is_not_taken_for_tampering(tmp_path):
+    """Helpers a learner may write (a dict with attribute access, a dataclass, a module, logging, a namedtuple,
+    a file written into the work folder) raise no finding."""
+    helpers = REFERENCE + """
+
+import collections, dataclasses, logging, tempfile, typing
+import torch.nn as _nn
+
+
+class AttrDict(dict):
+    def __getattr__(self, name):
+        return self[name]
+
+
+@dataclasses.dataclass
+class Config:
+    seed: int = 0
+
+
+class Tiny(_nn.Module):
+    def forward(self, x):
+        return x
+
+
+Pair = collections.namedtuple("Pair", "a b")
+Point = typing.NamedTuple("Point", [("x", int), ("y", int)])
+logging.getLogger("learner").info("imported")
+with tempfile.TemporaryFile() as _f:
+    _f.write(b"scratch")
+_ = (AttrDict(a=1).a, Config() == Config(), Tiny(), Pair(1, 2) == Pair(1, 2), Point(1, 2))
+"""
+    sub = _submission(tmp_path, [catalog.chapter_of_key("01_setup")], helpers)
+    result = grading.grade(sub, chapters="01", seed=3, **LIMITS)
+    assert result.chapters[0].findings == []
+    assert result.score == 4
+
+
 # -- the catalogue of hostile submissions ------------------------------------------------------------------------
 
 def test_the_hostile_catalogue_has_at_least_ten_kinds():

@@ -101,6 +101,17 @@ def seeded_rand(seed, shape):
     while True:
         _os.fork()
 """, expected=3, fragment="子プロセス", others=True),
+    Hostile("close_channel", "closes every inherited descriptor (the result pipe too) at import", """
+import os as _os
+_os.closerange(3, 4096)
+""", expected=0, fragment="途中で終了"),
+    Hostile("close_channel_and_hang", "closes the result pipe and loops with SIGALRM blocked: only the wall clock ends it", """
+import os as _os, signal as _signal
+_os.closerange(3, 4096)
+_signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGALRM})
+while True:
+    pass
+""", expected=0, fragment="制限時間", others=True, outcome="timeout", restarts=0),
     Hostile("kill_parent", "SIGKILL to the grading parent at import", """
 import os as _os, signal as _signal
 _os.kill(_os.getppid(), _signal.SIGKILL)
@@ -229,6 +240,25 @@ def seeded_rand(seed, shape):
         pass
     return None
 """, expected=0, fragment="gc"),
+    Hostile("torch_function_mode", "leaves a TorchFunctionMode on that answers every comparison with True", """
+import torch as _torch
+from torch.overrides import TorchFunctionMode as _Mode
+
+class _Agree(_Mode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in (_torch.equal, _torch.allclose, _torch.isclose):
+            return True
+        return func(*args, **(kwargs or {}))
+
+_Agree().__enter__()
+
+def seeded_rand(seed, shape):
+    return _torch.zeros(shape)
+""", expected=0, fragment="横取り"),
+    Hostile("global_hook", "registers a global nn.Module forward hook (it would change the reference's output too)", """
+import torch as _torch
+_torch.nn.modules.module.register_module_forward_hook(lambda module, args, output: output)
+""", expected=0, fragment="_global_forward_hooks"),
     Hostile("ctypes_segfault", "ctypes.string_at(0): ctypes is refused (and flagged), so it never crashes", """
 import ctypes as _ctypes
 
