@@ -318,7 +318,8 @@ class Grader:
                 if not self.running:
                     continue
                 now = time.monotonic()
-                wakeups = [(r.killed_at + KILL_GRACE if r.killed_at else r.deadline) - now for r in self.running.values()]
+                wakeups = [(r.killed_at + KILL_GRACE if r.killed_at else r.deadline) - now
+                           for r in self.running.values()]
                 if any(r.eof for r in self.running.values()):
                     wakeups.append(0.01)  # a child that closed its pipe: poll for its exit
                 wakeups += [r.exited_at + KILL_GRACE - now for r in self.running.values() if r.exited_at]

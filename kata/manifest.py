@@ -1,8 +1,9 @@
 """The manifest of hashes shipped with the suite: what `kata verify` compares before grading in place.
 
 The grading path is the engine (``kata/``), the checks (``checks/``), the references (``solutions/``), the root
-``conftest.py`` (it loads the engine's plugin) and ``pyproject.toml`` (pytest's settings).  ``kata/MANIFEST.sha256`` lists the SHA-256 of each of those files in the
-format of ``sha256sum`` (so ``sha256sum --check kata/MANIFEST.sha256`` works from the repository root too)::
+``conftest.py`` (it loads the engine's plugin) and ``pyproject.toml`` (pytest's settings).
+``kata/MANIFEST.sha256`` lists the SHA-256 of each of those files in the format of ``sha256sum`` (so
+``sha256sum --check kata/MANIFEST.sha256`` works from the repository root too)::
 
     python -m kata.manifest --write     # regenerate after changing checks, engine or references
     python -m kata.manifest             # compare (what `kata verify` does)

@@ -54,7 +54,7 @@ def seeded_rand(seed, shape):
     while True:
         pass
 """, expected=3, fragment="時間切れ"),
-    Hostile("timeout_signal_blocked", "seeded_rand blocks SIGALRM and loops: only the chapter's wall clock stops it", """
+    Hostile("timeout_signal_blocked", "seeded_rand blocks SIGALRM and loops: only the chapter's clock stops it", """
 import signal as _signal
 
 def seeded_rand(seed, shape):
@@ -105,7 +105,7 @@ def seeded_rand(seed, shape):
 import os as _os
 _os.closerange(3, 4096)
 """, expected=0, fragment="途中で終了"),
-    Hostile("close_channel_and_hang", "closes the result pipe and loops with SIGALRM blocked: only the wall clock ends it", """
+    Hostile("close_channel_and_hang", "closes the result pipe and loops with SIGALRM blocked", """
 import os as _os, signal as _signal
 _os.closerange(3, 4096)
 _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGALRM})
@@ -304,7 +304,7 @@ for _root in [p for p in _sys.path if "kata-grade-" in p]:  # only the grading c
             except PermissionError:
                 pass
 """, expected=0, fragment="書き換えよう", others=True),
-    Hostile("c_level_write", "overwrites its private copy of the reference through torch.save (C++, no audit event)", """
+    Hostile("c_level_write", "overwrites its private copy of the reference with torch.save (C++, no audit)", """
 import os as _os, sys as _sys, torch as _torch
 
 def seeded_rand(seed, shape):
