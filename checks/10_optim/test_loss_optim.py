@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -29,13 +28,6 @@ BUILTIN_BCE_RULE = ("組み込みの BCE (F.binary_cross_entropy_with_logits / F
 BUILTIN_BCE = (F.binary_cross_entropy_with_logits, F.binary_cross_entropy, torch.binary_cross_entropy_with_logits,
                torch._C._nn.binary_cross_entropy)
 SGD_SETTINGS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny: one intra-op thread is faster, far faster on a busy machine where a second thread
-    waits for a core at every op.  The engine restores the thread count after each check."""
-    torch.set_num_threads(1)
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from kata import hints, messages
 from kata.compare import (expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged,
                           fail)
 from kata.devices import HAS_CUDA
+from kata.probe import Probe, expect_eval_mode, expect_no_graph, expect_train_mode
 from kata.inputs import choice, randint
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
@@ -34,28 +35,6 @@ XOR_ACCURACY = 0.95
 # A short run (about 40 steps, so the check stays fast) that reached XOR_ACCURACY in each of 3500 runs with other
 # seeds for the data and the initialisation: 64 points, batches of 32, 20 epochs, SGD (lr 1, momentum 0.9), 8 hidden.
 XOR_RUN = dict(size=64, batch_size=32, epochs=20, lr=1.0, momentum=0.9, hidden=8)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny: one intra-op thread is faster, far faster on a busy machine where a second thread
-    waits for a core at every op.  The engine restores the thread count after each check."""
-    torch.set_num_threads(1)
-
-
-class Probe(nn.Module):
-    """Wraps a model; records at every forward whether it was in training mode and whether autograd was recording."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-        self.training_flags: list[bool] = []
-        self.grad_enabled: list[bool] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.training_flags.append(self.training)
-        self.grad_enabled.append(torch.is_grad_enabled())
-        return self.inner(x)
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------
@@ -192,9 +171,7 @@ def test_train_model_sets_train_mode(sub, gen):
     probe = Probe(model)
     probe.eval()
     sub.train_model(probe, torch.optim.SGD(probe.parameters(), lr=lr), loaders(), nn.BCEWithLogitsLoss(), 1)
-    expect(probe.training_flags, "model_not_called", messages.MODEL_NOT_CALLED, name="train_model")
-    expect(all(probe.training_flags), "training", messages.EVAL_MODE_IN_FORWARD, hints.TRAIN_MODE,
-           name="train_model")
+    expect_train_mode(probe, "train_model")
 
 
 def test_train_model_learns_xor(sub, gen):
@@ -397,9 +374,7 @@ def test_evaluate_loss_builds_no_graph(sub, gen):
     probe = Probe(model)
     before = _state(probe)
     sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
-    expect(probe.grad_enabled, "model_not_called", messages.MODEL_NOT_CALLED, name="evaluate_loss")
-    expect(not any(probe.grad_enabled), "grad_mode", messages.GRAD_ENABLED_IN_FORWARD, hints.NO_GRAD_FOR_EVAL,
-           name="evaluate_loss")
+    expect_no_graph(probe, "evaluate_loss")
     for (key, value), (_, old) in zip(_state(probe), before):
         expect_unchanged(value, old, name=f"model の {key}")
     for name, p in probe.named_parameters():
@@ -412,6 +387,4 @@ def test_evaluate_loss_eval_mode(sub, gen):
     probe = Probe(model)
     probe.train()
     sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
-    expect(probe.training_flags, "model_not_called", messages.MODEL_NOT_CALLED, name="evaluate_loss")
-    expect(not any(probe.training_flags), "training", messages.TRAINING_IN_FORWARD, hints.EVAL_MODE,
-           name="evaluate_loss")
+    expect_eval_mode(probe, "evaluate_loss")

@@ -16,25 +16,11 @@ from torch.utils.data import DataLoader
 from kata import hints, messages
 from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type
 from kata.inputs import choice, randint
+from kata.probe import Probe, expect_eval_mode, expect_no_graph
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 
 # -- models whose behaviour the checks know ----------------------------------------------------------------------
-
-class Probe(nn.Module):
-    """Wraps a model; records at every forward whether autograd was recording and whether it was in training mode."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-        self.grad_enabled: list[bool] = []
-        self.training_flags: list[bool] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.grad_enabled.append(torch.is_grad_enabled())
-        self.training_flags.append(self.training)
-        return self.inner(x)
-
 
 class XorRule(nn.Module):
     """A perfect classifier for points near the XOR corners: logit +scale where exactly one coordinate is > 0.5."""
@@ -100,21 +86,6 @@ def _xor_loader(gen: torch.Generator) -> DataLoader:
     return _loader(xor_dataset(randint(gen, 20, 60), gen), randint(gen, 3, 17))
 
 
-# -- facts that are not a comparison of values -------------------------------------------------------------------
-
-def _expect_no_graph(probe: Probe, name: str) -> None:
-    __tracebackhide__ = True
-    expect(probe.grad_enabled, "model_not_called", messages.MODEL_NOT_CALLED, name=name)
-    expect(not any(probe.grad_enabled), "grad_mode", messages.GRAD_ENABLED_IN_FORWARD, hints.NO_GRAD_FOR_EVAL,
-           name=name)
-
-
-def _expect_eval_mode(probe: Probe, name: str) -> None:
-    __tracebackhide__ = True
-    expect(probe.training_flags, "model_not_called", messages.MODEL_NOT_CALLED, name=name)
-    expect(not any(probe.training_flags), "training", messages.TRAINING_IN_FORWARD, hints.EVAL_MODE, name=name)
-
-
 # -- predict_labels ----------------------------------------------------------------------------------------------
 
 def test_predict_labels_matches_reference(sub, ref, gen):
@@ -156,7 +127,7 @@ def test_predict_labels_batch_of_one(sub, gen):
 def test_predict_labels_builds_no_graph(sub, gen):
     probe = Probe(tiny_classifier(_seed(gen)))
     sub.predict_labels(probe, xor_points(randint(gen, 2, 20), gen)[0])
-    _expect_no_graph(probe, "predict_labels")
+    expect_no_graph(probe, "predict_labels")
 
 
 # -- accuracy ----------------------------------------------------------------------------------------------------
@@ -201,7 +172,7 @@ def test_accuracy_between_zero_and_one(sub, gen):
 def test_accuracy_uses_eval_mode(sub, gen):
     probe = Probe(tiny_classifier(_seed(gen))).train()
     sub.accuracy(probe, _xor_loader(gen))
-    _expect_eval_mode(probe, "accuracy")
+    expect_eval_mode(probe, "accuracy")
     expect_equal(probe.training, False, name="accuracy を呼んだあとの model.training", attribute="training",
                  hint=hints.EVAL_MODE)
 
@@ -209,7 +180,7 @@ def test_accuracy_uses_eval_mode(sub, gen):
 def test_accuracy_builds_no_graph(sub, gen):
     probe = Probe(tiny_classifier(_seed(gen)))
     sub.accuracy(probe, _xor_loader(gen))
-    _expect_no_graph(probe, "accuracy")
+    expect_no_graph(probe, "accuracy")
 
 
 # -- decision_grid -----------------------------------------------------------------------------------------------
@@ -281,6 +252,6 @@ def test_predict_grid_between_zero_and_one(sub, gen):
 def test_predict_grid_builds_no_graph(sub, gen):
     probe, grid = Probe(tiny_classifier(_seed(gen))), _grid(gen)
     probs = sub.predict_grid(probe, grid)
-    _expect_no_graph(probe, "predict_grid")
+    expect_no_graph(probe, "predict_grid")
     expect_tensor(probs, torch.empty(*grid.shape[:-1], 1), name="predict_grid の戻り値", requires_grad=False,
                   values=False)
