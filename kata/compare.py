@@ -54,12 +54,12 @@ def expect(condition: Any, attribute: str, template: str, hint: str | None = Non
 def _typename(obj: Any) -> str:
     if obj is None:
         return "None"
-    t = type(obj)
+    t = obj if isinstance(obj, type) else type(obj)
     if t.__module__ in ("builtins",):
         return t.__name__
-    if isinstance(obj, torch.Tensor):
+    if t is torch.Tensor:
         return "torch.Tensor"
-    if isinstance(obj, np.ndarray):
+    if t is np.ndarray:
         return "numpy.ndarray"
     return f"{t.__module__}.{t.__qualname__}"
 
@@ -178,6 +178,7 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rto
 
 
 _UNSET = object()
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
 
 
 def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値", rtol: float | None = None,
@@ -194,6 +195,9 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
     """
     __tracebackhide__ = True
     expect_type(actual, torch.Tensor, name)
+    if type(actual) not in _PLAIN_TENSORS:
+        # A subclass could answer comparisons through __torch_function__: only plain tensors are judged.
+        fail("type", messages.TYPE, None, name=name, expected="torch.Tensor", actual=_typename(type(actual)))
     if actual.shape != expected.shape:
         fail("shape", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
              expected=_fmt(expected.shape), actual=_fmt(actual.shape))
@@ -266,7 +270,9 @@ def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻
     """Compare a Python number (not a tensor)."""
     __tracebackhide__ = True
     expect_type(actual, type_, name)
-    a, e = float(actual), float(expected)
+    # The built-in conversions, not the object's own __float__ (a subclass could lie).
+    a = float.__float__(actual) if isinstance(actual, float) else float(int.__index__(actual))
+    e = float(expected)
     if abs(a - e) <= atol + rtol * abs(e):
         return
     try:
@@ -280,7 +286,9 @@ def expect_equal(actual: Any, expected: Any, *, name: str = "戻り値", attribu
                  hint: str | None = None) -> None:
     """Compare plain objects (strings, devices, flags) with ``==``."""
     __tracebackhide__ = True
-    expect(actual == expected, attribute, messages.EQUAL, hint, name=name, expected=_fmt(expected), actual=_fmt(actual))
+    # The expected type's own equality, so that a subclass of str/int with a lying __eq__ is not believed.
+    same = type(expected).__eq__(expected, actual)
+    expect(same is True, attribute, messages.EQUAL, hint, name=name, expected=_fmt(expected), actual=_fmt(actual))
 
 
 def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",

@@ -293,13 +293,7 @@ def forget_learner_module(path: Path) -> None:
     """Make the next check re-import the learner's file even if its size and time stamp did not change."""
     from kata import loader
 
-    cache = getattr(loader, "_CACHE", None)
-    if not isinstance(cache, dict):
-        loader.clear_cache()
-        return
-    resolved = str(Path(path).resolve())
-    for key in [k for k in cache if k[0] == resolved]:
-        del cache[key]
+    loader.forget(path)
 
 
 def run_report(root: Path, chapter: catalog.Chapter | None, extra: list[str] = ()) -> dict | None:

@@ -13,6 +13,7 @@ from kata.state import GlobalState
 
 
 _CACHE: dict[tuple[str, str], tuple[tuple[int, int], types.ModuleType]] = {}
+_FAILED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
 #: Files whose frames are the learner's own (for verdicts that show the learner's line).
 LEARNER_FILES: set[str] = set()
 
@@ -45,6 +46,9 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
     cached = _CACHE.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
+    failed = _FAILED.get(key)
+    if failed and failed[0] == stamp:
+        raise LearnerImportError(failed[1])
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -58,7 +62,11 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
             file=display_path(path), line=err.lineno, msg=err.msg)) from None
     except BaseException as err:  # noqa: BLE001 - any failure at import time is the learner's
         sys.modules.pop(module_name, None)
-        if isinstance(err, (KeyboardInterrupt, KataTimeout)):
+        if isinstance(err, KataTimeout):
+            # Do not import (and time out) again for every check of this file until it changes.
+            _FAILED[key] = (stamp, messages.IMPORT_TIMEOUT.format(file=display_path(path)))
+            raise
+        if isinstance(err, KeyboardInterrupt):
             raise
         frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path]
         where = f"{display_path(path)}:{frames[-1].lineno}" if frames else display_path(path)
@@ -73,3 +81,12 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _FAILED.clear()
+
+
+def forget(path: Path) -> None:
+    """Drop every cached import of ``path`` so that the next ``load`` imports it afresh."""
+    resolved = str(Path(path).resolve())
+    for cache in (_CACHE, _FAILED):
+        for key in [k for k in cache if k[0] == resolved]:
+            del cache[key]

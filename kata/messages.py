@@ -49,6 +49,7 @@ EXCEPTION_NO_LINE = "学習者のコードで例外が発生しました: {exc_t
 IMPORT_SYNTAX = "{file} の {line} 行目に構文エラーがあります: {msg}"
 IMPORT_ERROR = "{file} を読み込めませんでした ({where}): {exc_type}: {exc_msg}"
 IMPORT_MISSING_FILE = "{file} が見つかりません。"
+IMPORT_TIMEOUT = "{file} の読み込み (import) が時間切れになりました。モジュールの一番外側で無限ループや重い処理をしていませんか？"
 MISSING_NAME = "{file} に {exercise} が定義されていません。名前を変えたり削除したりしていませんか？"
 TIMEOUT = "時間切れです ({seconds} 秒を超えました)。無限ループや非常に重い計算になっていませんか？"
 EXIT_CALLED = "学習者のコードが終了処理 ({what}) を呼びました。sys.exit などは使わないでください。"

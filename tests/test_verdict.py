@@ -124,3 +124,53 @@ def test_not_implemented_from_torch_inside_learner_line_is_an_error(tmp_path):
         """, "meta")
     v = verdict.classify(raised(mod.f))
     assert v.status == verdict.FAIL and v.attribute == "exception"
+
+
+def test_import_timeout_is_not_retried_until_the_file_changes(tmp_path):
+    path = tmp_path / "exercises" / "01_setup" / "seeds.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("import signal\nsignal.raise_signal(signal.SIGUSR1)\n", encoding="utf-8")
+    import signal
+
+    def raise_timeout(signum, frame):
+        raise KataTimeout(1)
+
+    old = signal.signal(signal.SIGUSR1, raise_timeout)
+    try:
+        with pytest.raises(KataTimeout):
+            loader.load(path, "kata_test_import_timeout")
+        with pytest.raises(LearnerImportError) as info:
+            loader.load(path, "kata_test_import_timeout")
+        assert info.value.verdict == messages.IMPORT_TIMEOUT.format(file="exercises/01_setup/seeds.py")
+        path.write_text("VALUE = 3\n", encoding="utf-8")
+        assert loader.load(path, "kata_test_import_timeout").VALUE == 3
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_tensor_subclasses_and_lying_equality_are_not_believed():
+    class Liar(torch.Tensor):
+        pass
+
+    with pytest.raises(Mismatch) as info:
+        from kata.compare import expect_tensor
+        expect_tensor(torch.zeros(2).as_subclass(Liar), torch.zeros(2))
+    assert info.value.attribute == "type"
+
+    class LyingStr(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    from kata.compare import expect_equal, expect_scalar
+    with pytest.raises(Mismatch):
+        expect_equal(LyingStr("1.12.1"), "2.13.0")
+    expect_equal(LyingStr("2.13.0"), "2.13.0")  # a str subclass with the right text is fine (torch.__version__)
+
+    class LyingFloat(float):
+        def __float__(self):
+            return 0.7111
+
+    with pytest.raises(Mismatch):
+        expect_scalar(LyingFloat(0.5), 0.7111)
