@@ -36,10 +36,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kata import catalog, manifest, messages, report
-from kata.guard import MAX_LINE, ChildJob, scan_source, verify_line
+
+if TYPE_CHECKING:
+    from kata.guard import ChildJob
 
 MAX_SOURCE_BYTES = 1 << 20
 MAX_CHANNEL_BYTES = 32 << 20
@@ -183,6 +185,7 @@ def stage(submission: Path, chapter: catalog.Chapter) -> Staged:
     else:
         staged.source = path.read_bytes()
         text = staged.source.decode("utf-8", errors="replace")
+        from kata.guard import scan_source  # imports pytest: only when grading, not for every `kata` command
         staged.findings = [messages.TAMPER_STATIC.format(what=what, line=line) for what, line in scan_source(text)]
     return staged
 
@@ -213,7 +216,7 @@ class ChapterState:
 @dataclass
 class Run:
     state: ChapterState
-    job: ChildJob
+    job: "ChildJob"
     key: bytes
     fd: int
     pid: int
@@ -373,6 +376,8 @@ class Grader:
         if self.uid is not None:
             for path in [work, *work.rglob("*")]:
                 os.chown(path, self.uid, self.gid)
+        from kata.guard import ChildJob
+
         job = ChildJob(
             chapter=st.chapter.key, suite=str(st.suite), submission=str(work),
             learner_file=str(work / "exercises" / st.chapter.key / st.chapter.file), work=str(work),
@@ -424,11 +429,15 @@ class Grader:
             line, _, rest = bytes(run.buffer).partition(b"\n")
             run.buffer = bytearray(rest)
             self._message(run, line)
+        from kata.guard import MAX_LINE
+
         if len(run.buffer) > MAX_LINE:
             self._tamper(run.state, messages.TAMPER_CHANNEL)
             run.buffer.clear()
 
     def _message(self, run: Run, line: bytes) -> None:
+        from kata.guard import verify_line
+
         st = run.state
         msg = verify_line(line, run.key)
         if msg is None or msg.get("seq") != run.seq:

@@ -17,7 +17,7 @@ child's side and is never loaded in a learner's ordinary ``pytest`` run.  In ord
    for hook implementations added or removed, and for learner classes built to fool a comparison;
 5. sends one HMAC-signed line per event (collected checks, each check's result, the end) over the pipe.
 
-The limits of all this are documented in docs/INSTRUCTORS.md: it is one process, so learner code that studies
+The limits of all this are documented in the README (講師の方へ): it is one process, so learner code that studies
 this module can still find its objects; what it buys is that the easy ways to fake a pass are caught, and the
 hard ones leave evidence in the submission.
 """
