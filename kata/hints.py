@@ -25,6 +25,9 @@ NOT_LEAF = "葉テンソル (is_leaf) ではありません。requires_grad を�
 NEGATED = "値の符号が反対です。引き算の向きや、勾配降下の符号 (w - lr * grad) を確認しましょう。"
 SCALED = "値が期待のちょうど {factor} 倍です。平均 (mean) と合計 (sum) の違いや、係数を確認しましょう。"
 
+MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
+                "torch.load(..., map_location='cpu') で CPU に読み込みましょう。")
+
 # Hints keyed by a fragment of a torch/numpy error message (lower-case).
 EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     ("can't call numpy() on tensor that requires grad", "requires_grad=True のテンソルはそのまま numpy() にできません。.detach() してから変換しましょう。"),
@@ -42,6 +45,12 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     ("found dtype", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
     ("only integer tensors of a single element can be converted to an index", "インデックスには整数を使いましょう。"),
     ("mps framework doesn't support float64", "MPS は float64 を扱えません。float32 を使いましょう。"),
+    ("is not on the expected device", "テンソルが別々のデバイスにあります。b.to(a.device) のように片方を移してからそろえて計算しましょう。"),
+    ("torch not compiled with cuda enabled", "この環境には CUDA がありません。デバイスが cuda のときだけ torch.cuda の関数を呼びましょう。"),
+    ("must be the same as input size", "出力とラベルの形状が合っていません。出力 [B, 1] の最後の次元だけを消すと [B] になります "
+     "(squeeze(dim=1))。引数なしの squeeze() は B = 1 のときバッチの次元まで消してしまいます。"),
+    ("can't be cast to the desired output type long", "ラベルが int64 のままです。BCE の正解には .float() で浮動小数点にしたラベルを渡しましょう。"),
+    ("attempting to deserialize object on", MAP_LOCATION),
 )
 
 
@@ -144,10 +153,6 @@ NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torc
 NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
 TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
 AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"
-EXCEPTION_HINTS = EXCEPTION_HINTS + (
-    ("is not on the expected device", "テンソルが別々のデバイスにあります。b.to(a.device) のように片方を移してからそろえて計算しましょう。"),
-    ("torch not compiled with cuda enabled", "この環境には CUDA がありません。デバイスが cuda のときだけ torch.cuda の関数を呼びましょう。"),
-)
 
 
 # -- chapter 12 (evaluation) -------------------------------------------------------------------------------------
@@ -179,13 +184,5 @@ SAVE_STATE_DICT = ("torch.save に渡すのはモデルそのものではなく�
                    "weights_only=True で読めるのはテンソルの辞書などの単純なデータだけです。")
 STATE_DICT_ALL = ("state_dict() にはパラメータだけでなく BatchNorm の running_mean などのバッファも入ります。"
                   "辞書を自分で組み立てたり入れ子にしたりせず、model.state_dict() をそのまま保存しましょう。")
-MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
-                "torch.load(..., map_location='cpu') で CPU に読み込みましょう。")
-EXCEPTION_HINTS = EXCEPTION_HINTS + (
-    ("must be the same as input size", "出力とラベルの形状が合っていません。出力 [B, 1] の最後の次元だけを消すと [B] になります "
-     "(squeeze(dim=1))。引数なしの squeeze() は B = 1 のときバッチの次元まで消してしまいます。"),
-    ("can't be cast to the desired output type long", "ラベルが int64 のままです。BCE の正解には .float() で浮動小数点にしたラベルを渡しましょう。"),
-    ("attempting to deserialize object on", MAP_LOCATION),
-)
 DETACHED_LOSS = ("損失が計算グラフから切り離されています。.item() / .detach() / torch.no_grad() を使わず、"
                  "テンソルの演算だけで計算してテンソルのまま返しましょう。")

@@ -281,3 +281,15 @@ def test_hints_for_real_torch_errors():
     with pytest.raises(RuntimeError) as info:
         (x * 2).backward()
     assert "gradient" in hints.for_exception(info.value)
+
+
+@pytest.mark.parametrize("module", ["messages", "hints"])
+def test_no_template_or_hint_is_defined_twice(module):
+    """Chapters append their own templates; a second assignment of a name would silently change another's text."""
+    import ast
+    import importlib
+    source = importlib.import_module(f"kata.{module}").__file__
+    tree = ast.parse(open(source, encoding="utf-8").read())
+    names = [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
