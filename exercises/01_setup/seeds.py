@@ -1,7 +1,7 @@
 """第 1 章 環境確認と乱数シード
 
 PyTorch のバージョンを確認し、乱数のシードを固定して結果を再現できるようにします。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/01` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/01` で確かめましょう。
 """
 import torch
 

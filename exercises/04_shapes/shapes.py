@@ -3,7 +3,7 @@
 view / reshape / permute / unsqueeze / squeeze / stack / cat でテンソルの形状を変えます。
 大事なのは「要素をコピーする操作」と「同じメモリを別の形状で見るだけの操作 (view)」の区別です。
 `y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()` ならメモリを共有しています。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/04` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/04` で確かめましょう。
 """
 import torch
 

@@ -2,7 +2,7 @@
 
 requires_grad=True のテンソルから計算すると、PyTorch は計算グラフを自動で作ります。
 backward() を呼ぶと、チェーンルールで各葉テンソルの勾配 (.grad) が求まります。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/06` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/06` で確かめましょう。
 """
 import torch
 

@@ -2,7 +2,7 @@
 
 torch.nn.Module を継承してニューラルネットワークを組み立てます。層を self の属性にすると、その層のパラメータが
 自動的に登録され、model.parameters() で取り出せるようになります (学習でオプティマイザに渡すのはこれです)。
-各関数・クラスの本体 (raise NotImplementedError) を書き換えて、`pytest exercises/08` で確かめましょう。
+各関数・クラスの本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/08` で確かめましょう。
 """
 import torch
 from torch import nn

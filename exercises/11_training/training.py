@@ -3,7 +3,7 @@
 第 10 章の学習ステップを DataLoader の全バッチ・何エポックにもわたってくり返す学習ループを書き、
 学習したパラメータ (state_dict) をファイルに保存・読み込みし、勾配を記録せずに損失を評価します。
 モデルは入力 [B, 2] からロジット [B, 1] を出す分類器、データは XOR の DataLoader (ラベルは int64) です。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/11` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/11` で確かめましょう。
 """
 import os
 

@@ -2,7 +2,7 @@
 
 torch.zeros / torch.ones / torch.rand / torch.arange などでテンソルを作り、データ型 (dtype) がどう決まるかを学びます。
 特に torch.Tensor(...) (いつも float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/02` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/02` で確かめましょう。
 """
 import torch
 

@@ -2,7 +2,7 @@
 
 NumPy 配列とテンソルを行き来します。メモリを共有する変換 (view) とコピーを作る変換の違い、NumPy がふつう使う
 float64 とモデルが使う float32 の違い、勾配つきのテンソルや GPU 上のテンソルを NumPy にする方法を学びます。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/03` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/03` で確かめましょう。
 """
 import numpy as np
 import torch

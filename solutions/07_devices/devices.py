@@ -2,7 +2,7 @@
 
 テンソルは CPU・GPU (CUDA)・Mac の GPU (MPS) など、どこか 1 つのデバイスの上にあります。
 GPU があってもなくても動くコードを書き、乱数のシードや時間の測り方も GPU を意識してそろえましょう。
-各関数の本体 (raise NotImplementedError) を書き換えて、`pytest exercises/07` で確かめましょう。
+各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/07` で確かめましょう。
 """
 import random
 import time

@@ -2,7 +2,7 @@
 
 データを 1 件ずつ取り出す data.Dataset と、それをミニバッチにまとめて (必要ならシャッフルして) 順に渡す
 data.DataLoader を作ります。題材は、あとの章で学習に使う「連続値の XOR」データです。
-各関数・クラスの本体 (raise NotImplementedError) を書き換えて、`pytest exercises/09` で確かめましょう。
+各関数・クラスの本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/09` で確かめましょう。
 """
 import torch
 from torch.utils import data
