@@ -5,6 +5,7 @@ Loaded by the repository's ``conftest.py`` only (no pytest11 entry point), so it
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -89,6 +90,9 @@ def _resolve_seed(config: pytest.Config) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # torch's import leaves a very large heap; pytest's end-of-session collections (unraisableexception) would walk it
+    # again and again.  Freezing it keeps those collections to what the checks themselves create.
+    gc.freeze()
     submission = config.getoption("--kata-submission")
     if submission is not None:
         submission = Path(submission).resolve()
@@ -463,7 +467,10 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
     width = max(_display_width(c.title) for c in catalog.chapters())
     heading = messages.TABLE_HEADER_TITLE
     tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=heading + " " * (width - _display_width(heading))))
+    learner = settings.mode in ("exercises", "submission")
     for chapter in catalog.chapters():
+        if not learner and not any(f"{chapter.key}/{e.name}" in progress for e in chapter.exercises):
+            continue  # the reference run: only the chapters this run checked
         solved = sum(progress.get(f"{chapter.key}/{e.name}") == verdict.PASS for e in chapter.exercises)
         todo = next((e.name for e in chapter.exercises if progress.get(f"{chapter.key}/{e.name}") != verdict.PASS),
                     None)
@@ -475,6 +482,8 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
                if progress.get(f"{c.key}/{e.name}") == PARTIAL]
     if partial:
         tr.write_line(messages.TABLE_PARTIAL_NOTE.format(exercises=", ".join(partial)), yellow=True)
+    if not learner:
+        return  # "what to do next" is the learner's question, not the reference run's
     upcoming = next_exercise(progress)
     if upcoming is None:
         tr.write_line(messages.ALL_DONE, green=True)
