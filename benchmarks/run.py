@@ -27,6 +27,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from kata import catalog  # noqa: E402
 
 FLOOR = [sys.executable, "-c", "import torch, numpy, pytest"]
+# Not a target: what torch 2.13 itself adds when a chapter's own code does meta-device arithmetic (07) or takes an
+# optimizer step (10, 11): both import torch._dynamo lazily.  Shown so the ratios of those chapters can be read.
+FLOOR_DYNAMO = [sys.executable, "-c", "import torch, numpy, pytest, torch._dynamo"]
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--solutions"]
 
 
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     chapters = catalog.chapters()
     early = [c for c in chapters if int(c.number) <= 7]
-    commands: dict[str, tuple[list[str], float]] = {"floor": (FLOOR, 1.0)}
+    commands: dict[str, tuple[list[str], float]] = {"floor": (FLOOR, 1.0),
+                                                    "floor + torch._dynamo (info)": (FLOOR_DYNAMO, float("inf"))}
     for c in chapters:
         commands[f"pytest exercises/{c.number}"] = (PYTEST + [f"exercises/{c.key}"], 1.3 if int(c.number) <= 7 else 1.5)
     commands["chapters 01-07"] = (PYTEST + [f"exercises/{c.key}" for c in early], 2.0)
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'command':<28} {'median s':>9} {'x floor':>8} {'target':>7} {'peak MiB':>9} {'x floor':>8}  ok")
     for name, (_, target) in commands.items():
         t, m = statistics.median(times[name]), statistics.median(peaks[name])
-        ok = t / floor_t <= target and m / floor_m <= 1.3
+        ok = t / floor_t <= target and (m / floor_m <= 1.3 or target == float("inf"))
         rows.append({"command": name, "median_s": t, "ratio": t / floor_t, "target": target,
                      "peak_mib": m / 1024, "mem_ratio": m / floor_m, "ok": ok})
         print(f"{name:<28} {t:9.3f} {t / floor_t:8.2f} {target:7.1f} {m / 1024:9.1f} {m / floor_m:8.2f}  "
