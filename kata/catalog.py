@@ -85,14 +85,18 @@ def chapters() -> tuple[Chapter, ...]:
     return tuple(out)
 
 
-def chapter(token: str) -> Chapter | None:
-    """A chapter from "3", "03", "03_numpy" or a path such as "exercises/03_numpy/numpy_bridge.py"."""
-    token = str(token).strip().strip("/")
-    m = re.match(r"^(?:.*?/)?(?:exercises|solutions|checks)/(\d+)", token) or re.match(r"^(\d+)", token)
-    if not m:
-        return None
-    number = f"{int(m.group(1)):02d}"
-    return next((c for c in chapters() if c.number == number), None)
+def chapter(token: str | int) -> Chapter | None:
+    """The chapter named by "6", "06", "06_autograd" or a relative path such as "exercises/06_autograd/autograd.py"
+    (``solutions/`` and ``checks/`` too); ``None`` when no chapter has that name."""
+    text = str(token).strip().replace("\\", "/").removeprefix("./").rstrip("/")
+    file = None
+    m = re.fullmatch(r"(?:exercises|solutions|checks)/([^/]+)(?:/([^/]+))?", text)
+    if m:
+        text, file = m.group(1), m.group(2)
+    for c in chapters():
+        if text == c.key or (text.isdigit() and int(text) == int(c.number)):
+            return c if file in (None, c.file, f"test_{c.file}", "chapter.toml") else None
+    return None
 
 
 def chapter_of_key(key: str) -> Chapter | None:

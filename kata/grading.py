@@ -85,8 +85,7 @@ def select_chapters(spec: str | None) -> list[catalog.Chapter]:
             one = catalog.chapter(part)
             found = [one] if one else []
         if not found:
-            valid = ", ".join(c.key for c in all_chapters)
-            raise GradingError(f"章 {part!r} はありません。選べる章: {valid}")
+            raise GradingError(messages.BAD_CHAPTER.format(token=part, choices=", ".join(c.key for c in all_chapters)))
         wanted += [c for c in found if c not in wanted]
     return sorted(wanted, key=lambda c: c.key)
 
@@ -708,7 +707,7 @@ def prewarm() -> None:
     import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
     import torch
-    import torch._dynamo  # noqa: F401 - torch imports it on the first torch.manual_seed (≈1 s): once, here
+    import torch._dynamo  # noqa: F401 - torch imports it lazily on meta arithmetic and optimizer steps (≈1 s)
     import torch.nn  # noqa: F401
     import torch.optim  # noqa: F401
     import torch.utils.data  # noqa: F401
@@ -728,10 +727,6 @@ def prewarm() -> None:
             except Exception:  # noqa: BLE001 - a command module with optional dependencies is not needed here
                 pass
     catalog.chapters()
-    # Whatever the engine's state restore imports on first use (torch.use_deterministic_algorithms imports
-    # torch._inductor.config), imported once here rather than once per child.
-    from kata.state import GlobalState
-    GlobalState.capture().restore()
     # The first assert_close imports torch.distributed.tensor (≈0.4 s): once here, not in every child with a
     # wrong answer.
     try:

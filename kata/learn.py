@@ -15,11 +15,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 from kata import catalog, messages
+from kata.display import display_path, display_width, pad
 from kata.cli import UsageError
 
 ROOT_ENV = "KATA_ROOT"
@@ -86,7 +86,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if report is None:
         return 1
     results = {(e["chapter"], e["exercise"]): e for e in report["exercises"]}
-    width = _width(messages.MARK_TODO)  # the mark column (スキップ is longer and may push its line out)
+    width = display_width(messages.MARK_TODO)  # the mark column (スキップ is longer and may push its line out)
     upcoming = None
     for ch in chapters:
         statuses = [results.get((ch.key, ex.name), {}).get("status") for ex in ch.exercises]
@@ -100,7 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             elif status == "fail":
                 verdict = results[(ch.key, ex.name)].get("verdict") or ""
                 detail = " — " + verdict.splitlines()[0] if verdict.strip() else ""
-            print(messages.LIST_EXERCISE.format(mark=mark + " " * max(0, width - _width(mark)), exercise=ex.name,
+            print(messages.LIST_EXERCISE.format(mark=pad(mark, width), exercise=ex.name,
                                                 detail=detail))
             if status != "pass" and upcoming is None:
                 upcoming = (ch, ex)
@@ -228,12 +228,15 @@ def resolve_chapter(token: str | None) -> catalog.Chapter:
     choices = ", ".join(c.key for c in chapters)
     if token is None or not str(token).strip():
         raise UsageError(messages.NO_CHAPTER.format(choices=choices))
-    text = str(token).strip().replace("\\", "/").removeprefix("./").rstrip("/")
-    for c in chapters:
-        if text in {c.number, str(int(c.number)), c.key, f"exercises/{c.number}", f"exercises/{c.key}",
-                    f"exercises/{c.key}/{c.file}"}:
-            return c
-    raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
+    found = catalog.chapter(token)
+    if found is None:
+        raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
+    return found
+
+
+def display(path: Path) -> str:
+    """A file the CLI acts on: relative to the working folder when inside it, else absolute."""
+    return display_path(path, from_exercises=False)
 
 
 def resolve_exercise(chapter: catalog.Chapter, name: str | None) -> catalog.Exercise:
@@ -244,18 +247,6 @@ def resolve_exercise(chapter: catalog.Chapter, name: str | None) -> catalog.Exer
     if exercise is None:
         raise UsageError(messages.BAD_EXERCISE.format(chapter=chapter.key, name=name, choices=choices))
     return exercise
-
-
-def display(path: Path) -> str:
-    """A path as the learner typed it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 # -- running the checks -------------------------------------------------------------------------------------------

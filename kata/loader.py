@@ -8,6 +8,7 @@ import types
 from pathlib import Path
 
 from kata import messages
+from kata.display import display_path
 from kata.errors import KataTimeout, LearnerImportError
 from kata.state import GlobalState
 
@@ -16,18 +17,6 @@ _CACHE: dict[tuple[str, str], tuple[tuple[int, int], types.ModuleType]] = {}
 _FAILED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
 #: Files whose frames are the learner's own (for verdicts that show the learner's line).
 LEARNER_FILES: set[str] = set()
-
-
-def display_path(path: Path) -> str:
-    """The path as the learner knows it: relative to the working folder, else from its ``exercises/`` folder on."""
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        parts = path.parts
-        if "exercises" in parts:
-            return str(Path(*parts[len(parts) - 1 - parts[::-1].index("exercises"):]))
-        return str(path)
 
 
 def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType:

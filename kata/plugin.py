@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from kata import catalog, loader, messages, mutants, verdict
+from kata.display import display_path, display_width, pad
 from kata.compare import fail
 from kata.errors import KataTimeout
 from kata.state import GlobalState
@@ -136,10 +137,9 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
             out.append(str(catalog.CHECKS))
             continue
         chapter = catalog.chapter(parts[1])
-        if chapter is None or not (parts[1] == chapter.number or parts[1] == chapter.key
-                                   or parts[1].lstrip("0") == chapter.number.lstrip("0")):
-            valid = ", ".join(c.key for c in catalog.chapters())
-            raise pytest.UsageError(f"章 {parts[1]!r} はありません。選べる章: {valid}")
+        if chapter is None:
+            raise pytest.UsageError(messages.BAD_CHAPTER.format(
+                token=parts[1], choices=", ".join(c.key for c in catalog.chapters())))
         if len(parts) >= 3:
             if parts[2] != chapter.file:
                 raise pytest.UsageError(f"{chapter.key} のファイルは {chapter.file} です ({parts[2]!r} はありません)。")
@@ -275,7 +275,7 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
         path, role = chapter.reference_file(), "solutions"
     else:
         path, role = chapter.learner_file(settings.learner_root), settings.mode
-    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), loader.display_path(path))
+    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path))
 
 
 @pytest.fixture
@@ -464,9 +464,8 @@ def next_exercise(progress: dict[str, str]) -> catalog.Exercise | None:
 
 def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
     tr.write_line("")
-    width = max(_display_width(c.title) for c in catalog.chapters())
-    heading = messages.TABLE_HEADER_TITLE
-    tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=heading + " " * (width - _display_width(heading))))
+    width = max(display_width(c.title) for c in catalog.chapters())
+    tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=pad(messages.TABLE_HEADER_TITLE, width)))
     learner = settings.mode in ("exercises", "submission")
     for chapter in catalog.chapters():
         if not learner and not any(f"{chapter.key}/{e.name}" in progress for e in chapter.exercises):
@@ -474,7 +473,7 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
         solved = sum(progress.get(f"{chapter.key}/{e.name}") == verdict.PASS for e in chapter.exercises)
         todo = next((e.name for e in chapter.exercises if progress.get(f"{chapter.key}/{e.name}") != verdict.PASS),
                     None)
-        title = chapter.title + " " * (width - _display_width(chapter.title))
+        title = pad(chapter.title, width)
         tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=title, solved=solved,
                                                 total=len(chapter.exercises),
                                                 next=todo or messages.TABLE_ALL_DONE))
@@ -489,13 +488,8 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
         tr.write_line(messages.ALL_DONE, green=True)
     else:
         ch = catalog.chapter_of_key(upcoming.chapter)
-        file = loader.display_path(ch.learner_file(settings.learner_root))
+        file = display_path(ch.learner_file(settings.learner_root))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name), bold=True)
-
-
-def _display_width(text: str) -> int:
-    import unicodedata
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

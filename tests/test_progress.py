@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kata.display import display_width
 from kata import catalog, learn, messages
 
 ROOT = catalog.ROOT
@@ -85,7 +86,7 @@ def test_table_columns_line_up(learner):
     result = learner.run()
     header = next(line for line in result.outlines if line.startswith("章  "))
     row = table_lines(result)[0]
-    width = learn._width
+    width = display_width
     assert width(header[:header.index("解答済み")]) == width(row[:row.index(" 0 / 4")])
 
 
