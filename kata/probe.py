@@ -10,21 +10,9 @@ from torch import nn
 
 from kata import hints, messages
 from kata.compare import expect
+from kata.portable import Probe
 
-
-class Probe(nn.Module):
-    """Wraps ``inner``; ``training_flags`` and ``grad_enabled`` get one entry per forward."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-        self.training_flags: list[bool] = []
-        self.grad_enabled: list[bool] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.training_flags.append(self.training)
-        self.grad_enabled.append(torch.is_grad_enabled())
-        return self.inner(x)
+__all__ = ["Probe", "expect_called", "expect_no_graph", "expect_eval_mode", "expect_train_mode"]
 
 
 def expect_called(probe: Probe, name: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from kata.portable import XorSet
+
 
 def xor_points(size: int, gen: torch.Generator, std: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """``size`` noisy XOR points (float32 [size, 2]) and their labels (int64 [size])."""
@@ -11,19 +13,6 @@ def xor_points(size: int, gen: torch.Generator, std: float = 0.1) -> tuple[torch
     labels = (corners.sum(dim=1) == 1).to(torch.int64)
     points = corners + std * torch.randn(size, 2, generator=gen)
     return points, labels
-
-
-class XorSet(torch.utils.data.Dataset):
-    """A map-style dataset over fixed tensors."""
-
-    def __init__(self, points: torch.Tensor, labels: torch.Tensor):
-        self.points, self.labels = points, labels
-
-    def __len__(self) -> int:
-        return len(self.points)
-
-    def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.points[idx], self.labels[idx]
 
 
 def xor_dataset(size: int, gen: torch.Generator, std: float = 0.1) -> XorSet:
