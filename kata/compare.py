@@ -90,6 +90,10 @@ def expect_type(actual: Any, expected_type: type | tuple[type, ...], name: str =
         hint = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
     elif actual is None:
         hint = "return 文を忘れていませんか？"
+    elif isinstance(actual, list) and tuple in names:
+        hint = hints.LIST_NOT_TUPLE
+    elif isinstance(actual, tuple) and list in names:
+        hint = hints.TUPLE_NOT_LIST
     fail("type", messages.TYPE, hint, name=name, expected=expected, actual=_typename(actual))
 
 
@@ -185,13 +189,14 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
                   atol: float | None = None, equal_nan: bool = False, dtype: bool = True, device: bool = True,
                   contiguous: bool | None = None, shares_memory_with: Any = None, other_name: str = "入力",
                   no_shared_memory_with: Any = None, requires_grad: bool | None = None,
-                  is_leaf: bool | None = None, grad: Any = _UNSET, values: bool = True) -> None:
+                  is_leaf: bool | None = None, grad: Any = _UNSET, values: bool = True,
+                  from_numpy: bool = False) -> None:
     """Compare ``actual`` with ``expected`` attribute by attribute, stopping at the first difference.
 
     ``dtype``/``device``: compare those attributes.  ``contiguous``, ``requires_grad``, ``is_leaf``: facts asked
     for.  ``shares_memory_with`` / ``no_shared_memory_with``: an object whose memory the result must (not) share.
     ``grad``: the expected ``actual.grad`` (a tensor, or ``None`` for "no grad").  ``values=False`` skips values
-    (uninitialised tensors).
+    (uninitialised tensors).  ``from_numpy``: the input was a NumPy array (a float64 hint may then name NumPy).
     """
     __tracebackhide__ = True
     expect_type(actual, torch.Tensor, name)
@@ -202,7 +207,7 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
         fail("shape", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
              expected=_fmt(expected.shape), actual=_fmt(actual.shape))
     if dtype and actual.dtype != expected.dtype:
-        fail("dtype", messages.DTYPE, hints.for_dtype(actual.dtype, expected.dtype), name=name,
+        fail("dtype", messages.DTYPE, hints.for_dtype(actual.dtype, expected.dtype, from_numpy), name=name,
              expected=expected.dtype, actual=actual.dtype)
     if device and actual.device != expected.device:
         fail("device", messages.DEVICE, hints.for_device(actual.device, expected.device), name=name,
@@ -215,7 +220,7 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
     if no_shared_memory_with is not None:
         expect_no_shared_memory(actual, no_shared_memory_with, name, other_name)
     if requires_grad is not None and actual.requires_grad != requires_grad:
-        fail("requires_grad", messages.REQUIRES_GRAD, hints.for_requires_grad(actual.requires_grad, requires_grad),
+        fail("requires_grad", messages.REQUIRES_GRAD, hints.for_requires_grad(actual.requires_grad, requires_grad, name),
              name=name, expected=requires_grad, actual=actual.requires_grad)
     if is_leaf is not None and actual.is_leaf != is_leaf:
         fail("is_leaf", messages.IS_LEAF, hints.NOT_LEAF if is_leaf else None, name=name, expected=is_leaf,
@@ -227,10 +232,12 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
 
 
 def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾配", rtol: float | None = None,
-                atol: float | None = None, hint: str | None = None) -> None:
-    """Compare a gradient: ``None`` where one is expected names ``backward()``; a multiple names accumulation.
+                atol: float | None = None, hint: str | None = None, backward_calls: int | None = None) -> None:
+    """Compare a gradient: ``None`` where one is expected names ``backward()``; a constant ratio names the cause
+    that fits it (``hints.for_grad``).
 
-    ``hint`` replaces the generic value hint when the check knows the likely mistake better.
+    ``hint`` replaces the generic value hint when the check knows the likely mistake better.  ``backward_calls``:
+    how many backward passes the exercise asks for, so that a ratio can be read as a number of passes.
     """
     __tracebackhide__ = True
     if expected is None:
@@ -242,7 +249,7 @@ def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾�
     if actual.shape != expected.shape:
         fail("grad", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
              expected=_fmt(expected.shape), actual=_fmt(actual.shape))
-    hint_fn = hints.for_grad if hint is None else (lambda a, e: hint)
+    hint_fn = (lambda a, e: hints.for_grad(a, e, backward_calls)) if hint is None else (lambda a, e: hint)
     _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hint_fn)
 
 
@@ -282,13 +289,44 @@ def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻
              rtol=rtol, atol=atol)
 
 
+def _real_number(x: Any) -> int | float | None:
+    """``x`` as a built-in int or float when it is a real number other than a bool (NumPy scalars included), else
+    None.  The built-in conversions, not the object's own, so that a subclass with a lying ``__eq__`` is not believed."""
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, int):
+        return int.__index__(x)
+    if isinstance(x, float):
+        return float.__float__(x)
+    if isinstance(x, np.integer) and type(x).__module__ == "numpy":
+        return int(x)
+    if isinstance(x, np.floating) and type(x).__module__ == "numpy":
+        return float(x)
+    return None
+
+
 def expect_equal(actual: Any, expected: Any, *, name: str = "戻り値", attribute: str = "values",
                  hint: str | None = None) -> None:
-    """Compare plain objects (strings, devices, flags) with ``==``."""
+    """Compare plain objects (strings, devices, flags, numbers) with ``==``.
+
+    Numbers compare by value, as Python's ``==`` does (``0 == 0.0``, so ``momentum=0.0`` equals the default ``0``);
+    a ``bool`` equals only a ``bool`` (``True`` is not accepted for ``1``, nor ``1`` for ``True``).
+    """
     __tracebackhide__ = True
-    # The expected type's own equality, so that a subclass of str/int with a lying __eq__ is not believed.
-    same = type(expected).__eq__(expected, actual)
-    expect(same is True, attribute, messages.EQUAL, hint, name=name, expected=_fmt(expected), actual=_fmt(actual))
+    e_num, a_num = _real_number(expected), _real_number(actual)
+    if e_num is not None or a_num is not None:
+        same = e_num is not None and a_num is not None and e_num == a_num
+    elif isinstance(expected, bool) or isinstance(actual, bool):
+        same = isinstance(expected, bool) and isinstance(actual, bool) and bool.__eq__(expected, actual) is True
+    else:
+        # The expected type's own equality, so that a subclass of str/int with a lying __eq__ is not believed.
+        same = type(expected).__eq__(expected, actual)
+    if same is True:
+        return
+    # A str beside a non-str is quoted, so that "0" and 0 do not read alike.
+    quote = isinstance(expected, str) != isinstance(actual, str)
+    fail(attribute, messages.EQUAL, hint, name=name, expected=repr(expected) if quote else _fmt(expected),
+         actual=repr(actual) if quote else _fmt(actual))
 
 
 def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",

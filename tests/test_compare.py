@@ -143,10 +143,14 @@ def test_expect_type_hints():
 
 def test_expect_grad_accumulated_and_partial():
     expected = torch.tensor([1.0, 2.0, 3.0])
-    err = mismatch(expect_grad, expected * 3, expected)
-    assert err.attribute == "grad" and err.hint == hints.GRAD_ACCUMULATED.format(factor=3)
+    err = mismatch(expect_grad, expected * 2, expected)
+    assert err.attribute == "grad" and err.hint == hints.GRAD_MULTIPLE.format(factor=2)
     err = mismatch(expect_grad, expected / 2, expected)
-    assert err.hint == hints.GRAD_PARTIAL.format(factor=2)
+    assert err.hint == hints.GRAD_FRACTION.format(factor=2)
+    err = mismatch(expect_grad, expected * 3, expected)
+    assert err.hint == hints.GRAD_SUM_NOT_MEAN.format(factor=3)
+    err = mismatch(expect_grad, expected / 4, expected, backward_calls=4)
+    assert err.hint == hints.GRAD_BACKWARD_COUNT.format(ratio="0.25", count=1, expected=4)
     err = mismatch(expect_grad, torch.ones(3), None)
     assert err.message == messages.GRAD_UNEXPECTED.format(name="勾配")
     expect_grad(None, None)
@@ -208,7 +212,7 @@ def test_rng_snapshot():
 
 def test_verdict_joins_message_and_hint():
     err = mismatch(expect_tensor, torch.zeros(2, dtype=torch.float64), torch.zeros(2))
-    assert err.verdict == f"{err.message}\n{messages.HINT_PREFIX}{hints.FLOAT64_FROM_NUMPY}"
+    assert err.verdict == f"{err.message}\n{messages.HINT_PREFIX}{hints.FLOAT64_NOT_FLOAT32}"
     assert str(err) == err.verdict
 
 
@@ -224,7 +228,7 @@ def test_hint_for_shape(actual, expected, hint):
 
 
 @pytest.mark.parametrize("actual, expected, hint", [
-    (torch.float64, torch.float32, hints.FLOAT64_FROM_NUMPY),
+    (torch.float64, torch.float32, hints.FLOAT64_NOT_FLOAT32),
     (torch.int64, torch.float32, hints.INT_VS_FLOAT),
     (torch.float32, torch.int64, hints.FLOAT_VS_INT),
     (torch.float64, torch.int64, hints.FLOAT_VS_INT),
@@ -257,8 +261,8 @@ def test_hint_for_values(factor, hint):
 def test_hint_for_grad():
     e = torch.tensor([1.0, -2.0])
     assert hints.for_grad(None, e) == hints.GRAD_NONE
-    assert hints.for_grad(e * 2, e) == hints.GRAD_ACCUMULATED.format(factor=2)
-    assert hints.for_grad(e / 3, e) == hints.GRAD_PARTIAL.format(factor=3)
+    assert hints.for_grad(e * 3, e) == hints.GRAD_MULTIPLE.format(factor=3)
+    assert hints.for_grad(e / 3, e) == hints.GRAD_FRACTION.format(factor=3)
     assert hints.for_grad(e + 1, e) is None
 
 
@@ -293,3 +297,28 @@ def test_no_template_or_hint_is_defined_twice(module):
     names = [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
              for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_expect_equal_numbers_by_value():
+    """0 == 0.0 as in Python (SGD's momentum=0.0 equals the default 0); a bool equals only a bool."""
+    expect_equal(0.0, 0)
+    expect_equal(0, 0.0)
+    expect_equal(2**60, 2**60)
+    expect_equal(np.int64(3), 3)
+    expect_equal(True, True)
+    assert mismatch(expect_equal, 1, True).attribute == "values"
+    assert mismatch(expect_equal, True, 1).attribute == "values"
+    assert mismatch(expect_equal, 0.1, 0).attribute == "values"
+    assert mismatch(expect_equal, 2**53 + 1, float(2**53)).attribute == "values"  # exact, not through float
+    err = mismatch(expect_equal, "0", 0)
+    assert err.message == messages.EQUAL.format(name="戻り値", expected="0", actual="'0'")
+
+
+def test_expect_equal_number_subclass_is_not_believed():
+    class Liar(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+
+    assert mismatch(expect_equal, Liar(3), 4).attribute == "values"
