@@ -8,22 +8,50 @@ import torch
 
 TRANSPOSED = "次元の順序が入れ替わっているようです。permute / transpose / .T で次元の並びを確認しましょう。"
 FLOAT64_FROM_NUMPY = "float64 になっています。NumPy の配列はふつう float64 で、torch.from_numpy や torch.tensor はその dtype を引き継ぎます。float32 が必要なら .float() や dtype=torch.float32 を使いましょう。"
+FLOAT64_NOT_FLOAT32 = ("float64 (倍精度) になっています。dtype は元のデータや指定から引き継がれます。float64 のデータから作っていないか、"
+                       "dtype=torch.float64 や .double() を使っていないかを確かめ、float32 にするには .float() か dtype=torch.float32 を使いましょう。")
 INT_VS_FLOAT = "torch.tensor([1, 2]) は整数から int64 を推論し、torch.Tensor([1, 2]) は常に float32 を作ります。どちらが求められているか確認しましょう。"
 FLOAT_VS_INT = "整数の入力から作ると int64 になるのが期待です。float に変換していませんか？ torch.tensor と torch.Tensor の違いを確認しましょう。"
-FLOAT64_DEFAULT = "float64 になっています。Python の float や NumPy から来た値ではありませんか？ dtype=torch.float32 を指定しましょう。"
+FLOAT64_DEFAULT = "float64 になっています。dtype=torch.float64 や .double() を使っていないか、float64 のデータから作っていないかを確認し、求められている dtype を指定しましょう。"
 GRAD_NONE = "勾配が None です。backward() を呼びましたか？ 対象のテンソルは requires_grad=True の葉テンソルですか？"
-GRAD_ACCUMULATED = "勾配が期待のちょうど {factor} 倍です。backward() を重ねると .grad は足し合わされます (累積)。呼ぶ回数と、x.grad.zero_() / x.grad = None を確認しましょう。"
-GRAD_PARTIAL = "勾配が期待の 1/{factor} です。backward() の回数が足りないか、途中で勾配をゼロにしていませんか？"
+GRAD_SUM_NOT_MEAN = ("勾配が期待のちょうど {factor} 倍で、これは要素数 ({factor}) と同じです。平均 (mean) のかわりに合計 (sum) を"
+                     "使っていませんか？ 平均は合計を要素数で割るので、勾配も要素数分の 1 になります。")
+GRAD_MEAN_NOT_SUM = ("勾配が期待の 1/{factor} で、{factor} は要素数と同じです。合計 (sum) のかわりに平均 (mean) を使っていませんか？ "
+                     "また、スカラーでない値の backward() に渡す gradient は、要素がすべて 1 のテンソルです。")
+GRAD_LEN_NOT_NUMEL = ("勾配が期待のちょうど {factor} 倍です。len(x) で割っていませんか？ len(x) は先頭の次元の大きさ ({length}) だけで、"
+                      "要素数は x.numel() ({numel}) です。.mean() を使えば要素数で割られます。")
+GRAD_BACKWARD_COUNT = ("勾配が期待の {ratio} 倍で、backward() {count} 回分の勾配が足し合わされた値です (期待は {expected} 回分)。"
+                       "backward() を呼ぶ回数と、途中で .grad をゼロにしていないか (または前の勾配が残っていないか) を確認しましょう。")
+GRAD_MULTIPLE = ("勾配が期待のちょうど {factor} 倍です。式の係数を確かめましょう。backward() を {factor} 回呼んだときや、"
+                 "前の計算の勾配が .grad に残っていたとき (zero_grad 忘れ) にも、勾配はこの倍数になります。")
+GRAD_FRACTION = ("勾配が期待の 1/{factor} です。式の係数を確かめましょう。backward() の回数が足りないときや、途中で勾配をゼロにした"
+                 "ときにも、勾配はこの割合になります。")
 DEVICE_MOVE = "x.to(device) は新しいテンソルを返し、x 自身は動きません。戻り値を受け取って使いましょう。"
 NEEDS_VIEW = "view (メモリ共有) が求められています。.clone() や .contiguous()、torch.tensor(...) はコピーを作ります。view / permute / unsqueeze / from_numpy を確認しましょう。"
 NEEDS_COPY = "元のデータと独立したコピーが求められています。.clone() や np.copy / torch.tensor(...) を使いましょう。"
-NEEDS_CONTIGUOUS = "permute や転置の結果はメモリ上で連続していません。連続なテンソルが必要なら .contiguous() や .reshape() を使いましょう。"
+NEEDS_CONTIGUOUS = ("結果がメモリ上で連続していません。.reshape() / .flatten() は、できるときはコピーせずに view を返すので、"
+                    "x[::2] のような 1 次元の非連続なテンソルは非連続のまま返ってきます。"
+                    ".contiguous() で行優先に並べ直したコピーを作ってから形を変えましょう。")
 NOT_CONTIGUOUS_EXPECTED = "permute / transpose は要素をコピーせず、ストライドだけを変えた (非連続な) view を返します。.contiguous() でコピーしたり、view / reshape で並べ直したりしていませんか？"
-REQUIRES_GRAD_OFF = "requires_grad が付いていません。requires_grad=True を指定するか、.requires_grad_() を使いましょう。"
-REQUIRES_GRAD_ON = "勾配の記録が残っています。torch.no_grad() の中で計算するか、.detach() を使いましょう。"
+REQUIRES_GRAD_OFF = ("requires_grad が False になっています。勾配の記録がどこで切れたかを探しましょう: .detach()、.item()、"
+                     "torch.no_grad() の中での計算、NumPy や torch.tensor(...) を経由したコピーは、計算グラフから切り離します。"
+                     "新しく作る葉テンソルなら、作るときに requires_grad=True を指定します。")
+REQUIRES_GRAD_ON = ("勾配の記録が残っています (計算グラフが作られています)。計算する前に記録を止めましょう: with torch.no_grad(): の中で"
+                    "計算します。.detach() は、いったん作ったグラフをあとから切り離すだけです。")
+INPUT_REQUIRES_GRAD_CHANGED = ("入力の requires_grad が変わっています。t.requires_grad_(False) や t.detach_() は入力そのものを書き換えます。"
+                               "t.detach() は t を変えずに、切り離した新しいテンソルを返します。")
 NOT_LEAF = "葉テンソル (is_leaf) ではありません。requires_grad を付けたあとに演算 (.float() や * など) をすると葉ではなくなります。作成時に dtype と requires_grad を指定しましょう。"
 NEGATED = "値の符号が反対です。引き算の向きや、勾配降下の符号 (w - lr * grad) を確認しましょう。"
 SCALED = "値が期待のちょうど {factor} 倍です。平均 (mean) と合計 (sum) の違いや、係数を確認しましょう。"
+VALUES_TRANSPOSED = ("値の行と列 (次元 0 と 1) が入れ替わっています。torch.meshgrid は indexing='xy' だと最初の 2 つの次元が"
+                     "入れ替わった並びになります。indexing='ij' を指定するか、permute / transpose の次元を確認しましょう。")
+TENSOR_FROM_SHAPE = ("形状のタプルが「値」として読まれたようです。torch.Tensor((2, 3)) は値 [2., 3.] の 1 次元テンソルを作ります。"
+                     "形状として渡すなら torch.Tensor(*shape) か、torch.empty(shape) / torch.zeros(shape) を使いましょう。")
+SQUEEZED_TOO_MUCH = ("大きさ 1 の次元まで消えています。引数なしの squeeze() は大きさ 1 の次元をすべて消すので、"
+                     "B = 1 のときはバッチの次元まで消えます。消す次元を squeeze(dim=...) で指定しましょう。")
+EXTRA_SIZE1_DIM = "余分な大きさ 1 の次元が残っています。squeeze(dim=...) で消す次元を指定するか、unsqueeze を付けすぎていないか確認しましょう。"
+LIST_NOT_TUPLE = "リスト (list) が返されています。タプルで返すには return a, b と書くか、tuple(...) で変換しましょう (DataLoader のバッチはリストです)。"
+TUPLE_NOT_LIST = "タプル (tuple) が返されています。リストが求められているので、[...] で作るか list(...) で変換しましょう。"
 
 MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
                 "torch.load(..., map_location='cpu') で CPU に読み込みましょう。")
@@ -34,7 +62,9 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     ("can't convert cuda", "GPU 上のテンソルは直接 NumPy にできません。.cpu() で CPU に移してから変換しましょう。"),
     ("can't convert mps", "MPS 上のテンソルは直接 NumPy にできません。.cpu() で CPU に移してから変換しましょう。"),
     ("negative strides", "負のストライド (a[::-1] など) の配列は torch.from_numpy できません。先に .copy() しましょう。"),
-    ("view size is not compatible", "非連続なテンソルには view が使えません。.reshape() か .contiguous().view() を使いましょう。"),
+    ("view size is not compatible", "このテンソルはメモリ上の並びが形状と合わない (非連続な) ので、view が使えません。"
+     ".contiguous() で連続なコピーを作ってから view しましょう。reshape も使えますが、できるときは view を返すので、"
+     "結果が連続になるとは限りません。"),
     ("a leaf variable that requires grad is being used in an in-place operation", "requires_grad=True の葉テンソルをその場で更新するときは torch.no_grad() の中で行いましょう。"),
     ("element 0 of tensors does not require grad", "backward() する値が勾配グラフにつながっていません。入力に requires_grad=True が付いているか、no_grad の中で計算していないか確認しましょう。"),
     ("grad can be implicitly created only for scalar outputs", "スカラーでない値に backward() するには、同じ形状の gradient 引数 (例: torch.ones_like(y)) が必要です。"),
@@ -51,6 +81,25 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
      "(squeeze(dim=1))。引数なしの squeeze() は B = 1 のときバッチの次元まで消してしまいます。"),
     ("can't be cast to the desired output type long", "ラベルが int64 のままです。BCE の正解には .float() で浮動小数点にしたラベルを渡しましょう。"),
     ("attempting to deserialize object on", MAP_LOCATION),
+    ("cannot assign module before module.__init__() call",
+     "nn.Module を継承したクラスの __init__ で、super().__init__() を呼ぶ前に層を代入しています。super().__init__() は"
+     "部品 (サブモジュールとパラメータ) を登録する入れ物を用意するので、__init__ の最初に呼びましょう。"),
+    ("cannot assign parameter before module.__init__() call",
+     "nn.Module を継承したクラスの __init__ で、super().__init__() を呼ぶ前にパラメータを代入しています。"
+     "super().__init__() を __init__ の最初に呼びましょう。"),
+    *((f"object has no attribute '{name}'",
+       "nn.Module の内部の入れ物がありません。__init__ の最初で super().__init__() を呼び忘れていませんか？")
+      for name in ("_modules", "_parameters", "_buffers", "_backward_hooks", "_forward_hooks", "_forward_pre_hooks")),
+    ("cannot reshape tensor of 0 elements",
+     "要素が 0 個のテンソルでは、-1 の次元の大きさを決められません (何を掛けても 0 になるため)。"
+     "-1 を使わずに、求める大きさ (rows, cols など) をそのまま指定しましょう。"),
+    ("division by zero",
+     "0 で割っています。データが 0 件のとき (B = 0 や空のデータ) に件数で割っていませんか？ 割る数が 0 になる場合を確かめましょう。"),
+    ("meta tensor",
+     "meta デバイスのテンソルは形状と dtype だけを持ち、値 (データ) を持ちません。.item() / .tolist() / .numpy() / .cpu() "
+     "のように値を読み出す操作はできないので、テンソルの演算と .to(device) だけで書きましょう。"),
+    ("meta device type tensor",
+     "meta デバイスのテンソルは値を持たないので、NumPy にも CPU にも移せません。テンソルの演算と .to(device) だけで書きましょう。"),
 )
 
 
@@ -70,12 +119,19 @@ def _is_float(dtype: torch.dtype) -> bool:
 def for_shape(actual: torch.Size, expected: torch.Size) -> str | None:
     if len(actual) == len(expected) >= 2 and sorted(actual) == sorted(expected) and actual != expected:
         return TRANSPOSED
+    if tuple(actual) == (len(expected),) and actual != expected and len(expected) >= 1:
+        return TENSOR_FROM_SHAPE  # torch.Tensor(shape): the tuple became the data
+    if len(actual) < len(expected) and tuple(actual) == tuple(d for d in expected if d != 1):
+        return SQUEEZED_TOO_MUCH
+    if len(actual) > len(expected) and tuple(d for d in actual if d != 1) == tuple(d for d in expected if d != 1):
+        return EXTRA_SIZE1_DIM
     return None
 
 
-def for_dtype(actual: torch.dtype, expected: torch.dtype) -> str | None:
+def for_dtype(actual: torch.dtype, expected: torch.dtype, from_numpy: bool = False) -> str | None:
+    """``from_numpy``: the input came from NumPy (only then may a float64 result be blamed on NumPy)."""
     if actual == torch.float64 and expected == torch.float32:
-        return FLOAT64_FROM_NUMPY
+        return FLOAT64_FROM_NUMPY if from_numpy else FLOAT64_NOT_FLOAT32
     if actual == torch.int64 and _is_float(expected):
         return INT_VS_FLOAT
     if _is_float(actual) and expected == torch.int64:
@@ -93,7 +149,9 @@ def for_contiguous(actual: bool, expected: bool) -> str | None:
     return NEEDS_CONTIGUOUS if expected and not actual else NOT_CONTIGUOUS_EXPECTED
 
 
-def for_requires_grad(actual: bool, expected: bool) -> str | None:
+def for_requires_grad(actual: bool, expected: bool, name: str = "") -> str | None:
+    if name.startswith("入力"):
+        return INPUT_REQUIRES_GRAD_CHANGED
     return REQUIRES_GRAD_OFF if expected else REQUIRES_GRAD_ON
 
 
@@ -114,7 +172,17 @@ def _ratio(actual: torch.Tensor, expected: torch.Tensor) -> float | None:
     return r
 
 
+def _whole(x: float) -> int | None:
+    """``x`` as a whole number >= 1, or None."""
+    k = round(x)
+    return k if k >= 1 and abs(x - k) < 1e-4 * max(1, k) else None
+
+
 def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
+    if (actual.dim() >= 2 and actual.shape[0] == actual.shape[1] >= 2 and actual.shape == expected.shape
+            and actual.dtype == expected.dtype and actual.device == expected.device
+            and torch.equal(actual.detach(), expected.detach().transpose(0, 1))):
+        return VALUES_TRANSPOSED
     r = _ratio(actual, expected)
     if r is None or abs(r - 1) < 1e-6:
         return None
@@ -126,17 +194,38 @@ def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
     return None
 
 
-def for_grad(actual: torch.Tensor | None, expected: torch.Tensor) -> str | None:
+def for_grad(actual: torch.Tensor | None, expected: torch.Tensor, backward_calls: int | None = None) -> str | None:
+    """A cause that fits the ratio of the gradients and the exercise.
+
+    ``expected`` has the shape of the input, so its element count tells a sum-for-mean mistake (ratio == numel) and
+    a division by ``len(x)`` (ratio == numel / len(x)) apart from a wrong number of ``backward()`` calls.
+    ``backward_calls``: how many backward passes the exercise asks for (then a ratio k / calls reads as k passes).
+    """
     if actual is None:
         return GRAD_NONE
     r = _ratio(actual, expected)
-    if r is None:
+    if r is None or abs(r - 1) < 1e-6 or r <= 0:
         return None
-    if abs(r - round(r)) < 1e-4 and round(r) >= 2:
-        return GRAD_ACCUMULATED.format(factor=round(r))
-    inv = 1 / r if r else 0
-    if inv and abs(inv - round(inv)) < 1e-4 and round(inv) >= 2:
-        return GRAD_PARTIAL.format(factor=round(inv))
+    numel = expected.numel()
+    if numel >= 2 and _whole(r) == numel:
+        return GRAD_SUM_NOT_MEAN.format(factor=numel)
+    if backward_calls is not None and backward_calls > 1 and _whole(r * backward_calls) is not None:
+        # Several passes are the point of the exercise: a shortfall in passes is the likelier cause.
+        return GRAD_BACKWARD_COUNT.format(ratio=f"{r:.4g}", count=_whole(r * backward_calls), expected=backward_calls)
+    if numel >= 2 and _whole(1 / r) == numel:
+        return GRAD_MEAN_NOT_SUM.format(factor=numel)
+    if expected.dim() >= 2 and 2 <= expected.shape[0] < numel and _whole(r) == numel // expected.shape[0] \
+            and numel % expected.shape[0] == 0:
+        return GRAD_LEN_NOT_NUMEL.format(factor=numel // expected.shape[0], length=expected.shape[0], numel=numel)
+    if backward_calls is not None:
+        count = _whole(r * backward_calls)
+        if count is not None:
+            return GRAD_BACKWARD_COUNT.format(ratio=f"{r:.4g}", count=count, expected=backward_calls)
+        return None
+    if _whole(r) is not None:
+        return GRAD_MULTIPLE.format(factor=_whole(r))
+    if _whole(1 / r) is not None:
+        return GRAD_FRACTION.format(factor=_whole(1 / r))
     return None
 
 

@@ -103,16 +103,19 @@ def test_numpy_to_tensor_copy_ignores_writes_into_a(sub, nprng, gen):
 def test_numpy_to_float32_from_float64(sub, nprng, gen):
     a = _array(nprng, gen, np.float64)
     snapshot = a.copy()
-    expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name="float64 の配列からの戻り値")
+    expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name="float64 の配列からの戻り値",
+                  from_numpy=True)
     expect_unchanged(a, snapshot, name="a")
 
 
 def test_numpy_to_float32_from_ints_and_bools(sub, nprng, gen):
-    expect_tensor(sub.numpy_to_float32(np.array([2, 3])), torch.tensor([2.0, 3.0]), name="np.array([2, 3]) からの戻り値")
+    expect_tensor(sub.numpy_to_float32(np.array([2, 3])), torch.tensor([2.0, 3.0]), name="np.array([2, 3]) からの戻り値",
+                  from_numpy=True)
     for dtype in (np.int64, inputs.choice(gen, (np.int32, np.uint8, np.bool_))):
         a = _array(nprng, gen, dtype)
         snapshot = a.copy()
-        expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name=f"{a.dtype} の配列からの戻り値")
+        expect_tensor(sub.numpy_to_float32(a), _tensor_of(a).to(torch.float32), name=f"{a.dtype} の配列からの戻り値",
+                      from_numpy=True)
         expect_unchanged(a, snapshot, name="a")
 
 

@@ -97,20 +97,20 @@ def test_accumulated_grad_is_times_single(sub, gen):
     times = inputs.randint(gen, 2, 6)
     x = _leaf(gen, inputs.shape(gen, (1, 3), 2, 5))
     grad = sub.accumulated_grad(x, times)
-    expect_grad(grad, times * _mean_grad(x), name=f"accumulated_grad(x, {times})")
-    expect_grad(x.grad, times * _mean_grad(x), name="入力 x.grad")
+    expect_grad(grad, times * _mean_grad(x), name=f"accumulated_grad(x, {times})", backward_calls=times)
+    expect_grad(x.grad, times * _mean_grad(x), name="入力 x.grad", backward_calls=times)
 
 
 def test_accumulated_grad_once_is_single(sub, gen):
     x = _leaf(gen, inputs.shape(gen, (1, 3), 2, 5))
-    expect_grad(sub.accumulated_grad(x, 1), _mean_grad(x), name="accumulated_grad(x, 1)")
+    expect_grad(sub.accumulated_grad(x, 1), _mean_grad(x), name="accumulated_grad(x, 1)", backward_calls=1)
 
 
 def test_accumulated_grad_matches_reference(sub, ref, gen, seed):
     times = inputs.randint(gen, 1, 5)
     x = _leaf(gen, inputs.shape(gen, (1, 3), 1, 5))
     actual, expected = inputs.call_both(sub.accumulated_grad, ref.accumulated_grad, x, times, seed=seed)
-    expect_grad(actual, expected, name=f"accumulated_grad(x, {times})")
+    expect_grad(actual, expected, name=f"accumulated_grad(x, {times})", backward_calls=times)
 
 
 # -- vector_backward -------------------------------------------------------------------------------------------

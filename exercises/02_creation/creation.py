@@ -1,7 +1,7 @@
 """第 2 章 テンソルの作成とデータ型
 
 torch.zeros / torch.ones / torch.rand / torch.arange などでテンソルを作り、データ型 (dtype) がどう決まるかを学びます。
-特に torch.Tensor(...) (いつも float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
+特に torch.Tensor(...) (常に float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
 各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/02` で確かめましょう。
 """
 import torch
@@ -95,7 +95,8 @@ def cast_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
     入力: t (任意の形状・dtype のテンソル)、dtype (torch.dtype。例: torch.float32, torch.int64)
     出力: t と同じ形状・値で dtype が `dtype` のテンソル。float から int への変換は 0 の方向へ切り捨てます
-          (1.75 → 1、-1.75 → -1)。
+          (1.75 → 1、-1.75 → -1)。t がすでに `dtype` のときは、t そのものを返してもかまいません
+          (変換の必要がないので、t.to(dtype) もそうします)。
     禁止: t 自身を書き換えること (t の値も dtype も元のままにします)
     """
     raise NotImplementedError

@@ -11,7 +11,8 @@ import torch
 def reshape_view(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     """メモリ上で連続なテンソル `x` を、要素をコピーせずに形状 (rows, cols) の view にして返してください。
 
-    入力: x (連続なテンソル。要素数はちょうど rows * cols。dtype は任意)、rows (int)、cols (int)
+    入力: x (連続なテンソル。要素数はちょうど rows * cols。dtype は任意)、rows (int、0 以上)、cols (int、1 以上)。
+          rows が 0 (x が空) のこともあります。そのときも戻り値の形状は (rows, cols) です。
     出力: 形状 (rows, cols)、x と同じ dtype のテンソル。x とメモリを共有する view であること (コピーは不可)。
     例: x = torch.arange(6), rows=2, cols=3 → tensor([[0, 1, 2], [3, 4, 5]])
     x 自身 (形状も値も) は変更しないでください。
@@ -37,7 +38,7 @@ def flatten_any(x: torch.Tensor) -> torch.Tensor:
     入力: x (任意の形状・dtype。permute した後などの非連続なテンソルでもよい)
     出力: 形状 (x.numel(),)、x と同じ dtype の 1 次元テンソル。結果はメモリ上で連続 (is_contiguous() が True) であること。
     例: torch.arange(6).view(2, 3).permute(1, 0) → tensor([0, 3, 1, 4, 2, 5])
-    注意: 非連続なテンソルには .view(-1) が使えません。x 自身は変更しないでください。
+    注意: 非連続なテンソルには .view(-1) が使えないことがあります。x 自身は変更しないでください。
     """
     raise NotImplementedError
 
@@ -82,5 +83,7 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     入力: x (形状 (N, C, H, W) の 4 次元テンソル。N: バッチ、C: チャンネル、H: 高さ、W: 幅)
     出力: 形状 (N, H, W, C)、out[n, h, w, c] == x[n, c, h, w] のテンソル。x とメモリを共有する view であること。
     注意: view(N, H, W, C) や reshape は要素の順序を変えないので、次元の入れ替えにはなりません。
+          また、この関数名の channels_last は次元の並びのことで、PyTorch のメモリ形式 torch.channels_last とは別物です
+          (x.to(memory_format=torch.channels_last) は形状を (N, C, H, W) のまま、メモリ上の並びだけを変えます)。
     """
     raise NotImplementedError

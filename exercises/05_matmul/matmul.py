@@ -30,11 +30,12 @@ def batched_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def linear_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """全結合層 (nn.Linear) の順伝播 `x @ weight.T + bias` を計算してください。
+    """全結合層 (nn.Linear) の順伝播を、行列積と足し算で計算してください。
 
     入力: x (形状 (..., in_features))、weight (形状 (out_features, in_features))、bias (形状 (out_features,))。
-          すべて浮動小数点の同じ dtype
-    出力: 形状 (..., out_features) のテンソル。torch.nn.functional.linear(x, weight, bias) と同じ値。
+          すべて浮動小数点の同じ dtype。nn.Linear と同じく、weight は (出力の数, 入力の数) の向きで持っています。
+    出力: 形状 (..., out_features) のテンソルで、out[..., j] == sum_k x[..., k] * weight[j, k] + bias[j]。
+          torch.nn.functional.linear(x, weight, bias) と同じ値です。
     weight が requires_grad=True なら、結果から weight へ勾配が流れること (detach や NumPy 経由は不可)。
     """
     raise NotImplementedError

@@ -43,7 +43,7 @@ def accumulated_grad(x: torch.Tensor, times: int) -> torch.Tensor:
 
 def vector_backward(x: torch.Tensor) -> torch.Tensor:
     """スカラーでない出力から逆伝播します。y = x * x (x と同じ形状) について、
-    すべて 1 の gradient を渡して backward() し、x.grad を返してください。
+    要素がすべて 1 のテンソルを gradient 引数に渡して backward() し、x.grad を返してください。
 
     入力: x (浮動小数点の葉テンソル、requires_grad=True、任意の形状)
     出力: x.grad (x と同じ形状)。値は 2 * x になるはずです。

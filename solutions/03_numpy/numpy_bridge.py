@@ -47,7 +47,9 @@ def tensor_to_numpy(t: torch.Tensor) -> np.ndarray:
     あるときも動くようにします。
 
     入力: t (任意の形状・dtype・デバイスのテンソル。requires_grad=True のこともあります)
-    出力: t と同じ形状・値の numpy.ndarray。dtype は対応する NumPy の型 (float32 → float32、int64 → int64 など)
+    出力: t と同じ形状・値の numpy.ndarray。dtype は対応する NumPy の型 (float32 → float32、int64 → int64 など)。
+          CPU 上の t なら、戻り値は t とメモリを共有していてもかまいません (.numpy() はコピーを作らないので、
+          戻り値を書き換えると t も変わります)。GPU などの上の t からは、CPU へのコピーになります。
     禁止: t 自身を変えること (requires_grad を外す、別のデバイスへ移す など)
     """
     # numpy() needs a CPU tensor outside the autograd graph: detach it, then bring it to the CPU.

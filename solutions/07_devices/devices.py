@@ -12,8 +12,8 @@ import torch
 
 
 def pick_device() -> torch.device:
-    """使えるデバイスを選んで返してください。CUDA が使えれば cuda、だめなら MPS が使えれば mps、
-    どちらもなければ cpu です。
+    """使えるデバイスを選んで返してください。CUDA が使えれば cuda、使えなければ次に MPS を調べて
+    mps、どちらも使えなければ cpu です。
 
     入力: なし
     出力: torch.device ("cuda"、"mps"、"cpu" のどれか。文字列ではなく torch.device で返します)
@@ -33,7 +33,8 @@ def to_device(x: torch.Tensor, device) -> torch.Tensor:
 
     入力: x (テンソル)、device (torch.device または "cpu" / "cuda" / "mps" / "meta" などの文字列)
     出力: x と同じ形状・dtype・値で、device の上にあるテンソル
-    注意: x 自身は元のデバイスのままにしておきます (x.to(device) は x を動かさず、新しいテンソルを返します)。
+    注意: x 自身は元のデバイスのままにしておきます。x.to(device) は x を動かさず、device の上のテンソルを返します
+         (x がすでに device の上にあるときは、コピーせずに x そのものを返します。それでかまいません)。
     """
     # .to() returns a tensor on the target device; x itself stays where it was.
     return x.to(device)

@@ -7,7 +7,7 @@ from kata.mutants import mutant
 # Fragments of the targeted hints in kata/hints.py that a verdict must show.
 INT_VS_FLOAT = "torch.Tensor([1, 2]) は常に float32"  # hints.INT_VS_FLOAT: int64 where float32 was expected
 FLOAT_VS_INT = "torch.tensor と torch.Tensor の違い"  # hints.FLOAT_VS_INT: float where int64 was expected
-FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64 で"  # hints.FLOAT64_FROM_NUMPY
+FLOAT64_FROM_NUMPY = "float64 (倍精度) になっています"  # hints.FLOAT64_NOT_FLOAT32 (chapter 02 passes no array, so the hint names no NumPy)
 
 
 # -- make_empty ----------------------------------------------------------------------------------------------------
@@ -31,6 +31,12 @@ def float64(shape):
 @mutant("02", "make_empty", expect="型が違います")
 def numpy_empty(shape):
     return np.empty(shape, dtype=np.float32)
+
+
+@mutant("02", "make_empty", expect=("形状", "torch.Tensor(*shape)"))
+def uppercase_tensor_of_the_shape(shape):
+    # The source's torch.Tensor(2, 3, 4) takes the sizes one by one; given the tuple it reads it as data.
+    return torch.Tensor(shape)
 
 
 # -- make_zeros / make_ones ----------------------------------------------------------------------------------------
@@ -73,6 +79,11 @@ def zeros_plus_two(shape):
 @mutant("02", "make_ones", expect=("データ型", INT_VS_FLOAT))
 def ones_like_int(shape):
     return torch.ones(shape, dtype=torch.long)
+
+
+@mutant("02", "make_zeros", expect=("データ型", "float64 (倍精度)"))
+def explicit_float64(shape):
+    return torch.zeros(shape, dtype=torch.float64)
 
 
 # -- make_rand / make_randn ----------------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ def transposed(t):
     return t.detach().cpu().numpy().T
 
 
+@mutant("03", "tensor_to_numpy", expect=("requires_grad が違います", "t.detach() は t を変えずに"))
+def switches_off_requires_grad_of_t(t):
+    return t.requires_grad_(False).cpu().numpy()
+
+
 # -- flipped_to_tensor ---------------------------------------------------------------------------------------------
 
 @mutant("03", "flipped_to_tensor", expect=("例外", NEGATIVE_STRIDES))

@@ -97,6 +97,11 @@ def torch_flatten_returns_strided_1d_as_is(x):
     return torch.flatten(x)
 
 
+@mutant("04", "flatten_any", expect=("連続性", ".contiguous() で行優先"))
+def reshape_to_numel(x):
+    return x.reshape(x.numel())
+
+
 # -- add_batch_dim --------------------------------------------------------------------------------------------------
 
 @mutant("04", "add_batch_dim", expect=("形状", TRANSPOSED))

@@ -93,6 +93,11 @@ def through_numpy(x, weight, bias):
     return torch.from_numpy(out)
 
 
+@mutant("05", "linear_forward", expect=("requires_grad", "どこで切れたか"))
+def detached_result(x, weight, bias):
+    return (x @ weight.T + bias).detach()
+
+
 # -- select_parts ---------------------------------------------------------------------------------------------------
 
 @mutant("05", "select_parts", expect="形状")

@@ -47,6 +47,13 @@ def hard_coded_source_grad(x):
     return y, torch.tensor([1.3333, 2.0000, 2.6667])
 
 
+@mutant("06", "grad_of_mean", expect=("勾配", "要素数 (3) と同じ"))
+def backward_of_the_sum(x):
+    terms = (x + 2) ** 2 + 3
+    terms.sum().backward()
+    return terms.mean(), x.grad
+
+
 # -- requires_grad_arange --------------------------------------------------------------------------------------
 
 @mutant("06", "requires_grad_arange", expect="requires_grad")
@@ -102,6 +109,21 @@ def off_by_one(x, times):
 def scales_a_copy(x, times):
     ((x + 2) ** 2 + 3).mean().backward()
     return x.grad * times
+
+
+@mutant("06", "accumulated_grad", expect=("勾配", "backward() 1 回分"))
+def single_backward_pass(x, times):
+    ((x + 2) ** 2 + 3).mean().backward()
+    return x.grad
+
+
+@mutant("06", "accumulated_grad", expect=("勾配", "backward() 1 回分"))
+def zeroes_between_passes(x, times):
+    for _ in range(times):
+        if x.grad is not None:
+            x.grad.zero_()
+        ((x + 2) ** 2 + 3).mean().backward()
+    return x.grad
 
 
 # -- vector_backward -------------------------------------------------------------------------------------------
@@ -218,3 +240,8 @@ def leaves_grad_mode_off(f, x):
 @mutant("06", "predict_no_grad", expect="requires_grad")
 def detaches_only_the_input(f, x):
     return f(x.detach())
+
+
+@mutant("06", "predict_no_grad", expect=("requires_grad", "あとから切り離す"))
+def returns_f_of_x_with_its_graph(f, x):
+    return f(x)

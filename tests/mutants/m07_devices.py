@@ -88,6 +88,11 @@ def forgets_a(a, b):
     return b.to(a.device) + torch.zeros_like(a)
 
 
+@mutant("07", "same_device_add", expect=("例外", "meta デバイス"))
+def adds_on_the_cpu_then_moves(a, b):
+    return (a.cpu() + b.cpu()).to(a.device)
+
+
 # -- seed_everything -----------------------------------------------------------------------------------------------
 
 def _cudnn():

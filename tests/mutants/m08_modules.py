@@ -110,6 +110,17 @@ class SimpleClassifier(nn.Module):  # noqa: F811
         return self.linear2(self.act_fn(self.linear1(x)))
 
 
+@mutant("08", "SimpleClassifier", expect=("例外", "super().__init__()"), name="forgets_super_init")
+class SimpleClassifier(nn.Module):
+    def __init__(self, num_inputs, num_hidden, num_outputs):
+        self.linear1 = nn.Linear(num_inputs, num_hidden)
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(num_hidden, num_outputs)
+
+    def forward(self, x):
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
 # -- count_parameters -----------------------------------------------------------------------------------------------
 
 @mutant("08", "count_parameters", expect="値が違います")

@@ -204,3 +204,9 @@ def skips_first_batch(loader):
     next(batches)
     inputs, labels = next(batches)
     return inputs, labels
+
+
+@mutant("09", "first_batch", expect=("型が違います", "return a, b"))
+def returns_the_batch_list(loader):
+    batch = next(iter(loader))
+    return batch

@@ -61,6 +61,12 @@ def rounds_the_probability(model, x):
         return torch.round(torch.sigmoid(model(x)).squeeze(1)).long()
 
 
+@mutant("12", "predict_labels", expect=("形状", "squeeze(dim=...)"))
+def squeezes_without_a_dim(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze() >= 0.5).long()
+
+
 # -- accuracy ----------------------------------------------------------------------------------------------------
 
 def _labels(model, inputs):
@@ -223,6 +229,13 @@ def float64_from_numpy(step=0.01):
 def flattened_points(step=0.01):
     x = torch.arange(-0.5, 1.5, step)
     return torch.cartesian_prod(x, x)
+
+
+@mutant("12", "decision_grid", expect=("値が違います", "indexing='xy'"))
+def meshgrid_xy(step=0.01):
+    x1 = torch.arange(-0.5, 1.5, step)
+    xx1, xx2 = torch.meshgrid(x1, x1, indexing="xy")
+    return torch.stack([xx1, xx2], dim=-1)
 
 
 # -- predict_grid ------------------------------------------------------------------------------------------------
