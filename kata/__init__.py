@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["check"]
+__all__ = ["check", "run_xor"]
 
 
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:
@@ -25,3 +25,16 @@ def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.Pa
     from kata.learn import check_here
 
     return check_here(chapter, pytest_args, root=root)
+
+
+def run_xor(*, solutions: bool = False, root: str | os.PathLike | None = None,
+            output: str | os.PathLike | None = None, epochs: int = 100):
+    """The finale (``kata run xor``): the tutorial's XOR run with your functions of chapters 08-12.
+
+    Trains, saves and reloads ``our_model.tar``, prints the test accuracy and writes the pictures to ``kata_output/``;
+    in a notebook the pictures are shown below the cell.  Returns the result (accuracy, losses, files), or None
+    when one of your functions still needs work (a Japanese line says which).
+    """
+    from kata.finale import notebook_run
+
+    return notebook_run(solutions=solutions, root=root, output=output, epochs=epochs)
