@@ -61,8 +61,11 @@ def time_matmul(n: int, device) -> float:
     """デバイス device の上で n×n 行列どうしの積 (a @ b) 1 回にかかる時間を秒で測って返してください。
 
     入力: n (int, 行列の大きさ)、device (torch.device または文字列)
+    行列: a と b は torch.randn で作る float32 の n×n 行列で、最初から device の上に作ります。
+    測る範囲: a @ b の 1 回だけです。行列を作る時間は含めません (時計を読み始める前に作っておきます)。
     出力: 経過時間 (秒) を表す正の float (テンソルではなく Python の float)
-    注意: GPU の計算は非同期です。cuda や mps では、時刻を読む前に torch.cuda.synchronize()
-         (mps なら torch.mps.synchronize()) で計算の完了を待ってください。cpu では不要です。
+    注意: GPU の計算は非同期です。cuda や mps では、時計を読み始める前 (行列を作る計算がまだ終わっていない
+         かもしれません) と、読み終える前 (a @ b の完了を待つ) の両方で torch.cuda.synchronize()
+         (mps なら torch.mps.synchronize()) を呼んでください。cpu では不要です。
     """
     raise NotImplementedError

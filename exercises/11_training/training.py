@@ -19,11 +19,13 @@ def train_model(model: nn.Module, optimizer: torch.optim.Optimizer, loader: data
     入力: model (入力 [B, 2] からロジット [B, 1] を出す nn.Module)、optimizer (model のパラメータを更新する)、
           loader (入力 float32 [B, 2] とラベル int64 [B] のミニバッチを出す DataLoader)、
           loss_fn (nn.BCEWithLogitsLoss() など、バッチ内の平均を返す損失)、num_epochs (int)
-    手順: 最初にモデルを学習モードにする。各エポックで loader の全バッチについて、第 10 章の学習ステップ
-          (勾配を消す → 順伝播して出力を [B] に → ラベルを float にして損失 → 逆伝播 → 更新) を行う。
-    出力: 長さ num_epochs の float のリスト。i 番目は i エポック目の損失の「データ 1 件あたりの平均」:
-          各バッチの損失 (の値) × そのバッチの件数 を足し合わせ、そのエポックのデータの件数で割ったもの
-          (最後のバッチが小さくても、各データを同じ重みで平均します)。
+    手順: 最初にモデルを学習モードにする。各エポックで loader の全バッチについて、第 10 章の学習ステップを行う。
+          バッチは、モデルのパラメータと同じデバイスに移してから使います (デバイスはモデルから読みます。
+          例: next(model.parameters()).device)。
+    出力: 長さ num_epochs の float のリスト。リストの i 番目 (0 から数えます) は、i + 1 回目のエポックの損失の
+          「データ 1 件あたりの平均」: 各バッチの損失 (の値) × そのバッチの件数 を足し合わせ、そのエポックで loader が
+          出したデータの件数 (各バッチの件数の合計。drop_last=True のローダーでは len(dataset) より少なくなります)
+          で割ったもの (最後のバッチが小さくても、各データを同じ重みで平均します)。
     """
     raise NotImplementedError
 
@@ -53,9 +55,11 @@ def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module)
     """loader の全データに対する model の平均損失を、計算グラフを作らずに計算して float で返してください。
 
     入力: model、loader、loss_fn (train_model と同じもの)
-    手順: モデルを評価モードにし、勾配の記録を止めた状態で、全バッチの損失を計算する
-          (出力を [B] に、ラベルを float に。パラメータは更新しない)。
+    手順: モデルを評価モード (model.eval()) にし、勾配の記録を止めた状態で、全バッチの損失を計算する
+          (バッチはモデルのデバイスに移し、出力を [B] に、ラベルを float に。パラメータは更新しない)。
+          Dropout や BatchNorm のような層は学習モードと評価モードで計算が変わるので、評価モードで測ります。
+          呼び出しのあとも評価モードのままにします。
     出力: データ 1 件あたりの平均損失 (float)。train_model と同じく、各バッチの損失 × 件数 の合計を
-          データの件数で割ります。全データを 1 つのバッチにして計算した損失と同じ値になります。
+          loader が出したデータの件数で割ります。全データを 1 つのバッチにして計算した損失と同じ値になります。
     """
     raise NotImplementedError

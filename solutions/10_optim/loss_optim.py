@@ -1,6 +1,6 @@
 """第 10 章 損失関数と最適化
 
-二値分類の損失 (ロジットに対する二値交差エントロピー、BCE) を組み込み関数と自分の手の両方で計算し、
+二値分類の損失 (ロジットに対する二値交差エントロピー、BCE) を、組み込みの損失と、式から自分で書いた実装の両方で計算し、
 確率的勾配降下法 (SGD) のオプティマイザを作って、ミニバッチ 1 つぶんの学習ステップを書きます。
 モデルは第 8 章の小さな分類器 (出力は形状 [B, 1] のロジット)、データは第 9 章の XOR です。
 各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/10` で確かめましょう。
@@ -53,18 +53,22 @@ def make_sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, inputs: torch.Tensor,
                labels: torch.Tensor) -> float:
-    """ミニバッチ 1 つぶんの学習ステップを行い、その損失を Python の float で返してください。
+    """ミニバッチ 1 つぶんの学習ステップを行い (optimizer でパラメータを 1 回更新します)、その損失を
+    Python の float で返してください。
 
     入力: model (入力 [B, 2] からロジット [B, 1] を出す nn.Module)、
           optimizer (model のパラメータを更新するオプティマイザ)、loss_fn (nn.BCEWithLogitsLoss() などの損失)、
           inputs (float32 [B, 2])、labels (int64 [B]、各要素は 0 か 1)
-    手順: 1. 前のステップまでにたまった勾配を消す
-          2. 順伝播: モデルの出力 [B, 1] を、ラベルと同じ形状 [B] にする (B = 1 のときも [1] になるように)
-          3. 損失: loss_fn(出力, ラベル)。BCE の正解は浮動小数点なので、ラベルは float32 に変換して渡す
-          4. 逆伝播で勾配を計算する
-          5. オプティマイザでパラメータを更新する
-    出力: 3. の損失 (更新する前のパラメータで計算した値) を float で。テンソルのままではなく数値にします。
+    条件: - 呼ぶ前の .grad に前のステップの勾配が残っていても、このミニバッチの勾配だけで更新すること。
+          - 損失は loss_fn(出力, ラベル) で計算します。モデルの出力 [B, 1] はラベルと同じ形状 [B] にしてから渡します
+            (B = 1 のときも [1])。BCE の正解は浮動小数点なので、ラベルは float32 にして渡します。
+          - inputs と labels は、モデルのパラメータと同じデバイスに移してから使います (デバイスはモデルから読みます。
+            例: next(model.parameters()).device)。GPU で学習するとき、データが CPU に残っていると計算できません。
+    出力: 損失 (更新する前のパラメータで計算した値) を float で。テンソルのままではなく数値にします。
     """
+    # Batches go where the model's parameters live (the tutorial's data_inputs.to(device)).
+    device = next(model.parameters()).device
+    inputs, labels = inputs.to(device), labels.to(device)
     optimizer.zero_grad()
     preds = model(inputs).squeeze(dim=1)
     loss = loss_fn(preds, labels.float())

@@ -15,13 +15,17 @@ def predict_labels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     入力: model (nn.Module。形状 [B, 2] の入力に対して、形状 [B, 1] のロジットを返す)、
           x (形状 [B, 2]、float32)
-    出力: 形状 [B]、dtype int64 のテンソル。クラス 1 の確率 (ロジットに sigmoid をかけた値) が
-          0.5 以上なら 1、そうでなければ 0。B = 1 のときも形状は [1] です。
+    出力: 形状 [B]、dtype int64 のテンソル (モデルと同じデバイスの上)。クラス 1 の確率 (ロジットに sigmoid を
+          かけた値) が 0.5 以上なら 1、そうでなければ 0。B = 1 のときも形状は [1] です。
     条件: 計算グラフを作らないこと (モデルを呼ぶ間、勾配を記録しない)。
+          モデルを評価モード (model.eval()) にしてから呼び、呼び出しのあとも評価モードのままにすること
+          (Dropout や BatchNorm のような層は、学習モードのままだと予測が変わってしまいます)。
+          x はモデルのパラメータと同じデバイスに移してから渡すこと (デバイスはモデルから読みます)。
     """
     # sigmoid(z) >= 0.5 exactly when the class-1 probability is at least one half; squeeze only the class dim.
+    model.eval()
     with torch.no_grad():
-        probs = torch.sigmoid(model(x)).squeeze(dim=1)
+        probs = torch.sigmoid(model(x.to(next(model.parameters()).device))).squeeze(dim=1)
     return (probs >= 0.5).long()
 
 
@@ -31,15 +35,18 @@ def accuracy(model: nn.Module, loader: data.DataLoader) -> float:
     入力: model (predict_labels と同じ 2 値分類モデル)、
           loader (バッチ (inputs: 形状 [B, 2] float32, labels: 形状 [B] int64) を返す DataLoader)
     出力: Python の float (0.0 以上 1.0 以下)。テンソルではなく数値を返します。
-          正解率 = 正解したデータ数の合計 / データの総数 (最後のバッチが小さくても正しく数えること)。
+          正解率 = 正解したデータ数の合計 / loader が出したデータの総数 (最後のバッチが小さくても正しく数えること)。
     条件: model を評価モードにしてから計算し、呼び出し後も評価モードのままにすること。
           計算グラフを作らないこと。予測ラベルの決め方は predict_labels と同じです。
+          バッチはモデルのパラメータと同じデバイスに移してから使うこと (デバイスはモデルから読みます)。
     """
     model.eval()
+    device = next(model.parameters()).device
     correct, total = 0, 0
     # Sum the correct predictions and the sample count over all batches, then divide once (no graph is built).
     with torch.no_grad():
         for inputs, labels in loader:
+            inputs, labels = inputs.to(device), labels.to(device)
             preds = (torch.sigmoid(model(inputs).squeeze(dim=1)) >= 0.5).long()
             correct += int((preds == labels).sum())
             total += labels.shape[0]
@@ -67,9 +74,11 @@ def predict_grid(model: nn.Module, grid: torch.Tensor) -> torch.Tensor:
 
     入力: model (2 値分類モデル。最後の次元が 2 の入力に対して、最後の次元が 1 のロジットを返す)、
           grid (形状 (H, W, 2)、float32。decision_grid の出力など)
-    出力: 形状 (H, W, 1)、float32 のテンソル。各値はロジットではなく確率 (0 以上 1 以下)。
-    条件: 計算グラフを作らないこと。
+    出力: 形状 (H, W, 1)、float32 のテンソル (モデルと同じデバイスの上)。各値はロジットではなく確率 (0 以上 1 以下)。
+    条件: 計算グラフを作らないこと。モデルを評価モード (model.eval()) にしてから呼び、呼び出しのあとも
+          評価モードのままにすること。grid はモデルのパラメータと同じデバイスに移してから渡すこと。
     """
     # nn.Linear acts on the last dim, so the whole (H, W, 2) grid goes through the model in one call.
+    model.eval()
     with torch.no_grad():
-        return torch.sigmoid(model(grid))
+        return torch.sigmoid(model(grid.to(next(model.parameters()).device)))

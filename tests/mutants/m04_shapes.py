@@ -43,6 +43,11 @@ def casts_to_float(x, rows, cols):
     return x.view(rows, cols).float()
 
 
+@mutant("04", "reshape_view", expect=("例外", "-1 の次元の大きさを決められません"))
+def infers_cols_with_minus_one(x, rows, cols):
+    return x.view(rows, -1)
+
+
 # -- swap_axes ------------------------------------------------------------------------------------------------------
 
 @mutant("04", "swap_axes", expect=("形状", TRANSPOSED))
