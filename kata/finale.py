@@ -46,6 +46,7 @@ GRID_STEP = 0.01
 GRID_LOW, GRID_HIGH = -0.5, 1.5
 # matplotlib's default colours "C0" (blue) and "C1" (orange), which the tutorial blends with to_rgba("C0"/"C1").
 CLASS_COLOURS = ((0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E))
+LOW_ACCURACY_BELOW = 0.9  # the tutorial's run reaches about 100%; below this, something in the loop is off
 PIXELS_PER_POINT = 2  # the 200 x 200 grid becomes a 400 x 400 picture
 
 OUTPUT_DIR = "kata_output"
@@ -73,6 +74,9 @@ PICTURE_FIGURE = "テストデータの点を重ねた図: {file}"
 PICTURE_LOSS = "損失の推移のグラフ: {file}"
 NO_MATPLOTLIB = ("損失の推移のグラフと、テストデータの点を重ねた図を描くには matplotlib が必要です。"
                  "入れるには: pip install -e \".[plot]\"")
+LOW_ACCURACY = ("チュートリアルの設定では、正解率はほぼ 100% になります。エポックごとの損失が下がっているか "
+                "(train_model の戻り値) を確かめ、オプティマイザ (make_sgd) と学習ループ (train_step・train_model) を"
+                "見直しましょう")
 ELAPSED = "全体の時間: {seconds:.1f} 秒"
 
 ERR_TODO = "第 {n} 章の {name} がまだ未着手です: pytest exercises/{nn}"
@@ -239,6 +243,8 @@ def _run(code: "_Code", folder: Path, epochs: int, out: TextIO) -> FinaleResult:
         code.wrong("12", "accuracy", WRONG_VALUE.format(what="戻り値", expected=f"正解率 {truth:.4f}",
                                                          actual=f"{acc:.4f}"))
     print(ACCURACY.format(n=TEST_SIZE, percent=100 * acc), file=out)
+    if epochs >= EPOCHS and acc < LOW_ACCURACY_BELOW:
+        print(LOW_ACCURACY, file=out)
 
     # The decision boundary: the class colours blended by the predicted probability on a grid.
     grid = code.call("12", "decision_grid", GRID_STEP)

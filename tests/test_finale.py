@@ -132,6 +132,7 @@ def test_full_run_reaches_the_tutorials_accuracy(full_run):
     assert code == 0, err
     assert "Traceback" not in out + err
     assert printed_accuracy(out) >= 0.95
+    assert finale.LOW_ACCURACY not in out
     assert finale.PROGRESS.format(bar="━" * finale._Progress.WIDTH, epoch=100, epochs=100) in out
 
 
@@ -275,6 +276,19 @@ def test_a_function_that_is_not_ready_is_named_in_one_japanese_line(case, tmp_pa
     lines = err.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], err
     assert f"pytest exercises/{file[:2]}" in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_run_that_does_not_learn_says_what_to_look_at(tmp_path):
+    shutil.copytree(ROOT / "solutions", tmp_path / "exercises")
+    target = tmp_path / "exercises" / "10_optim" / "loss_optim.py"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\ndef make_sgd(model, lr):\n"
+                      "    return torch.optim.SGD(model.parameters(), lr=lr * 1e-4)\n", encoding="utf-8")
+    code, out, err = run_cli("--root", str(tmp_path), "--output", str(tmp_path / "out"))
+    assert code == 0, err
+    assert printed_accuracy(out) < finale.LOW_ACCURACY_BELOW
+    assert finale.LOW_ACCURACY in out
 
 
 def test_the_repositorys_stubs_name_the_first_chapter_to_do(tmp_path):
