@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from kata import hints, messages
+from kata.portable import SimulatedCudaTensor, plain
 
 __all__ = [
     "Mismatch", "fail", "expect", "expect_type", "expect_tensor", "expect_grad", "expect_array", "expect_scalar",
@@ -143,7 +144,7 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rto
     __tracebackhide__ = True
     if "meta" in (actual.device.type, expected.device.type):
         return  # meta tensors carry no values
-    a, e = actual.detach(), expected.detach()
+    a, e = plain(actual).detach(), plain(expected).detach()  # the simulated GPU's tensors hold CPU data
     if a.device != e.device:
         a, e = a.cpu(), e.cpu()
     if a.dtype != e.dtype:
@@ -182,7 +183,8 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rto
 
 
 _UNSET = object()
-_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
+# SimulatedCudaTensor is the engine's own stand-in for a tensor on a GPU (kata.portable): judged, reporting cuda:0.
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter, SimulatedCudaTensor)
 
 
 def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値", rtol: float | None = None,

@@ -1,10 +1,12 @@
 """Device parameters for checks: CPU always, CUDA and MPS where the hardware really exists."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import pytest
 import torch
 
-from kata import messages
+from kata import messages, portable
 
 # Read once at import, before any learner code can patch the availability functions.
 HAS_CUDA = torch.cuda.is_available()
@@ -32,3 +34,19 @@ def synchronize(device: str | torch.device) -> None:
         torch.cuda.synchronize()
     elif kind == "mps":
         torch.mps.synchronize()
+
+
+def call_simulated(fn: Callable[..., Any], *args: Any, timing: bool = False, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` (learner code) with the simulated GPU installed around the call.
+
+    The context is :class:`kata.portable.SimulatedCuda` (``timing=True``: :class:`~kata.portable.SimulatedCudaTiming`,
+    an asynchronous GPU whose kernels take visible time).  In learning mode it is entered here, in this process.  In
+    grading mode ``fn`` is the sandbox proxy's callable: it offers ``call_within(context_name, *args, **kwargs)``, and
+    the worker enters ``getattr(kata.portable, context_name)()`` around the call there.
+    """
+    context = "SimulatedCudaTiming" if timing else "SimulatedCuda"
+    remote = getattr(type(fn), "call_within", None)
+    if remote is not None:
+        return remote(fn, context, *args, **kwargs)
+    with getattr(portable, context)():
+        return fn(*args, **kwargs)

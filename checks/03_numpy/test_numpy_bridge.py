@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from kata import devices, inputs
+from kata import devices, inputs, portable
 from kata.compare import expect_array, expect_tensor, expect_unchanged
 
 TORCH_OF = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
@@ -156,6 +156,16 @@ def test_tensor_to_numpy_on_device(sub, gen, device):
     t = cpu.to(device).requires_grad_()
     expect_array(sub.tensor_to_numpy(t), _expected_array(cpu), name=f"{device} 上のテンソルからの戻り値")
     expect_tensor(t, cpu.to(device), name="入力 t", requires_grad=True, is_leaf=True)
+
+
+def test_tensor_to_numpy_on_simulated_gpu(sub, gen):
+    """On every machine: a stand-in for a tensor on a GPU (device cuda:0), on which .numpy() fails until .cpu()."""
+    for dtype in (torch.float32, inputs.choice(gen, (torch.float64, torch.int64, torch.bool))):
+        cpu = inputs.tensor(gen, inputs.shape(gen, (1, 3), low=1, high=5), dtype)
+        t = portable.SimulatedCudaTensor.wrap(cpu.clone()).requires_grad_(dtype.is_floating_point)
+        expect_array(sub.tensor_to_numpy(t), _expected_array(cpu), name=f"GPU (cuda:0) 上の {dtype} のテンソルからの戻り値")
+        expect_tensor(t, portable.SimulatedCudaTensor.wrap(cpu), name="入力 t", requires_grad=dtype.is_floating_point,
+                      is_leaf=True)
 
 
 # -- flipped_to_tensor ---------------------------------------------------------------------------------------------

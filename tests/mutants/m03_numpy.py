@@ -114,6 +114,17 @@ def switches_off_requires_grad_of_t(t):
     return t.requires_grad_(False).cpu().numpy()
 
 
+@mutant("03", "tensor_to_numpy", expect=("例外", "can't convert cuda", ".cpu() で CPU に移して"))
+def numpy_without_cpu(t):
+    """Right on a CPU, wrong on a GPU: caught on every machine by the simulated GPU."""
+    return t.detach().numpy()
+
+
+@mutant("03", "tensor_to_numpy", expect=("例外", "can't convert cuda"))
+def asarray_without_cpu(t):
+    return np.asarray(t.detach())
+
+
 # -- flipped_to_tensor ---------------------------------------------------------------------------------------------
 
 @mutant("03", "flipped_to_tensor", expect=("例外", NEGATIVE_STRIDES))
