@@ -79,10 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    root = learner_root(args.root)
-    chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
+    return show_progress(learner_root(args.root), args.chapter)
+
+
+def show_progress(root: Path, chapter: str | None = None) -> int:
+    """``kata list`` and ``kata.progress()``: run the checks (a fresh interpreter) and list every exercise."""
+    chapters = [resolve_chapter(chapter)] if chapter else list(catalog.chapters())
     print(messages.LIST_RUNNING, file=sys.stderr, flush=True)
-    report = run_report(root, chapters[0] if args.chapter else None, ["--continue-on-collection-errors"])
+    report = run_report(root, chapters[0] if chapter else None, ["--continue-on-collection-errors"])
     if report is None:
         return 1
     results = {(e["chapter"], e["exercise"]): e for e in report["exercises"]}
@@ -100,6 +104,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             elif status == "fail":
                 verdict = results[(ch.key, ex.name)].get("verdict") or ""
                 detail = " — " + verdict.splitlines()[0] if verdict.strip() else ""
+            elif status == "pass" and results[(ch.key, ex.name)].get("skipped"):
+                detail = messages.UNVERIFIED_DETAIL.format(count=results[(ch.key, ex.name)]["skipped"])
             print(messages.LIST_EXERCISE.format(mark=pad(mark, width), exercise=ex.name,
                                                 detail=detail))
             if status != "pass" and upcoming is None:
@@ -113,13 +119,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
-    root = learner_root(args.root)
-    ch = resolve_chapter(args.chapter)
-    ex = resolve_exercise(ch, args.exercise)
+    return show_hint(learner_root(args.root), args.chapter, args.exercise, reset=args.reset)
+
+
+def show_hint(root: Path, chapter: str | None, exercise: str | None, reset: bool = False) -> int:
+    """``kata hint`` and ``kata.hint()``: the next level of the exercise's hints (the level is remembered)."""
+    ch = resolve_chapter(chapter)
+    ex = resolve_exercise(ch, exercise)
     state = _load_json(_state_dir(root) / HINTS_FILE)
     key = f"{ch.key}/{ex.name}"
     names = {"chapter": ch.number, "exercise": ex.name}
-    if args.reset:
+    if reset:
         state.pop(key, None)
         _save_json(root, HINTS_FILE, state)
         print(messages.HINT_FORGOTTEN.format(**names))
@@ -133,7 +143,7 @@ def cmd_hint(args: argparse.Namespace) -> int:
     state[key] = level
     _save_json(root, HINTS_FILE, state)
     print(messages.HINT_TITLE.format(level=level, total=total, **names))
-    print(f"  {ex.hints[level - 1]}")
+    print("\n".join(f"  {line}" for line in ex.hints[level - 1].splitlines()))  # skeletons span lines
     print(messages.HINT_MORE.format(**names) if level < total else messages.HINT_LAST.format(**names))
     return 0
 
@@ -177,7 +187,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         template = messages.RESET_APPENDED if appended else messages.RESET_EXERCISE
         done = template.format(file=shown, exercise=ex.name)
     if new == current:
-        print(messages.RESET_UNCHANGED.format(target=shown if ex is None else f"{shown} の {ex.name}"))
+        print(messages.RESET_UNCHANGED.format(target=shown if ex is None else f"{shown}: {ex.name}"))
         return 0
     backup = backup_file(root, ch, target)
     target.write_text(new, encoding="utf-8")
@@ -187,9 +197,13 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_solution(args: argparse.Namespace) -> int:
-    root = learner_root(args.root)
-    ch = resolve_chapter(args.chapter)
-    ex = resolve_exercise(ch, args.exercise)
+    return show_solution(learner_root(args.root), args.chapter, args.exercise, force=args.force)
+
+
+def show_solution(root: Path, chapter: str | None, exercise: str | None, force: bool = False) -> int:
+    """``kata solution`` and ``kata.solution()``: the reference answer, once the exercise passes (or ``force``)."""
+    ch = resolve_chapter(chapter)
+    ex = resolve_exercise(ch, exercise)
     print(messages.LIST_RUNNING, file=sys.stderr, flush=True)
     report = run_report(root, ch, ["-k", ex.name])
     if report is None:
@@ -197,7 +211,7 @@ def cmd_solution(args: argparse.Namespace) -> int:
     status = next((e["status"] for e in report["exercises"] if e["exercise"] == ex.name), None)
     names = {"chapter": ch.number, "exercise": ex.name, "status": messages.STATUS_WORDS.get(status, status)}
     if status != "pass":
-        if not args.force:
+        if not force:
             print(messages.SOLUTION_LOCKED.format(**names), file=sys.stderr)
             return 1
         print(messages.SOLUTION_FORCED.format(**names), file=sys.stderr, flush=True)
@@ -215,6 +229,9 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
 
 
 def learner_root(raw: str | os.PathLike | None = None) -> Path:
+    if not catalog.CHECKS.is_dir():
+        # Installed with `pip install .`: the package was copied away from the repository's checks and exercises.
+        raise UsageError(messages.NOT_A_CHECKOUT.format(where=catalog.ROOT))
     raw = raw or os.environ.get(ROOT_ENV) or None
     root = Path(raw).resolve() if raw else catalog.ROOT
     if not (root / "exercises").is_dir():
@@ -294,12 +311,22 @@ def run_report(root: Path, chapter: catalog.Chapter | None, extra: list[str] = (
         args = pytest_args(chapter, root, ["-q", "--tb=no", "-rN", "--no-header", f"--kata-report={report}", *extra],
                            base=catalog.ROOT)
         proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=catalog.ROOT, capture_output=True,
-                              text=True, encoding="utf-8", errors="replace")
+                              text=True, encoding="utf-8", errors="replace",
+                              env=dict(os.environ, PYTHONIOENCODING="utf-8"))
         if not report.exists():
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             print(messages.RUN_FAILED.format(code=proc.returncode, tail=tail), file=sys.stderr)
             return None
         return json.loads(report.read_text(encoding="utf-8"))
+
+
+def notebook_call(command: str, func, root, *args, **kwargs) -> None:
+    """A sub-command called from Python (``kata.hint`` …): the same output; a bad argument is one Japanese line on
+    stderr instead of an exception.  Returns None, so that a notebook cell shows only what was printed."""
+    try:
+        func(learner_root(root), *(None if a is None else str(a) for a in args), **kwargs)
+    except UsageError as err:
+        print(messages.CLI_ERROR.format(command=command, message=err), file=sys.stderr)
 
 
 class ExitStatus(int):

@@ -1,0 +1,167 @@
+"""The hint ladder of every exercise, and the targeted hints' choice of cause.
+
+Each exercise has exactly three hints in ``checks/NN_topic/chapter.toml``: a question that points at the concept, the
+concept with the API names and a documentation pointer (no code), and a code skeleton with blanks (``____``).  Full
+code is only shown by ``kata solution``: no hint may contain a non-trivial line of the reference body.
+"""
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+import torch
+
+from kata import catalog, hints
+
+from conftest import all_exercises
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+BLANK = "____"
+MIN_LINE = 12  # shorter reference lines (``return x``, ``a @ b``) are too trivial to give anything away
+TRIVIAL = re.compile(r"return[A-Za-z_][A-Za-z_0-9.]*|returnNone|pass")
+
+
+def _squash(text: str) -> str:
+    """The text without any whitespace, so that spacing and line breaks do not hide a copied line."""
+    return re.sub(r"\s+", "", text)
+
+
+def _bodies(tree: ast.Module) -> list[ast.stmt]:
+    out = []
+    for node in tree.body:
+        functions = [node] if isinstance(node, ast.FunctionDef) else \
+            [n for n in node.body if isinstance(n, ast.FunctionDef)] if isinstance(node, ast.ClassDef) else []
+        for fn in functions:
+            out += [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    return out
+
+
+def _prompts(tree: ast.Module) -> str:
+    """Every docstring of the file, squashed: what the prompts already say is no answer given away."""
+    nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    return _squash("".join(ast.get_docstring(n) or "" for n in nodes))
+
+
+def reference_lines(chapter: catalog.Chapter) -> set[str]:
+    """The non-trivial lines of the reference's function and method bodies (comments dropped, whitespace squashed),
+    except those the prompts quote (``super().__init__()``)."""
+    source = chapter.reference_file().read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    lines, prompts = source.splitlines(), _prompts(tree)
+    out = set()
+    for stmt in _bodies(tree):
+        for line in lines[stmt.lineno - 1:stmt.end_lineno]:
+            code = _squash(line.split("#", 1)[0])
+            if len(code) >= MIN_LINE and not TRIVIAL.fullmatch(code) and code not in prompts:
+                out.add(code)
+    return out
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_exactly_three_hints(ex):
+    assert len(ex.hints) == 3, f"{ex.chapter} {ex.name}: {len(ex.hints)} hints (the ladder has three rungs)"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_hints_are_japanese(ex):
+    for i, hint in enumerate(ex.hints, 1):
+        assert JAPANESE.search(hint), f"{ex.name}: hint {i} has no Japanese"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_ladder_question_concept_skeleton(ex):
+    question, concept, skeleton = ex.hints
+    assert "？" in question or "?" in question, f"{ex.name}: the first hint is a question"
+    assert BLANK not in question and BLANK not in concept, f"{ex.name}: only the third hint has blanks"
+    assert "https://" in concept, f"{ex.name}: the second hint points at the documentation"
+    assert BLANK in skeleton, f"{ex.name}: the third hint is a skeleton with blanks ({BLANK})"
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_no_hint_gives_a_reference_line(ex):
+    chapter = catalog.chapter_of_key(ex.chapter)
+    lines = reference_lines(chapter)
+    for i, hint in enumerate(ex.hints, 1):
+        squashed = [_squash(h) for h in hint.splitlines()]
+        copied = sorted(line for line in lines if any(line in h for h in squashed))
+        assert not copied, f"{ex.chapter} {ex.name}: hint {i} contains reference code verbatim: {copied}"
+
+
+def test_reference_lines_are_found():
+    """The guard itself: a line of the reference is recognised, trivial lines are not."""
+    lines = reference_lines(catalog.chapter("06"))
+    assert _squash("y.backward(torch.ones_like(y))") in lines
+    assert "returnx.grad" not in lines
+
+
+# -- targeted hints: the cause named fits the ratio and the exercise ------------------------------------------------
+
+def test_grad_ratio_numel_reads_as_sum_for_mean():
+    e = torch.full((2, 3), 0.5)
+    assert hints.for_grad(e * 6, e) == hints.GRAD_SUM_NOT_MEAN.format(factor=6)
+    assert hints.for_grad(e / 6, e) == hints.GRAD_MEAN_NOT_SUM.format(factor=6)
+
+
+def test_grad_ratio_numel_over_len_reads_as_len_for_numel():
+    e = torch.full((2, 3), 0.5)
+    assert hints.for_grad(e * 3, e) == hints.GRAD_LEN_NOT_NUMEL.format(factor=3, length=2, numel=6)
+
+
+def test_grad_ratio_against_backward_calls_counts_passes():
+    e = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]) * 3
+    assert hints.for_grad(e / 3, e, backward_calls=3) == hints.GRAD_BACKWARD_COUNT.format(
+        ratio="0.3333", count=1, expected=3)
+    assert hints.for_grad(e * 4 / 3, e, backward_calls=3) == hints.GRAD_BACKWARD_COUNT.format(
+        ratio="1.333", count=4, expected=3)
+
+
+def test_grad_ratio_without_context_names_both_causes():
+    e = torch.tensor([1.0, 2.0, 3.0])
+    hint = hints.for_grad(e * 2, e)
+    assert "係数" in hint and "backward()" in hint
+
+
+def test_contiguity_hint_does_not_recommend_reshape():
+    assert ".contiguous()" in hints.NEEDS_CONTIGUOUS
+    x = torch.arange(10)[::2]
+    assert not x.reshape(-1).is_contiguous() and not x.flatten().is_contiguous()  # the fact the hint states
+
+
+def test_float64_hint_names_numpy_only_for_numpy_input():
+    assert "NumPy" not in hints.for_dtype(torch.float64, torch.float32)
+    assert "NumPy" in hints.for_dtype(torch.float64, torch.float32, from_numpy=True)
+
+
+def test_requires_grad_hints_do_not_recommend_what_prompts_forbid():
+    assert ".detach() を使いましょう" not in hints.REQUIRES_GRAD_ON
+    assert "requires_grad_()" not in hints.for_requires_grad(False, True, "入力 t")
+
+
+@pytest.mark.parametrize("actual, expected, hint", [
+    ((3,), (2, 3, 4), hints.TENSOR_FROM_SHAPE),
+    ((), (1,), hints.SQUEEZED_TOO_MUCH),
+    ((4,), (4, 1), hints.SQUEEZED_TOO_MUCH),
+    ((4, 1), (4,), hints.EXTRA_SIZE1_DIM),
+])
+def test_shape_hints(actual, expected, hint):
+    assert hints.for_shape(torch.Size(actual), torch.Size(expected)) == hint
+
+
+def test_meshgrid_xy_reads_as_transposed_values():
+    e = torch.arange(8.0).view(2, 2, 2)
+    assert hints.for_values(e.transpose(0, 1), e) == hints.VALUES_TRANSPOSED
+
+
+@pytest.mark.parametrize("message", [
+    "cannot assign module before Module.__init__() call",
+    "'M' object has no attribute '_parameters'",
+    "cannot reshape tensor of 0 elements into shape [0, -1] because the unspecified dimension size -1 can be any value",
+    "float division by zero",
+    "Cannot copy out of meta tensor; no data!",
+    "Tensor.item() cannot be called on meta tensors",
+    "can't convert meta device type tensor to numpy.",
+])
+def test_japanese_hint_for_raw_torch_errors(message):
+    hint = hints.for_exception(RuntimeError(message))
+    assert hint and JAPANESE.search(hint)
