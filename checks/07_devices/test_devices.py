@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from kata import devices, hints, inputs, messages
+from kata import devices, hints, inputs, messages, portable
 from kata.compare import expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged
 from kata.oprules import record_ops
 
@@ -18,6 +18,7 @@ MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Ten
            torch.Tensor.mm, torch.einsum, torch.nn.functional.linear}
 SYNCHRONIZE = {"cuda": (torch.cuda, "synchronize"), "mps": (torch.mps, "synchronize")}
 MAX_SECONDS = 5.0  # a small matmul takes far less, whatever the device
+SIMULATED = portable.SimulatedCudaTiming.kernel_seconds  # GPU time of a matrix creation and of the product
 
 
 # -- pick_device ---------------------------------------------------------------------------------------------------
@@ -244,3 +245,21 @@ def test_time_matmul_synchronizes_accelerator(sub, gen, monkeypatch, device):
     expect(last_matmul is not None, "matmul", messages.CALL_MISSING, hints.NO_MATMUL, what="行列積 (a @ b)")
     expect("synchronize" in called[last_matmul:], "synchronize", messages.CALL_MISSING, hints.NOT_SYNCHRONIZED,
            what=f"行列積のあとの torch.{device}.synchronize()")
+
+
+@pytest.mark.parametrize("device", ["cuda", torch.device("cuda")], ids=["str", "torch_device"])
+def test_time_matmul_synchronizes_simulated_gpu(sub, gen, device):
+    """On every machine: a simulated asynchronous GPU (kata.portable.SimulatedCudaTiming) on which creating a matrix
+    takes 0.05 s and the product 0.03 s of GPU time while each call returns at once.  Synchronising before starting
+    the clock and before reading it measures the product alone: about 0.03 s.  Without the second synchronize the
+    clock reads about 0; without the first it also counts the matrices' creation (0.13 s or more)."""
+    n = inputs.randint(gen, 8, 33)
+    t = devices.call_simulated(sub.time_matmul, n, device, timing=True)
+    name = f"模擬 GPU での time_matmul({n}, {device!r})"
+    expect_type(t, float, name)
+    product, creation = SIMULATED["matmul"], SIMULATED["factory"]
+    low, high = product / 2, product + creation
+    expect(t > low, "synchronize", messages.OUT_OF_RANGE, hints.NOT_SYNCHRONIZED, name=name, low=low, high=high,
+           actual=t)
+    expect(t < high, "synchronize", messages.OUT_OF_RANGE, hints.SYNC_BEFORE_START, name=name, low=low, high=high,
+           actual=t)
