@@ -5,10 +5,15 @@ Loaded by the repository's ``conftest.py`` only (no pytest11 entry point), so it
 """
 from __future__ import annotations
 
+import _thread
+import contextlib
 import gc
+import io
 import json
 import os
 import signal
+import sys
+import threading
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +23,7 @@ import pytest
 import torch
 
 from kata import catalog, loader, messages, mutants, verdict
-from kata.display import display_path, display_width, pad
+from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.compare import fail
 from kata.errors import KataTimeout
 from kata.state import GlobalState
@@ -32,6 +37,15 @@ CACHE_KEY = "kata/progress"
 EXPECTED = pytest.StashKey[dict[tuple[str, str], set[str]]]()  # every check of an exercise, before deselection
 DONE = pytest.StashKey[set[str]]()  # checks whose outcome is known (call reported, or setup failed / skipped)
 PARTIAL = "partial"  # progress only: some of an exercise's checks ran, none failed, earlier runs never passed it
+UNVERIFIED = "unverified"  # progress only: every check ran and none failed, but some were skipped (no GPU here)
+SOLVED = (verdict.PASS, UNVERIFIED)
+NOT_RUN = "timeout-not-run"  # the attribute of a check not run because its exercise already timed out
+# Timeouts: an exercise whose check timed out is not run further in this session (key -> seconds).
+TIMED_OUT = pytest.StashKey[dict[tuple, float]]()
+TIMER = pytest.StashKey["_CheckTimer"]()
+NOTICE = pytest.StashKey["threading.Timer | None"]()
+TERMINAL_FD = pytest.StashKey["int | None"]()  # the terminal itself, past pytest's output capture
+SLOW_NOTICE_AFTER = 5.0  # seconds before a still-running check is announced
 
 
 @dataclass
@@ -41,6 +55,7 @@ class Settings:
     report: Path | None = None
     seed: int = 0
     mutants: bool = False
+    sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
 
     @property
     def mode(self) -> str:
@@ -76,6 +91,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)")
     group.addoption("--kata-mutants", action="store_true", default=False,
                     help="自己検証: tests/mutants/ の誤答カタログをチェックにかける")
+    group.addoption("--kata-sandbox", action="store_true", default=False,
+                    help="採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る")
+    group.addoption("--kata-isolation", choices=("root", "userns", "basic"), default=None,
+                    help="サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)")
 
 
 def _resolve_seed(config: pytest.Config) -> int:
@@ -86,7 +105,7 @@ def _resolve_seed(config: pytest.Config) -> int:
         try:
             return int(raw)
         except ValueError:
-            raise pytest.UsageError(f"{where} の値 {raw!r} は整数ではありません。例: {where}=1234") from None
+            raise pytest.UsageError(f"『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234") from None
     return int.from_bytes(os.urandom(3), "little")
 
 
@@ -98,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if submission is not None:
         submission = Path(submission).resolve()
         if not (submission / "exercises").is_dir():
-            raise pytest.UsageError(f"提出物 {submission} に exercises/ フォルダがありません。")
+            raise pytest.UsageError(f"提出物『{submission}』に exercises/ フォルダがありません。")
     report = config.getoption("--kata-report")
     settings = Settings(
         solutions=config.getoption("--solutions"),
@@ -106,14 +125,43 @@ def pytest_configure(config: pytest.Config) -> None:
         report=Path(report).resolve() if report else None,
         seed=_resolve_seed(config),
         mutants=config.getoption("--kata-mutants"),
+        sandbox=config.getoption("--kata-sandbox"),
     )
     config.stash[SETTINGS] = settings
+    if settings.sandbox:
+        from kata.sandbox import pytest_glue
+
+        pytest_glue.configure(config)
     config.stash[RECORDS] = {}
     config.stash[EXPECTED] = {}
     config.stash[DONE] = set()
+    config.stash[TIMED_OUT] = {}
+    config.stash[TERMINAL_FD] = _terminal_fd()
+    plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
     if settings.mutants:
         mutants.load_all(catalog.ROOT / "tests" / "mutants")
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
+
+
+def _terminal_fd() -> int | None:
+    """A copy of the terminal's file descriptor, taken while pytest's capture is suspended (None in a notebook)."""
+    try:
+        return os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is not None and settings.sandbox:
+        from kata.sandbox import pytest_glue
+
+        pytest_glue.unconfigure(config)
+    fd = config.stash.get(TERMINAL_FD, None)
+    if fd is not None:
+        config.stash[TERMINAL_FD] = None
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> list[str]:
@@ -142,7 +190,7 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
                 token=parts[1], choices=", ".join(c.key for c in catalog.chapters())))
         if len(parts) >= 3:
             if parts[2] != chapter.file:
-                raise pytest.UsageError(f"{chapter.key} のファイルは {chapter.file} です ({parts[2]!r} はありません)。")
+                raise pytest.UsageError(f"『{chapter.key}』のファイルは {chapter.file} です ({parts[2]!r} はありません)。")
             out.append(str(chapter.check_file) + (sep + rest if sep else ""))
         else:
             out.append(str(catalog.CHECKS / chapter.key))
@@ -265,9 +313,20 @@ def ref(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref):
-    """The module under test: the learner's file, the reference (``--solutions``), a submission or a mutant."""
+    """The module under test: the learner's file, the reference (``--solutions``), a submission or a mutant.
+
+    In grading mode (``--kata-sandbox``) it is a proxy to a sandbox worker that holds that module."""
     chapter = _chapter_of_path(request.node.path)
     settings = request.config.stash[SETTINGS]
+    if settings.sandbox:
+        from kata.sandbox import pytest_glue
+
+        info = request.node.stash.get(ITEM_INFO, None)
+        shown = f"exercises/{chapter.key}/{chapter.file}"
+        session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
+        under = UnderTest(session.module, shown)
+        under._session = session
+        return under
     if kata_mutant is not None:
         loader.LEARNER_FILES.add(kata_mutant.file)
         return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file)
@@ -313,24 +372,40 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
-    """Time out with a Japanese verdict instead of pytest-timeout's stack dump (signal method only)."""
-    if settings.method != "signal" or not hasattr(signal, "SIGALRM") or ITEM_INFO not in item.stash:
+    """Time out with a Japanese verdict instead of pytest-timeout's stack dump, on every OS.
+
+    SIGALRM where the platform has it (POSIX, main thread); elsewhere (Windows) a watchdog thread that interrupts
+    the main thread as Ctrl+C would, with a SIGINT handler that turns its own interrupts into ``KataTimeout`` and
+    passes a real Ctrl+C on.  Either way a check that is still running after a few seconds is announced.
+    """
+    if ITEM_INFO not in item.stash or threading.current_thread() is not threading.main_thread():
         return None
-
-    fired = False
-
-    def on_timeout(signum: int, frame: Any) -> None:
-        nonlocal fired
-        # Repeats only matter while learner code is still running (it may have swallowed the first one).
-        if fired and not _in_learner_code(frame):
-            return
-        fired = True
-        raise KataTimeout(settings.timeout)
-
-    signal.signal(signal.SIGALRM, on_timeout)
-    # Keep firing every second, in case learner code swallows the first one.
-    signal.setitimer(signal.ITIMER_REAL, settings.timeout, 1.0)
+    if settings.method == "signal" and _HAS_ALARM():
+        timer: _CheckTimer = _AlarmTimer(settings.timeout)
+    else:
+        timer = _ThreadTimer(settings.timeout)
+    timer.start()
+    item.stash[TIMER] = timer
+    item.stash[NOTICE] = _slow_notice(item, settings.timeout)
     return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
+    timer = item.stash.get(TIMER, None)
+    if timer is None:
+        return None
+    del item.stash[TIMER]
+    timer.cancel()
+    notice = item.stash.get(NOTICE, None)
+    if notice is not None:
+        notice.cancel()
+    return True
+
+
+def _HAS_ALARM() -> bool:
+    # Looked up on every call: Windows has neither; the engine's tests delete them to act as Windows.
+    return hasattr(signal, "SIGALRM") and hasattr(signal, "setitimer")
 
 
 def _in_learner_code(frame: Any) -> bool:
@@ -341,13 +416,125 @@ def _in_learner_code(frame: Any) -> bool:
     return False
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
-    if ITEM_INFO not in item.stash or not hasattr(signal, "SIGALRM"):
+class _CheckTimer:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        raise NotImplementedError
+
+
+class _AlarmTimer(_CheckTimer):
+    """SIGALRM after ``seconds``, then every second while learner code is still running (it may swallow one)."""
+
+    def start(self) -> None:
+        fired = False
+
+        def on_timeout(signum: int, frame: Any) -> None:
+            nonlocal fired
+            if fired and not _in_learner_code(frame):
+                return
+            fired = True
+            raise KataTimeout(self.seconds)
+
+        signal.signal(signal.SIGALRM, on_timeout)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds, 1.0)
+
+    def cancel(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+class _ThreadTimer(_CheckTimer):
+    """For platforms without SIGALRM: a daemon thread interrupts the main thread (``_thread.interrupt_main``, the
+    same path as Ctrl+C) after ``seconds`` and then every second; the SIGINT handler installed for the check raises
+    ``KataTimeout`` for those interrupts and behaves as before for a real Ctrl+C."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.fired = False
+        self.previous: Any = None
+
+    def start(self) -> None:
+        self.previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._on_sigint)
+        threading.Thread(target=self._run, name="kata-timeout", daemon=True).start()
+
+    def _run(self) -> None:
+        wait = self.seconds
+        while not self.done.wait(wait):
+            with self.lock:
+                if self.done.is_set():
+                    return
+                self.fired = True
+                _thread.interrupt_main(signal.SIGINT)
+            wait = 1.0
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.fired:
+            if self.done.is_set():
+                return  # the check ended as the timer fired: nothing left to stop
+            raise KataTimeout(self.seconds)
+        previous = self.previous
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.done.set()
+        signal.signal(signal.SIGINT, self.previous if self.previous is not None else signal.default_int_handler)
+
+
+def _slow_notice(item: pytest.Item, timeout: float) -> threading.Timer | None:
+    """After a few seconds, say which exercise the run is waiting on (on the terminal, past pytest's capture)."""
+    fd = item.config.stash.get(TERMINAL_FD, None)
+    if fd is None:
         return None
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    return True
+    chapter, exercise = item.stash[ITEM_INFO]
+    after = max(1.0, min(SLOW_NOTICE_AFTER, timeout / 2))
+    text = "\n" + messages.SLOW_CHECK.format(chapter=chapter[:2], exercise=exercise, seconds=f"{after:g}",
+                                             limit=f"{timeout:g}") + "\n"
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+
+    def say() -> None:
+        with contextlib.suppress(OSError, LookupError):
+            os.write(fd, text.encode(encoding, errors=PLAIN_ERRORS))
+
+    notice = threading.Timer(after, say)
+    notice.daemon = True
+    notice.start()
+    return notice
+
+
+class NotRunAfterTimeout(Exception):
+    """A check of an exercise that already timed out in this run: not run, failed with the timeout verdict."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    key = _timeout_key(pyfuncitem)
+    if key is not None and key in pyfuncitem.config.stash[TIMED_OUT]:
+        raise NotRunAfterTimeout(pyfuncitem.config.stash[TIMED_OUT][key])
+    return None
+
+
+def _timeout_key(item: pytest.Item) -> tuple | None:
+    info = item.stash.get(ITEM_INFO, None)
+    if info is None:
+        return None
+    mutant = getattr(getattr(item, "callspec", None), "params", {}).get("kata_mutant")
+    return (*info, mutant.id if mutant else None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -366,7 +553,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.status = verdict.SKIP
         record.verdict = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
     elif report.failed and call.excinfo is not None:
-        v = verdict.classify(call.excinfo.value)
+        exc = call.excinfo.value
+        if isinstance(exc, NotRunAfterTimeout):
+            v = verdict.Verdict(verdict.FAIL, messages.TIMEOUT.format(seconds=exc.seconds), NOT_RUN)
+        else:
+            v = verdict.classify(exc)
+            if isinstance(exc, KataTimeout):
+                # The exercise's other checks would wait out their own time limits: not run in this session.
+                item.config.stash[TIMED_OUT][_timeout_key(item)] = exc.seconds
         text = v.text
         if v.status == verdict.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
             text += "\n" + messages.NEXT_HINT.format(chapter=info[0][:2], exercise=info[1])
@@ -384,9 +578,13 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 # -- summary ------------------------------------------------------------------------------------------------------
+# A bare `pytest` must fit a screen and end with what to do next.  So, unless -v asks for every check: pytest's own
+# failure blocks and short-summary lines are left out for the kata checks, and after pytest's last line comes one
+# line per exercise (the first failing check's verdict once, with how many more of its checks failed), the chapter
+# table and 「次はこれ」.
 
 def exercise_statuses(records: dict[str, Record]) -> dict[tuple[str, str], Record]:
-    """One record per exercise: fail beats todo beats pass beats skip."""
+    """One record per exercise: fail beats todo beats pass beats skip (the first failing check in run order)."""
     rank = {verdict.FAIL: 3, verdict.TODO: 2, verdict.PASS: 1, verdict.SKIP: 0}
     out: dict[tuple[str, str], Record] = {}
     for rec in records.values():
@@ -396,33 +594,102 @@ def exercise_statuses(records: dict[str, Record]) -> dict[tuple[str, str], Recor
     return out
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    settings = config.stash[SETTINGS]
-    records = config.stash[RECORDS]
-    if not records or settings.mutants:
-        return
+def _counts(records: dict[str, Record]) -> dict[tuple[str, str], dict[str, int]]:
+    """Per exercise, how many checks ended in each status (and how many were not run after a timeout)."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for rec in records.values():
+        counts = out.setdefault((rec.chapter, rec.exercise), {})
+        status = NOT_RUN if rec.attribute == NOT_RUN else rec.status
+        counts[status] = counts.get(status, 0) + 1
+    return out
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config):
+    """Keep pytest's per-check failure blocks and short-summary lines of the kata checks out of a non-verbose run
+    (the engine prints each failing exercise's verdict once instead)."""
     tr = terminalreporter
+    hidden: list[Any] = []
+    records = config.stash.get(RECORDS, {})
+    failed = tr.stats.get("failed", [])
+    if config.option.verbose < 1 and records and failed:
+        hidden = [r for r in failed if getattr(r, "nodeid", None) in records]
+        failed[:] = [r for r in failed if getattr(r, "nodeid", None) not in records]
+    try:
+        return (yield)
+    finally:
+        if hidden:
+            tr.stats["failed"] = hidden + tr.stats.get("failed", [])
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
+    """After pytest's last line (the terminal reporter's own wrapper is inside this one): the learner's summary."""
+    result = yield
+    config = session.config
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None:
+        return result
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None and not getattr(tr, "no_summary", False) and config.stash[RECORDS] and not settings.mutants:
+        _write_summary(tr, config)
+    if settings.report is not None:
+        _write_report(config, settings, exitstatus)
+    return result
+
+
+def _write_summary(tr: Any, config: pytest.Config) -> None:
+    settings = config.stash[SETTINGS]
+    done = config.stash[DONE]
+    records = {nodeid: rec for nodeid, rec in config.stash[RECORDS].items() if nodeid in done}  # not Ctrl+C'd
     per_exercise = exercise_statuses(records)
+    counts = _counts(records)
     complete = _complete_exercises(config)
-    tr.section(messages.SUMMARY_TITLE)
+    ran = [c for c in catalog.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
+    title = messages.SUMMARY_TITLE
+    tr.write_sep("=", title, fullwidth=tr._tw.fullwidth - (display_width(title) - len(title)), bold=True)
     marks = {verdict.PASS: messages.MARK_PASS, verdict.FAIL: messages.MARK_FAIL, verdict.TODO: messages.MARK_TODO,
              verdict.SKIP: messages.MARK_SKIP}
     colours = {verdict.PASS: {"green": True}, verdict.FAIL: {"red": True}, verdict.TODO: {"yellow": True},
                verdict.SKIP: {"yellow": True}}
-    for chapter in catalog.chapters():
-        for ex in chapter.exercises:
-            rec = per_exercise.get((chapter.key, ex.name))
-            if rec is None:
-                continue
-            detail = ""
+    show_verdicts = config.option.tbstyle != "no" and config.option.verbose < 1
+    untouched = []
+    for chapter in ran:
+        recs = [(e, per_exercise.get((chapter.key, e.name))) for e in chapter.exercises]
+        recs = [(e, r) for e, r in recs if r is not None]
+        if len(ran) > 1 and all(r.status == verdict.TODO for _, r in recs):
+            untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
+            continue
+        for ex, rec in recs:
+            key = (chapter.key, ex.name)
+            n = counts.get(key, {})
+            detail, more = "", []
             if rec.status == verdict.FAIL and rec.verdict:
-                detail = " — " + rec.verdict.splitlines()[0]
-            elif rec.status in (verdict.PASS, verdict.SKIP) and (chapter.key, ex.name) not in complete:
+                first, *rest = rec.verdict.splitlines()
+                detail = " — " + first
+                if show_verdicts:
+                    more = [f"    {line}" for line in rest]
+                    others = n.get(verdict.FAIL, 0) - 1
+                    if n.get(NOT_RUN):
+                        more.append("    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=n[NOT_RUN]))
+                        others -= n[NOT_RUN]
+                    if others > 0:
+                        more.append("    " + messages.MORE_FAILED.format(count=others))
+                    if settings.mode in ("exercises", "submission"):
+                        more.append("    " + messages.NEXT_HINT.format(chapter=chapter.number, exercise=ex.name))
+            elif rec.status in (verdict.PASS, verdict.SKIP) and key not in complete:
                 detail = messages.PARTIAL_DETAIL
+            elif rec.status == verdict.PASS and n.get(verdict.SKIP):
+                detail = messages.UNVERIFIED_DETAIL.format(count=n[verdict.SKIP])
             tr.write_line(messages.EXERCISE_LINE.format(mark=marks[rec.status], chapter=chapter.number,
                                                         exercise=ex.name, detail=detail), **colours[rec.status])
-    progress = _merged_progress(config, per_exercise, complete)
-    _write_table(tr, progress, settings)
+            for line in more:
+                tr.write_line(line)
+    if untouched:
+        tr.write_line(messages.UNTOUCHED_CHAPTERS.format(mark=messages.MARK_TODO, chapters=" ".join(untouched)),
+                      yellow=True)
+    progress, stale = _merged_progress(config, per_exercise, complete, counts, ran)
+    _write_table(tr, progress, settings, ran, stale)
 
 
 def _complete_exercises(config: pytest.Config) -> set[tuple[str, str]]:
@@ -431,81 +698,116 @@ def _complete_exercises(config: pytest.Config) -> set[tuple[str, str]]:
     return {key for key, nodeids in config.stash[EXPECTED].items() if nodeids <= done}
 
 
+def _file_stamp(path: Path) -> str | None:
+    try:
+        return f"{zlib.crc32(path.read_bytes()):08x}"
+    except OSError:
+        return None
+
+
 def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], Record],
-                     complete: set[tuple[str, str]] | None = None) -> dict[str, str]:
-    """Status per exercise ("NN_topic/name"): this run's results over what earlier runs of the same tree found.
+                     complete: set[tuple[str, str]], counts: dict[tuple[str, str], dict[str, int]],
+                     ran: list[catalog.Chapter]) -> tuple[dict[str, str], set[str]]:
+    """Status per exercise ("NN_topic/name"): this run's results over what earlier runs of the same tree found, and
+    the chapters whose file changed since the run that the table's row comes from (``stale``).
 
     A failure or a todo is final even from a partial run; a pass counts only when all of the exercise's checks ran
-    (else an earlier full pass stands, and anything else becomes ``PARTIAL``: not solved yet).
+    (else an earlier full pass stands, and anything else becomes ``PARTIAL``: not solved yet); a pass with skipped
+    checks is ``UNVERIFIED``.
     """
     settings = config.stash[SETTINGS]
-    key = f"{CACHE_KEY}/{settings.mode}/{zlib.crc32(str(settings.learner_root).encode()):08x}"
-    cache = getattr(config, "cache", None)
-    stored: dict[str, str] = {}
-    if cache is not None and settings.mode in ("exercises", "submission"):
-        stored = dict(cache.get(key, {}) or {})
+    suffix = f"{settings.mode}/{zlib.crc32(str(settings.learner_root).encode()):08x}"
+    cache = getattr(config, "cache", None) if settings.mode in ("exercises", "submission") else None
+    stored: dict[str, str] = dict(cache.get(f"{CACHE_KEY}/{suffix}", {}) or {}) if cache is not None else {}
+    stamps: dict[str, str] = dict(cache.get(f"{CACHE_KEY}-files/{suffix}", {}) or {}) if cache is not None else {}
     for (chapter, name), rec in per_exercise.items():
         exercise, status = f"{chapter}/{name}", rec.status
-        if status in (verdict.PASS, verdict.SKIP) and complete is not None and (chapter, name) not in complete:
-            status = verdict.PASS if stored.get(exercise) == verdict.PASS else PARTIAL
+        if status in (verdict.PASS, verdict.SKIP) and (chapter, name) not in complete:
+            status = stored.get(exercise) if stored.get(exercise) in SOLVED else PARTIAL
+        elif status == verdict.PASS and counts.get((chapter, name), {}).get(verdict.SKIP):
+            status = UNVERIFIED
         stored[exercise] = status
-    if cache is not None and settings.mode in ("exercises", "submission"):
-        cache.set(key, stored)
-    return stored
+    files = {c.key: _file_stamp(c.learner_file(settings.learner_root)) for c in catalog.chapters()}
+    for chapter in ran:
+        stamps[chapter.key] = files[chapter.key]
+    stale = {key for key, stamp in stamps.items() if key in files and stamp != files[key]}
+    if cache is not None:
+        cache.set(f"{CACHE_KEY}/{suffix}", stored)
+        cache.set(f"{CACHE_KEY}-files/{suffix}", stamps)
+    return stored, stale
 
 
-def next_exercise(progress: dict[str, str]) -> catalog.Exercise | None:
-    for chapter in catalog.chapters():
-        for ex in chapter.exercises:
-            if progress.get(f"{chapter.key}/{ex.name}") != verdict.PASS:
-                return ex
+def next_exercise(progress: dict[str, str], prefer: list[catalog.Chapter] = ()) -> catalog.Exercise | None:
+    """The first unsolved exercise of the chapters just run, else of the whole course."""
+    for chapters in (prefer, catalog.chapters()):
+        for chapter in chapters:
+            for ex in chapter.exercises:
+                if progress.get(f"{chapter.key}/{ex.name}") not in SOLVED:
+                    return ex
     return None
 
 
-def _write_table(tr: Any, progress: dict[str, str], settings: Settings) -> None:
+def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: list[catalog.Chapter],
+                 stale: set[str]) -> None:
     tr.write_line("")
     width = max(display_width(c.title) for c in catalog.chapters())
     tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=pad(messages.TABLE_HEADER_TITLE, width)))
     learner = settings.mode in ("exercises", "submission")
+    shown_stale = False
     for chapter in catalog.chapters():
-        if not learner and not any(f"{chapter.key}/{e.name}" in progress for e in chapter.exercises):
+        statuses = [progress.get(f"{chapter.key}/{e.name}") for e in chapter.exercises]
+        if not learner and not any(s is not None for s in statuses):
             continue  # the reference run: only the chapters this run checked
-        solved = sum(progress.get(f"{chapter.key}/{e.name}") == verdict.PASS for e in chapter.exercises)
-        todo = next((e.name for e in chapter.exercises if progress.get(f"{chapter.key}/{e.name}") != verdict.PASS),
-                    None)
-        title = pad(chapter.title, width)
-        tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=title, solved=solved,
-                                                total=len(chapter.exercises),
-                                                next=todo or messages.TABLE_ALL_DONE))
+        solved = sum(s in SOLVED for s in statuses)
+        todo = next((e.name for e, s in zip(chapter.exercises, statuses) if s not in SOLVED), None)
+        if todo is None:
+            todo = messages.TABLE_UNVERIFIED if UNVERIFIED in statuses else messages.TABLE_ALL_DONE
+        mark = messages.STALE_MARK if chapter.key in stale and chapter not in ran else " "
+        shown_stale |= mark != " "
+        tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=pad(chapter.title, width),
+                                                solved=solved, total=len(chapter.exercises), mark=mark, next=todo))
     partial = [f"{c.number} {e.name}" for c in catalog.chapters() for e in c.exercises
                if progress.get(f"{c.key}/{e.name}") == PARTIAL]
     if partial:
         tr.write_line(messages.TABLE_PARTIAL_NOTE.format(exercises=", ".join(partial)), yellow=True)
+    tr.write_line(_legend(tr, shown_stale))
     if not learner:
         return  # "what to do next" is the learner's question, not the reference run's
-    upcoming = next_exercise(progress)
+    upcoming = next_exercise(progress, ran)
     if upcoming is None:
-        tr.write_line(messages.ALL_DONE, green=True)
+        done = messages.ALL_DONE_UNVERIFIED if UNVERIFIED in progress.values() else messages.ALL_DONE
+        tr.write_line(done, green=True)
     else:
         ch = catalog.chapter_of_key(upcoming.chapter)
         file = display_path(ch.learner_file(settings.learner_root))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name), bold=True)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    settings = config.stash.get(SETTINGS, None)
-    if settings is None or settings.report is None:
-        return
+def _legend(tr: Any, stale: bool) -> str:
+    """Every mark of this run explained once: the progress letters pytest printed, and the table's mark."""
+    letters = []
+    if tr.config.option.verbose < 1:
+        seen = {category for category, reports in tr.stats.items() if reports and category != "failed"}
+        for report in tr.stats.get("failed", []):
+            seen.add("todo" if getattr(report, "kata_status", None) == verdict.TODO else "failed")
+        letters = [text for category, text in messages.LEGEND_LETTERS if category in seen]
+    if stale:
+        letters.append(messages.LEGEND_STALE.format(mark=messages.STALE_MARK))
+    return messages.LEGEND.format(items=messages.LEGEND_SEPARATOR.join(letters)) if letters else ""
+
+
+def _write_report(config: pytest.Config, settings: Settings, exitstatus: int) -> None:
     records = config.stash[RECORDS]
     per_exercise = exercise_statuses(records)
+    counts = _counts(records)
     exercises = []
     for chapter in catalog.chapters():
         for ex in chapter.exercises:
             rec = per_exercise.get((chapter.key, ex.name))
             if rec is not None:
                 exercises.append({"chapter": chapter.key, "exercise": ex.name, "status": rec.status,
-                                  "points": ex.points, "verdict": rec.verdict})
+                                  "points": ex.points, "verdict": rec.verdict,
+                                  "skipped": counts.get((chapter.key, ex.name), {}).get(verdict.SKIP, 0)})
     payload = {"version": 1, "mode": settings.mode, "seed": settings.seed, "exitstatus": int(exitstatus),
                "exercises": exercises, "tests": [asdict(r) for r in records.values()]}
     settings.report.parent.mkdir(parents=True, exist_ok=True)

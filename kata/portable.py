@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["Probe", "XorSet", "SimulatedCudaTensor", "SimulatedCuda", "SimulatedCudaTiming", "to_simulated_cuda",
+__all__ = ["Probe", "XorSet", "GradModeModel", "IndexDataset", "XorRule", "SimulatedCudaTensor", "SimulatedCuda", "SimulatedCudaTiming", "to_simulated_cuda",
            "plain"]
 
 
@@ -382,3 +382,47 @@ def to_simulated_cuda(module: nn.Module) -> nn.Module:
             if b is not None and not isinstance(b, SimulatedCudaTensor):
                 sub._buffers[key] = SimulatedCudaTensor.wrap(b)
     return module
+
+
+class GradModeModel:
+    """``tanh(x @ weight.T + bias)`` with parameters that require grad; records the grad mode of every call."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor):
+        self.weight = weight
+        self.bias = bias
+        self.grad_modes: list[bool] = []
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.grad_modes.append(torch.is_grad_enabled())
+        return torch.tanh(x @ self.weight.T + self.bias)
+
+
+class IndexDataset(torch.utils.data.Dataset):
+    """A light dataset whose item i is the int i (batches collate to int64 tensors of indices)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, idx: int) -> int:
+        if not 0 <= idx < self.n:
+            raise IndexError(idx)
+        return idx
+
+    def __getitems__(self, indices: list[int]) -> list[int]:
+        return list(indices)
+
+
+class XorRule(nn.Module):
+    """A perfect classifier for points near the XOR corners: logit +scale where exactly one coordinate is > 0.5."""
+
+    def __init__(self, scale: float = 5.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(scale))  # a parameter, so next(model.parameters()) works
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        high = x > 0.5
+        one_high = (high[..., :1] != high[..., 1:]).to(x.dtype)
+        return self.scale * (2 * one_high - 1)

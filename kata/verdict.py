@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import linecache
+import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,34 @@ def _raised_by_stub(exc: BaseException) -> bool:
     return "NotImplementedError" in line
 
 
+def _remote(exc: BaseException) -> Verdict | None:
+    """An exception raised by learner code in the grading sandbox (it arrives as data, with its frames)."""
+    from kata.sandbox.client import LearnerException, WorkerDied
+
+    if isinstance(exc, WorkerDied):
+        return Verdict(FAIL, messages.WORKER_DIED.format(how=exc.how), "crash")
+    if not isinstance(exc, LearnerException):
+        return None
+    if exc.stub and isinstance(exc, NotImplementedError):
+        return Verdict(TODO, messages.TODO, "todo")
+    if exc.frames:
+        file, line, func, source = exc.frames[-1]
+        where = f"{file}:{line} ({func})"
+    else:
+        where, source = exc.filename, ""
+    text = messages.EXCEPTION.format(where=where, exc_type=exc.type_name, exc_msg=_first_line(exc))
+    if str(source).strip():
+        text += f"\n    {str(source).strip()}"
+    hint = hints.for_exception(exc)
+    if hint:
+        text += f"\n{messages.HINT_PREFIX}{hint}"
+    return Verdict(FAIL, text, "exception")
+
+
 def classify(exc: BaseException) -> Verdict:
+    remote = _remote(exc) if "kata.sandbox.client" in sys.modules else None
+    if remote is not None:
+        return remote
     if isinstance(exc, Mismatch):
         return Verdict(FAIL, exc.verdict, exc.attribute)
     if isinstance(exc, LearnerImportError):

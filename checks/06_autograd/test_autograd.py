@@ -1,6 +1,8 @@
 """Checks for chapter 06 (autograd)."""
 import torch
 
+from kata.portable import GradModeModel
+
 from kata import hints, inputs, messages
 from kata.compare import (Mismatch, expect, expect_equal, expect_grad, expect_same_object, expect_sequence, expect_tensor,
                           fail)
@@ -216,23 +218,12 @@ def test_sgd_step__matches_reference(sub, ref, gen):
 
 # -- predict_no_grad -------------------------------------------------------------------------------------------
 
-class _Model:
-    """tanh(x @ W.T + b) with parameters that require grad; records the grad mode it ran under."""
-
-    def __init__(self, gen, n_in, n_out):
-        self.weight = torch.randn(n_out, n_in, generator=gen).requires_grad_()
-        self.bias = torch.randn(n_out, generator=gen).requires_grad_()
-        self.grad_modes = []
-
-    def __call__(self, x):
-        self.grad_modes.append(torch.is_grad_enabled())
-        return torch.tanh(x @ self.weight.T + self.bias)
-
-
 def _model_and_input(gen):
     n_in, n_out = inputs.randint(gen, 1, 6), inputs.randint(gen, 1, 6)
     x = inputs.tensor(gen, (inputs.randint(gen, 1, 5), n_in)).requires_grad_()
-    return _Model(gen, n_in, n_out), x
+    model = GradModeModel(torch.randn(n_out, n_in, generator=gen).requires_grad_(),
+                          torch.randn(n_out, generator=gen).requires_grad_())
+    return model, x
 
 
 def test_predict_no_grad_values_without_grad(sub, gen):

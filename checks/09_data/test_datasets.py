@@ -5,25 +5,8 @@ from torch.utils import data
 from kata import hints, messages, xor
 from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_scalar, expect_sequence,
                           expect_tensor, expect_type)
+from kata.portable import IndexDataset
 from kata.inputs import call_both, randint, seed_all
-
-
-class _Indices(data.Dataset):
-    """A light dataset whose item i is the int i (batches collate to int64 tensors of indices)."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, idx: int) -> int:
-        if not 0 <= idx < self.n:
-            raise IndexError(idx)
-        return idx
-
-    def __getitems__(self, indices: list[int]) -> list[int]:
-        return list(indices)
 
 
 def _cat(batches: list[torch.Tensor]) -> torch.Tensor:
@@ -31,7 +14,7 @@ def _cat(batches: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _order(loader) -> torch.Tensor:
-    """The indices a loader over ``_Indices`` yields, in order, as one int64 tensor."""
+    """The indices a loader over ``IndexDataset`` yields, in order, as one int64 tensor."""
     expect_type(loader, data.DataLoader, name="返されたローダー")
     return _cat(list(loader))
 
@@ -118,13 +101,13 @@ def test_XORDataset_works_with_dataloader(sub, gen):
 # -- make_loader ------------------------------------------------------------------------------------------------------
 
 def test_make_loader_returns_dataloader(sub, gen):
-    expect_type(sub.make_loader(_Indices(randint(gen, 1, 20)), 4, False), data.DataLoader, name="make_loader(...)")
+    expect_type(sub.make_loader(IndexDataset(randint(gen, 1, 20)), 4, False), data.DataLoader, name="make_loader(...)")
 
 
 def test_make_loader_batch_count_source(sub):
     """2500 items in batches of 128: 20 batches, the last of 68; 19 full batches with drop_last."""
     for drop_last, count, last in ((False, 20, 68), (True, 19, 128)):
-        loader = sub.make_loader(_Indices(2500), 128, False, drop_last=drop_last)
+        loader = sub.make_loader(IndexDataset(2500), 128, False, drop_last=drop_last)
         expect_type(loader, data.DataLoader, name="make_loader(...)")
         expect_equal(len(loader), count, name=f"len(loader) (バッチ数。2500 件、batch_size=128、drop_last={drop_last})")
         batches = list(loader)
@@ -135,7 +118,7 @@ def test_make_loader_batch_count_source(sub):
 def test_make_loader_default_keeps_last_batch(sub, gen):
     batch = randint(gen, 2, 10)
     n = batch * randint(gen, 1, 5) + randint(gen, 1, batch)
-    batches = list(sub.make_loader(_Indices(n), batch, False))
+    batches = list(sub.make_loader(IndexDataset(n), batch, False))
     expect_equal(len(batches), n // batch + 1, name=f"drop_last を省略したときのバッチ数 ({n} 件、batch_size={batch})")
 
 
@@ -146,27 +129,27 @@ def test_make_loader_batch_sizes(sub, gen):
     full, rest = divmod(n, batch)
     expected = [batch] * full + ([rest] if rest and not drop_last else [])
     shuffle = bool(randint(gen, 0, 2))
-    sizes = [len(b) for b in sub.make_loader(_Indices(n), batch, shuffle, drop_last=drop_last)]
+    sizes = [len(b) for b in sub.make_loader(IndexDataset(n), batch, shuffle, drop_last=drop_last)]
     expect_equal(sizes, expected,
                  name=f"各バッチの件数 ({n} 件、batch_size={batch}、shuffle={shuffle}、drop_last={drop_last})")
 
 
 def test_make_loader_order_not_shuffled(sub, gen):
     n, batch = randint(gen, 20, 80), randint(gen, 1, 10)
-    order = _order(sub.make_loader(_Indices(n), batch, False))
+    order = _order(sub.make_loader(IndexDataset(n), batch, False))
     expect_tensor(order, torch.arange(n), name="shuffle=False で出てきたデータの順番")
 
 
 def test_make_loader_shuffles(sub, gen):
     n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
     seed_all(randint(gen, 0, 2**31 - 1))
-    _expect_shuffled(_order(sub.make_loader(_Indices(n), batch, True)), n, "shuffle=True で出てきたデータの順番")
+    _expect_shuffled(_order(sub.make_loader(IndexDataset(n), batch, True)), n, "shuffle=True で出てきたデータの順番")
 
 
 def test_make_loader_matches_reference(sub, ref, gen, seed):
     n, batch = randint(gen, 10, 60), randint(gen, 1, 10)
     shuffle, drop_last = bool(randint(gen, 0, 2)), bool(randint(gen, 0, 2))
-    dataset = _Indices(n)
+    dataset = IndexDataset(n)
     actual, expected = call_both(lambda: _order(sub.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
                                  lambda: _order(ref.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
                                  seed=seed)
@@ -177,14 +160,14 @@ def test_make_loader_matches_reference(sub, ref, gen, seed):
 # -- seeded_loader ----------------------------------------------------------------------------------------------------
 
 def test_seeded_loader_returns_dataloader(sub, gen):
-    expect_type(sub.seeded_loader(_Indices(randint(gen, 1, 20)), 4, randint(gen, 0, 1000)), data.DataLoader,
+    expect_type(sub.seeded_loader(IndexDataset(randint(gen, 1, 20)), 4, randint(gen, 0, 1000)), data.DataLoader,
                 name="seeded_loader(...)")
 
 
 def test_seeded_loader_same_batches(sub, gen):
     """Two loaders made with the same seed, both made before either is iterated, give the same batches."""
     n, batch, seed = randint(gen, 30, 80), randint(gen, 1, 10), randint(gen, 0, 2**31 - 1)
-    first, second = sub.seeded_loader(_Indices(n), batch, seed), sub.seeded_loader(_Indices(n), batch, seed)
+    first, second = sub.seeded_loader(IndexDataset(n), batch, seed), sub.seeded_loader(IndexDataset(n), batch, seed)
     expect_type(first, data.DataLoader, name="seeded_loader(...)")
     a, b = list(first), list(second)
     expect_equal([len(x) for x in a], [len(x) for x in b], name="2 つのローダーの各バッチの件数")
@@ -194,7 +177,7 @@ def test_seeded_loader_same_batches(sub, gen):
 
 def test_seeded_loader_is_shuffled(sub, gen):
     n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
-    order = _order(sub.seeded_loader(_Indices(n), batch, randint(gen, 0, 2**31 - 1)))
+    order = _order(sub.seeded_loader(IndexDataset(n), batch, randint(gen, 0, 2**31 - 1)))
     _expect_shuffled(order, n, "seeded_loader で出てきたデータの順番")
 
 
@@ -202,7 +185,7 @@ def test_seeded_loader_depends_on_seed(sub, gen):
     n, batch = randint(gen, 30, 80), randint(gen, 1, 10)
     s1 = randint(gen, 0, 2**31 - 1)
     s2 = (s1 + randint(gen, 1, 1000)) % 2**31
-    first, second = (_order(sub.seeded_loader(_Indices(n), batch, s)) for s in (s1, s2))
+    first, second = (_order(sub.seeded_loader(IndexDataset(n), batch, s)) for s in (s1, s2))
     expect(not torch.equal(first, second), "seed", messages.SEED_IGNORED, hints.SEED_THE_GENERATOR,
            name="データの順番", first=s1, second=s2)
 
@@ -210,8 +193,8 @@ def test_seeded_loader_depends_on_seed(sub, gen):
 def test_seeded_loader_matches_reference(sub, ref, gen):
     n, batch, seed = randint(gen, 10, 60), randint(gen, 1, 10), randint(gen, 0, 2**31 - 1)
     seed_all(randint(gen, 0, 2**31 - 1))
-    actual = _order(sub.seeded_loader(_Indices(n), batch, seed))
-    expected = _order(ref.seeded_loader(_Indices(n), batch, seed))
+    actual = _order(sub.seeded_loader(IndexDataset(n), batch, seed))
+    expected = _order(ref.seeded_loader(IndexDataset(n), batch, seed))
     expect_tensor(actual, expected, name=f"seed={seed} のときのデータの順番")
 
 
@@ -219,7 +202,7 @@ def test_seeded_loader_leaves_global_rng(sub, gen):
     n, batch = randint(gen, 10, 40), randint(gen, 1, 10)
     seed_all(randint(gen, 0, 2**31 - 1))
     before = RngSnapshot()
-    loader = sub.seeded_loader(_Indices(n), batch, randint(gen, 0, 2**31 - 1))
+    loader = sub.seeded_loader(IndexDataset(n), batch, randint(gen, 0, 2**31 - 1))
     expect_rng_unchanged(before)
     list(loader)
     expect_rng_unchanged(before)

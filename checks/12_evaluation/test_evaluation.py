@@ -17,23 +17,11 @@ from kata import hints, messages
 from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type
 from kata.inputs import choice, randint
 from kata.probe import Probe, expect_eval_mode, expect_no_graph
+from kata.portable import XorRule
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 
 # -- models whose behaviour the checks know ----------------------------------------------------------------------
-
-class XorRule(nn.Module):
-    """A perfect classifier for points near the XOR corners: logit +scale where exactly one coordinate is > 0.5."""
-
-    def __init__(self, scale: float = 5.0):
-        super().__init__()
-        self.scale = nn.Parameter(torch.tensor(scale))  # a parameter, so next(model.parameters()) works
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        high = x > 0.5
-        one_high = (high[..., :1] != high[..., 1:]).to(x.dtype)
-        return self.scale * (2 * one_high - 1)
-
 
 def first_coordinate_model() -> nn.Module:
     """Linear(2, 1) whose logit is exactly x[..., 0]."""

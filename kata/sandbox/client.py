@@ -1,0 +1,706 @@
+"""The trusted side of grading: starts the zygote, one worker per chapter, and proxies learner objects.
+
+A check's ``sub`` is a :class:`RemoteModule` in grading mode.  ``sub.f(x)`` sends ``x`` as data, the worker calls the
+learner's ``f`` and the result comes back as data (tensors with their dtype, shape, strides, storage sharing and
+autograd state) or, for objects that cannot be data (a learner's ``nn.Module`` subclass instance, a DataLoader it
+built), as a :class:`RemoteObject` whose attribute reads and calls cross the same way.  A non-leaf tensor that comes
+back keeps a graph: its ``grad_fn`` (named like the worker's) asks the worker for the gradients on ``backward()``.
+
+Nothing from the worker is executed, imported or unpickled here; see :mod:`kata.sandbox.wire`.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import pathlib
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from kata import messages
+from kata.errors import KataTimeout, LearnerImportError
+from kata.sandbox import wire
+from kata.sandbox.worker import apply_state, capture_state
+
+#: A frame from the worker may be at most this large.
+REPLY_LIMIT = 256 * 1024 * 1024
+FILE_LIMIT = 64 * 1024 * 1024
+
+
+class SandboxError(Exception):
+    """The sandbox could not be set up (a grader-side problem, not the learner's)."""
+
+
+class WorkerDied(Exception):
+    """The worker process ended in the middle of a request."""
+
+    def __init__(self, how: str):
+        super().__init__(how)
+        self.how = how
+
+
+class LearnerException(Exception):
+    """An exception raised by learner code in the worker, as data."""
+
+    def __init__(self, info: dict, filename: str):
+        self.info = info
+        self.type_name = str(info.get("type", "Exception"))
+        self.frames = [tuple(f) for f in info.get("frames", [])]
+        self.stub = bool(info.get("stub"))
+        self.filename = filename
+        super().__init__(wire.clip(str(info.get("msg", "")), 2000))
+
+
+_BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
+                       if isinstance(obj, type) and issubclass(obj, BaseException)}
+_EXCEPTION_CLASSES: dict[tuple[str, str], type] = {}
+
+
+def learner_exception(info: dict, filename: str) -> BaseException:
+    """An exception of the learner's exception type where that is a built-in one (so ``pytest.raises`` works)."""
+    name = str(info.get("type", "Exception"))
+    base = next((_BUILTIN_EXCEPTIONS[n] for n in info.get("mro", []) if n in _BUILTIN_EXCEPTIONS
+                 and n not in ("BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit")), Exception)
+    if base is StopIteration and name == "StopIteration":
+        return StopIteration()
+    key = (name, base.__name__)
+    cls = _EXCEPTION_CLASSES.get(key)
+    if cls is None:
+        cls = type(name if name.isidentifier() else "LearnerError", (LearnerException, base), {})
+        cls.__module__ = "learner"
+        _EXCEPTION_CLASSES[key] = cls
+    err = cls.__new__(cls)
+    LearnerException.__init__(err, info, filename)
+    return err
+
+
+# -- the zygote ----------------------------------------------------------------------------------------------------
+
+def _isolation() -> str:
+    """What the sandbox can do on this machine: ``root``, ``userns`` or ``basic``."""
+    if not sys.platform.startswith("linux"):
+        return "basic"
+    if os.geteuid() == 0:
+        return "root"
+    return "userns" if _userns_works() else "basic"
+
+
+def _userns_works() -> bool:
+    try:
+        proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "true"],
+                              capture_output=True, timeout=20)
+        return proc.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+ISOLATION_TEXT = {
+    "root": "学習者のコードは章ごとに専用のユーザー ID で、独立したマウント・PID・ネットワーク名前空間の中で動きます"
+            "(採点側のファイルは見えず、ほかの章や採点プロセスにシグナルを送れず、起動したプロセスは一緒に終了します)。",
+    "userns": "学習者のコードはユーザー名前空間の中の独立したマウント・PID・ネットワーク名前空間で動きます"
+              "(採点側のファイルは見えず、起動したプロセスは一緒に終了します)。ただし root ではないため、"
+              "章ごとのユーザー ID の分離はありません。",
+    "basic": "学習者のコードは別プロセス (新しいセッション、リソース制限つき) で動きますが、名前空間が使えないため、"
+             "採点と同じユーザーの権限で動きます: 同じユーザーが読めるファイルは読め、同じユーザーのプロセスに"
+             "シグナルを送れます。採点結果はプロセス境界の外で判定されるので偽造はできませんが、"
+             "信頼できない提出物は root (Gradescope など) で採点してください。",
+}
+
+
+class Zygote:
+    """The process that has imported torch once and forks a worker per chapter."""
+
+    def __init__(self, isolation: str | None = None, log: pathlib.Path | None = None, warm: tuple[str, ...] = ()):
+        from kata import catalog
+
+        self.isolation = isolation or _isolation()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        code = ("import sys; sys.path.insert(0, %r); from kata.sandbox.worker import main; main()"
+                % str(catalog.ROOT))
+        stderr = open(log, "ab") if log else subprocess.DEVNULL
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")}
+        env["OMP_NUM_THREADS"] = "1"
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", "-c", code, str(theirs.fileno()), *warm],
+                                         pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=stderr, env=env, close_fds=True)
+        finally:
+            theirs.close()
+            if log:
+                stderr.close()  # type: ignore[union-attr]
+        self.control = ours
+        self._ready = False
+        self._buffer = b""
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        self.control.settimeout(300)
+        try:
+            header, _ = wire.unpack(self.control.recv)
+        except (OSError, EOFError, wire.WireError) as err:
+            raise SandboxError(f"zygote did not start: {err}") from None
+        self.control.settimeout(None)
+        if not header.get("ready"):
+            raise SandboxError("zygote did not start")
+        self._ready = True
+
+    def spawn(self, config: dict) -> tuple[socket.socket, int]:
+        self._wait_ready()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self.control, [json.dumps({"op": "spawn", "config": config}).encode()],
+                            [theirs.fileno()])
+        except OSError as err:
+            ours.close()
+            raise SandboxError(f"zygote is gone: {err}") from None
+        finally:
+            theirs.close()
+        self.control.settimeout(120)
+        try:
+            while b"\n" not in self._buffer:
+                chunk = self.control.recv(4096)
+                if not chunk:
+                    raise SandboxError("zygote is gone")
+                self._buffer += chunk
+        finally:
+            self.control.settimeout(None)
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return ours, int(json.loads(line)["pid"])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- one chapter's worker ------------------------------------------------------------------------------------------
+
+@dataclass
+class Limits:
+    call_timeout: float = 20.0
+    import_timeout: float = 20.0
+    memory_mb: int = 1024
+    cpu_seconds: int = 600
+    file_mb: int = 64
+    nproc: int = 64
+
+
+@dataclass
+class Chapter:
+    key: str
+    source: bytes
+    filename: str
+    uid: int | None = None
+    gid: int | None = None
+    hide: list[str] = field(default_factory=list)
+
+
+class Session:
+    """The learner module of one chapter, behind a worker process; restarted after a timeout or a crash."""
+
+    def __init__(self, zygote: Zygote, chapter: Chapter, limits: Limits, temp_roots: list[pathlib.Path]):
+        self.zygote = zygote
+        self.chapter = chapter
+        self.limits = limits
+        self.temp_roots = [pathlib.Path(p).resolve() for p in temp_roots]
+        self.sock: socket.socket | None = None
+        self.pid: int | None = None
+        self.table = wire.ObjectTable("t", handle_factory=self._handle)
+        self.prints: dict[str, Any] = {}
+        self.import_error: BaseException | None = None
+        self.loaded = False
+        self.observers: list[tuple[list, dict]] = []
+        self.pending_deps: dict[str, list[str]] = {}
+        self.related: dict[str, set[str]] = {}
+        self.parents: dict[str, str] = {}
+        self.deadline: float | None = None
+        self.calls = 0
+        self.restarts = 0
+
+    # process ---------------------------------------------------------------------------------------------------
+    def _config(self) -> dict:
+        workdir = pathlib.Path(self.temp_roots[0] if self.temp_roots else "/tmp") / f"kata-{self.chapter.key}-work"
+        return {"isolation": self.zygote.isolation, "uid": self.chapter.uid, "gid": self.chapter.gid,
+                "hide": self.chapter.hide, "memory_mb": self.limits.memory_mb,
+                "cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb,
+                "nproc": self.limits.nproc if self.chapter.uid is not None else None, "workdir": str(workdir)}
+
+    def start(self) -> None:
+        self.stop()
+        self.sock, self.pid = self.zygote.spawn(self._config())
+        self.table.reset()
+        self.prints = {}
+        self.loaded = False
+        header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename},
+                                   [self.chapter.source], self.limits.import_timeout, importing=True)
+        if "syntax" in header:
+            info = header["syntax"]
+            self.import_error = LearnerImportError(messages.IMPORT_SYNTAX.format(
+                file=self.chapter.filename, line=info.get("line"), msg=wire.clip(str(info.get("msg")), 300)))
+        elif "error" in header:
+            info = header["error"]
+            frames = info.get("frames") or []
+            where = f"{self.chapter.filename}:{frames[-1][1]}" if frames else self.chapter.filename
+            msg = str(info.get("msg", "")).splitlines()[0] if info.get("msg") else ""
+            self.import_error = LearnerImportError(messages.IMPORT_ERROR.format(
+                file=self.chapter.filename, where=where, exc_type=wire.clip(str(info.get("type")), 100),
+                exc_msg=wire.clip(msg, 300)))
+        else:
+            self.loaded = True
+        if self.import_error is not None:
+            raise self.import_error
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+        self.sock, self.pid = None, None
+
+    def ensure(self) -> None:
+        if self.import_error is not None:
+            raise self.import_error
+        if self.sock is None:
+            self.restarts += 1
+            self.start()
+
+    def begin_check(self) -> None:
+        """A new check: the worker forgets every object of the previous one."""
+        self.table.reset()
+        self.prints = {}
+        self.related = {}
+        self.parents = {}
+        self.observers.clear()
+        if self.sock is not None and self.loaded:
+            try:
+                self._exchange({"op": "reset"}, [], self.limits.call_timeout)
+            except (KataTimeout, WorkerDied):
+                self.stop()
+
+    # transport -------------------------------------------------------------------------------------------------
+    def _exchange(self, header: dict, buffers: list[bytes], timeout: float, importing: bool = False
+                  ) -> tuple[dict, list[memoryview]]:
+        assert self.sock is not None
+        sock = self.sock
+        deadline = time.monotonic() + timeout
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(wire.pack(header, buffers))
+
+            def recv(n: int) -> bytes:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout()
+                sock.settimeout(left)
+                return sock.recv(n)
+
+            return wire.unpack(recv, REPLY_LIMIT)
+        except (socket.timeout, TimeoutError):
+            self.stop()
+            if importing:
+                self.import_error = LearnerImportError(messages.IMPORT_TIMEOUT.format(file=self.chapter.filename))
+                raise self.import_error from None
+            raise KataTimeout(timeout) from None
+        except (EOFError, OSError, wire.WireError) as err:
+            how = self._how_it_died(err)
+            self.stop()
+            if importing:
+                self.import_error = LearnerImportError(messages.WORKER_DIED.format(how=how))
+                raise self.import_error from None
+            raise WorkerDied(how) from None
+
+    def _how_it_died(self, err: BaseException) -> str:
+        if isinstance(err, wire.WireError):
+            return messages.WORKER_BAD_DATA
+        return messages.WORKER_ENDED
+
+    # requests --------------------------------------------------------------------------------------------------
+    def _file_out(self, path: Any) -> dict:
+        p = pathlib.Path(path)
+        key = self.table.register(p, None) if self.table.key_of(p) is None else self.table.key_of(p)
+        self.table.files[key] = p
+        spec: dict[str, Any] = {"key": key, "name": p.name, "data": None, "str": isinstance(path, str)}
+        try:
+            if p.is_file() and key not in getattr(self, "_files_sent", set()):
+                spec["data"] = self._enc.buffer(p.read_bytes()[:FILE_LIMIT])
+        except OSError:
+            pass
+        return spec
+
+    def _pathlike(self, value: Any) -> Any:
+        """String arguments naming a file under the check's temporary folders travel as files."""
+        if isinstance(value, str) and os.path.isabs(value):
+            resolved = pathlib.Path(value).resolve()
+            if any(resolved == root or root in resolved.parents for root in self.temp_roots):
+                return _StrPath(value)
+        if type(value) in (list, tuple):
+            return type(value)(self._pathlike(v) for v in value)
+        return value
+
+    def do(self, action: str, operands: list, kwargs: dict | None = None, **extra: Any) -> Any:
+        self.ensure()
+        enc = wire.Encoder(self.table, allow_handles=False, file_map=self._file_spec)
+        self._enc = enc
+        header: dict[str, Any] = {"op": "do", "action": action, **extra}
+        header["operands"] = [enc.value(self._pathlike(v)) for v in operands]
+        header["kwargs"] = enc.value({k: self._pathlike(v) for k, v in (kwargs or {}).items()}) \
+            if kwargs else None
+        header["sync"] = self._changed(enc, list(operands) + [kwargs])
+        state = capture_state()
+        state.update(_availability())
+        header["state"] = enc.value(state)
+        spec = self._observe_spec()
+        if spec:
+            header["observe"] = spec
+        header["states"], header["storages"] = enc.states, enc.storages
+        self.calls += 1
+        reply, buffers = self._exchange(header, enc.buffers, self.limits.call_timeout)
+        if "fatal" in reply:
+            self.stop()
+            raise WorkerDied(messages.WORKER_BAD_DATA)
+        return self._receive(reply, buffers, action, operands)
+
+    def _relate(self, operands: list, value: Any, dec: wire.Decoder) -> None:
+        """Remember which objects came back from a request on a handle, for that handle and its parents."""
+        owner = operands[0] if operands and getattr(type(operands[0]), "_kata_is_remote", False) else None
+        if owner is None:
+            return
+        owner_key = object.__getattribute__(owner, "_kata_remote_key")
+        keys = set(dec.done)
+        if getattr(type(value), "_kata_is_remote", False):
+            self.parents[object.__getattribute__(value, "_kata_remote_key")] = owner_key
+        elif value is not None:
+            keys |= wire.reachable_keys(self.table, [value])
+        seen = set()
+        while owner_key is not None and owner_key not in seen:
+            seen.add(owner_key)
+            self.related.setdefault(owner_key, set()).update(keys)
+            owner_key = self.parents.get(owner_key)
+
+    def _receive(self, reply: dict, buffers: list, action: str, operands: list) -> Any:
+        self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
+        try:
+            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf)
+            value = dec.value(reply.get("value"))
+            for key in list(dec.states):
+                dec.keyed(key)
+            wire.set_versions(dec.version_updates)
+            state = dec.value(reply["state"]) if reply.get("state") is not None else None
+            events = dec.value(reply["events"]) if reply.get("events") is not None else []
+            files = reply.get("files") or {}
+            for key, index in files.items():
+                path = self.table.files.get(str(key))
+                if path is not None:
+                    self._write_back(path, dec.buffer(index) if index is not None else None)
+        except (wire.WireError, KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+            self.stop()
+            raise WorkerDied(messages.WORKER_BAD_DATA + f" ({type(err).__name__})") from None
+        if state:
+            apply_state({k: v for k, v in state.items() if not k.endswith(("available", "count"))})
+        for log, _ in self.observers:
+            log.extend(events if isinstance(events, list) else [])
+        self._relate(operands, value, dec)
+        scope = wire.scan_keys(self.table, list(operands) + [value], self._related)
+        self.prints.update({k: wire.fingerprint(self.table.objects[k]) for k in scope})
+        if "error" in reply:
+            info = reply["error"]
+            if info.get("missing"):
+                raise _MissingName(str(info["missing"]))
+            if info.get("type") == "SystemExit" and "SystemExit" in info.get("mro", []):
+                raise SystemExit(info.get("code"))
+            if info.get("type") == "KeyboardInterrupt":
+                raise learner_exception({**info, "mro": ["Exception"]}, self.chapter.filename)
+            raise learner_exception(info, self.chapter.filename)
+        return value
+
+    def _write_back(self, path: pathlib.Path, data: Any) -> None:
+        if data is None:
+            return
+        data = bytes(data)
+        try:
+            if path.is_symlink():
+                return
+            if not path.exists() or path.read_bytes() != data:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data[:FILE_LIMIT])
+        except OSError:
+            pass
+
+    def _file_spec(self, value: Any) -> dict:
+        raw = value.path if isinstance(value, _StrPath) else value
+        spec = self._file_out(raw)
+        spec["str"] = isinstance(value, _StrPath)
+        return spec
+
+    def _related(self, obj: Any) -> list[Any]:
+        """For a handle: the objects that came back from requests on it (its parameters, say)."""
+        if getattr(type(obj), "_kata_is_remote", False):
+            key = object.__getattribute__(obj, "_kata_remote_key")
+            return [self.table.objects[k] for k in self.related.get(key, ()) if k in self.table.objects]
+        return []
+
+    def _changed(self, enc: wire.Encoder, roots: list) -> list[str]:
+        """Keys of objects changed here since the last exchange (their states travel with the request)."""
+        keys = []
+        for key in wire.scan_keys(self.table, roots, self._related):
+            obj = self.table.objects[key]
+            if isinstance(obj, pathlib.PurePath):
+                continue
+            if key in enc.states:
+                continue
+            if wire.fingerprint(obj) == self.prints.get(key):
+                continue
+            if isinstance(obj, torch.Tensor):
+                enc.tensor(obj)
+            elif isinstance(obj, np.ndarray):
+                enc.array(obj)
+            elif isinstance(obj, torch.Generator):
+                enc.generator(obj)
+            elif wire.is_allowed_class(type(obj)):
+                enc.generic(obj)
+            else:
+                continue
+            keys.append(key)
+        return keys
+
+    def _observe_spec(self) -> dict:
+        spec: dict[str, Any] = {}
+        for _, want in self.observers:
+            if want.get("ops"):
+                spec["ops"] = True
+            spec.setdefault("calls", [])
+            spec["calls"] += [c for c in want.get("calls", []) if c not in spec["calls"]]
+        return spec
+
+    def _nonleaf(self, key: str, state: dict, base: torch.Tensor) -> torch.Tensor:
+        deps = [k for k in self.pending_deps.get(key, []) if isinstance(self.table.objects.get(k), torch.Tensor)]
+        leaves = [self.table.objects[k] for k in deps]
+        use = [(k, t) for k, t in zip(deps, leaves) if t.requires_grad and t.is_leaf]
+        fn = _remote_function(str(state.get("fn") or "RemoteBackward"))
+        with torch.enable_grad():
+            return fn.apply(self, key, [k for k, _ in use], base.detach(), torch.zeros((), requires_grad=True),
+                            *[t for _, t in use])
+
+    def backward(self, key: str, grad: torch.Tensor, deps: list[str]) -> list[torch.Tensor | None]:
+        target = self.table.objects.get(key)
+        if target is None:
+            raise RuntimeError("the result's graph is no longer available")
+        grads = self.do("backward", [target, grad], deps=deps)
+        return list(grads)
+
+    def _handle(self, handle: wire.Handle) -> Any:
+        return RemoteObject(self, handle)
+
+    def module(self) -> "RemoteModule":
+        self.ensure()
+        return RemoteModule(self)
+
+    def close(self) -> None:
+        if self.sock is not None and self.loaded:
+            with contextlib.suppress(Exception):
+                self.sock.sendall(wire.pack({"op": "exit"}, []))
+        self.stop()
+
+
+class _StrPath:
+    _kata_path = True
+
+    def __init__(self, path: str):
+        self.path = path
+
+
+def _availability() -> dict:
+    mps = getattr(torch.backends, "mps", None)
+    try:
+        count = int(torch.cuda.device_count())
+    except Exception:
+        count = 0
+    return {"cuda_available": bool(torch.cuda.is_available()), "cuda_count": count,
+            "mps_available": bool(mps is not None and mps.is_available())}
+
+
+class _MissingName(AttributeError):
+    pass
+
+
+# -- autograd across the boundary ----------------------------------------------------------------------------------
+
+class _RemoteGraph(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, session, key, dep_keys, data, dummy, *leaves):  # type: ignore[override]
+        ctx.session, ctx.key, ctx.dep_keys = session, key, dep_keys
+        ctx.leaf_meta = [(t.shape, t.dtype) for t in leaves]
+        return data.clone()
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        grads = ctx.session.backward(ctx.key, grad, ctx.dep_keys)
+        out = []
+        for g, (shape, dtype) in zip(grads, ctx.leaf_meta):
+            out.append(g if isinstance(g, torch.Tensor) and g.shape == shape else None)
+        return (None, None, None, None, None, *out)
+
+
+_FUNCTIONS: dict[str, type] = {}
+
+
+def _remote_function(name: str) -> type:
+    name = name if name.isidentifier() else "RemoteBackward"
+    cls = _FUNCTIONS.get(name)
+    if cls is None:
+        cls = type(f"Remote{name}", (_RemoteGraph,), {})
+        cls._backward_cls.__name__ = name  # type: ignore[attr-defined]
+        cls._backward_cls.__qualname__ = name  # type: ignore[attr-defined]
+        _FUNCTIONS[name] = cls
+    return cls
+
+
+# -- proxies -------------------------------------------------------------------------------------------------------
+
+_CLASSES: dict[tuple[str, ...], type] = {}
+
+
+def _class_for(mro: tuple[str, ...]) -> type:
+    """A class standing in for the worker-side type: the type itself when it is a torch/builtin class, else a
+    subclass of its nearest such base named like the learner's class (``isinstance`` works against torch types)."""
+    cls = _CLASSES.get(mro)
+    if cls is not None:
+        return cls
+    special = {"builtins:function": type(_class_for), "builtins:method": type(Session.close),
+               "builtins:generator": type(x for x in ()), "builtins:builtin_function_or_method": type(len)}
+    base: type = object
+    own = None
+    for name in mro:
+        if name in special:
+            base = special[name]
+            break
+        try:
+            found = wire.resolve(name)
+        except Exception:
+            found = None
+        if isinstance(found, type):
+            base = found
+            break
+        own = own or name
+    if own is None:
+        cls = base
+    else:
+        module, _, qual = own.partition(":")
+        try:
+            cls = type(qual.rsplit(".", 1)[-1] or "Learner", (base,), {"__module__": module, "__qualname__": qual})
+        except TypeError:
+            cls = base
+    _CLASSES[mro] = cls
+    return cls
+
+
+class RemoteObject:
+    """A learner object that stays in the worker."""
+
+    _kata_is_remote = True
+
+    def __init__(self, session: Session, handle: wire.Handle):
+        object.__setattr__(self, "_kata_remote_key", handle.key)
+        object.__setattr__(self, "_kata_session", session)
+        object.__setattr__(self, "_kata_mro", tuple(handle.mro))
+        object.__setattr__(self, "_kata_repr", handle.text)
+
+    @property  # type: ignore[misc]
+    def __class__(self):  # noqa: D105 - isinstance() looks here
+        return _class_for(object.__getattribute__(self, "_kata_mro"))
+
+    def _do(self, action: str, *operands: Any, kwargs: dict | None = None, **extra: Any) -> Any:
+        return object.__getattribute__(self, "_kata_session").do(action, [self, *operands], kwargs, **extra)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._do("getattr", name=name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._do("setattr", value, name=name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._do("call", *args, kwargs=kwargs)
+
+    def __len__(self) -> int:
+        return self._do("len")
+
+    def __iter__(self):
+        return iter(self._do("iter"))
+
+    def __next__(self):
+        return self._do("method", name="__next__")
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._do("getitem", index)
+
+    def __repr__(self) -> str:
+        try:
+            return str(self._do("repr"))
+        except Exception:
+            return object.__getattribute__(self, "_kata_repr")
+
+    def __str__(self) -> str:
+        return str(self._do("str"))
+
+    def __bool__(self) -> bool:
+        return bool(self._do("bool"))
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return self._do("deepcopy")
+
+    def __copy__(self) -> Any:
+        return self._do("deepcopy")
+
+    def __eq__(self, other: Any) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+class RemoteModule:
+    """The learner's module, in the worker: ``sub.name`` is a handle (or the value) of that name."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._session.do("getmodule", [], name=name)
+
+
+# -- observing what learner code calls -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def observing(session: Session, ops: bool = False, calls: tuple[str, ...] = ()):
+    log: list = []
+    entry = (log, {"ops": ops, "calls": list(calls)})
+    session.observers.append(entry)
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(ValueError):
+            session.observers.remove(entry)

@@ -1,0 +1,115 @@
+"""Grading mode inside the engine's pytest plugin: ``sub`` becomes a proxy to a sandbox worker per chapter.
+
+Switched on by ``--kata-sandbox`` (``kata grade`` always uses it).  The check files do not change: the same checks run
+against the learner's module in-process (learning mode) or through the boundary (grading mode).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kata import catalog, messages
+from kata.errors import LearnerImportError
+from kata.sandbox import client
+from kata.sandbox.files import BadSubmissionFile, read_submission_file
+
+SESSIONS = pytest.StashKey[dict[str, client.Session]]()
+ZYGOTE = pytest.StashKey["client.Zygote | None"]()
+
+
+def configure(config: pytest.Config) -> None:
+    config.stash[SESSIONS] = {}
+    config.stash[ZYGOTE] = None
+
+
+def _zygote(config: pytest.Config) -> client.Zygote:
+    z = config.stash[ZYGOTE]
+    if z is None:
+        isolation = config.getoption("--kata-isolation") or None
+        log = os.environ.get("KATA_SANDBOX_LOG")
+        z = client.Zygote(isolation, Path(log) if log else None, warm=("torch._dynamo",))
+        config.stash[ZYGOTE] = z
+    return z
+
+
+def limits(config: pytest.Config) -> client.Limits:
+    timeout = float(config.getini("timeout") or 20)
+    raw = os.environ.get("KATA_CALL_TIMEOUT")
+    call = float(raw) if raw else timeout
+    return client.Limits(call_timeout=call, import_timeout=call,
+                         memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
+
+
+def mutant_source(reference: Path, mutant: Any) -> bytes:
+    """The reference module with one exercise replaced by a catalogued wrong answer, as one learner file."""
+    text = Path(mutant.file).read_text(encoding="utf-8")
+    text = re.sub(r"^from kata\.mutants import mutant\s*$",
+                  "def mutant(*args, **kwargs):\n    return lambda obj: obj", text, flags=re.M)
+    text = re.sub(r"^from kata import (\w+)\s*$",
+                  r"class _Anything:\n    def __getattr__(self, name):\n        return ''\n\1 = _Anything()",
+                  text, flags=re.M)
+    source = reference.read_text(encoding="utf-8")
+    return (source + "\n\n# ---- the wrong answer under test ----\n" + text +
+            f"\n{mutant.exercise} = {mutant.name}\n").encode("utf-8")
+
+
+def _chapter_source(config: pytest.Config, chapter: catalog.Chapter, settings: Any,
+                    mutant: Any) -> tuple[bytes, str]:
+    if mutant is not None:
+        return mutant_source(chapter.reference_file(), mutant), f"mutant:{mutant.id}"
+    if settings.solutions:
+        return chapter.reference_file().read_bytes(), f"solutions/{chapter.key}/{chapter.file}"
+    shown = f"exercises/{chapter.key}/{chapter.file}"
+    return read_submission_file(settings.learner_root, ("exercises", chapter.key, chapter.file), shown), shown
+
+
+def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any,
+                mutant: Any = None) -> client.Session:
+    config = request.config
+    sessions = config.stash[SESSIONS]
+    key = chapter.key + (f"::{mutant.id}" if mutant is not None else "")
+    session = sessions.get(key)
+    if session is None:
+        try:
+            source, shown = _chapter_source(config, chapter, settings, mutant)
+        except BadSubmissionFile as err:
+            raise LearnerImportError(err.verdict) from None
+        uid = gid = None
+        zygote = _zygote(config)
+        if zygote.isolation == "root":
+            base = int(os.environ.get("KATA_SANDBOX_UID", "61000"))
+            uid = gid = base + int(chapter.number)
+        hide = [str(catalog.ROOT)]
+        if settings.submission is not None:
+            hide.append(str(settings.submission))
+        hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
+        temp = [Path(config._tmp_path_factory.getbasetemp())]  # type: ignore[attr-defined]
+        session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide),
+                                 limits(config), temp)
+        if mutant is not None:
+            # One worker per mutant would cost a fork each: close the previous mutant's worker.
+            for other_key in [k for k in sessions if k.startswith(chapter.key + "::")]:
+                sessions.pop(other_key).close()
+        sessions[key] = session
+    return session
+
+
+def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any, exercise: str | None,
+               mutant: Any = None) -> client.Session:
+    """The chapter's session, ready for a new check."""
+    session = session_for(request, chapter, settings, mutant)
+    session.begin_check()
+    return session
+
+
+def unconfigure(config: pytest.Config) -> None:
+    for session in config.stash.get(SESSIONS, {}).values():
+        session.close()
+    z = config.stash.get(ZYGOTE, None)
+    if z is not None:
+        z.close()
+

@@ -1,0 +1,809 @@
+"""What crosses the grading boundary, and how: frames of JSON plus raw buffers, never pickle.
+
+Both sides (the trusted pytest process and the sandbox worker) keep an :class:`ObjectTable`.  A value is encoded as
+plain JSON where it is plain data; tensors, arrays, generators and objects of allow-listed classes get a *key* and
+their *state* travels beside the value, so that identity survives the crossing: an object sent twice is the same
+object on the other side, a view of an argument comes back as a view of the caller's argument, and in-place changes
+(data, ``.grad``, ``requires_grad``, the version counter, a module's attributes) flow back.  An object that cannot
+be data (a learner's own class, a function, a generator) stays where it is and crosses as a *handle*.
+
+Decoding never runs code from the other side: classes are resolved only from allow-listed modules (torch, NumPy,
+``kata.portable``, a few built-ins), and every size is bounded.
+"""
+from __future__ import annotations
+
+import collections
+import importlib
+import json
+import pathlib
+import struct
+import types
+import zlib
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+#: Largest frame accepted from the other side (bytes).
+MAX_FRAME = 512 * 1024 * 1024
+#: Longest string kept from the other side; longer ones are cut (a learner can return megabytes of text).
+MAX_TEXT = 20_000
+#: Deepest nesting of containers accepted.
+MAX_DEPTH = 64
+
+#: Modules whose classes and functions may be rebuilt from their names.
+ALLOWED_MODULES = ("torch", "numpy", "kata.portable", "collections", "builtins", "functools", "math", "operator")
+ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "int", "float", "str", "bool", "bytes", "object", "len", "abs",
+                    "min", "max", "sum", "frozenset"}
+
+
+class WireError(Exception):
+    """The other side sent something that is not valid data (too large, too deep, unknown class)."""
+
+
+# -- frames --------------------------------------------------------------------------------------------------------
+
+_HEAD = struct.Struct("<QI")
+
+
+def pack(header: dict, buffers: list[bytes]) -> bytes:
+    head = json.dumps(header, ensure_ascii=True, allow_nan=True, separators=(",", ":")).encode("ascii")
+    parts = [struct.pack("<I", len(buffers))] + [struct.pack("<Q", len(b)) for b in buffers]
+    body = head + b"".join(parts) + b"".join(bytes(b) for b in buffers)
+    return _HEAD.pack(len(body), len(head)) + body
+
+
+def read_exact(recv: Callable[[int], bytes], n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the connection")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def unpack(recv: Callable[[int], bytes], limit: int = MAX_FRAME) -> tuple[dict, list[memoryview]]:
+    total, head_len = _HEAD.unpack(read_exact(recv, _HEAD.size))
+    if total > limit or head_len > total:
+        raise WireError(f"frame of {total} bytes is over the limit of {limit}")
+    body = memoryview(read_exact(recv, total))
+    header = json.loads(bytes(body[:head_len]).decode("ascii"))
+    if not isinstance(header, dict):
+        raise WireError("frame header is not an object")
+    pos = head_len
+    (count,) = struct.unpack_from("<I", body, pos)
+    pos += 4
+    sizes = [struct.unpack_from("<Q", body, pos + 8 * i)[0] for i in range(count)]
+    pos += 8 * count
+    buffers = []
+    for size in sizes:
+        if pos + size > total:
+            raise WireError("buffer runs past the end of the frame")
+        buffers.append(body[pos:pos + size])
+        pos += size
+    return header, buffers
+
+
+# -- names ---------------------------------------------------------------------------------------------------------
+
+def qualified_name(obj: Any) -> str:
+    return f"{obj.__module__}:{obj.__qualname__}"
+
+
+def resolve(name: str) -> Any:
+    """The class or function called ``module:qualname``, from an allow-listed module only."""
+    module, _, qual = str(name).partition(":")
+    if not any(module == m or module.startswith(m + ".") for m in ALLOWED_MODULES):
+        raise WireError(f"{module} is not an allowed module")
+    if module == "builtins" and qual not in ALLOWED_BUILTINS:
+        raise WireError(f"builtins.{qual} is not allowed")
+    obj: Any = importlib.import_module(module)
+    for part in qual.split("."):
+        if part.startswith("__") or part == "<locals>":
+            raise WireError(f"{name} cannot be resolved")
+        obj = getattr(obj, part)
+    return obj
+
+
+def is_allowed_class(cls: type) -> bool:
+    module = getattr(cls, "__module__", "") or ""
+    if not any(module == m or module.startswith(m + ".") for m in ALLOWED_MODULES):
+        return False
+    try:
+        return resolve(qualified_name(cls)) is cls
+    except Exception:
+        return False
+
+
+def mro_names(obj: Any) -> list[str]:
+    out = []
+    for cls in type(obj).__mro__:
+        try:
+            out.append(qualified_name(cls))
+        except AttributeError:
+            pass
+    return out
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + f"…(+{len(text) - limit})"
+
+
+# -- storages ------------------------------------------------------------------------------------------------------
+
+def _storage_bytes(storage: torch.UntypedStorage) -> bytes:
+    if storage.device.type == "meta":
+        return b""
+    cpu = storage.cpu() if storage.device.type != "cpu" else storage
+    return torch.empty(0, dtype=torch.uint8).set_(cpu).numpy().tobytes()
+
+
+def _u8(storage: torch.UntypedStorage) -> np.ndarray:
+    return torch.empty(0, dtype=torch.uint8).set_(storage).numpy()
+
+
+def _array_owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (for memory that belongs to a tensor: that tensor's array)."""
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    return base
+
+
+# -- the object table ----------------------------------------------------------------------------------------------
+
+class Handle:
+    """A reference to an object that stays on the other side; the client wraps it in a proxy."""
+
+    def __init__(self, key: str, mro: list[str], text: str):
+        self.key, self.mro, self.text = key, mro, text
+
+
+class ObjectTable:
+    """Objects that have crossed, by key, on one side of the boundary (``side`` is "t" or "w")."""
+
+    def __init__(self, side: str, handle_factory: Callable[[Handle], Any] | None = None):
+        self.side = side
+        self.handle_factory = handle_factory
+        self.reset()
+
+    def reset(self) -> None:
+        self.objects: dict[str, Any] = {}  # key -> local object (own or mirror)
+        self.keys: dict[int, str] = {}  # id(local object) -> key
+        self.storages: dict[str, torch.UntypedStorage] = {}
+        self.storage_ranges: list[tuple[int, int, str]] = []  # (start, end, key) of CPU storages
+        self.storage_keys: dict[tuple[int, int, str], str] = {}
+        self.prints: dict[str, Any] = {}  # key -> fingerprint at the last sync
+        self.versions: dict[str, int] = {}  # key -> tensor version at the last sync
+        self.handles: dict[str, Any] = {}  # key -> local proxy for a remote handle
+        self.own_handles: dict[str, Any] = {}  # key -> local object the other side holds a handle to
+        self.files: dict[str, pathlib.Path] = {}
+        self._next = 0
+
+    def new_key(self, prefix: str = "") -> str:
+        self._next += 1
+        return f"{self.side}{prefix}{self._next}"
+
+    def register(self, obj: Any, key: str | None = None) -> str:
+        known = self.keys.get(id(obj))
+        if known is not None and self.objects.get(known) is obj:
+            return known
+        key = key or self.new_key()
+        self.objects[key] = obj
+        self.keys[id(obj)] = key
+        return key
+
+    def key_of(self, obj: Any) -> str | None:
+        key = self.keys.get(id(obj))
+        return key if key is not None and self.objects.get(key) is obj else None
+
+    # storages --------------------------------------------------------------------------------------------------
+    def storage_key(self, storage: torch.UntypedStorage) -> str:
+        if storage.device.type != "cpu" or storage.nbytes() == 0:
+            ident = (storage.data_ptr(), storage.nbytes(), str(storage.device))
+            key = self.storage_keys.get(ident) if storage.device.type != "meta" else None
+            if key is None:
+                key = self.new_key("s")
+                if storage.device.type != "meta":
+                    self.storage_keys[ident] = key
+                self.storages[key] = storage
+            return key
+        start = storage.data_ptr()
+        for lo, hi, key in self.storage_ranges:
+            if lo <= start and start + storage.nbytes() <= hi and self.storages[key].data_ptr() == lo:
+                return key
+        key = self.new_key("s")
+        self.storages[key] = storage
+        self.storage_ranges.append((start, start + storage.nbytes(), key))
+        return key
+
+    def storage_containing(self, address: int, nbytes: int) -> str | None:
+        for lo, hi, key in self.storage_ranges:
+            if lo <= address and address + nbytes <= hi:
+                return key
+        return None
+
+    def adopt_storage(self, key: str, storage: torch.UntypedStorage) -> None:
+        self.storages[key] = storage
+        if storage.device.type == "cpu" and storage.nbytes():
+            self.storage_ranges.append((storage.data_ptr(), storage.data_ptr() + storage.nbytes(), key))
+        elif storage.device.type != "meta":
+            self.storage_keys[(storage.data_ptr(), storage.nbytes(), str(storage.device))] = key
+
+
+# -- encoding ------------------------------------------------------------------------------------------------------
+
+_SCALARS = (type(None), bool, int, float, str)
+
+
+class Encoder:
+    """Encodes values for one message; collects the states of keyed objects and the raw buffers."""
+
+    def __init__(self, table: ObjectTable, *, allow_handles: bool, file_map: Callable[[Any], Any] | None = None):
+        self.table = table
+        self.allow_handles = allow_handles
+        self.buffers: list[bytes] = []
+        self.states: dict[str, Any] = {}
+        self.storages: dict[str, Any] = {}
+        self.file_map = file_map
+        self.depth = 0
+
+    def buffer(self, data: bytes) -> int:
+        self.buffers.append(data)
+        return len(self.buffers) - 1
+
+    def value(self, v: Any) -> Any:
+        if type(v) in _SCALARS:
+            if isinstance(v, float) and v != v:
+                return {"nan": 1}
+            return v
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise WireError("value nested too deeply")
+            return self._value(v)
+        finally:
+            self.depth -= 1
+
+    def _value(self, v: Any) -> Any:
+        t = type(v)
+        remote = vars(v).get("_kata_remote_key") if hasattr(t, "_kata_is_remote") else None
+        if isinstance(remote, str) and self.table.handles.get(remote) is v:
+            return {"ref": remote}
+        if t is list:
+            return {"L": [self.value(x) for x in v]}
+        if t is tuple:
+            return {"T": [self.value(x) for x in v]}
+        if t is dict:
+            return {"D": [[self.value(k), self.value(x)] for k, x in v.items()]}
+        if t is collections.OrderedDict:
+            return {"OD": [[self.value(k), self.value(x)] for k, x in v.items()]}
+        if t is collections.defaultdict and v.default_factory in (dict, list, int, set):
+            return {"DD": v.default_factory.__name__, "items": [[self.value(k), self.value(x)] for k, x in v.items()]}
+        if t in (set, frozenset):
+            return {"S" if t is set else "FS": [self.value(x) for x in v]}
+        if t is bytes or t is bytearray:
+            return {"B": self.buffer(bytes(v))}
+        if t is torch.Size:
+            return {"Size": list(v)}
+        if t is torch.dtype:
+            return {"dtype": str(v).removeprefix("torch.")}
+        if t is torch.device:
+            return {"device": str(v)}
+        if t in (torch.layout, torch.memory_format):
+            return {"tattr": str(v).removeprefix("torch.")}
+        if t is slice:
+            return {"slice": [self.value(v.start), self.value(v.stop), self.value(v.step)]}
+        if v is Ellipsis:
+            return {"Ellipsis": 1}
+        if isinstance(v, np.dtype):
+            return {"npdtype": v.str if v.names is None else str(v)}
+        if isinstance(v, np.generic):
+            arr = np.asarray(v)
+            return {"npscalar": arr.dtype.str, "B": self.buffer(arr.tobytes())}
+        if isinstance(v, torch.Tensor):
+            return {"t": self.tensor(v)}
+        if isinstance(v, np.ndarray) and v.dtype.kind in "biufc":
+            return {"a": self.array(v)}
+        if isinstance(v, torch.Generator):
+            return {"gen": self.generator(v)}
+        if (isinstance(v, pathlib.PurePath) or getattr(t, "_kata_path", False)) and self.file_map is not None:
+            return {"path": self.file_map(v)}
+        if isinstance(v, type) and is_allowed_class(v):
+            return {"cls": qualified_name(v)}
+        if callable(v) and getattr(v, "__module__", None) and not isinstance(v, type) and hasattr(v, "__qualname__"):
+            try:
+                if resolve(qualified_name(v)) is v:
+                    return {"fn": qualified_name(v)}
+            except Exception:
+                pass
+        if not isinstance(v, (type, types.ModuleType)) and is_allowed_class(type(v)) and hasattr(v, "__dict__"):
+            return {"o": self.generic(v)}
+        if self.allow_handles:
+            return {"h": self.handle(v)}
+        raise WireError(f"{type(v).__module__}.{type(v).__qualname__} cannot cross the grading boundary")
+
+    # keyed objects ---------------------------------------------------------------------------------------------
+    def handle(self, v: Any) -> dict:
+        key = self.table.key_of(v)
+        if key is None:
+            key = self.table.register(v, self.table.new_key("h"))
+        self.table.own_handles[key] = v
+        try:
+            text = repr(v)
+        except Exception:
+            text = f"<{type(v).__name__}>"
+        return {"key": key, "mro": mro_names(v), "repr": clip(text, 2000)}
+
+    def generic(self, v: Any) -> str:
+        key = self.table.register(v)
+        if key not in self.states:
+            self.states[key] = None  # guards against cycles
+            self.states[key] = {"kind": "obj", "cls": qualified_name(type(v)),
+                                "dict": self.value(dict(vars(v)))}
+        return key
+
+    def generator(self, g: torch.Generator) -> str:
+        key = self.table.register(g)
+        if key not in self.states:
+            self.states[key] = {"kind": "gen", "device": str(g.device), "B": self.buffer(_storage_bytes(
+                g.get_state().untyped_storage()))}
+        return key
+
+    def storage(self, storage: torch.UntypedStorage) -> str:
+        key = self.table.storage_key(storage)
+        if key not in self.storages:
+            data = _storage_bytes(storage)
+            self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device),
+                                  "B": self.buffer(data), "crc": zlib.crc32(data)}
+        return key
+
+    def tensor(self, t: torch.Tensor) -> str:
+        key = self.table.register(t)
+        if key in self.states:
+            return key
+        self.states[key] = None
+        self.states[key] = tensor_state(self, t)
+        return key
+
+    def array(self, a: np.ndarray) -> str:
+        key = self.table.register(a)
+        if key in self.states:
+            return key
+        start = a.__array_interface__["data"][0]
+        skey = self.table.storage_containing(start, 1) if a.size else None
+        if skey is None:
+            owner = _array_owner(a)
+            owner_bytes = owner if owner.flags.c_contiguous else None
+            if owner_bytes is None or not owner.flags.writeable:
+                owner = a.copy()  # a read-only or odd owner: send a copy (no sharing to preserve)
+                start = owner.__array_interface__["data"][0]
+            flat = owner.reshape(-1).view(np.uint8) if owner.size else np.zeros(0, np.uint8)
+            skey = self.table.storage_key(torch.from_numpy(flat).untyped_storage()) if owner.size else None
+            base = owner.__array_interface__["data"][0]
+            if owner is not _array_owner(a):
+                a = owner
+        else:
+            base = self.table.storages[skey].data_ptr()
+        if skey is not None:
+            self.storage(self.table.storages[skey])
+        self.states[key] = {"kind": "array", "dtype": a.dtype.str, "shape": list(a.shape),
+                            "strides": list(a.strides), "offset": (start - base) if skey else 0, "storage": skey,
+                            "writeable": bool(a.flags.writeable)}
+        return key
+
+
+def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
+    state: dict[str, Any] = {"kind": "tensor", "dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+                             "stride": list(t.stride()) if t.layout == torch.strided else None,
+                             "offset": t.storage_offset() if t.layout == torch.strided else 0,
+                             "device": str(t.device), "rg": bool(t.requires_grad), "leaf": bool(t.is_leaf),
+                             "fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
+                             "param": isinstance(t, torch.nn.Parameter), "ver": int(t._version),
+                             "sub": qualified_name(type(t)) if type(t) not in (torch.Tensor, torch.nn.Parameter)
+                             and is_allowed_class(type(t)) else None}
+    if t.layout != torch.strided:
+        raise WireError(f"a tensor with layout {t.layout} cannot cross the grading boundary")
+    state["storage"] = enc.storage(t.untyped_storage())
+    grad = t.grad if t.is_leaf else None
+    state["grad"] = enc.tensor(grad) if grad is not None else None
+    return state
+
+
+def tensor_fingerprint(t: torch.Tensor) -> tuple:
+    """What changes when a tensor is changed in place (data, metadata, autograd state)."""
+    try:
+        data = zlib.crc32(_storage_bytes(t.untyped_storage())) if t.layout == torch.strided else 0
+    except Exception:
+        data = 0
+    grad = t.grad if t.is_leaf else None
+    return (t._version, data, tuple(t.shape), t.stride(), t.storage_offset(), t.dtype, str(t.device),
+            t.requires_grad, None if grad is None else (id(grad), tensor_fingerprint(grad)))
+
+
+def fingerprint(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return tensor_fingerprint(obj)
+    if isinstance(obj, np.ndarray):
+        return (zlib.crc32(np.ascontiguousarray(obj).tobytes()) if obj.dtype.kind in "biufc" else 0, obj.shape)
+    if isinstance(obj, torch.Generator):
+        return zlib.crc32(obj.get_state().numpy().tobytes())
+    if hasattr(obj, "__dict__"):
+        try:
+            enc = Encoder(ObjectTable("x"), allow_handles=True)
+            probe = {k: _shallow(v) for k, v in vars(obj).items()}
+            return json.dumps(enc.value(probe), sort_keys=True, default=str)
+        except Exception:
+            return None
+    return None
+
+
+def _shallow(v: Any) -> Any:
+    """A value with keyed objects replaced by their identity, for fingerprints of containers."""
+    if isinstance(v, (torch.Tensor, np.ndarray, torch.Generator)) or hasattr(v, "__dict__"):
+        return f"@{id(v)}"
+    if type(v) in (list, tuple, set, frozenset):
+        return [_shallow(x) for x in v]
+    if isinstance(v, dict):
+        return [[_shallow(k), _shallow(x)] for k, x in v.items()]
+    return v
+
+
+# -- decoding ------------------------------------------------------------------------------------------------------
+
+_DTYPES = {str(d).removeprefix("torch."): d for d in vars(torch).values() if isinstance(d, torch.dtype)}
+
+
+class Decoder:
+    """Decodes one message's values; keyed objects are created once and then updated in place."""
+
+    def __init__(self, table: ObjectTable, header: dict, buffers: list[memoryview], *,
+                 make_nonleaf: Callable[[str, dict, torch.Tensor], torch.Tensor] | None = None,
+                 file_map: Callable[[Any], Any] | None = None):
+        self.table = table
+        self.states: dict[str, Any] = header.get("states") or {}
+        self.storage_states: dict[str, Any] = header.get("storages") or {}
+        self.buffers = buffers
+        self.done: set[str] = set()
+        self.storages_done: set[str] = set()
+        self.make_nonleaf = make_nonleaf
+        self.file_map = file_map
+        self.depth = 0
+        self.version_updates: list[tuple[torch.Tensor, int]] = []
+
+    def buffer(self, index: Any) -> memoryview:
+        if not isinstance(index, int) or not 0 <= index < len(self.buffers):
+            raise WireError("bad buffer index")
+        return self.buffers[index]
+
+    def value(self, v: Any) -> Any:
+        if v is None or type(v) in (bool, int, float):
+            return v
+        if type(v) is str:
+            return clip(v)
+        if not isinstance(v, dict) or len(v) == 0:
+            raise WireError("bad value")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise WireError("value nested too deeply")
+            return self._value(v)
+        finally:
+            self.depth -= 1
+
+    def _pairs(self, items: Any) -> list[tuple[Any, Any]]:
+        return [(self.value(k), self.value(x)) for k, x in items]
+
+    def _value(self, v: dict) -> Any:
+        (tag, body), = list(v.items())[:1]
+        if tag == "nan":
+            return float("nan")
+        if tag == "L":
+            return [self.value(x) for x in body]
+        if tag == "T":
+            return tuple(self.value(x) for x in body)
+        if tag == "D":
+            return dict(self._pairs(body))
+        if tag == "OD":
+            return collections.OrderedDict(self._pairs(body))
+        if tag == "DD":
+            factory = {"dict": dict, "list": list, "int": int, "set": set}[body]
+            return collections.defaultdict(factory, self._pairs(v["items"]))
+        if tag == "S":
+            return {self.value(x) for x in body}
+        if tag == "FS":
+            return frozenset(self.value(x) for x in body)
+        if tag == "B":
+            return bytes(self.buffer(body))
+        if tag == "Size":
+            return torch.Size([int(x) for x in body])
+        if tag == "dtype":
+            return _DTYPES[body]
+        if tag == "device":
+            return torch.device(body)
+        if tag == "tattr":
+            out = getattr(torch, str(body))
+            if not isinstance(out, (torch.layout, torch.memory_format)):
+                raise WireError("bad torch attribute")
+            return out
+        if tag == "slice":
+            return slice(*(self.value(x) for x in body))
+        if tag == "Ellipsis":
+            return Ellipsis
+        if tag == "npdtype":
+            return np.dtype(str(body))
+        if tag == "npscalar":
+            dtype = np.dtype(str(body))
+            if dtype.kind not in "biufc":
+                raise WireError("bad numpy scalar")
+            return np.frombuffer(self.buffer(v["B"]), dtype=dtype, count=1)[0]
+        if tag == "t":
+            return self.keyed(body)
+        if tag == "a":
+            return self.keyed(body)
+        if tag == "gen":
+            return self.keyed(body)
+        if tag == "o":
+            return self.keyed(body)
+        if tag == "cls":
+            cls = resolve(body)
+            if not isinstance(cls, type):
+                raise WireError("not a class")
+            return cls
+        if tag == "fn":
+            return resolve(body)
+        if tag == "ref":
+            obj = self.table.own_handles.get(body)
+            if obj is None:
+                raise WireError("unknown handle")
+            return obj
+        if tag == "h":
+            key = body["key"]
+            known = self.table.handles.get(key)
+            if known is None:
+                if self.table.handle_factory is None:
+                    raise WireError("handles are not accepted here")
+                known = self.table.handle_factory(Handle(key, [clip(m, 300) for m in body["mro"][:50]],
+                                                         clip(body["repr"], 2000)))
+                self.table.handles[key] = known
+            return known
+        if tag == "path":
+            if self.file_map is None:
+                raise WireError("paths are not accepted here")
+            return self.file_map(body)
+        raise WireError(f"unknown tag {tag!r}")
+
+    def storage(self, key: str) -> torch.UntypedStorage | None:
+        if key is None:
+            return None
+        state = self.storage_states.get(key)
+        known = self.table.storages.get(key)
+        if key in self.storages_done or state is None:
+            if known is None:
+                raise WireError("unknown storage")
+            return known
+        self.storages_done.add(key)
+        device = torch.device(state["device"])
+        data = self.buffer(state["B"])
+        if device.type == "meta":
+            storage = known if known is not None else torch.empty(int(state["nbytes"]), dtype=torch.uint8,
+                                                                   device="meta").untyped_storage()
+        elif known is not None and known.nbytes() == len(data) and known.device == device:
+            if device.type == "cpu":
+                view = _u8(known)
+                if view.tobytes() != bytes(data):
+                    view[:] = np.frombuffer(data, dtype=np.uint8)
+            else:
+                tmp = torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else torch.empty(0, dtype=torch.uint8)
+                torch.empty(0, dtype=torch.uint8, device=device).set_(known).copy_(tmp)
+            storage = known
+        else:
+            cpu = torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else \
+                torch.empty(0, dtype=torch.uint8)
+            storage = (cpu.to(device) if device.type != "cpu" and _device_ok(device) else cpu).untyped_storage()
+        if known is None or storage is not known:
+            self.table.adopt_storage(key, storage)
+        return storage
+
+    def keyed(self, key: str) -> Any:
+        if not isinstance(key, str):
+            raise WireError("bad key")
+        known = self.table.objects.get(key)
+        state = self.states.get(key)
+        if key in self.done or state is None:
+            if known is None:
+                raise WireError(f"unknown object {key}")
+            return known
+        self.done.add(key)
+        kind = state.get("kind")
+        if kind == "tensor":
+            obj = self._tensor(key, state, known)
+        elif kind == "array":
+            obj = self._array(key, state, known)
+        elif kind == "gen":
+            obj = self._generator(key, state, known)
+        elif kind == "obj":
+            obj = self._object(key, state, known)
+        else:
+            raise WireError("bad object state")
+        return obj
+
+    def _generator(self, key: str, state: dict, known: Any) -> torch.Generator:
+        g = known if isinstance(known, torch.Generator) else torch.Generator(device=state["device"]
+                                                                             if _device_ok(torch.device(state["device"])) else "cpu")
+        data = self.buffer(state["B"])
+        g.set_state(torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else torch.empty(0, dtype=torch.uint8))
+        self.table.register(g, key)
+        return g
+
+    def _object(self, key: str, state: dict, known: Any) -> Any:
+        cls = resolve(state["cls"])
+        if not isinstance(cls, type):
+            raise WireError("not a class")
+        obj = known if known is not None and type(known) is cls else cls.__new__(cls)
+        self.table.register(obj, key)
+        attrs = self.value(state["dict"])
+        if not isinstance(attrs, dict):
+            raise WireError("bad object attributes")
+        obj.__dict__.clear()
+        obj.__dict__.update(attrs)
+        return obj
+
+    def _array(self, key: str, state: dict, known: Any) -> np.ndarray:
+        dtype = np.dtype(str(state["dtype"]))
+        if dtype.kind not in "biufc":
+            raise WireError("bad array dtype")
+        shape = tuple(int(x) for x in state["shape"])
+        storage = self.storage(state["storage"]) if state["storage"] is not None else None
+        if storage is None:
+            out = np.zeros(shape, dtype=dtype)
+        else:
+            buf = _u8(storage)
+            out = np.ndarray(shape, dtype=dtype, buffer=buf, offset=int(state["offset"]),
+                             strides=tuple(int(x) for x in state["strides"]))
+        if isinstance(known, np.ndarray) and known.shape == out.shape and known.dtype == out.dtype:
+            if known.__array_interface__["data"][0] != out.__array_interface__["data"][0]:
+                known[...] = out
+            self.table.register(known, key)
+            return known
+        if not state.get("writeable", True):
+            out.flags.writeable = False
+        self.table.register(out, key)
+        return out
+
+    def _tensor(self, key: str, state: dict, known: Any) -> torch.Tensor:
+        dtype = _DTYPES.get(state["dtype"])
+        if dtype is None:
+            raise WireError("bad dtype")
+        shape = [int(x) for x in state["shape"]]
+        stride = [int(x) for x in state["stride"]]
+        offset = int(state["offset"])
+        storage = self.storage(state["storage"])
+        device = torch.device(state["device"])
+        if not _device_ok(device):
+            raise WireError(f"device {device} is not available here")
+        _check_bounds(storage, dtype, shape, stride, offset)
+        if isinstance(known, torch.Tensor):
+            t = known
+            same_place = (t.untyped_storage().data_ptr() == storage.data_ptr() and t.dtype == dtype and
+                          list(t.shape) == shape and list(t.stride()) == stride and t.storage_offset() == offset) \
+                if device.type != "meta" else (t.dtype == dtype and list(t.shape) == shape)
+            if not same_place and t.dtype == dtype and t.device == device:
+                with torch.no_grad():
+                    t.set_(storage, offset, shape, stride)
+            if t.is_leaf and t.requires_grad != bool(state["rg"]):
+                t.requires_grad_(bool(state["rg"]))
+        else:
+            base = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
+            if state.get("param"):
+                base = torch.nn.Parameter(base, requires_grad=bool(state["rg"]))
+            if state.get("sub"):
+                sub = resolve(state["sub"])
+                if isinstance(sub, type) and issubclass(sub, torch.Tensor):
+                    base = base.as_subclass(sub)
+            if state["leaf"] or not state["rg"]:
+                t = base if isinstance(base, torch.nn.Parameter) else base.requires_grad_(bool(state["rg"]))
+            elif self.make_nonleaf is not None:
+                t = self.make_nonleaf(key, state, base)
+            else:
+                t = base.requires_grad_(True)
+        self.table.register(t, key)
+        if t.is_leaf:
+            grad = self.keyed(state["grad"]) if state.get("grad") else None
+            if grad is not None or t.grad is not None:
+                try:
+                    t.grad = grad
+                except RuntimeError as err:
+                    raise WireError(f"bad grad: {err}") from None
+        self.version_updates.append((t, int(state.get("ver", 0))))
+        return t
+
+
+def _device_ok(device: torch.device) -> bool:
+    if device.type in ("cpu", "meta"):
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available()
+    if device.type == "mps":
+        return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return False
+
+
+def _check_bounds(storage: torch.UntypedStorage, dtype: torch.dtype, shape: list[int], stride: list[int],
+                  offset: int) -> None:
+    if len(shape) != len(stride) or any(s < 0 for s in shape) or offset < 0 or len(shape) > 64:
+        raise WireError("bad tensor geometry")
+    if storage.device.type == "meta" or 0 in shape:
+        return
+    item = torch.empty(0, dtype=dtype).element_size()
+    lo = hi = offset
+    for size, st in zip(shape, stride):
+        if st >= 0:
+            hi += (size - 1) * st
+        else:
+            lo += (size - 1) * st
+    if lo < 0 or (hi + 1) * item > storage.nbytes():
+        raise WireError("tensor runs past its storage")
+
+
+def set_versions(updates: list[tuple[torch.Tensor, int]]) -> None:
+    setter = getattr(torch._C._autograd, "_unsafe_set_version_counter", None)
+    if setter is None:
+        return
+    for t, version in updates:
+        if t._version != version and version >= 0:
+            try:
+                setter((t,), (version,))
+            except Exception:
+                pass
+
+
+#: Below this many objects every crossed object is checked for changes at each exchange; above it (a check that
+#: iterates a dataset item by item), only the objects reachable from the exchange's operands and result.
+FULL_SCAN = 256
+
+
+def reachable_keys(table: ObjectTable, roots: list[Any], extra: Callable[[Any], list[Any]] | None = None,
+                   limit: int = 20_000) -> set[str]:
+    """Keys of the crossed objects reachable from ``roots`` (containers, tensors' grads, objects' attributes)."""
+    out: set[str] = set()
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack and len(seen) < limit:
+        obj = stack.pop()
+        if obj is None or type(obj) in _SCALARS or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        key = table.keys.get(id(obj))
+        if key is not None and table.objects.get(key) is obj:
+            out.add(key)
+        if isinstance(obj, torch.Tensor):
+            if obj.is_leaf and obj.grad is not None:
+                stack.append(obj.grad)
+            continue
+        if isinstance(obj, (np.ndarray, torch.Generator, str, bytes, type, types.ModuleType)):
+            continue
+        if extra is not None:
+            stack.extend(extra(obj))
+        if type(obj) in (list, tuple, set, frozenset):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        else:
+            try:
+                attrs = object.__getattribute__(obj, "__dict__")
+            except AttributeError:
+                continue
+            if isinstance(attrs, dict) and not getattr(type(obj), "_kata_is_remote", False):
+                stack.extend(attrs.values())
+    return out
+
+
+def scan_keys(table: ObjectTable, roots: list[Any], extra: Callable[[Any], list[Any]] | None = None) -> list[str]:
+    if len(table.objects) <= FULL_SCAN:
+        return list(table.objects)
+    return [k for k in reachable_keys(table, roots, extra) if k in table.objects]

@@ -1,0 +1,701 @@
+"""The sandbox side of grading: a zygote that has imported torch once, and one worker per chapter forked from it.
+
+Run as ``python -I -m kata.sandbox.worker FD`` by the trusted grading process, with ``FD`` one end of a Unix socket.
+The zygote never runs learner code.  For every ``spawn`` request it receives a fresh socket (SCM_RIGHTS) and forks a
+worker that, before it reads a single byte of learner code:
+
+- when the zygote may (root, or an unprivileged user namespace): enters new mount, PID, network and IPC namespaces;
+  is PID 1 of its own PID namespace, so every process it starts dies with it; hides the grader's folders, the
+  submission and the report under empty tmpfs mounts, and mounts a private ``/tmp`` as its empty working folder;
+- when root: drops to its own unprivileged uid/gid (one per chapter), so that chapters cannot signal or read each
+  other;
+- always: a new session, ``PR_SET_NO_NEW_PRIVS``, rlimits (address space, CPU seconds, file size, processes, open
+  files, no core files), death with its parent.
+
+The worker then receives the learner's source as bytes over the socket, imports it as a module and answers requests
+(``kata.sandbox.wire`` frames): attribute reads, calls, iteration, ``backward`` of results, each with the caller's
+global state (RNG states, grad mode, default dtype, …) applied before and reported after.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import importlib
+import json
+import linecache
+import os
+import pathlib
+import random
+import resource
+import signal
+import socket
+import sys
+import traceback
+import types
+from typing import Any
+
+import numpy as np
+import torch
+
+from kata import portable  # noqa: F401  (rebuilt classes are resolved from here)
+from kata.sandbox import wire
+
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUSER = 0x20000, 0x20000000, 0x40000000, 0x8000000, \
+    0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE = 1, 38, 4
+LEARNER_MODULE = "learner"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data else None), f"mount {target}")
+
+
+# -- the sandbox ---------------------------------------------------------------------------------------------------
+
+def _needed_paths() -> list[str]:
+    """Folders the worker must still read after the grader's folders are hidden: the interpreter and packages."""
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.__file__)}
+    for mod in (torch, np):
+        paths.add(os.path.dirname(os.path.dirname(mod.__file__)))
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and ("site-packages" in entry or "dist-packages" in entry):
+            paths.add(entry)
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+def _blocked_ancestors(needed: list[str], uid: int) -> set[str]:
+    """Ancestors of ``needed`` that ``uid`` could not traverse (e.g. /root with mode 0700)."""
+    out = set()
+    for path in needed:
+        parts = pathlib.PurePosixPath(path).parts
+        for i in range(2, len(parts) + 1):
+            p = str(pathlib.PurePosixPath(*parts[:i]))
+            try:
+                st = os.stat(p)
+            except OSError:
+                break
+            if st.st_uid != uid and not st.st_mode & 0o001:
+                out.add(p)
+                break
+    return out
+
+
+def _hide(hidden: list[str], needed: list[str], stash: str) -> None:
+    """Cover every folder in ``hidden`` with an empty tmpfs; re-expose (read-only) the ``needed`` paths below it."""
+    os.makedirs(stash, exist_ok=True)
+    _mount("tmpfs", stash, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700")
+    for top in sorted(set(hidden), key=len):
+        if not os.path.isdir(top):
+            continue
+        inside = [p for p in needed if p == top or p.startswith(top.rstrip("/") + "/")]
+        saved = []
+        for i, path in enumerate(inside):
+            spot = os.path.join(stash, str(i))
+            os.makedirs(spot, exist_ok=True)
+            _mount(path, spot, None, MS_BIND | MS_REC)
+            saved.append((path, spot))
+        _mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        for path, spot in saved:
+            os.makedirs(path, exist_ok=True)
+            _mount(spot, path, None, MS_BIND | MS_REC)
+            _check(_libc.umount2(spot.encode(), 2), "umount stash")  # MNT_DETACH
+    _check(_libc.umount2(stash.encode(), 2), "umount stash")
+
+
+def _enter_namespaces(user_ns: bool) -> None:
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
+    if user_ns:
+        uid, gid = os.getuid(), os.getgid()
+        _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"{uid} {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"{gid} {gid} 1")
+    else:
+        _check(_libc.unshare(flags), "unshare")
+
+
+def _limits(cfg: dict) -> None:
+    def setlimit(which: int, value: int) -> None:
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+    setlimit(resource.RLIMIT_CORE, 0)
+    setlimit(resource.RLIMIT_FSIZE, int(cfg.get("file_mb", 64)) << 20)
+    setlimit(resource.RLIMIT_NOFILE, 256)
+    if cfg.get("cpu_seconds"):
+        setlimit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]))
+    if cfg.get("memory_mb"):
+        # The address space already mapped by torch's import (shared with the zygote) plus the allowance.
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[0])
+        setlimit(resource.RLIMIT_AS, pages * resource.getpagesize() + (int(cfg["memory_mb"]) << 20))
+    if cfg.get("nproc"):
+        setlimit(resource.RLIMIT_NPROC, int(cfg["nproc"]))
+
+
+def _sandbox(cfg: dict) -> str:
+    """Enter the sandbox described by ``cfg``; return the working folder.  Runs in the forked worker."""
+    mode = cfg.get("isolation", "basic")
+    uid, gid = cfg.get("uid"), cfg.get("gid")
+    work = "/tmp/kata-work"
+    if mode in ("root", "userns"):
+        try:
+            _mount("none", "/", None, MS_REC | MS_PRIVATE)
+            needed = _needed_paths()
+            hidden = list(cfg.get("hide", []))
+            if uid is not None:
+                hidden += sorted(_blocked_ancestors(needed, uid))
+            _hide([h for h in hidden if h not in ("/", "/tmp")], needed, "/dev/shm/.kata-stash"
+                  if os.path.isdir("/dev/shm") else "/mnt")
+            _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(cfg.get('file_mb', 64))}m,mode=1777")
+            with contextlib.suppress(OSError):
+                _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError as err:
+            raise SystemExit(f"sandbox set-up failed: {err}")
+    else:
+        work = cfg["workdir"]
+    os.makedirs(work, exist_ok=True)
+    if uid is not None:
+        os.chown(work, uid, gid)
+    os.chdir(work)
+    if mode == "root" and uid is not None:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _limits(cfg)
+    os.environ.clear()
+    os.environ.update({"HOME": work, "TMPDIR": work, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
+                       "LANG": "C.UTF-8"})
+    return work
+
+
+# -- serving requests ----------------------------------------------------------------------------------------------
+
+class Worker:
+    def __init__(self, sock: socket.socket, work: str):
+        self.sock = sock
+        self.work = pathlib.Path(work)
+        self.table = wire.ObjectTable("w")
+        self.module: types.ModuleType | None = None
+        self.filename = ""
+        self.prints: dict[str, Any] = {}
+        self.files: dict[str, tuple[pathlib.Path, bool]] = {}
+
+    # transport -----------------------------------------------------------------------------------------------------
+    def send(self, header: dict, buffers: list[bytes] = ()) -> None:
+        self.sock.sendall(wire.pack(header, list(buffers)))
+
+    def serve(self) -> None:
+        while True:
+            try:
+                header, buffers = wire.unpack(self.sock.recv)
+            except EOFError:
+                return
+            op = header.get("op")
+            if op == "exit":
+                return
+            if op == "reset":
+                self.table.reset()
+                self.prints.clear()
+                self.files.clear()
+                self.send({"ok": True})
+                continue
+            if op == "load":
+                self.load(header, buffers)
+                continue
+            if op == "do":
+                self.do(header, buffers)
+                continue
+            self.send({"fatal": f"unknown op {op!r}"})
+
+    def load(self, header: dict, buffers: list) -> None:
+        source = bytes(buffers[header["source"]])
+        self.filename = str(header["filename"])
+        module = types.ModuleType(LEARNER_MODULE)
+        module.__file__ = self.filename
+        sys.modules[LEARNER_MODULE] = module
+        lines = source.decode("utf-8", "replace").splitlines(keepends=True)
+        linecache.cache[self.filename] = (len(source), None, lines, self.filename)
+        try:
+            code = compile(source, self.filename, "exec", dont_inherit=True)
+        except SyntaxError as err:
+            self.send({"syntax": {"line": err.lineno, "msg": wire.clip(str(err.msg), 500)}})
+            return
+        except (ValueError, UnicodeError) as err:
+            self.send({"syntax": {"line": None, "msg": wire.clip(str(err), 500)}})
+            return
+        state = capture_state()
+        try:
+            exec(code, module.__dict__)
+        except BaseException as err:  # noqa: BLE001 - the learner's import-time failure, reported as data
+            restore_state(state)
+            self.send({"error": self.describe(err)})
+            return
+        restore_state(state)
+        self.module = module
+        self.send({"ok": True})
+
+    # the objects of a request --------------------------------------------------------------------------------------
+    def _file_in(self, spec: dict) -> Any:
+        key = str(spec["key"])
+        name = os.path.basename(str(spec.get("name") or "file")) or "file"
+        folder = self.work / "files" / key
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        data = spec.get("data")
+        if data is not None and key not in self.files:
+            path.write_bytes(bytes(self._buffers[data]))
+        self.files[key] = (path, bool(spec.get("str")))
+        return str(path) if spec.get("str") else path
+
+    def _decoder(self, header: dict, buffers: list) -> wire.Decoder:
+        self._buffers = buffers
+        return wire.Decoder(self.table, header, buffers, file_map=self._file_in)
+
+    def _snapshot(self, roots: list) -> None:
+        self.scope = wire.scan_keys(self.table, roots)
+        self.prints = {k: wire.fingerprint(self.table.objects[k]) for k in self.scope}
+
+    def _changed(self, enc: wire.Encoder, roots: list) -> None:
+        keys = set(self.scope) | set(wire.scan_keys(self.table, roots))
+        for key in keys:
+            obj = self.table.objects.get(key)
+            if obj is None or key in enc.states:
+                continue
+            if wire.fingerprint(obj) != self.prints.get(key):
+                if isinstance(obj, torch.Tensor):
+                    enc.tensor(obj)
+                elif isinstance(obj, np.ndarray):
+                    enc.array(obj)
+                elif isinstance(obj, torch.Generator):
+                    enc.generator(obj)
+                elif wire.is_allowed_class(type(obj)):
+                    enc.generic(obj)
+
+    def _files_out(self, enc: wire.Encoder) -> dict:
+        out = {}
+        for key, (path, _) in self.files.items():
+            try:
+                if path.is_file() and not path.is_symlink():
+                    with open(path, "rb") as f:
+                        data = f.read(64 << 20)
+                    out[key] = enc.buffer(data)
+                else:
+                    out[key] = None
+            except OSError:
+                out[key] = None
+        return out
+
+    def do(self, header: dict, buffers: list) -> None:
+        try:
+            dec = self._decoder(header, buffers)
+            operands = [dec.value(v) for v in header.get("operands", [])]
+            kwargs = dec.value(header["kwargs"]) if header.get("kwargs") is not None else {}
+            for key in header.get("sync", []):
+                dec.keyed(key)
+            wire.set_versions(dec.version_updates)
+            apply_state(dec.value(header["state"]) if header.get("state") is not None else None)
+        except Exception as err:  # noqa: BLE001
+            self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
+            return
+        self._snapshot(operands + [kwargs])
+        action = header.get("action")
+        events: list = []
+        try:
+            with observe(header.get("observe") or {}, events):
+                result = self.act(action, operands, kwargs, header)
+            error = None
+        except BaseException as err:  # noqa: BLE001 - learner code's failure is reported as data
+            result, error = None, self.describe(err)
+        state = capture_state()
+        try:
+            enc = wire.Encoder(self.table, allow_handles=True)
+            value = enc.value(result) if error is None else None
+            self._changed(enc, operands + [kwargs, result])
+            reply = {"value": value, "states": enc.states, "storages": enc.storages, "state": enc.value(state),
+                     "events": enc.value(events), "files": self._files_out(enc)}
+            if error is not None:
+                reply["error"] = error
+            if action == "call" or action == "getattr":
+                reply["deps"] = self._deps(result)
+            self.send(reply, enc.buffers)
+        except BaseException as err:  # noqa: BLE001 - a result that cannot be encoded is the learner's
+            self.send({"error": self.describe(err, encoding=True), "state": None})
+
+    def _deps(self, result: Any) -> dict:
+        """For each non-leaf tensor in the result: the keys of the caller's leaves its graph reaches."""
+        out: dict[str, list[str]] = {}
+        for key, obj in self.table.objects.items():
+            if isinstance(obj, torch.Tensor) and obj.grad_fn is not None and key.startswith("w"):
+                out[key] = [k for k in _leaf_keys(obj, self.table) if not k.startswith("w")]
+        return out
+
+    def act(self, action: str, operands: list, kwargs: dict, header: dict) -> Any:
+        if action == "getmodule":
+            name = str(header["name"])
+            if self.module is None or not hasattr(self.module, name):
+                raise _Missing(name)
+            return getattr(self.module, name)
+        obj = operands[0] if operands else None
+        args = operands[1:]
+        if action == "getattr":
+            return getattr(obj, str(header["name"]))
+        if action == "setattr":
+            setattr(obj, str(header["name"]), args[0])
+            return None
+        if action == "call":
+            return obj(*args, **kwargs)
+        if action == "method":
+            return getattr(obj, str(header["name"]))(*args, **kwargs)
+        if action == "len":
+            return len(obj)
+        if action == "iter":
+            items = []
+            for i, item in enumerate(iter(obj)):
+                if i >= int(header.get("limit", 100_000)):
+                    break
+                items.append(item)
+            return items
+        if action == "getitem":
+            return obj[args[0]]
+        if action == "repr":
+            return wire.clip(repr(obj), 100_000)
+        if action == "str":
+            return wire.clip(str(obj), 100_000)
+        if action == "bool":
+            return bool(obj)
+        if action == "deepcopy":
+            import copy
+            return copy.deepcopy(obj)
+        if action == "isinstance":
+            return isinstance(obj, args[0])
+        if action == "backward":
+            return self.backward(obj, args[0], header)
+        raise ValueError(f"unknown action {action!r}")
+
+    def backward(self, result: torch.Tensor, grad: torch.Tensor, header: dict) -> list:
+        """Gradients of ``result`` for the caller's leaves (returned); the worker's own leaves accumulate here."""
+        keys = [str(k) for k in header.get("deps", [])]
+        theirs = [self.table.objects[k] for k in keys]
+        ours = [t for t in _leaves(result) if self.table.key_of(t) not in keys]
+        inputs = theirs + ours
+        grads = torch.autograd.grad(result, inputs, grad, retain_graph=True, allow_unused=True) if inputs else []
+        with torch.no_grad():
+            for leaf, g in zip(ours, grads[len(theirs):]):
+                if g is not None:
+                    leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
+        return list(grads[:len(theirs)])
+
+    def describe(self, err: BaseException, encoding: bool = False) -> dict:
+        frames = traceback.extract_tb(err.__traceback__)
+        mine = [[f.filename, f.lineno, f.name, (f.line or "")[:500]] for f in frames if f.filename == self.filename]
+        last = frames[-1] if frames else None
+        stub = bool(isinstance(err, NotImplementedError) and last is not None and last.filename == self.filename and
+                    "NotImplementedError" in (last.line or ""))
+        try:
+            text = str(err)
+        except Exception:  # noqa: BLE001 - a learner's exception whose __str__ fails
+            text = ""
+        out = {"type": type(err).__name__, "mro": [c.__name__ for c in type(err).__mro__][:20],
+               "module": type(err).__module__, "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub,
+               "encoding": encoding}
+        if isinstance(err, _Missing):
+            out["missing"] = err.args[0]
+        if isinstance(err, SystemExit):
+            out["code"] = wire.clip(repr(err.code), 200)
+        return out
+
+
+class _Missing(Exception):
+    pass
+
+
+def _leaves(t: torch.Tensor) -> list[torch.Tensor]:
+    out, seen, stack = [], set(), [t.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        var = getattr(fn, "variable", None)
+        if isinstance(var, torch.Tensor):
+            out.append(var)
+        stack.extend(f for f, _ in getattr(fn, "next_functions", ()))
+    return out
+
+
+def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
+    keys = []
+    for leaf in _leaves(t):
+        key = table.key_of(leaf)
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+# -- global state across the boundary ------------------------------------------------------------------------------
+
+def capture_state() -> dict:
+    cudnn = torch.backends.cudnn
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch_rng": torch.get_rng_state().numpy().tobytes(),
+             "numpy_rng": [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)],
+             "random_rng": random.getstate(), "default_dtype": torch.get_default_dtype(),
+             "grad_enabled": torch.is_grad_enabled(),
+             "deterministic": [torch.are_deterministic_algorithms_enabled(),
+                               torch.is_deterministic_algorithms_warn_only_enabled()],
+             "cudnn": [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32],
+             "matmul_precision": torch.get_float32_matmul_precision(),
+             "anomaly": [torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()]}
+    if hasattr(torch, "get_default_device"):
+        state["default_device"] = torch.get_default_device()
+    return state
+
+
+def restore_state(state: dict) -> None:
+    apply_state(state)
+
+
+def apply_state(state: dict | None) -> None:
+    if not state:
+        return
+    cudnn = torch.backends.cudnn
+    setters = {
+        "torch_rng": lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8)),
+        "numpy_rng": lambda v: np.random.set_state((str(v[0]), np.frombuffer(v[1], dtype=np.uint32).copy(),
+                                                    int(v[2]), int(v[3]), float(v[4]))),
+        "random_rng": lambda v: random.setstate((v[0], tuple(v[1]), v[2])),
+        "default_dtype": lambda v: torch.set_default_dtype(v) if torch.get_default_dtype() != v else None,
+        "grad_enabled": torch.set_grad_enabled,
+        "deterministic": lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])
+        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        != tuple(v) else None,
+        "cudnn": lambda v: None if [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32] == list(v)
+        else (setattr(cudnn, "enabled", v[0]), setattr(cudnn, "deterministic", v[1]),
+                            setattr(cudnn, "benchmark", v[2]), setattr(cudnn, "allow_tf32", v[3])),
+        "matmul_precision": lambda v: torch.set_float32_matmul_precision(v)
+        if torch.get_float32_matmul_precision() != v else None,
+        "anomaly": lambda v: torch.set_anomaly_enabled(v[0], v[1])
+        if (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()) != tuple(v) else None,
+        "default_device": lambda v: torch.set_default_device(v)
+        if hasattr(torch, "set_default_device") and torch.get_default_device() != v else None,
+    }
+    for name, value in state.items():
+        if name in setters:
+            with contextlib.suppress(Exception):
+                setters[name](value)
+    if "cuda_available" in state:
+        value = bool(state["cuda_available"])
+        torch.cuda.is_available = lambda: value
+        count = int(state.get("cuda_count", 0))
+        torch.cuda.device_count = lambda: count
+    if "mps_available" in state and getattr(torch.backends, "mps", None) is not None:
+        mps = bool(state["mps_available"])
+        torch.backends.mps.is_available = lambda: mps
+
+
+# -- observation of what learner code calls ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def observe(spec: dict, events: list):
+    """Record the torch functions called (``ops``) and calls of the named functions (``calls``) into ``events``."""
+    restore = []
+    for dotted in spec.get("calls", []):
+        module_name, _, attr = str(dotted).rpartition(".")
+        try:
+            if not module_name.split(".")[0] in ("torch", "numpy", "random", "time"):
+                continue
+            owner = importlib.import_module(module_name)
+            real = getattr(owner, attr)
+        except Exception:  # noqa: BLE001 - a name this torch does not have
+            continue
+
+        def wrapper(*args, _real=real, _name=dotted, **kwargs):
+            record = {"name": _name, "args": [_plain(a) for a in args],
+                      "kwargs": {str(k): _plain(v) for k, v in kwargs.items()}}
+            events.append(record)
+            out = _real(*args, **kwargs)
+            record["devices"] = sorted(_devices(out))
+            return out
+
+        setattr(owner, attr, wrapper)
+        restore.append((owner, attr, real))
+    mode = None
+    if spec.get("ops"):
+        from torch.overrides import TorchFunctionMode, resolve_name
+
+        class Recorder(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                events.append({"name": resolve_name(func) or getattr(func, "__qualname__", repr(func)), "op": True})
+                return func(*args, **(kwargs or {}))
+
+        mode = Recorder()
+        mode.__enter__()
+    try:
+        yield
+    finally:
+        if mode is not None:
+            with contextlib.suppress(Exception):
+                mode.__exit__(None, None, None)
+        for owner, attr, real in reversed(restore):
+            setattr(owner, attr, real)
+
+
+def _plain(v: Any) -> Any:
+    if v is None or type(v) in (bool, int, float):
+        return v
+    if isinstance(v, (str, torch.device, torch.dtype)):
+        return wire.clip(str(v), 200)
+    return wire.clip(f"<{type(v).__name__}>", 200)
+
+
+def _devices(out: Any) -> set[str]:
+    values = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
+    return {str(v.device) for v in values if isinstance(v, torch.Tensor)}
+
+
+# -- the zygote ----------------------------------------------------------------------------------------------------
+
+def _die_with_parent() -> None:
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _worker_main(fd: int, cfg: dict, report: int) -> None:
+    """In the forked child: enter the sandbox, then serve.  Never returns."""
+    code = 0
+    try:
+        os.setsid()
+        _die_with_parent()
+        mode = cfg.get("isolation", "basic")
+        if mode in ("root", "userns"):
+            _enter_namespaces(user_ns=(mode == "userns"))
+            pid = os.fork()
+            if pid:
+                os.write(report, f"{pid}\n".encode())
+                os.close(report)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            _die_with_parent()
+        else:
+            os.write(report, f"{os.getpid()}\n".encode())
+        os.close(report)
+        work = _sandbox(cfg)
+        for stream_fd in (0, 1, 2):
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, stream_fd)
+            os.close(devnull)
+        torch.set_num_threads(1)
+        sock = socket.socket(fileno=fd)
+        Worker(sock, work).serve()
+    except BaseException as err:  # noqa: BLE001
+        code = 3
+        with contextlib.suppress(Exception):
+            os.write(2, f"kata worker: {err}\n".encode())
+    os._exit(code)
+
+
+def zygote(control: socket.socket) -> None:
+    """Fork one worker per ``spawn`` request; kill them all when the control socket closes."""
+    _die_with_parent()
+    with contextlib.suppress(Exception):
+        _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of workers come back here to be killed
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    children: set[int] = set()
+    control.sendall(wire.pack({"ready": True, "pid": os.getpid()}, []))
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        except OSError:
+            break
+        if not msg:
+            break
+        header = json.loads(msg.decode("utf-8"))
+        if header.get("op") == "spawn":
+            fd = fds[0]
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                os.close(r)
+                _worker_main(fd, header["config"], w)
+            os.close(w)
+            os.close(fd)
+            children.add(pid)
+            with os.fdopen(r, "rb") as f:
+                line = f.readline().strip()
+            worker_pid = int(line) if line.isdigit() else pid
+            control.sendall(json.dumps({"pid": worker_pid, "outer": pid}).encode() + b"\n")
+        _reap(children)
+    _kill_all(children)
+
+
+def _reap(children: set[int]) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+
+
+def _kill_all(children: set[int]) -> None:
+    for pid in list(children):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    # Orphans that escaped their session came back to this subreaper: kill every descendant.
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except OSError as err:
+            if err.errno != errno.EINTR:
+                break
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    for name in sys.argv[2:]:
+        with contextlib.suppress(Exception):
+            __import__(name)
+    control = socket.socket(fileno=fd)
+    zygote(control)
+
+
+if __name__ == "__main__":
+    main()
