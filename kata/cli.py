@@ -14,7 +14,7 @@ import sys
 
 from kata import messages
 
-COMMAND_MODULES = ("kata.learn", "kata.grading", "kata.finale")
+COMMAND_MODULES = ("kata.learn", "kata.grading", "kata.finale", "kata.lessons")
 USAGE_EXIT = 2
 
 

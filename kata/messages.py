@@ -85,6 +85,9 @@ LEGEND_LETTERS = (("passed", ". 正解"), ("failed", "F 不正解"), ("todo", "T
                   ("error", "E チェックの準備で失敗"))
 LEGEND_STALE = "{mark} 前回のチェックのあとでファイルが変わった章"
 NEXT_STEP = "次はこれ: 『{exercise}』(ファイル {file})"
+# The chapter's lesson (kata/lessons.py): printed under a chapter's header and after 「次はこれ」.
+READ_LESSON = "この章の解説: kata read {chapter} (exercises/{key}/README.md)"
+LESSON_MISSING = "{chapter} の解説 (README.md) が見つかりません。"
 ALL_DONE = "すべての演習に正解しました。おめでとうございます！"
 NOT_A_CHECKOUT = (
     "章が見つかりません: kata が学習用リポジトリの外 ({where}) から読み込まれています。"

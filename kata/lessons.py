@@ -1,0 +1,39 @@
+"""``kata read NN``: print the chapter's lesson, ``exercises/NN_topic/README.md``.
+
+The lesson says what the chapter teaches and why, which section of which source it follows (01-07 the Japanese text
+"Intro2DL : Pytorchの基礎", 08-12 the UvA Deep Learning Tutorial 2), the key API with a small example and the classic
+mistakes.  Cheap to import (no torch): the lesson is read from this repository, not from the learner's copy, so a
+learner who edited or deleted it still gets the original.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kata import catalog, messages
+
+LESSON_FILE = "README.md"
+
+
+def lesson_file(chapter: catalog.Chapter) -> Path:
+    return catalog.EXERCISES / chapter.key / LESSON_FILE
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("read", help="章の解説 (何を・なぜ学ぶか、出典、大事な API、よくある間違い) を表示する",
+                              description="章の解説 exercises/NN_topic/README.md を表示します。")
+    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
+    p.set_defaults(func=cmd_read)
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from kata.learn import resolve_chapter  # the one resolver and its Japanese errors
+
+    ch = resolve_chapter(args.chapter)
+    path = lesson_file(ch)
+    if not path.is_file():
+        print(messages.LESSON_MISSING.format(chapter=ch.key), file=sys.stderr)
+        return 1
+    print(path.read_text(encoding="utf-8").rstrip("\n"))
+    return 0
