@@ -196,6 +196,20 @@ def test_exact_tensor_from_list_floats(sub, gen):
     expect_tensor(sub.exact_tensor_from_list(data), quarters.to(torch.float32), name=f"{data} からの戻り値")
 
 
+def _large_ints(gen, n: int) -> list[int]:
+    """``n`` Python ints of both signs beyond float64's 53-bit precision (so a detour through a float shows)."""
+    big = torch.randint(2**53 + 1, 2**62, (n,), generator=gen) | 1  # odd: not a float64
+    sign = torch.randint(0, 2, (n,), generator=gen) * 2 - 1
+    return (big * sign).tolist()
+
+
+def test_exact_tensor_from_list_large_ints(sub, gen):
+    """int64 holds integers up to 2**63 - 1 exactly; float32 and float64 cannot."""
+    data = _large_ints(gen, inputs.randint(gen, 2, 6)) + [inputs.randint(gen, -50, 50)]
+    expect_tensor(sub.exact_tensor_from_list(data), torch.tensor(data, dtype=torch.int64),
+                  name="2**53 を超える int のリストからの戻り値")
+
+
 # -- cast_dtype ----------------------------------------------------------------------------------------------------
 
 def test_cast_dtype_random_dtypes(sub, gen):
@@ -227,3 +241,14 @@ def test_cast_dtype_int_to_float(sub, gen):
     expected = torch.tensor(t.tolist(), dtype=torch.float32)
     expect_tensor(sub.cast_dtype(t, torch.float32), expected, name=f"{torch.int64} → {torch.float32} の戻り値")
     expect_unchanged(t, snapshot, name="t")
+
+
+def test_cast_dtype_large_int64(sub, gen):
+    """int64 beyond 2**53: to int64 it stays exact; to float64 it is rounded once (as Python's float() does)."""
+    values = _large_ints(gen, inputs.randint(gen, 2, 6))
+    for target, expected in ((torch.int64, torch.tensor(values, dtype=torch.int64)),
+                             (torch.float64, torch.tensor([float(v) for v in values], dtype=torch.float64))):
+        t = torch.tensor(values, dtype=torch.int64)
+        expect_tensor(sub.cast_dtype(t, target), expected, name=f"2**53 を超える int64 → {target} の戻り値",
+                      rtol=0, atol=0)
+        expect_unchanged(t, torch.tensor(values, dtype=torch.int64), name="t")

@@ -53,6 +53,21 @@ def test_matmul_matches_reference(sub, ref, gen):
         expect_unchanged(w, before_w, name="w")
 
 
+def _large_int64(gen, shape):
+    """int64 entries of both signs beyond 2**53 (float64 cannot hold them exactly), odd so that no low bit is zero."""
+    big = torch.randint(2**53, 2**55, shape, generator=gen) | 1
+    return big * (torch.randint(0, 2, shape, generator=gen) * 2 - 1)
+
+
+def test_matmul_large_int64_exact(sub, gen):
+    """int64 products stay exact: entries beyond 2**53 times small weights (no overflow, no detour through floats)."""
+    n, p = _two_sizes(gen)
+    m = inputs.randint(gen, 1, 5)
+    x, w = _large_int64(gen, (n, m)), torch.randint(-2, 3, (m, p), generator=gen)
+    expected = (x[:, :, None] * w[None, :, :]).sum(dim=1)
+    expect_tensor(sub.matmul(x, w), expected, name=f"matmul(2**53 を超える int64 の x {(n, m)}, w {(m, p)})")
+
+
 # -- batched_matmul -------------------------------------------------------------------------------------------------
 
 def test_batched_matmul_equals_loop_of_matmuls(sub, gen):
@@ -76,6 +91,14 @@ def test_batched_matmul_matches_reference(sub, ref, gen):
         expect_tensor(actual, expected, name=f"batched_matmul(形状 {(batch, n, m)} の a, 形状 {(batch, m, p)} の b)")
         expect_unchanged(a, before_a, name="a")
         expect_unchanged(b, before_b, name="b")
+
+
+def test_batched_matmul_large_int64_exact(sub, gen):
+    batch, (n, p), m = inputs.randint(gen, 1, 4), _two_sizes(gen), inputs.randint(gen, 1, 5)
+    a, b = _large_int64(gen, (batch, n, m)), torch.randint(-2, 3, (batch, m, p), generator=gen)
+    expected = (a[:, :, :, None] * b[:, None, :, :]).sum(dim=2)
+    expect_tensor(sub.batched_matmul(a, b), expected,
+                  name=f"batched_matmul(2**53 を超える int64 の a {(batch, n, m)}, b {(batch, m, p)})")
 
 
 # -- linear_forward -------------------------------------------------------------------------------------------------
@@ -184,6 +207,29 @@ def test_row_normalize_rows_sum_to_one(sub, gen):
     expect_tensor(out, before, values=False, name=f"row_normalize(形状 {(n, m)} の A)")
     expect_tensor(out.sum(dim=1), torch.ones(n, dtype=dtype), name="戻り値の各行の和")
     expect_tensor(out * before.sum(dim=1, keepdim=True), before, name="戻り値 × 元の各行の和")
+    expect_unchanged(A, before, name="A")
+
+
+def _signed_rows(gen, shape, dtype):
+    """Entries of both signs; every row sums to +-(1 to 2), one row to a negative sum, so nothing divides by ~0."""
+    n, m = shape
+    A = torch.randn(shape, generator=gen, dtype=torch.float64) * 2
+    target = (1 + torch.rand(n, generator=gen, dtype=torch.float64)) * (torch.randint(0, 2, (n,), generator=gen) * 2 - 1)
+    target[inputs.randint(gen, 0, n)] = -1.5
+    A += ((target - A.sum(dim=1)) / m)[:, None]
+    A[:, 0] = A[:, 0] + (target - A.sum(dim=1))  # absorb the rounding, so the row sums are the targets
+    return A.to(dtype)
+
+
+def test_row_normalize_signed_entries(sub, gen):
+    """Negative entries and negative row sums: out[i, j] = A[i, j] / sum_j A[i, j], not divided by sum |A[i, j]|."""
+    n, m = _two_sizes(gen, 2, 6)
+    dtype = inputs.choice(gen, FLOATS)
+    A = _signed_rows(gen, (n, m), dtype)
+    before = A.clone()
+    A64 = before.double()
+    expected = (A64 / A64.sum(dim=1, keepdim=True)).to(dtype)
+    expect_tensor(sub.row_normalize(A), expected, name=f"row_normalize(負の要素を含む形状 {(n, m)} の A)")
     expect_unchanged(A, before, name="A")
 
 

@@ -205,6 +205,12 @@ def returns_the_list(data):
     return data
 
 
+@mutant("02", "exact_tensor_from_list", expect="値が違います")
+def through_float32_then_inferred_dtype(data):
+    """Right dtype, but the values went through float32: integers beyond 2**24 lose their last digits."""
+    return torch.Tensor(data).to(torch.tensor(data).dtype)
+
+
 # -- cast_dtype ----------------------------------------------------------------------------------------------------
 
 @mutant("02", "cast_dtype", expect="書き換えられています")
@@ -227,3 +233,9 @@ def reinterprets_bits(t, dtype):
 @mutant("02", "cast_dtype", expect="値が違います")
 def rounds_instead_of_truncating(t, dtype):
     return t.round().to(dtype) if t.is_floating_point() else t.to(dtype)
+
+
+@mutant("02", "cast_dtype", expect="値が違います")
+def through_float64(t, dtype):
+    """Exact for small integers; int64 beyond 2**53 loses its last digits on the way through float64."""
+    return t.double().to(dtype)

@@ -33,6 +33,12 @@ def hard_coded_source_result(x, w):
     return torch.tensor([[4, 5, 6, 7], [12, 17, 22, 27], [20, 29, 38, 47]])
 
 
+@mutant("05", "matmul", expect="値が違います")
+def through_float64(x, w):
+    """Exact for small integers; int64 beyond 2**53 loses its last digits in float64."""
+    return (x.double() @ w.double()).to(x.dtype)
+
+
 # -- batched_matmul -------------------------------------------------------------------------------------------------
 
 @mutant("05", "batched_matmul", expect="形状")
@@ -202,3 +208,19 @@ def also_doubles_src(dst, src):
     dst.add_(src)
     src.mul_(2)
     return dst
+
+
+@mutant("05", "batched_matmul", expect="値が違います")
+def batched_through_float64(a, b):
+    return torch.bmm(a.double(), b.double()).to(a.dtype)
+
+
+@mutant("05", "row_normalize", expect="値が違います")
+def divides_by_the_l1_norm(A):
+    """The same as the row sum while every entry is positive."""
+    return torch.nn.functional.normalize(A, p=1, dim=1)
+
+
+@mutant("05", "row_normalize", expect="値が違います")
+def divides_by_the_absolute_sum(A):
+    return A / A.sum(dim=1, keepdim=True).abs()
