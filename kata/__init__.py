@@ -5,6 +5,9 @@ From a notebook cell::
     import kata
     kata.check("06")          # the checks of chapter 06, with the same verdicts and table as `pytest exercises/06`
     kata.check("06", "-k", "grad_of_mean")
+    kata.hint("06", "grad_of_mean")       # the next hint, as `kata hint 06 grad_of_mean`
+    kata.solution("06", "grad_of_mean")   # the reference answer, once the exercise passes
+    kata.progress()                       # every exercise's state and what to do next, as `kata list`
 
 Importing this package is cheap: torch and pytest are imported by ``check`` only.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["check", "run_xor"]
+__all__ = ["check", "hint", "solution", "progress", "run_xor"]
 
 
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:
@@ -25,6 +28,31 @@ def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.Pa
     from kata.learn import check_here
 
     return check_here(chapter, pytest_args, root=root)
+
+
+def hint(chapter: str | int | None = None, exercise: str | None = None, *, reset: bool = False,
+         root: str | os.PathLike | None = None) -> None:
+    """Print the next level of an exercise's hints, as ``kata hint 06 grad_of_mean`` does (levels are remembered;
+    ``reset=True`` starts over)."""
+    from kata.learn import notebook_call, show_hint
+
+    notebook_call("hint", show_hint, root, chapter, exercise, reset=reset)
+
+
+def solution(chapter: str | int | None = None, exercise: str | None = None, *, force: bool = False,
+             root: str | os.PathLike | None = None) -> None:
+    """Print the reference answer of an exercise you have solved, as ``kata solution`` does (the checks are run
+    first; ``force=True`` shows it before that, with a warning)."""
+    from kata.learn import notebook_call, show_solution
+
+    notebook_call("solution", show_solution, root, chapter, exercise, force=force)
+
+
+def progress(chapter: str | int | None = None, *, root: str | os.PathLike | None = None) -> None:
+    """Run the checks and print every exercise's state and what to do next, as ``kata list`` does."""
+    from kata.learn import notebook_call, show_progress
+
+    notebook_call("list", show_progress, root, chapter)
 
 
 def run_xor(*, solutions: bool = False, root: str | os.PathLike | None = None,

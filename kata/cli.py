@@ -76,7 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kata.display import plain_consoles
+
+    plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()  # `kata` alone: what the commands are
+        return 0
     args, extras = parser.parse_known_args(argv)
     if extras:
         # Sub-commands that run pytest (check, watch) pass the arguments they do not know on to it.

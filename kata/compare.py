@@ -40,8 +40,21 @@ class Mismatch(AssertionError):
         return self.message if not self.hint else f"{self.message}\n{messages.HINT_PREFIX}{self.hint}"
 
 
+_QUOTED = ("「", "『")
+
+
+def _unquoted(text: Any) -> Any:
+    """Templates quote names themselves (『{name}』の型); a name that a check already quoted is not quoted twice."""
+    if isinstance(text, str) and len(text) >= 2 and text[0] in _QUOTED and text[-1] == {"「": "」", "『": "』"}[text[0]]:
+        return text[1:-1]
+    return text
+
+
 def fail(attribute: str, template: str, hint: str | None = None, **fields: Any) -> NoReturn:
     __tracebackhide__ = True
+    for key in ("name", "other"):
+        if key in fields:
+            fields[key] = _unquoted(fields[key])
     raise Mismatch(attribute, template.format(**fields), hint) from None
 
 
@@ -176,7 +189,9 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rto
     flat = int(diff.reshape(-1).argmax()) if diff.numel() else 0
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape)) if a.dim() else ()
     count, total = int(bad.sum()), a.numel()
-    fail(attribute, messages.VALUES, hint_fn(actual, expected) if actual.shape == expected.shape else None,
+    exact = not (a.is_floating_point() or a.is_complex())  # integers, labels, booleans: no tolerance to speak of
+    fail(attribute, messages.VALUES_EXACT if exact else messages.VALUES,
+         hint_fn(actual, expected) if actual.shape == expected.shape else None,
          name=name, count=count, total=total, share=count / max(total, 1), diff=_fmt(float(diff.reshape(-1)[flat])
          if diff.numel() else 0.0), index=index, expected=_fmt(e[index].item() if total else None),
          actual=_fmt(a[index].item() if total else None), rtol=rtol, atol=atol)
@@ -287,8 +302,10 @@ def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻
     try:
         torch.testing.assert_close(a, e, rtol=rtol, atol=atol)
     except AssertionError:
-        fail("values", messages.SCALAR_VALUE, None, name=name, expected=_fmt(expected), actual=_fmt(actual),
-             rtol=rtol, atol=atol)
+        # An integer answer (a count, a label) is right or wrong: no tolerance wording.
+        exact = not isinstance(expected, float) and not isinstance(actual, float)
+        fail("values", messages.EQUAL if exact else messages.SCALAR_VALUE, None, name=name,
+             expected=_fmt(expected), actual=_fmt(actual), rtol=rtol, atol=atol)
 
 
 def _real_number(x: Any) -> int | float | None:

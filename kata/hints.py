@@ -235,7 +235,7 @@ GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = Non
 NEW_TENSOR_NOT_INPLACE = "w = w - lr * w.grad は新しいテンソルを作ります。with torch.no_grad(): の中で w -= lr * w.grad (または w.sub_(...)) とその場で更新しましょう。"
 GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
 GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
-SEED_LIBRARY = "{library} の乱数は {library} 自身のシードで決まります。torch.manual_seed だけでは固定されません。{call} を呼んでいますか？"
+SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
 CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
 CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
 NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
@@ -253,7 +253,7 @@ LOGITS_NOT_PROBS = "モデルの出力はロジット (任意の実数) です�
 
 # -- chapters 08 (modules) and 09 (data) --------------------------------------------------------------------------
 UNREGISTERED_LAYERS = "パラメータが 1 つも登録されていません。Python のリストや辞書に入れただけの層は nn.Module に登録されません。nn.Sequential や nn.ModuleList を使うか、層を self の属性にしましょう。"
-SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、self.<名前> = 層 の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
+SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、「self.<名前> = 層」の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
 EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
 SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"

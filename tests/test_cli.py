@@ -259,16 +259,16 @@ EXERCISES_01 = ", ".join(e.name for e in CH01.exercises)
     (["hint", "99", "x"], f"kata hint: 章 '99' はありません。選べる章: {CHAPTERS}"),
     (["hint", "01_wrong", "x"], f"kata hint: 章 '01_wrong' はありません。選べる章: {CHAPTERS}"),
     (["hint"], f"kata hint: 章を指定してください。選べる章: {CHAPTERS}"),
-    (["hint", "01"], f"kata hint: 演習を指定してください。01_setup の演習: {EXERCISES_01}"),
-    (["hint", "01", "nope"], f"kata hint: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
-    (["solution", "01", "nope"], f"kata solution: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["hint", "01"], f"kata hint: 演習を指定してください。『01_setup』の演習: {EXERCISES_01}"),
+    (["hint", "01", "nope"], f"kata hint: 『01_setup』に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["solution", "01", "nope"], f"kata solution: 『01_setup』に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
     (["reset", "99"], f"kata reset: 章 '99' はありません。選べる章: {CHAPTERS}"),
-    (["reset", "01", "nope"], f"kata reset: 01_setup に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
+    (["reset", "01", "nope"], f"kata reset: 『01_setup』に演習 'nope' はありません。選べる演習: {EXERCISES_01}"),
     (["check", "99"], f"kata check: 章 '99' はありません。選べる章: {CHAPTERS}"),
     (["list", "99"], f"kata list: 章 '99' はありません。選べる章: {CHAPTERS}"),
     (["watch", "99"], f"kata watch: 章 '99' はありません。選べる章: {CHAPTERS}"),
-    (["frobnicate"], "kata: コマンド に 'frobnicate' は指定できません。選べるもの: 'list', 'hint', 'check', 'watch', "
-                     "'reset', 'solution'*"),
+    (["frobnicate"], "kata: 『コマンド』に指定できない値です: 'frobnicate'。選べるもの: 'list', 'hint', 'check', "
+                     "'watch', 'reset', 'solution'*"),
     (["hint", "01", "seeded_rand", "--bogus"], "kata: 知らない引数です: --bogus"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_bad_arguments_get_one_japanese_line_and_exit_2(learner, args, expected):
@@ -331,3 +331,58 @@ print(repr(kata.check("99")))
     assert "PytestAssertRewriteWarning" not in out
     assert f"kata check: 章 '99' はありません。選べる章: {CHAPTERS}" in proc.stderr
     assert out.strip().endswith("2")
+
+
+def test_notebook_hint_solution_and_progress_follow_the_cli_rules(learner):
+    """kata.hint / kata.solution / kata.progress beside kata.check: the same output and the same rules as the CLI."""
+    learner.write(solved("seeded_rand"))
+    code = """
+import kata
+print("R1", kata.hint("01", "seeded_rand"))
+kata.hint("01", "seeded_rand")
+kata.solution("01", "torch_version")
+kata.solution("01", "seeded_rand")
+kata.progress("01")
+kata.hint("99", "x")
+"""
+    proc = learner.python(code)
+    ex = CH01.exercise("seeded_rand")
+    out, err = proc.stdout, proc.stderr
+    lines(out).fnmatch_lines([
+        messages.HINT_TITLE.format(level=1, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
+        "R1 None",
+        messages.HINT_TITLE.format(level=2, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
+        messages.SOLUTION_TITLE.format(chapter="01", exercise="seeded_rand", file="*", status="*"),
+        "def seeded_rand(*",
+        f"01  {CH01.title}  (1 / 4)",
+        f"    {messages.MARK_PASS} *seeded_rand",
+    ])
+    assert messages.SOLUTION_LOCKED.format(chapter="01", exercise="torch_version",
+                                           status=messages.STATUS_WORDS["todo"]) in err
+    assert "def torch_version(" not in out
+    assert f"kata hint: 章 '99' はありません。選べる章: {CHAPTERS}" in err
+    assert "Traceback" not in err
+
+
+def test_kata_alone_prints_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "kata"], cwd=ROOT, capture_output=True, text=True, encoding="utf-8",
+                          timeout=120)
+    assert proc.returncode == 0
+    lines(proc.stdout).fnmatch_lines(["使い方: kata*", "*list*", "*hint*", "*solution*"])
+
+
+def test_a_non_editable_install_says_what_to_do(tmp_path):
+    """`pip install .` copies kata/ away from checks/ and exercises/: every learner command says so in Japanese."""
+    package = tmp_path / "site-packages" / "kata"
+    shutil.copytree(ROOT / "kata", package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, PYTHONPATH=str(package.parent), PYTHONIOENCODING="utf-8")
+    env.pop("KATA_ROOT", None)
+    for args in (["hint", "01", "seeded_rand"], ["list"], ["check", "01"]):
+        proc = subprocess.run([sys.executable, "-m", "kata", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, encoding="utf-8", timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        expected = messages.NOT_A_CHECKOUT.format(where=package.parent.resolve())
+        assert proc.stderr.strip() == f"kata {args[0]}: {expected}"
+    proc = subprocess.run([sys.executable, "-c", "import kata; kata.hint('01', 'seeded_rand')"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert "pip install -e ." in proc.stderr

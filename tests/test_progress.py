@@ -69,16 +69,18 @@ def test_table_shows_solved_and_next_exercise_and_keeps_pytest_summary(learner):
     learner.write(solved("torch_version", "seeded_rand"))
     result = learner.run()
     result.stdout.fnmatch_lines([
+        "*5 failed, 4 passed*",  # pytest's own summary line stays, above the engine's
         f"*{messages.SUMMARY_TITLE}*",
         f"{messages.MARK_PASS} 01 torch_version",
         f"{messages.MARK_PASS} 01 seeded_rand",
         f"{messages.MARK_TODO} 01 same_random_twice",
         "章  タイトル*解答済み  次の演習",
         f"{ROW} 2 / 4    same_random_twice",
+        messages.LEGEND.format(items="*"),
         messages.NEXT_STEP.format(file="*", exercise="same_random_twice"),
-        "*short test summary info*",
-        "*5 failed, 4 passed*",  # pytest's own summary still comes last
     ])
+    assert result.outlines[-1] == messages.NEXT_STEP.format(file=f"exercises/01_setup/{CH01.file}",
+                                                            exercise="same_random_twice")
 
 
 def test_table_columns_line_up(learner):
@@ -95,8 +97,8 @@ def test_k_counts_exercises_it_did_not_run_from_the_cache(learner):
     learner.run()
     learner.write(solved("torch_version", "seeded_rand", "rand_with_generator"))
     result = learner.run("-k", "rand_with_generator")
-    result.stdout.fnmatch_lines([f"{messages.MARK_PASS} 01 rand_with_generator", f"{ROW} 3 / 4    same_random_twice",
-                                 "*3 passed, 6 deselected*"])
+    result.stdout.fnmatch_lines(["*3 passed, 6 deselected*", f"{messages.MARK_PASS} 01 rand_with_generator",
+                                 f"{ROW} 3 / 4    same_random_twice"])
     assert not any(line.endswith(" 01 torch_version") for line in result.outlines), "only what ran is listed"
 
 
@@ -104,10 +106,10 @@ def test_k_on_some_checks_of_an_exercise_does_not_count_it_solved(learner):
     learner.write(REFERENCE)
     result = learner.run("-k", "source_values")
     result.stdout.fnmatch_lines([
+        "*2 passed, 7 deselected*",
         f"{messages.MARK_PASS} 01 seeded_rand{messages.PARTIAL_DETAIL}",
         f"{ROW} 0 / 4    torch_version",
         messages.TABLE_PARTIAL_NOTE.format(exercises="01 seeded_rand, 01 rand_with_generator"),
-        "*2 passed, 7 deselected*",
     ])
     result = learner.run()
     result.stdout.fnmatch_lines([f"{ROW} 4 / 4    {messages.TABLE_ALL_DONE}"])
@@ -126,8 +128,8 @@ def test_a_check_picked_by_node_id_is_a_partial_run(learner):
     result = learner.pytester.runpytest(f"exercises/01_setup/{CH01.file}::test_seeded_rand_source_values",
                                         f"--kata-submission={learner.root}", "--assert=plain",
                                         "-o", f"cache_dir={learner.cache}")
-    result.stdout.fnmatch_lines([f"{messages.MARK_PASS} 01 seeded_rand{messages.PARTIAL_DETAIL}",
-                                 f"{ROW} 0 / 4    torch_version", "*1 passed*"])
+    result.stdout.fnmatch_lines(["*1 passed*", f"{messages.MARK_PASS} 01 seeded_rand{messages.PARTIAL_DETAIL}",
+                                 f"{ROW} 0 / 4    torch_version"])
 
 
 def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(learner):
@@ -136,12 +138,12 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
     learner.write(FLOAT64)
     result = learner.run("-x")
     result.stdout.fnmatch_lines([
+        "*stopping after 1 failures*",
+        "*1 failed, 2 passed*",
         f"{messages.MARK_PASS} 01 torch_version",
         f"{messages.MARK_FAIL} 01 seeded_rand — *データ型 (dtype)*",
         f"{ROW} 3 / 4    seeded_rand",
         messages.NEXT_STEP.format(file="*", exercise="seeded_rand"),
-        "*stopping after 1 failures*",
-        "*1 failed, 2 passed*",
     ])
     assert not any(" 01 same_random_twice" in line for line in result.outlines if line.startswith("✔"))
 
@@ -149,23 +151,23 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
 def test_x_on_a_fresh_cache_counts_only_what_it_reached(learner):
     learner.write(FLOAT64)
     result = learner.run("-x")
-    result.stdout.fnmatch_lines([f"{ROW} 1 / 4    seeded_rand", "*1 failed, 2 passed*"])
+    result.stdout.fnmatch_lines(["*1 failed, 2 passed*", f"{ROW} 1 / 4    seeded_rand"])
 
 
 def test_lf_rerunning_only_the_failed_check_does_not_count_the_exercise_solved(learner):
     learner.write(SEED_ZERO_ONLY)
-    learner.run().stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 seeded_rand — *", f"{ROW} 3 / 4    seeded_rand",
-                                        "*1 failed, 8 passed*"])
+    learner.run().stdout.fnmatch_lines(["*1 failed, 8 passed*", f"{messages.MARK_FAIL} 01 seeded_rand — *",
+                                        f"{ROW} 3 / 4    seeded_rand"])
     learner.write(REFERENCE)
     result = learner.run("--lf")
     result.stdout.fnmatch_lines([
+        "*1 passed in*",
         f"{messages.MARK_PASS} 01 seeded_rand{messages.PARTIAL_DETAIL}",
         f"{ROW} 3 / 4    seeded_rand",
         messages.TABLE_PARTIAL_NOTE.format(exercises="01 seeded_rand"),
-        "*1 passed in*",
     ])
     result = learner.run()
-    result.stdout.fnmatch_lines([f"{ROW} 4 / 4    {messages.TABLE_ALL_DONE}", "*9 passed*"])
+    result.stdout.fnmatch_lines(["*9 passed*", f"{ROW} 4 / 4    {messages.TABLE_ALL_DONE}"])
 
 
 def test_lf_keeps_a_new_failure_even_from_a_partial_run(learner):
@@ -181,3 +183,25 @@ def test_the_table_lists_every_chapter(learner):
     result = learner.run()
     for chapter in catalog.chapters():
         result.stdout.fnmatch_lines([f"{chapter.number}  {chapter.title}* 0 / {len(chapter.exercises):<2}*"])
+
+
+def test_next_prefers_the_chapter_just_run(learner):
+    """Inside `kata watch 02` or after `pytest exercises/02`, 「次はこれ」 points into chapter 02, not chapter 01."""
+    ch02 = catalog.chapter("02")
+    result = learner.pytester.runpytest("exercises/02", f"--kata-submission={learner.root}", "--assert=plain",
+                                        "-o", f"cache_dir={learner.cache}")
+    assert result.outlines[-1] == messages.NEXT_STEP.format(file=f"exercises/{ch02.key}/{ch02.file}",
+                                                            exercise=ch02.exercises[0].name)
+
+
+def test_a_chapter_whose_file_changed_since_its_run_is_marked(learner):
+    learner.write(SEED_ZERO_ONLY)
+    learner.run().stdout.fnmatch_lines([f"{ROW} 3 / 4    seeded_rand"])
+    learner.write(REFERENCE)  # fixed, but not checked again yet
+    result = learner.pytester.runpytest("exercises/02", f"--kata-submission={learner.root}", "--assert=plain",
+                                        "-o", f"cache_dir={learner.cache}")
+    result.stdout.fnmatch_lines([f"{ROW} 3 / 4 {messages.STALE_MARK}  seeded_rand",
+                                 "*" + messages.LEGEND_STALE.format(mark=messages.STALE_MARK) + "*"])
+    result = learner.run()
+    result.stdout.fnmatch_lines([f"{ROW} 4 / 4    {messages.TABLE_ALL_DONE}"])
+    assert messages.LEGEND_STALE.format(mark=messages.STALE_MARK) not in result.stdout.str()

@@ -208,6 +208,7 @@ class Output:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+@pytest.mark.skipif(sys.platform == "win32", reason="sending SIGINT to a child process is POSIX-only")
 def test_watch_checks_each_save_survives_a_syntax_error_and_stops_on_ctrl_c(tmp_path):
     shutil.copytree(catalog.EXERCISES, tmp_path / "exercises")
     target = CH01.learner_file(tmp_path)

@@ -1,0 +1,76 @@
+"""Japanese that reads as written: no space between a word (or a name put into a template) and the particle after it.
+
+「戻り値の型」, not 「戻り値 の型」; a name substituted into a template is quoted (「『戻り値』の型」) or followed directly
+by its particle.  A space after Latin text (``x.grad は``) is ordinary Japanese technical typesetting and allowed.
+"""
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+
+import pytest
+
+from kata import catalog, hints, messages
+
+PARTICLE = r"(?:から|まで|より|の|が|を|に|は|で|と|も|へ|や)(?![\u3041-\u3096])"
+JAPANESE_BEFORE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）][ \u3000]+" + PARTICLE)
+FIELD_BEFORE = re.compile(r"\{(?P<field>[^{}!:]*)(?P<conversion>![rsa])?(?::[^{}]*)?\}[ \u3000]+" + PARTICLE)
+# Fields that hold numbers or chapter numbers (ASCII): 「4 個」「1/{factor} で」「06 の」 read naturally with a space.
+NUMERIC_FIELDS = {"chapter", "factor", "count", "total", "seconds", "limit", "line", "level", "code", "score", "max_score",
+                  "chapters", "exercises", "size", "accuracy", "threshold", "first", "last", "low", "high"}
+
+
+def _texts(value, where: str):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, f"{where}[{key!r}]")
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{where}[{i}]")
+
+
+def _all_texts():
+    for module in (messages, hints):
+        for name, value in vars(module).items():
+            if name.isupper():
+                yield from _texts(value, f"{module.__name__}.{name}")
+    for chapter in catalog.chapters():
+        raw = tomllib.loads((catalog.CHECKS / chapter.key / "chapter.toml").read_text(encoding="utf-8"))
+        yield from _texts(raw, f"checks/{chapter.key}/chapter.toml")
+
+
+def space_before_particle(text: str) -> list[str]:
+    found = [m.group(0) for m in JAPANESE_BEFORE.finditer(text)]
+    for m in FIELD_BEFORE.finditer(text):
+        if m.group("conversion") == "!r" or m.group("field") in NUMERIC_FIELDS:
+            continue  # repr() quotes the value itself; numbers take a space
+        found.append(m.group(0))
+    return found
+
+
+@pytest.mark.parametrize("where, text", list(_all_texts()), ids=lambda v: v if "." in v or "/" in v else "")
+def test_no_space_between_a_word_and_its_particle(where, text):
+    assert space_before_particle(text) == [], f"{where}: {text}"
+
+
+@pytest.mark.parametrize("text, bad", [
+    ("戻り値 の型が違います", ["値 の"]),
+    ("{name} の型が違います", ["{name} の"]),
+    ("『{name}』の型が違います", []),
+    ("バージョン が違います", ["ン が"]),
+    ("x.grad は None のままです", []),
+    ("{count} 個が不合格", []),
+    ("章 {token!r} はありません", []),
+])
+def test_the_scan_itself(text, bad):
+    assert space_before_particle(text) == bad
+
+
+def test_every_template_field_is_known_to_format():
+    """Templates are str.format strings: each one parses (a stray brace would break a verdict at run time)."""
+    for where, text in _all_texts():
+        if where.startswith("kata.messages"):
+            list(string.Formatter().parse(text))
