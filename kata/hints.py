@@ -232,6 +232,14 @@ def for_grad(actual: torch.Tensor | None, expected: torch.Tensor, backward_calls
 # -- chapters 06_autograd and 07_devices ---------------------------------------------------------------------------
 GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
 GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = None (または w.grad.zero_()) で消さないと、次の backward() で古い勾配が足し合わされます。"
+BACKWARD_ONCE_SCALED = ("backward() を 1 回だけ呼んで、勾配を times 倍していませんか？ 勾配の累積は、backward() を呼ぶたびに "
+                        "x.grad へ勾配が 1 回分ずつ足し込まれることで起きます。backward() を times 回呼びましょう "
+                        "(float16 では「1 回分を times 回足す」と「times 倍する」の丸め方が違うので、値が少しずれます)。")
+GRAD_ASSIGNED = ("x.grad に自分で計算した式を代入していませんか？ その式が x から計算されているので、勾配まで計算グラフに"
+                 "つながっています (requires_grad=True)。x.grad は backward() が計算して書き込むものです。")
+DATA_UPDATE = ("w.data を書き換えていませんか？ .data 経由の変更は autograd から見えない (バージョンカウンタ w._version が"
+               "進まない) ので、その値を使う計算グラフが古い値のまま逆伝播されても誰も気づけません。"
+               "with torch.no_grad(): の中で w そのものをその場で更新しましょう (w -= ... や w.sub_(...))。")
 NEW_TENSOR_NOT_INPLACE = "w = w - lr * w.grad は新しいテンソルを作ります。with torch.no_grad(): の中で w -= lr * w.grad (または w.sub_(...)) とその場で更新しましょう。"
 GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
 GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
@@ -239,6 +247,8 @@ SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで�
 CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
 CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
 NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
+SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
+                     "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
 SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
                      "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
 NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"

@@ -99,6 +99,9 @@ NOT_A_CHECKOUT = (
 CALL_MISSING = "『{what}』が呼ばれていません。"
 CALL_ARGS = "『{what}』が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
 OUT_OF_RANGE = "『{name}』が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
+GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
+VERSION_NOT_BUMPED = ("『{name}』のその場での更新が autograd に記録されていません (バージョンカウンタ {name}._version が "
+                      "呼び出しの前後で {version} のまま)。")
 
 # -- chapter 12 (evaluation): what a wrapped model saw while the learner's code ran it; values in [0, 1] ------
 MODEL_NOT_CALLED = "『{name}』の中でモデルが一度も呼ばれていません。渡された model で予測を計算してください。"

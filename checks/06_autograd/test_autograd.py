@@ -115,6 +115,26 @@ def test_accumulated_grad_matches_reference(sub, ref, gen, seed):
     expect_grad(actual, expected, name=f"accumulated_grad(x, {times})", backward_calls=times)
 
 
+def _single_then_times(sub, gen, dtype):
+    x = _leaf(gen, (inputs.randint(gen, 4, 9), inputs.randint(gen, 8, 13)), dtype)
+    times = inputs.choice(gen, (6, 7, 9, 10, 11))
+    single = sub.accumulated_grad(inputs.clone_arg(x), 1)
+    return x, times, single
+
+
+def test_accumulated_grad_adds_one_gradient_per_backward(sub, gen):
+    """float16 shows the process: `times` backward() calls add the single gradient g to x.grad one at a time
+    (g + g + ... + g, rounded after each addition), which differs from times * g rounded once."""
+    x, times, single = _single_then_times(sub, gen, torch.float16)
+    expect_grad(single, _mean_grad(x), name="float16 の x での accumulated_grad(x, 1)", rtol=1e-3, atol=1e-3)
+    expected = single.clone()
+    for _ in range(times - 1):
+        expected = expected + single
+    out = sub.accumulated_grad(x, times)
+    expect_grad(out, expected, name=f"float16 の x での accumulated_grad(x, {times})", rtol=0, atol=0,
+                hint=hints.BACKWARD_ONCE_SCALED)
+
+
 # -- vector_backward -------------------------------------------------------------------------------------------
 
 def test_vector_backward_is_two_x(sub, gen):
@@ -135,6 +155,27 @@ def test_vector_backward_matches_reference(sub, ref, gen, seed):
     x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
     actual, expected = inputs.call_both(sub.vector_backward, ref.vector_backward, x, seed=seed)
     expect_grad(actual, expected, name="x.grad (戻り値)")
+
+
+def _expect_plain_grad(grad, name):
+    """A gradient that backward() wrote is data: no graph behind it."""
+    if isinstance(grad, torch.Tensor) and (grad.requires_grad or grad.grad_fn is not None):
+        fail("grad", messages.GRAD_IN_GRAPH, hints.GRAD_ASSIGNED, name=name,
+             grad_fn=type(grad.grad_fn).__name__ if grad.grad_fn is not None else None)
+
+
+def test_vector_backward_grad_written_by_backward(sub, gen):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
+    grad = sub.vector_backward(x)
+    _expect_plain_grad(x.grad, "入力 x.grad")
+    _expect_plain_grad(grad, "x.grad (戻り値)")
+
+
+def test_grad_of_mean_grad_written_by_backward(sub, gen):
+    x = _leaf(gen, inputs.shape(gen, (1, 4), 2, 5))
+    _, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    _expect_plain_grad(x.grad, "入力 x.grad")
+    _expect_plain_grad(grad, "x.grad (戻り値[1])")
 
 
 # -- detach_grad -----------------------------------------------------------------------------------------------
@@ -214,6 +255,18 @@ def test_sgd_step__matches_reference(sub, ref, gen):
         copies.append(w)
     expected = ref.sgd_step_(copies[0], 0.1)
     expect_tensor(sub.sgd_step_(copies[1], 0.1), expected, name="更新後の w", requires_grad=True, is_leaf=True)
+
+
+def test_sgd_step__updates_w_itself_in_place(sub, gen):
+    """An in-place update of w (under no_grad) advances w's version counter; an update through w.data does not,
+    which is why autograd cannot warn about it."""
+    shape = inputs.shape(gen, (1, 3), 1, 5)
+    w = _leaf(gen, shape, torch.float32, noncontiguous=False)
+    w.grad = inputs.tensor(gen, shape, torch.float32)
+    version = w._version
+    sub.sgd_step_(w, 0.1)
+    expect(w._version > version, "in_place", messages.VERSION_NOT_BUMPED, hints.DATA_UPDATE, name="w",
+           version=version)
 
 
 # -- predict_no_grad -------------------------------------------------------------------------------------------

@@ -245,3 +245,40 @@ def detaches_only_the_input(f, x):
 @mutant("06", "predict_no_grad", expect=("requires_grad", "あとから切り離す"))
 def returns_f_of_x_with_its_graph(f, x):
     return f(x)
+
+
+@mutant("06", "accumulated_grad", expect=("勾配", "times 倍していませんか"))
+def one_backward_then_scaled(x, times):
+    """Equal to times backward() calls in float32 and float64; float16 rounds the two differently."""
+    y = ((x + 2) ** 2 + 3).mean()
+    y.backward()
+    x.grad *= times
+    return x.grad
+
+
+@mutant("06", "accumulated_grad", expect=("勾配", "times 倍していませんか"))
+def grad_assigned_times_autograd_grad(x, times):
+    y = ((x + 2) ** 2 + 3).mean()
+    (g,) = torch.autograd.grad(y, x)
+    x.grad = times * g
+    return x.grad
+
+
+@mutant("06", "vector_backward", expect=("計算グラフにつながっています", "代入していませんか"))
+def grad_assigned_without_backward(x):
+    x.grad = 2 * x
+    return x.grad
+
+
+@mutant("06", "grad_of_mean", expect=("計算グラフにつながっています", "代入していませんか"))
+def mean_grad_assigned_without_backward(x):
+    y = ((x + 2) ** 2 + 3).mean()
+    x.grad = 2 * (x + 2) / x.numel()
+    return y, x.grad
+
+
+@mutant("06", "sgd_step_", expect=("バージョンカウンタ", "w.data を書き換えていませんか"))
+def updates_through_data(w, lr):
+    w.data -= lr * w.grad
+    w.grad = None
+    return w
