@@ -178,10 +178,16 @@ def _whole(x: float) -> int | None:
     return k if k >= 1 and abs(x - k) < 1e-4 * max(1, k) else None
 
 
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.is_floating_point() or a.is_complex():
+        return bool(torch.allclose(a, b, rtol=1e-5, atol=1e-6))
+    return bool(torch.equal(a, b))
+
+
 def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
     if (actual.dim() >= 2 and actual.shape[0] == actual.shape[1] >= 2 and actual.shape == expected.shape
             and actual.dtype == expected.dtype and actual.device == expected.device
-            and torch.equal(actual.detach(), expected.detach().transpose(0, 1))):
+            and _same_values(actual.detach(), expected.detach().transpose(0, 1))):
         return VALUES_TRANSPOSED
     r = _ratio(actual, expected)
     if r is None or abs(r - 1) < 1e-6:
