@@ -11,12 +11,13 @@ import torch
 
 from kata import devices, hints, inputs, messages, portable
 from kata.compare import expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged
+from kata.observe import names_of, watch
 from kata.oprules import record_ops
 
 ACCELERATORS = [p for p in devices.params() if p.id != "cpu"]
-MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.mm,
-           torch.Tensor.mm, torch.einsum, torch.nn.functional.linear}
-SYNCHRONIZE = {"cuda": (torch.cuda, "synchronize"), "mps": (torch.mps, "synchronize")}
+MATMULS = names_of(torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.mm,
+                   torch.Tensor.mm, torch.einsum, torch.nn.functional.linear)
+SYNCHRONIZE = {"cuda": "torch.cuda.synchronize", "mps": "torch.mps.synchronize"}
 MAX_SECONDS = 5.0  # a small matmul takes far less, whatever the device
 SIMULATED = portable.SimulatedCudaTiming.kernel_seconds  # GPU time of a matrix creation and of the product
 
@@ -111,6 +112,21 @@ def test_same_device_add_b_elsewhere(sub, gen, device):
     expect_unchanged(b, b_before, "b")
 
 
+@pytest.mark.parametrize("device", devices.params(meta=True))
+def test_same_device_add_mixed_dtypes(sub, gen, device):
+    """Only the device is a's: the dtype follows PyTorch's type promotion (int64 + float32 -> float32, float32 +
+    float64 -> float64), so b keeps its own dtype on the way to a's device."""
+    pairs = [(torch.int64, torch.float32)] + ([] if device == "mps" else [(torch.float32, torch.float64)])
+    for a_dtype, b_dtype in pairs:
+        a_cpu, b = _operands(gen, a_dtype)
+        b = b.to(b_dtype) + 0.25  # fractions, which an int64 result would lose
+        a = a_cpu.to(device)
+        a_before, b_before, expected = a.clone(), b.clone(), (a_cpu + b).to(device)
+        expect_tensor(sub.same_device_add(a, b), expected, name=f"a ({a_dtype}) + b ({b_dtype})")
+        expect_unchanged(a, a_before, "a")
+        expect_unchanged(b, b_before, "b")
+
+
 def test_same_device_add_matches_reference(sub, ref, gen, seed):
     a, b = _operands(gen, torch.float32)
     actual, expected = inputs.call_both(sub.same_device_add, ref.same_device_add, a, b, seed=seed)
@@ -183,17 +199,13 @@ def test_seed_everything_random_reproducible(sub, ref, gen):
     expect_tensor(first, _five_random(), name=name)
 
 
-def test_seed_everything_seeds_all_cuda_devices(sub, gen, monkeypatch):
+@pytest.mark.advisory
+def test_seed_everything_seeds_all_cuda_devices(sub, gen):
     """torch.cuda.manual_seed_all receives the seed (torch.manual_seed calls it too); checked without a GPU."""
     seed = _seed(gen)
-    real, calls = torch.cuda.manual_seed_all, []
-
-    def recorder(value):
-        calls.append(value)
-        return real(value)
-
-    monkeypatch.setattr(torch.cuda, "manual_seed_all", recorder)
-    sub.seed_everything(seed)
+    with watch(sub, calls=("torch.cuda.manual_seed_all",)) as log:
+        sub.seed_everything(seed)
+    calls = [(e["args"] or [e["kwargs"].get("seed")])[0] for e in log.calls("torch.cuda.manual_seed_all")]
     expect(calls, "cuda_seed", messages.CALL_MISSING, hints.CUDA_SEED, what="torch.cuda.manual_seed_all(seed)")
     expect(all(v == seed for v in calls), "cuda_seed", messages.CALL_ARGS, hints.CUDA_SEED,
            what="torch.cuda.manual_seed_all", expected=seed, actual=", ".join(map(str, calls)))
@@ -219,27 +231,23 @@ def test_time_matmul_accepts_torch_device(sub, gen):
     _expect_seconds(sub.time_matmul(n, torch.device("cpu")), n, torch.device("cpu"))
 
 
+@pytest.mark.advisory
 def test_time_matmul_runs_a_matmul(sub, gen):
     n = inputs.randint(gen, 8, 33)
-    with record_ops() as called:
+    with record_ops(sub) as called:
         sub.time_matmul(n, "cpu")
     expect(any(f in MATMULS for f in called), "matmul", messages.CALL_MISSING, hints.NO_MATMUL,
            what="行列積 (a @ b)")
 
 
+@pytest.mark.advisory
 @pytest.mark.parametrize("device", ACCELERATORS)
-def test_time_matmul_synchronizes_accelerator(sub, gen, monkeypatch, device):
+def test_time_matmul_synchronizes_accelerator(sub, gen, device):
     """On a real GPU the clock is read only after synchronize() has waited for the product."""
-    module, attr = SYNCHRONIZE[device]
-    real = getattr(module, attr)
     n = inputs.randint(gen, 8, 33)
-    with record_ops() as called:
-        def recorder(*args, **kwargs):
-            called.append("synchronize")
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(module, attr, recorder)
+    with watch(sub, ops=True, calls=(SYNCHRONIZE[device],)) as log:
         t = sub.time_matmul(n, device)
+    called = ["synchronize" if name == SYNCHRONIZE[device] else name for name in log.names]
     _expect_seconds(t, n, device)
     last_matmul = max((i for i, f in enumerate(called) if f in MATMULS), default=None)
     expect(last_matmul is not None, "matmul", messages.CALL_MISSING, hints.NO_MATMUL, what="行列積 (a @ b)")

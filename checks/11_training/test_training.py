@@ -27,6 +27,7 @@ from kata import hints, messages
 from kata.compare import (expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged,
                           fail)
 from kata.devices import HAS_CUDA
+from kata.observe import load_weights, watch
 from kata.probe import Probe, expect_eval_mode, expect_no_graph, expect_train_mode
 from kata.inputs import choice, randint
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
@@ -224,7 +225,7 @@ def test_save_state_readable_with_weights_only(sub, gen, tmp_path):
     sub.save_state(model, path)
     expect(Path(path).is_file(), "file", messages.FILE_NOT_WRITTEN, None, path=Path(path).name)
     try:
-        loaded = torch.load(path, weights_only=True)
+        loaded = load_weights(sub, path)
     except Exception as exc:  # noqa: BLE001 - any failure to read the file is the finding
         fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
              exc_type=type(exc).__name__, exc_msg=str(exc).strip().splitlines()[0][:200])
@@ -248,7 +249,7 @@ def test_save_state_round_trip(sub, ref, gen, tmp_path):
     with torch.no_grad():
         for value in target.state_dict().values():
             value.zero_()
-    ref.load_state(target, path)
+    target.load_state_dict(load_weights(sub, path))
     for (key, value), (_, original) in zip(_state(target), _state(model)):
         expect_tensor(value, original, name=f"読み込み直した {key}")
 
@@ -265,26 +266,9 @@ def _blank_copy(model: nn.Module, gen: torch.Generator) -> nn.Module:
     return target
 
 
-def _record_torch_load(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Wrap torch.load to keep what each call returned (the call itself is the real one)."""
-    results = []
-    real_load = torch.load
-
-    def load(*args, **kwargs):
-        out = real_load(*args, **kwargs)
-        results.append(out)
-        return out
-
-    monkeypatch.setattr(torch, "load", load)
-    return results
-
-
-def _loaded_devices(results: list) -> set[str]:
-    devices = set()
-    for out in results:
-        values = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
-        devices.update(str(v.device) for v in values if isinstance(v, torch.Tensor))
-    return devices
+def _loaded_devices(log: list) -> set[str]:
+    """The devices of the tensors that learner code's torch.load calls returned."""
+    return {d for event in log for d in event.get("devices", [])}
 
 
 def _expect_loaded(target: nn.Module, result, source_state: list[tuple[str, torch.Tensor]], results: list) -> None:
@@ -297,13 +281,14 @@ def _expect_loaded(target: nn.Module, result, source_state: list[tuple[str, torc
         expect_tensor(value, expected.cpu(), name=f"読み込んだあとの model の {key}")
 
 
-def test_load_state_fills_the_given_model(sub, gen, tmp_path, monkeypatch):
+def test_load_state_fills_the_given_model(sub, gen, tmp_path):
     source = _any_model(gen)
     path = _path(tmp_path, gen)
     torch.save(source.state_dict(), path)
     target = _blank_copy(source, gen)
-    results = _record_torch_load(monkeypatch)
-    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+    with watch(sub, calls=("torch.load",)) as log:
+        result = sub.load_state(target, path)
+    _expect_loaded(target, result, _state(source), log)
 
 
 def test_load_state_checkpoint_saved_on_gpu(sub, gen, tmp_path, monkeypatch):
@@ -314,19 +299,21 @@ def test_load_state_checkpoint_saved_on_gpu(sub, gen, tmp_path, monkeypatch):
         patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
         torch.save(source.state_dict(), path)
     target = _blank_copy(source, gen)
-    results = _record_torch_load(monkeypatch)
-    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+    with watch(sub, calls=("torch.load",)) as log:
+        result = sub.load_state(target, path)
+    _expect_loaded(target, result, _state(source), log)
 
 
 @pytest.mark.skipif(not HAS_CUDA, reason=messages.SKIP_NO_CUDA)
-def test_load_state_checkpoint_saved_on_real_cuda(sub, gen, tmp_path, monkeypatch):
+def test_load_state_checkpoint_saved_on_real_cuda(sub, gen, tmp_path):
     source = _any_model(gen)
     target = _blank_copy(source, gen)
     source.to("cuda")
     path = _path(tmp_path, gen)
     torch.save(source.state_dict(), path)
-    results = _record_torch_load(monkeypatch)
-    _expect_loaded(target, sub.load_state(target, path), _state(source), results)
+    with watch(sub, calls=("torch.load",)) as log:
+        result = sub.load_state(target, path)
+    _expect_loaded(target, result, _state(source), log)
 
 
 # -- evaluate_loss -----------------------------------------------------------------------------------------------

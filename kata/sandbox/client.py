@@ -228,7 +228,7 @@ class Session:
         self.observers: list[tuple[list, dict]] = []
         self.pending_deps: dict[str, list[str]] = {}
         self.related: dict[str, set[str]] = {}
-        self.parents: dict[str, str] = {}
+        self.remote_state: dict[str, Any] = {}
         self.deadline: float | None = None
         self.calls = 0
         self.restarts = 0
@@ -246,6 +246,7 @@ class Session:
         self.sock, self.pid = self.zygote.spawn(self._config())
         self.table.reset()
         self.prints = {}
+        self.remote_state = {}
         self.loaded = False
         header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename},
                                    [self.chapter.source], self.limits.import_timeout, importing=True)
@@ -289,7 +290,6 @@ class Session:
         self.table.reset()
         self.prints = {}
         self.related = {}
-        self.parents = {}
         self.observers.clear()
         if self.sock is not None and self.loaded:
             try:
@@ -368,7 +368,8 @@ class Session:
         header["sync"] = self._changed(enc, list(operands) + [kwargs])
         state = capture_state()
         state.update(_availability())
-        header["state"] = enc.value(state)
+        header["state"] = enc.value({k: v for k, v in state.items() if self.remote_state.get(k) != v})
+        self.remote_state.update(state)
         spec = self._observe_spec()
         if spec:
             header["observe"] = spec
@@ -380,22 +381,10 @@ class Session:
             raise WorkerDied(messages.WORKER_BAD_DATA)
         return self._receive(reply, buffers, action, operands)
 
-    def _relate(self, operands: list, value: Any, dec: wire.Decoder) -> None:
-        """Remember which objects came back from a request on a handle, for that handle and its parents."""
-        owner = operands[0] if operands and getattr(type(operands[0]), "_kata_is_remote", False) else None
-        if owner is None:
-            return
-        owner_key = object.__getattribute__(owner, "_kata_remote_key")
-        keys = set(dec.done)
-        if getattr(type(value), "_kata_is_remote", False):
-            self.parents[object.__getattribute__(value, "_kata_remote_key")] = owner_key
-        elif value is not None:
-            keys |= wire.reachable_keys(self.table, [value])
-        seen = set()
-        while owner_key is not None and owner_key not in seen:
-            seen.add(owner_key)
-            self.related.setdefault(owner_key, set()).update(keys)
-            owner_key = self.parents.get(owner_key)
+    def _relate(self, reply: dict) -> None:
+        """Remember, for each handle, the crossed objects the worker can reach from it (its parameters, say)."""
+        for key, keys in (reply.get("reach") or {}).items():
+            self.related[str(key)] = {str(k) for k in keys}
 
     def _receive(self, reply: dict, buffers: list, action: str, operands: list) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
@@ -416,10 +405,12 @@ class Session:
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA + f" ({type(err).__name__})") from None
         if state:
-            apply_state({k: v for k, v in state.items() if not k.endswith(("available", "count"))})
+            state = {k: v for k, v in state.items() if not k.endswith(("available", "count"))}
+            apply_state(state)
+            self.remote_state.update(capture_state())
         for log, _ in self.observers:
             log.extend(events if isinstance(events, list) else [])
-        self._relate(operands, value, dec)
+        self._relate(reply)
         scope = wire.scan_keys(self.table, list(operands) + [value], self._related)
         self.prints.update({k: wire.fingerprint(self.table.objects[k]) for k in scope})
         if "error" in reply:
@@ -508,6 +499,16 @@ class Session:
         grads = self.do("backward", [target, grad], deps=deps)
         return list(grads)
 
+    def clean_call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """``func(*args, **kwargs)`` in a worker that has run no learner code (to read a file learner code wrote)."""
+        clean = getattr(self, "_clean", None)
+        if clean is None:
+            chapter = Chapter(self.chapter.key, b"", "clean.py", self.chapter.uid, self.chapter.gid, self.chapter.hide)
+            clean = self._clean = Session(self.zygote, chapter, self.limits, self.temp_roots)
+        clean.begin_check()
+        clean.ensure()
+        return clean.do("call", [func, *args], kwargs)
+
     def _handle(self, handle: wire.Handle) -> Any:
         return RemoteObject(self, handle)
 
@@ -516,6 +517,9 @@ class Session:
         return RemoteModule(self)
 
     def close(self) -> None:
+        clean = getattr(self, "_clean", None)
+        if clean is not None:
+            clean.close()
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
@@ -642,6 +646,10 @@ class RemoteObject:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._do("call", *args, kwargs=kwargs)
+
+    def call_within(self, context: str, *args: Any, **kwargs: Any) -> Any:
+        """Call with ``kata.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
+        return self._do("call", *args, kwargs=kwargs, within=context)
 
     def __len__(self) -> int:
         return self._do("len")

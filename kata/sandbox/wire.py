@@ -176,6 +176,7 @@ class ObjectTable:
         self.storages: dict[str, torch.UntypedStorage] = {}
         self.storage_ranges: list[tuple[int, int, str]] = []  # (start, end, key) of CPU storages
         self.storage_keys: dict[tuple[int, int, str], str] = {}
+        self.storage_crc: dict[str, tuple[int, int]] = {}  # what the other side last saw of a storage
         self.prints: dict[str, Any] = {}  # key -> fingerprint at the last sync
         self.versions: dict[str, int] = {}  # key -> tensor version at the last sync
         self.handles: dict[str, Any] = {}  # key -> local proxy for a remote handle
@@ -355,10 +356,16 @@ class Encoder:
 
     def storage(self, storage: torch.UntypedStorage) -> str:
         key = self.table.storage_key(storage)
+        storage = self.table.storages[key]
         if key not in self.storages:
             data = _storage_bytes(storage)
-            self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device),
-                                  "B": self.buffer(data), "crc": zlib.crc32(data)}
+            crc = zlib.crc32(data)
+            if self.table.storage_crc.get(key) == (crc, len(data)):
+                self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device), "same": 1}
+            else:
+                self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device),
+                                      "B": self.buffer(data), "crc": crc}
+                self.table.storage_crc[key] = (crc, len(data))
         return key
 
     def tensor(self, t: torch.Tensor) -> str:
@@ -400,14 +407,24 @@ def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
     state: dict[str, Any] = {"kind": "tensor", "dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
                              "stride": list(t.stride()) if t.layout == torch.strided else None,
                              "offset": t.storage_offset() if t.layout == torch.strided else 0,
-                             "device": str(t.device), "rg": bool(t.requires_grad), "leaf": bool(t.is_leaf),
+                             "device": str(t.device if type(t) in (torch.Tensor, torch.nn.Parameter)
+                                           else t.untyped_storage().device),
+                             "rg": bool(t.requires_grad), "leaf": bool(t.is_leaf),
                              "fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
                              "param": isinstance(t, torch.nn.Parameter), "ver": int(t._version),
                              "sub": qualified_name(type(t)) if type(t) not in (torch.Tensor, torch.nn.Parameter)
                              and is_allowed_class(type(t)) else None}
     if t.layout != torch.strided:
         raise WireError(f"a tensor with layout {t.layout} cannot cross the grading boundary")
-    state["storage"] = enc.storage(t.untyped_storage())
+    own = t.untyped_storage()
+    state["storage"] = enc.storage(own)
+    registered = enc.table.storages[state["storage"]]
+    if own.device.type == "cpu" and registered.data_ptr() != own.data_ptr():
+        delta = own.data_ptr() - registered.data_ptr()
+        item = t.element_size()
+        if delta % item:
+            raise WireError("a tensor that is not aligned with the memory it shares cannot cross")
+        state["offset"] += delta // item
     grad = t.grad if t.is_leaf else None
     state["grad"] = enc.tensor(grad) if grad is not None else None
     return state
@@ -586,6 +603,10 @@ class Decoder:
                 raise WireError("unknown storage")
             return known
         self.storages_done.add(key)
+        if state.get("same"):
+            if known is None:
+                raise WireError("unknown storage")
+            return known
         device = torch.device(state["device"])
         data = self.buffer(state["B"])
         if device.type == "meta":
@@ -606,6 +627,7 @@ class Decoder:
             storage = (cpu.to(device) if device.type != "cpu" and _device_ok(device) else cpu).untyped_storage()
         if known is None or storage is not known:
             self.table.adopt_storage(key, storage)
+        self.table.storage_crc[key] = (zlib.crc32(data), len(data))
         return storage
 
     def keyed(self, key: str) -> Any:
@@ -763,7 +785,7 @@ def set_versions(updates: list[tuple[torch.Tensor, int]]) -> None:
 
 #: Below this many objects every crossed object is checked for changes at each exchange; above it (a check that
 #: iterates a dataset item by item), only the objects reachable from the exchange's operands and result.
-FULL_SCAN = 256
+FULL_SCAN = 32
 
 
 def reachable_keys(table: ObjectTable, roots: list[Any], extra: Callable[[Any], list[Any]] | None = None,

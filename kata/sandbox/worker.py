@@ -317,16 +317,24 @@ class Worker:
         except Exception as err:  # noqa: BLE001
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
+        before = capture_state()
         self._snapshot(operands + [kwargs])
         action = header.get("action")
         events: list = []
         try:
-            with observe(header.get("observe") or {}, events):
+            within = header.get("within")
+            context = contextlib.nullcontext()
+            if within is not None:
+                if within not in portable.__all__:
+                    raise ValueError(f"unknown context {within!r}")
+                context = getattr(portable, within)()
+            with observe(header.get("observe") or {}, events), context:
                 result = self.act(action, operands, kwargs, header)
             error = None
         except BaseException as err:  # noqa: BLE001 - learner code's failure is reported as data
             result, error = None, self.describe(err)
-        state = capture_state()
+        after = capture_state()
+        state = {k: v for k, v in after.items() if before.get(k) != v}
         try:
             enc = wire.Encoder(self.table, allow_handles=True)
             value = enc.value(result) if error is None else None
@@ -337,6 +345,13 @@ class Worker:
                 reply["error"] = error
             if action == "call" or action == "getattr":
                 reply["deps"] = self._deps(result)
+            reach = {}
+            for obj in operands + [result]:
+                key = self.table.key_of(obj)
+                if key is not None and key in self.table.own_handles:
+                    reach[key] = sorted(wire.reachable_keys(self.table, [vars(obj)] if hasattr(obj, "__dict__")
+                                                            else []))[:10_000]
+            reply["reach"] = reach
             self.send(reply, enc.buffers)
         except BaseException as err:  # noqa: BLE001 - a result that cannot be encoded is the learner's
             self.send({"error": self.describe(err, encoding=True), "state": None})
@@ -344,7 +359,8 @@ class Worker:
     def _deps(self, result: Any) -> dict:
         """For each non-leaf tensor in the result: the keys of the caller's leaves its graph reaches."""
         out: dict[str, list[str]] = {}
-        for key, obj in self.table.objects.items():
+        for key in wire.reachable_keys(self.table, [result]):
+            obj = self.table.objects[key]
             if isinstance(obj, torch.Tensor) and obj.grad_fn is not None and key.startswith("w"):
                 out[key] = [k for k in _leaf_keys(obj, self.table) if not k.startswith("w")]
         return out
