@@ -98,7 +98,7 @@ def test_a_fresh_clone_bare_pytest_ends_with_the_table(tmp_path):
     assert out[-2].startswith(messages.LEGEND.format(items=""))
     last_chapter = catalog.chapters()[-1]
     assert out[-3].startswith(f"{last_chapter.number}  {last_chapter.title}")
-    assert len(out) <= 45, "\n".join(out)
+    assert len(out) <= 50, "\n".join(out)  # 44 lines here (814 before the summary was folded)
     assert not any(line.startswith(messages.MARK_TODO + " checks/") for line in out), "no line per check"
     summary = out[next(i for i, line in enumerate(out) if messages.SUMMARY_TITLE in line):]
     too_wide = [line for line in summary if display_width(line) > 80]
