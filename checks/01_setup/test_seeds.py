@@ -1,8 +1,17 @@
 """Checks for chapter 01 (setup and seeds)."""
 import torch
 
-from kata.compare import (RngSnapshot, expect_equal, expect_rng_unchanged, expect_sequence, expect_tensor,
+from kata import hints, messages
+from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_sequence, expect_tensor,
                           expect_type)
+
+
+def _expect_global_rng_after(what: str, replay) -> None:
+    """The global torch RNG is where ``replay()`` (the prompt's own calls) leaves it: seeding is the lesson."""
+    after = torch.get_rng_state()
+    replay()
+    expect(torch.equal(after, torch.get_rng_state()), "rng", messages.RNG_NOT_SEEDED, hints.GLOBAL_SEED,
+           expected=what)
 
 
 def test_torch_version_is_str(sub):
@@ -27,6 +36,15 @@ def test_seeded_rand_matches_reference(sub, ref, gen):
         expect_tensor(sub.seeded_rand(seed, shape), ref.seeded_rand(seed, shape), name=f"seeded_rand({seed}, {shape})")
 
 
+def test_seeded_rand_seeds_the_global_rng(sub, gen):
+    seed = int(torch.randint(0, 2**31 - 1, (), generator=gen))
+    shape = (int(torch.randint(1, 5, (), generator=gen)), int(torch.randint(1, 5, (), generator=gen)))
+    torch.manual_seed(seed + 1)
+    sub.seeded_rand(seed, shape)
+    _expect_global_rng_after(f"torch.manual_seed({seed}); torch.rand({shape})",
+                             lambda: (torch.manual_seed(seed), torch.rand(shape)))
+
+
 def test_same_random_twice_equal(sub, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
     first, second = expect_sequence(sub.same_random_twice(seed, n), 2)
@@ -39,6 +57,14 @@ def test_same_random_twice_matches_reference(sub, ref, gen):
     expected = ref.same_random_twice(seed, n)
     for i in range(2):
         expect_tensor(actual[i], expected[i], name=f"戻り値[{i}]")
+
+
+def test_same_random_twice_seeds_the_global_rng(sub, gen):
+    seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
+    torch.manual_seed(seed + 1)
+    sub.same_random_twice(seed, n)
+    _expect_global_rng_after(f"torch.manual_seed({seed}); torch.randn({n})",
+                             lambda: (torch.manual_seed(seed), torch.randn(n)))
 
 
 def test_rand_with_generator_source_values(sub):

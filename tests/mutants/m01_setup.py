@@ -74,3 +74,16 @@ def ignores_generator(seed, n):
 @mutant("01", "rand_with_generator", expect="値が違います")
 def normal_instead_of_uniform(seed, n):
     return torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+@mutant("01", "seeded_rand", expect=("乱数状態", "torch.manual_seed(seed) でシードを固定"))
+def private_generator(seed, shape):
+    """The same numbers, but the global RNG is never seeded: the lesson of this exercise is skipped."""
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
+@mutant("01", "same_random_twice", expect=("乱数状態", "torch.manual_seed(seed) でシードを固定"))
+def private_generators(seed, n):
+    first = torch.randn(n, generator=torch.Generator().manual_seed(seed))
+    second = torch.randn(n, generator=torch.Generator().manual_seed(seed))
+    return first, second
