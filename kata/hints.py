@@ -257,8 +257,6 @@ CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda
 NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
 SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
                      "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
-SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
-                     "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
 NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
 TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
 AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"

@@ -235,33 +235,3 @@ def synchronizes_only_before(n, device):
 def converts_b_to_a(a, b):
     """b.to(a) takes a's dtype as well as its device."""
     return a + b.to(a)
-
-
-@mutant("07", "time_matmul", expect=("範囲外", "時刻を読む前に torch.cuda.synchronize()"))
-def never_synchronizes(n, device):
-    """Right on a CPU; on a GPU it times only the launch of the product (caught by the simulated GPU)."""
-    a, b = _operands(n, device)
-    start = time.perf_counter()
-    a @ b
-    return time.perf_counter() - start
-
-
-@mutant("07", "time_matmul", expect=("範囲外", "時刻を読み始める前にも synchronize()"))
-def synchronizes_only_after(n, device):
-    """The product is waited for, but so are the matrices' creation kernels still queued before it."""
-    a, b = _operands(n, device)
-    start = time.perf_counter()
-    a @ b
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
-@mutant("07", "time_matmul", expect=("範囲外", "時刻を読む前に torch.cuda.synchronize()"))
-def synchronizes_only_before(n, device):
-    a, b = _operands(n, device)
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    a @ b
-    return time.perf_counter() - start
