@@ -238,6 +238,9 @@ def for_grad(actual: torch.Tensor | None, expected: torch.Tensor, backward_calls
 # -- chapters 06_autograd and 07_devices ---------------------------------------------------------------------------
 GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
 GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = None (または w.grad.zero_()) で消さないと、次の backward() で古い勾配が足し合わされます。"
+MOVE_BATCH = ("バッチ (入力とラベル) を、モデルのパラメータと同じデバイスへ .to(device) で移しましょう。device は"
+              "モデルから読めます: next(model.parameters()).device。モデルのほうを CPU に移すのではありません "
+              "(オプティマイザが持っているのは、移す前のパラメータです)。")
 GLOBAL_SEED = ("この演習で学ぶのはグローバルな乱数生成器のシードです。専用の torch.Generator ではなく、"
                "torch.manual_seed(seed) でシードを固定してから、generator を渡さずに乱数を引きましょう。")
 BACKWARD_ONCE_SCALED = ("backward() を 1 回だけ呼んで、勾配を times 倍していませんか？ 勾配の累積は、backward() を呼ぶたびに "

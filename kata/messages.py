@@ -100,6 +100,7 @@ CALL_MISSING = "『{what}』が呼ばれていません。"
 CALL_ARGS = "『{what}』が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
 OUT_OF_RANGE = "『{name}』が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
 GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
+INPUT_DEVICE = "『{name}』がモデルに渡した入力のデバイスが違います。期待: {expected} (モデルのパラメータのデバイス)、実際: {actual}"
 RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"
 VERSION_NOT_BUMPED = ("『{name}』のその場での更新が autograd に記録されていません (バージョンカウンタ {name}._version が "
                       "呼び出しの前後で {version} のまま)。")

@@ -10,9 +10,31 @@ from torch import nn
 
 from kata import hints, messages
 from kata.compare import expect
-from kata.portable import Probe
+from kata.portable import Probe, plain, to_simulated_cuda
 
-__all__ = ["Probe", "expect_called", "expect_no_graph", "expect_eval_mode", "expect_train_mode"]
+__all__ = ["Probe", "expect_called", "expect_no_graph", "expect_eval_mode", "expect_train_mode", "on_simulated_gpu",
+           "expect_inputs_on", "cpu_parameters"]
+
+
+def on_simulated_gpu(model: nn.Module) -> Probe:
+    """``model`` in a :class:`Probe`, moved to the simulated GPU (``kata.portable``): its parameters report cuda:0
+    on every machine, a CPU batch given to it fails as on a real GPU, and the probe records the inputs' devices.
+    Call learner code on it through ``kata.devices.call_simulated``."""
+    return to_simulated_cuda(Probe(model))
+
+
+def cpu_parameters(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """``(name, values)`` of every parameter, as plain CPU tensors (also for a model on the simulated GPU)."""
+    return [(name, plain(p).detach().clone()) for name, p in module.named_parameters()]
+
+
+def expect_inputs_on(probe: Probe, device: str, name: str) -> None:
+    """Every forward received its input on ``device`` (the device of the model's parameters)."""
+    __tracebackhide__ = True
+    expect_called(probe, name)
+    wrong = [d for d in probe.input_devices if d != device]
+    expect(not wrong, "device", messages.INPUT_DEVICE, hints.MOVE_BATCH, name=name, expected=device,
+           actual=wrong[0] if wrong else None)
 
 
 def expect_called(probe: Probe, name: str) -> None:

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from kata import hints, inputs, messages
+from kata import devices, hints, inputs, messages
 from kata.compare import expect, expect_equal, expect_grad, expect_scalar, expect_tensor, expect_type, fail
 from kata.oprules import forbid
+from kata.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
 from kata.xor import tiny_classifier, xor_points
 
 SOURCE_LOGITS = (0.0, 2.0, -1.0)
@@ -99,6 +100,17 @@ def test_bce_with_logits_gradient(sub, gen):
     """The loss stays in the graph and its gradient is (σ(x) - y) / n."""
     logits, targets = _logits_targets(gen, requires_grad=True)
     _expect_loss_with_gradient(sub.bce_with_logits(logits, targets), logits, targets)
+
+
+def test_bce_with_logits_large_logits(sub, gen):
+    """The prompt puts no bound on the logits: float32 logits up to |x| = 100 give the exact loss and gradient
+    (sigmoid first and then a BCE on probabilities rounds sigma(x) to 0 or 1 there)."""
+    logits, targets = _large_logits(gen)
+    logits.requires_grad_()
+    loss = sub.bce_with_logits(logits, targets)
+    expect_tensor(loss, _closed_form(logits, targets), name="戻り値 (損失、|logits| ≤ 100 の float32)",
+                  rtol=1e-5, atol=1e-5)
+    _expect_loss_with_gradient(loss, logits, targets)
 
 
 def test_bce_with_logits_matches_reference(sub, ref, gen, seed):
@@ -353,3 +365,17 @@ def test_train_step_matches_reference_after_two_calls(sub, ref, gen):
         expect_scalar(a, e, name=f"{i + 1} 回目の戻り値 (損失)")
     for (n, a), e in zip(sub_model.named_parameters(), ref_model.parameters()):
         expect_tensor(a.detach(), e.detach(), name=f"train_step 2 回のあとのパラメータ {n}")
+
+
+def test_train_step_moves_the_batch_to_the_models_device(sub, gen):
+    """The model on a (simulated) GPU, the batch on the CPU: inputs and labels go to the model's device, read from
+    the model; the step itself is the same."""
+    model, _, lr, x, y = _step_setup(gen)
+    expected_loss, expected = _expected_step(model, lr, x, y)
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    optimizer = torch.optim.SGD(probe.parameters(), lr=lr)
+    loss = devices.call_simulated(sub.train_step, probe, optimizer, nn.BCEWithLogitsLoss(), x, y)
+    expect_inputs_on(probe, "cuda:0", "train_step")
+    expect_scalar(loss, expected_loss, name="戻り値 (損失、GPU 上のモデル)")
+    for (name, p), e in zip(cpu_parameters(probe.inner), expected):
+        expect_tensor(p, e, name=f"GPU 上のモデルでの train_step 1 回のあとのパラメータ {name}")

@@ -23,12 +23,13 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from kata import hints, messages
+from kata import devices, hints, messages
 from kata.compare import (expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged,
                           fail)
 from kata.devices import HAS_CUDA
 from kata.observe import load_weights, watch
-from kata.probe import Probe, expect_eval_mode, expect_no_graph, expect_train_mode
+from kata.probe import (Probe, cpu_parameters, expect_eval_mode, expect_inputs_on, expect_no_graph, expect_train_mode,
+                        on_simulated_gpu)
 from kata.inputs import choice, randint
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
@@ -54,13 +55,14 @@ def _uneven(gen: torch.Generator, low: int, high: int) -> tuple[int, int]:
 class LoaderFactory:
     """Makes identical shuffled loaders over one XOR dataset (the same order for every run, from its own seed)."""
 
-    def __init__(self, gen: torch.Generator, size: int, batch_size: int):
+    def __init__(self, gen: torch.Generator, size: int, batch_size: int, drop_last: bool = False):
         self.dataset = xor_dataset(size, gen)
         self.batch_size = batch_size
+        self.drop_last = drop_last
         self.seed = _seed(gen)
 
     def __call__(self) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True,
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True, drop_last=self.drop_last,
                           generator=torch.Generator().manual_seed(self.seed))
 
 
@@ -164,6 +166,31 @@ def test_train_model_matches_reference(sub, ref, gen):
     (ref_model, ref_losses), (sub_model, sub_losses) = runs
     _expect_same_losses(_expect_losses(sub_losses, epochs), ref_losses)
     _expect_same_parameters(sub_model, ref_model, "学習後")
+
+
+def test_train_model_drop_last_counts_what_the_loader_yields(sub, gen):
+    """With drop_last=True the short last batch never comes out of the loader: each epoch's mean is over the samples
+    the loader gave, which are fewer than len(loader.dataset)."""
+    model, lr, _, epochs = _training_setup(gen)
+    loaders = LoaderFactory(gen, *_uneven(gen, 10, 20), drop_last=True)
+    expected_losses, expected = _expected_training(model, lr, loaders(), epochs)
+    losses = sub.train_model(model, torch.optim.SGD(model.parameters(), lr=lr), loaders(), nn.BCEWithLogitsLoss(),
+                             epochs)
+    _expect_same_losses(_expect_losses(losses, epochs), expected_losses)
+    _expect_same_parameters(model, expected, "学習後 (drop_last=True)")
+
+
+def test_train_model_moves_batches_to_the_models_device(sub, gen):
+    """The model on a (simulated) GPU, the loader's batches on the CPU: each batch goes to the model's device."""
+    model, lr, loaders, epochs = _training_setup(gen)
+    expected_losses, expected = _expected_training(model, lr, loaders(), epochs)
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    losses = devices.call_simulated(sub.train_model, probe, torch.optim.SGD(probe.parameters(), lr=lr), loaders(),
+                                    nn.BCEWithLogitsLoss(), epochs)
+    expect_inputs_on(probe, "cuda:0", "train_model")
+    _expect_same_losses(_expect_losses(losses, epochs), expected_losses)
+    for (name, p), e in zip(cpu_parameters(probe.inner), expected.parameters()):
+        expect_tensor(p, e.detach(), name=f"GPU 上で学習したあとのパラメータ {name}")
 
 
 def test_train_model_sets_train_mode(sub, gen):
@@ -375,3 +402,26 @@ def test_evaluate_loss_eval_mode(sub, gen):
     probe.train()
     sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
     expect_eval_mode(probe, "evaluate_loss")
+
+
+def test_evaluate_loss_drop_last_counts_what_the_loader_yields(sub, gen):
+    """drop_last=True: the mean is over the samples the loader gives (the hardest ones, in the dropped last batch,
+    never come out)."""
+    model, dataset, loader = _evaluation_setup(gen)
+    batch_size = loader.batch_size
+    kept = len(dataset) // batch_size * batch_size
+    wide = copy.deepcopy(model).double()
+    with torch.no_grad():
+        expected = F.binary_cross_entropy_with_logits(wide(dataset.points[:kept].double())[:, 0],
+                                                      dataset.labels[:kept].double())
+    value = sub.evaluate_loss(model, DataLoader(dataset, batch_size=batch_size, drop_last=True), nn.BCEWithLogitsLoss())
+    expect_scalar(value, float(expected), name=f"戻り値 (平均損失、{len(dataset)} 件、batch_size={batch_size}、drop_last=True)")
+
+
+def test_evaluate_loss_moves_batches_to_the_models_device(sub, ref, gen):
+    model, _, loader = _evaluation_setup(gen)
+    expected = ref.evaluate_loss(copy.deepcopy(model), loader, nn.BCEWithLogitsLoss())
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    value = devices.call_simulated(sub.evaluate_loss, probe, loader, nn.BCEWithLogitsLoss())
+    expect_inputs_on(probe, "cuda:0", "evaluate_loss")
+    expect_scalar(value, expected, name="戻り値 (平均損失、GPU 上のモデル)")

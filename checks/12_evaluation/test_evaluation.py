@@ -13,11 +13,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kata import hints, messages
+from kata import devices, hints, messages
 from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type
 from kata.inputs import choice, randint
-from kata.probe import Probe, expect_eval_mode, expect_no_graph
-from kata.portable import XorRule
+from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
+from kata.portable import SimulatedCudaTensor, XorRule
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 
@@ -118,6 +118,17 @@ def test_predict_labels_builds_no_graph(sub, gen):
     expect_no_graph(probe, "predict_labels")
 
 
+def test_predict_labels_on_the_models_device(sub, ref, gen):
+    """The model on a (simulated) GPU, x on the CPU: x goes to the model's device, and so do the labels."""
+    model = tiny_classifier(_seed(gen))
+    x = xor_points(randint(gen, 2, 30), gen)[0]
+    expected = ref.predict_labels(copy.deepcopy(model), x.clone())
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    out = devices.call_simulated(sub.predict_labels, probe, x)
+    expect_inputs_on(probe, "cuda:0", "predict_labels")
+    expect_tensor(out, SimulatedCudaTensor.wrap(expected), name="predict_labels(GPU 上のモデル, CPU 上の x)")
+
+
 # -- accuracy ----------------------------------------------------------------------------------------------------
 
 def test_accuracy_matches_reference(sub, ref, gen):
@@ -169,6 +180,30 @@ def test_accuracy_builds_no_graph(sub, gen):
     probe = Probe(tiny_classifier(_seed(gen)))
     sub.accuracy(probe, _xor_loader(gen))
     expect_no_graph(probe, "accuracy")
+
+
+def test_accuracy_drop_last_counts_what_the_loader_yields(sub, gen):
+    """drop_last=True: the short last batch never comes out of the loader, so it counts neither as right nor in the
+    total (the total is what the loader gave, fewer than len(loader.dataset))."""
+    batch_size = randint(gen, 3, 9)
+    full, wrong, rest = randint(gen, 2, 6), randint(gen, 1, batch_size), randint(gen, 1, batch_size)
+    kept, n = full * batch_size, full * batch_size + rest
+    points, labels = xor_points(n, gen, std=0.05)
+    labels[:wrong] = 1 - labels[:wrong]
+    labels[kept:] = 1 - labels[kept:]
+    loader = DataLoader(XorSet(points, labels), batch_size=batch_size, shuffle=False, drop_last=True)
+    expect_scalar(sub.accuracy(XorRule(), loader), (kept - wrong) / kept,
+                  name=f"accuracy (データ {n} 個、バッチサイズ {batch_size}、drop_last=True で出てくるのは {kept} 個、"
+                       f"そのうち不正解 {wrong} 個)")
+
+
+def test_accuracy_moves_batches_to_the_models_device(sub, ref, gen):
+    model, loader = tiny_classifier(_seed(gen)), _xor_loader(gen)
+    expected = ref.accuracy(copy.deepcopy(model), loader)
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    acc = devices.call_simulated(sub.accuracy, probe, loader)
+    expect_inputs_on(probe, "cuda:0", "accuracy")
+    expect_scalar(acc, expected, name="accuracy (GPU 上のモデル)")
 
 
 # -- decision_grid -----------------------------------------------------------------------------------------------
@@ -243,3 +278,14 @@ def test_predict_grid_builds_no_graph(sub, gen):
     expect_no_graph(probe, "predict_grid")
     expect_tensor(probs, torch.empty(*grid.shape[:-1], 1), name="predict_grid の戻り値", requires_grad=False,
                   values=False)
+
+
+def test_predict_grid_on_the_models_device(sub, ref, gen):
+    """The model on a (simulated) GPU, the grid on the CPU: the grid goes to the model's device."""
+    model, grid = tiny_classifier(_seed(gen)), _grid(gen)
+    expected = ref.predict_grid(copy.deepcopy(model), grid.clone())
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    probs = devices.call_simulated(sub.predict_grid, probe, grid)
+    expect_inputs_on(probe, "cuda:0", "predict_grid")
+    expect_tensor(probs, SimulatedCudaTensor.wrap(expected), name="predict_grid(GPU 上のモデル, CPU 上の grid)",
+                  requires_grad=False)

@@ -166,3 +166,29 @@ def squeezes_every_dim(model, optimizer, loss_fn, inputs, labels):
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+@mutant("10", "bce_with_logits", expect="値が違います")
+def sigmoid_then_bce(logits, targets):
+    """Right for moderate logits; beyond about |x| = 17 sigma(x) is 0 or 1 in float32 and BCELoss clamps log(0)."""
+    return torch.nn.BCELoss()(torch.sigmoid(logits), targets)
+
+
+@mutant("10", "train_step", expect=("例外", "別々のデバイス"))
+def batch_left_on_the_cpu(model, optimizer, loss_fn, inputs, labels):
+    """Right while everything is on the CPU; with the model on a GPU the forward fails."""
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@mutant("10", "train_step", expect=("入力のデバイス", "モデルのほうを CPU に移すのではありません"))
+def model_moved_to_the_batch(model, optimizer, loss_fn, inputs, labels):
+    model.to(inputs.device)
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()

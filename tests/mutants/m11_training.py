@@ -201,3 +201,58 @@ def sum_of_batch_losses_eval(model, loader, loss_fn):
     model.eval()
     with torch.no_grad():
         return sum(_batch_loss(model, loss_fn, inputs, labels).item() for inputs, labels in loader)
+
+
+@mutant("11", "train_model", expect="値が違います")
+def divides_by_the_dataset_size(model, optimizer, loader, loss_fn, num_epochs):
+    """Right while the loader yields every sample; with drop_last=True it yields fewer."""
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        total = 0.0
+        for inputs, labels in loader:
+            loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+        losses.append(total / len(loader.dataset))
+    return losses
+
+
+@mutant("11", "train_model", expect=("例外", "別々のデバイス"))
+def batches_left_on_the_cpu(model, optimizer, loader, loss_fn, num_epochs):
+    model.train()
+    losses = []
+    for _ in range(num_epochs):
+        total, count = 0.0, 0
+        for inputs, labels in loader:
+            loss = loss_fn(model(inputs).squeeze(dim=1), labels.float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+        losses.append(total / count)
+    return losses
+
+
+@mutant("11", "evaluate_loss", expect="値が違います")
+def eval_divides_by_the_dataset_size(model, loader, loss_fn):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            total += loss_fn(model(inputs).squeeze(dim=1), labels.float()).item() * len(labels)
+    return total / len(loader.dataset)
+
+
+@mutant("11", "evaluate_loss", expect=("例外", "別々のデバイス"))
+def eval_batches_left_on_the_cpu(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            total += loss_fn(model(inputs).squeeze(dim=1), labels.float()).item() * len(labels)
+            count += len(labels)
+    return total / count

@@ -280,3 +280,50 @@ def softmax_over_one_class(model, grid):
 def detaches_instead_of_no_grad(model, grid):
     # The result looks graph-free, but the forward still recorded one.
     return torch.sigmoid(model(grid)).detach()
+
+
+@mutant("12", "predict_labels", expect=("例外", "別々のデバイス"))
+def x_left_on_the_cpu(model, x):
+    """Right while the model is on the CPU."""
+    model.eval()
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze(dim=1) >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="デバイス")
+def labels_brought_back_to_the_cpu(model, x):
+    """The prompt asks for the labels on the model's device."""
+    model.eval()
+    with torch.no_grad():
+        return (torch.sigmoid(model(x.to(next(model.parameters()).device))).squeeze(dim=1) >= 0.5).long().cpu()
+
+
+@mutant("12", "accuracy", expect="値が違います")
+def divides_by_the_dataset_size(model, loader):
+    """Right while the loader yields every sample; with drop_last=True it yields fewer."""
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            inputs, labels = inputs.to(device), labels.to(device)
+            correct += int(((torch.sigmoid(model(inputs).squeeze(dim=1)) >= 0.5).long() == labels).sum())
+    return correct / len(loader.dataset)
+
+
+@mutant("12", "accuracy", expect=("例外", "別々のデバイス"))
+def batches_left_on_the_cpu(model, loader):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            correct += int(((torch.sigmoid(model(inputs).squeeze(dim=1)) >= 0.5).long() == labels).sum())
+            total += len(labels)
+    return correct / total
+
+
+@mutant("12", "predict_grid", expect=("例外", "別々のデバイス"))
+def grid_left_on_the_cpu(model, grid):
+    model.eval()
+    with torch.no_grad():
+        return torch.sigmoid(model(grid))
