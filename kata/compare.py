@@ -68,7 +68,7 @@ def expect(condition: Any, attribute: str, template: str, hint: str | None = Non
 def _typename(obj: Any) -> str:
     if obj is None:
         return "None"
-    t = obj if isinstance(obj, type) else type(obj)
+    t = obj if isinstance(obj, type) else getattr(obj, "__class__", type(obj))
     if t.__module__ in ("builtins",):
         return t.__name__
     if t is torch.Tensor:

@@ -209,6 +209,8 @@ class Chapter:
     uid: int | None = None
     gid: int | None = None
     hide: list[str] = field(default_factory=list)
+    #: Other files whose frames are the learner's (a mutant's own file), with their text for the verdicts.
+    extra_files: dict[str, str] = field(default_factory=dict)
 
 
 class Session:
@@ -248,7 +250,8 @@ class Session:
         self.prints = {}
         self.remote_state = {}
         self.loaded = False
-        header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename},
+        header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename,
+                                    "extra_files": self.chapter.extra_files},
                                    [self.chapter.source], self.limits.import_timeout, importing=True)
         if "syntax" in header:
             info = header["syntax"]

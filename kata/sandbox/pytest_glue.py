@@ -44,27 +44,37 @@ def limits(config: pytest.Config) -> client.Limits:
                          memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
 
 
-def mutant_source(reference: Path, mutant: Any) -> bytes:
-    """The reference module with one exercise replaced by a catalogued wrong answer, as one learner file."""
+_MUTANT_DECORATOR = ("def mutant(chapter, exercise, *, expect=(), name=None): "
+                     "return lambda obj: _kata_found.setdefault((exercise, name or obj.__name__), obj)")
+_ANYTHING = "{name} = type('_Anything', (), {{'__getattr__': lambda self, attr: ''}})()"
+
+
+def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
+    """(source, filename, mutant file text): the reference module with one exercise replaced by a catalogued wrong
+    answer, as one learner file.  The mutant file runs in a namespace of its own, as when it is imported in learning
+    mode, with its line numbers kept (the verdicts show its lines)."""
     text = Path(mutant.file).read_text(encoding="utf-8")
-    text = re.sub(r"^from kata\.mutants import mutant\s*$",
-                  "def mutant(*args, **kwargs):\n    return lambda obj: obj", text, flags=re.M)
-    text = re.sub(r"^from kata import (\w+)\s*$",
-                  r"class _Anything:\n    def __getattr__(self, name):\n        return ''\n\1 = _Anything()",
-                  text, flags=re.M)
+    text = re.sub(r"^from kata\.mutants import mutant[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
+    text = re.sub(r"^from kata import (\w+)[ \t]*$", lambda m: _ANYTHING.format(name=m.group(1)), text, flags=re.M)
+    shown = f"tests/mutants/{Path(mutant.file).name}"
     source = reference.read_text(encoding="utf-8")
-    return (source + "\n\n# ---- the wrong answer under test ----\n" + text +
-            f"\n{mutant.exercise} = {mutant.name}\n").encode("utf-8")
+    source += ("\n\n# ---- the wrong answer under test ----\n"
+               f"_kata_space = {{'__name__': 'kata_mutants', '_kata_found': {{}}}}\n"
+               f"exec(compile({text!r}, {shown!r}, 'exec'), _kata_space)\n"
+               f"{mutant.exercise} = _kata_space['_kata_found'][({mutant.exercise!r}, {mutant.name!r})]\n"
+               "del _kata_space\n")
+    return source.encode("utf-8"), shown, text
 
 
 def _chapter_source(config: pytest.Config, chapter: catalog.Chapter, settings: Any,
-                    mutant: Any) -> tuple[bytes, str]:
+                    mutant: Any) -> tuple[bytes, str, dict[str, str]]:
     if mutant is not None:
-        return mutant_source(chapter.reference_file(), mutant), f"mutant:{mutant.id}"
+        source, shown, text = mutant_source(chapter.reference_file(), mutant)
+        return source, f"<{mutant.id}>", {shown: text}
     if settings.solutions:
-        return chapter.reference_file().read_bytes(), f"solutions/{chapter.key}/{chapter.file}"
+        return chapter.reference_file().read_bytes(), f"solutions/{chapter.key}/{chapter.file}", {}
     shown = f"exercises/{chapter.key}/{chapter.file}"
-    return read_submission_file(settings.learner_root, ("exercises", chapter.key, chapter.file), shown), shown
+    return read_submission_file(settings.learner_root, ("exercises", chapter.key, chapter.file), shown), shown, {}
 
 
 def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any,
@@ -75,7 +85,7 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
     session = sessions.get(key)
     if session is None:
         try:
-            source, shown = _chapter_source(config, chapter, settings, mutant)
+            source, shown, extra = _chapter_source(config, chapter, settings, mutant)
         except BadSubmissionFile as err:
             raise LearnerImportError(err.verdict) from None
         uid = gid = None
@@ -88,7 +98,7 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
             hide.append(str(settings.submission))
         hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
         temp = [Path(config._tmp_path_factory.getbasetemp())]  # type: ignore[attr-defined]
-        session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide),
+        session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide, extra),
                                  limits(config), temp)
         if mutant is not None:
             # One worker per mutant would cost a fork each: close the previous mutant's worker.

@@ -713,9 +713,13 @@ class Decoder:
             same_place = (t.untyped_storage().data_ptr() == storage.data_ptr() and t.dtype == dtype and
                           list(t.shape) == shape and list(t.stride()) == stride and t.storage_offset() == offset) \
                 if device.type != "meta" else (t.dtype == dtype and list(t.shape) == shape)
-            if not same_place and t.dtype == dtype and t.device == device:
+            if not same_place:
+                fresh = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
                 with torch.no_grad():
-                    t.set_(storage, offset, shape, stride)
+                    if t.dtype == dtype and t.device == device:
+                        t.set_(storage, offset, shape, stride)
+                    else:
+                        t.data = fresh  # a dtype or device changed in place (``t.data = t.data.double()``)
             if t.is_leaf and t.requires_grad != bool(state["rg"]):
                 t.requires_grad_(bool(state["rg"]))
         else:

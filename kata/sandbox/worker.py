@@ -235,6 +235,10 @@ class Worker:
         sys.modules[LEARNER_MODULE] = module
         lines = source.decode("utf-8", "replace").splitlines(keepends=True)
         linecache.cache[self.filename] = (len(source), None, lines, self.filename)
+        self.learner_files = {self.filename}
+        for name, text in dict(header.get("extra_files") or {}).items():
+            linecache.cache[str(name)] = (len(text), None, str(text).splitlines(keepends=True), str(name))
+            self.learner_files = {str(name)}
         try:
             code = compile(source, self.filename, "exec", dont_inherit=True)
         except SyntaxError as err:
@@ -423,9 +427,10 @@ class Worker:
 
     def describe(self, err: BaseException, encoding: bool = False) -> dict:
         frames = traceback.extract_tb(err.__traceback__)
-        mine = [[f.filename, f.lineno, f.name, (f.line or "")[:500]] for f in frames if f.filename == self.filename]
+        files = getattr(self, "learner_files", {self.filename})
+        mine = [[f.filename, f.lineno, f.name, (f.line or "")[:500]] for f in frames if f.filename in files]
         last = frames[-1] if frames else None
-        stub = bool(isinstance(err, NotImplementedError) and last is not None and last.filename == self.filename and
+        stub = bool(isinstance(err, NotImplementedError) and last is not None and last.filename in files and
                     "NotImplementedError" in (last.line or ""))
         try:
             text = str(err)
