@@ -255,3 +255,6 @@ SUBMISSION_SYMLINK = "『{file}』はシンボリックリンク (またはそ�
 SUBMISSION_NOT_FILE = "『{file}』はふつうのファイルではない (フォルダ・FIFO・デバイスなど) ため、採点できません。"
 SUBMISSION_TOO_LARGE = "『{file}』が大きすぎます (上限 {limit} KiB)。"
 SUBMISSION_UNREADABLE = "『{file}』を読めませんでした ({why})。"
+GRADE_KEPT = "作業フォルダを残しました: {path}"
+GRADE_PENDING = "採点がここまで進む前に終わりました"
+GRADE_NEEDS_LINUX = "kata grade は Linux でだけ動きます (学習者のコードを隔離するのに Linux の機能を使うため)。"

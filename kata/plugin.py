@@ -93,6 +93,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="自己検証: tests/mutants/ の誤答カタログをチェックにかける")
     group.addoption("--kata-sandbox", action="store_true", default=False,
                     help="採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る")
+    group.addoption("--kata-stream", metavar="FILE", default=None,
+                    help="採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)")
     group.addoption("--kata-isolation", choices=("root", "userns", "basic"), default=None,
                     help="サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)")
 
@@ -132,6 +134,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from kata.sandbox import pytest_glue
 
         pytest_glue.configure(config)
+    if config.getoption("--kata-stream"):
+        from kata.sandbox import pytest_glue
+
+        pytest_glue.register_stream(config, config.getoption("--kata-stream"))
     config.stash[RECORDS] = {}
     config.stash[EXPECTED] = {}
     config.stash[DONE] = set()

@@ -38,6 +38,7 @@ class CheckResult:
     status: str  # pass / fail / todo / skip / notrun
     verdict: str = ""
     attribute: str = ""
+    advisory: bool = False  # observed inside the learner's process: reported, not scored
 
     @property
     def name(self) -> str:
@@ -120,60 +121,105 @@ def _number(x: float) -> int | float:
     return int(x) if x == int(x) else x
 
 
+# -- text from learner code ----------------------------------------------------------------------------------------
+
+#: Longest verdict kept in a report (learner code can put megabytes into an exception message).
+VERDICT_LIMIT = 2000
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {0x7F: None}
+
+
+def clean(text: Any, limit: int = VERDICT_LIMIT) -> str:
+    """``text`` made safe for every report format: lone surrogates and other unencodable code points replaced,
+    control characters dropped (tab and newline kept), cut to ``limit`` characters."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    text = text.encode("utf-8", "replace").decode("utf-8", "replace").translate(_CONTROL)
+    return text.replace("\r", "")
+
+
 # -- test code for Exercism ---------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
 def _functions_in(path: str) -> dict[str, str]:
+    """The body of each check function (without its ``def`` line and docstring), from the grader's own file."""
     try:
         source = Path(path).read_text(encoding="utf-8")
         tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError):
         return {}
-    return {n.name: ast.get_source_segment(source, n) or "" for n in tree.body if isinstance(n, ast.FunctionDef)}
+    lines = source.splitlines()
+    out = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.body:
+            continue
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        if not body:
+            continue
+        chunk = lines[body[0].lineno - 1:node.end_lineno]
+        indent = min((len(line) - len(line.lstrip()) for line in chunk if line.strip()), default=0)
+        out[node.name] = "\n".join(line[indent:] for line in chunk)
+    return out
 
 
 def test_code(check: CheckResult) -> str:
-    """The source of the check function, from the grader's own check file."""
+    """The body of the check function, from the grader's own check file."""
     path = check.nodeid.split("::", 1)[0]
     return _functions_in(str(catalog.ROOT / path)).get(check.function, "")
 
 
+def exercise_task_ids() -> dict[tuple[str, str], int]:
+    """A stable ``task_id`` per exercise: its position in the whole catalogue (not in this run's chapters)."""
+    ids = {}
+    for ch in catalog.chapters():
+        for ex in ch.exercises:
+            ids[(ch.key, ex.name)] = len(ids) + 1
+    return ids
+
+
 # -- formats ------------------------------------------------------------------------------------------------------
 
-def to_json(result: GradeResult) -> dict[str, Any]:
+def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
     """The plain report: totals, chapters, exercises and every check."""
     return {
-        "format": "kata-grade", "version": 1,
+        "format": "kata-grade", "version": 2,
         "submission": result.submission, "seed": result.seed, "isolation": result.isolation,
         "seconds": round(result.seconds, 3),
         "score": _number(result.score), "max_score": _number(result.max_score),
-        "chapters": [{**asdict(c), "score": _number(c.score), "max_score": _number(c.max_score),
-                      "seconds": round(c.seconds, 3)} for c in result.chapters],
+        "chapters": [{**asdict(c), "message": clean(c.message), "score": _number(c.score),
+                      "max_score": _number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
         "exercises": [{"chapter": e.chapter, "exercise": e.exercise, "name": e.name, "status": e.status,
-                       "score": _number(e.score), "max_score": _number(e.points), "verdict": e.verdict,
-                       "checks": [asdict(c) for c in e.checks]} for e in result.exercises],
-        "warnings": list(result.warnings),
+                       "score": _number(e.score), "max_score": _number(e.points), "verdict": clean(e.verdict),
+                       "checks": [{**asdict(c), "verdict": clean(c.verdict)} for c in e.checks]}
+                      for e in result.exercises],
+        "warnings": [clean(w) for w in result.warnings],
     }
 
 
 def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
-    """Gradescope's ``results.json``: one test per exercise, scored with its points."""
+    """Gradescope's ``results.json``: one test per exercise, scored with its points, plain-text output."""
     tests = []
-    for index, e in enumerate(result.exercises, start=1):
+    for e in result.exercises:
         tests.append({
             "name": e.name,
             "number": f"{int(e.number)}.{_index_in_chapter(result, e)}",
             "score": _number(e.score),
             "max_score": _number(e.points),
             "status": "passed" if e.status == PASS else "failed",
-            "output": e.verdict,
+            "output": clean(e.verdict),
+            "output_format": "text",
             "tags": [e.chapter],
             "visibility": visibility,
         })
     return {
         "score": _number(result.score),
         "execution_time": int(round(result.seconds)),
-        "output": "\n".join(result.summary_lines() + result.warnings),
+        "output": clean("\n".join(result.summary_lines() + result.warnings), 10_000),
+        "output_format": "text",
+        "test_output_format": "text",
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -185,49 +231,89 @@ def _index_in_chapter(result: GradeResult, exercise: ExerciseResult) -> int:
     return same.index(exercise) + 1
 
 
-def to_classroom(result: GradeResult) -> dict[str, Any]:
-    """What GitHub Classroom's autograding reporter reads: ``max_score`` and scored tests, one per exercise."""
-    tests = [{"name": e.name, "status": "pass" if e.status == PASS else "fail", "score": _number(e.score),
-              "message": e.verdict} for e in result.exercises]
-    errored = result.exercises and all(e.status == ERROR for e in result.exercises)
-    status = "error" if errored else "pass" if all(t["status"] == "pass" for t in tests) else "fail"
-    return {"version": 1, "status": status, "max_score": _number(result.max_score), "tests": tests}
+#: GitHub Classroom's reporter reads the result from one environment variable, base64-encoded; keep it far below
+#: the 128 KiB limit of one environment string, whatever the learner's code put into its messages.
+CLASSROOM_LIMIT = 48 * 1024
 
 
-def to_exercism(result: GradeResult) -> dict[str, Any]:
-    """Exercism's test-runner interface, version 3: one test per check, ``task_id`` the exercise's position."""
+def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
+    """What GitHub Classroom's autograding reporter reads: ``max_score`` and one scored test per exercise.
+
+    The reporter adds up the tests' ``score`` for both its log table and its annotation, so uneven points agree."""
+    limit = 600
+    while True:
+        tests = [{"name": e.name, "status": "pass" if e.status == PASS else "fail", "score": _number(e.score),
+                  "message": clean(e.verdict, limit), "test_code": "", "filename": "", "line_no": 0,
+                  "execution_time": ""} for e in result.exercises]
+        errored = bool(result.exercises) and all(e.status == ERROR for e in result.exercises)
+        status = "error" if errored else "pass" if all(t["status"] == "pass" for t in tests) else "fail"
+        out = {"version": 1, "status": status, "max_score": _number(result.max_score), "tests": tests}
+        if len(json.dumps(out, ensure_ascii=True)) * 4 // 3 < CLASSROOM_LIMIT or limit <= 40:
+            return out
+        limit //= 2
+
+
+def classroom_summary(result: GradeResult) -> str:
+    """A readable Japanese summary for the grading step's log (the reporter shows messages of errored tests only)."""
+    lines = result.summary_lines()
+    for e in result.exercises:
+        mark = "✔" if e.status == PASS else "✘"
+        first = clean(e.verdict, 300).splitlines()[0] if e.verdict else ""
+        lines.append(f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})" + (f" — {first}" if first
+                                                                                    and e.status != PASS else ""))
+    return "\n".join(lines)
+
+
+def _syntax_error(result: GradeResult) -> str | None:
+    for e in result.exercises:
+        for c in e.checks:
+            if c.attribute == "syntax":
+                return clean(c.verdict, 500)
+    return None
+
+
+def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
+    """Exercism's test-runner interface, version 3: one test per check, ``task_id`` the exercise's stable number.
+
+    A submission that cannot run (a syntax error, nothing submitted) is a top-level ``error`` with no tests."""
+    syntax = _syntax_error(result)
+    if syntax is not None:
+        return {"version": 3, "status": "error", "message": syntax, "tests": []}
+    if result.exercises and all(c.message for c in result.chapters) and \
+            all(c.outcome == ERROR for c in result.chapters):
+        return {"version": 3, "status": "error", "message": clean(result.chapters[0].message, 500), "tests": []}
+    ids = exercise_task_ids()
     tests = []
     ran = False
-    for task_id, e in enumerate(result.exercises, start=1):
+    for e in result.exercises:
         for c in e.checks:
             if c.status == "skip":
                 continue  # Exercism has no "skipped"; a hardware skip is neither a pass nor a failure
-            if e.status == TAMPERED:
-                status, message = "fail", e.verdict
-            elif c.status == "pass":
+            if c.status == "pass":
                 status, message = "pass", None
             elif c.status == "notrun":
-                status, message = "error", c.verdict
+                status, message = "error", clean(c.verdict, EXERCISM_OUTPUT_LIMIT)
             else:
-                status, message = "fail", c.verdict
+                status, message = "fail", clean(c.verdict, EXERCISM_OUTPUT_LIMIT)
             ran = ran or c.status != "notrun"
-            entry = {"name": f"{e.name}: {c.name}", "status": status, "test_code": test_code(c), "task_id": task_id}
+            entry = {"name": f"{e.name}: {c.name}", "status": status, "test_code": test_code(c),
+                     "task_id": ids.get((e.chapter, e.exercise), 0)}
             if message is not None:
                 entry["message"] = message
             tests.append(entry)
     if not ran:
         reason = next((c.message for c in result.chapters if c.message), "") or messages.GRADE_NO_CHECKS
-        return {"version": 3, "status": "error", "message": reason, "tests": tests}
+        return {"version": 3, "status": "error", "message": clean(reason, 500), "tests": []}
     status = "pass" if all(t["status"] == "pass" for t in tests) else "fail"
     return {"version": 3, "status": status, "tests": tests}
 
 
-RENDERERS: dict[str, Callable[[GradeResult], dict[str, Any]]] = {
+RENDERERS: dict[str, Callable[..., dict[str, Any]]] = {
     "json": to_json, "gradescope": to_gradescope, "classroom": to_classroom, "exercism": to_exercism,
 }
 
 
-def render(result: GradeResult, fmt: str) -> str:
+def render(result: GradeResult, fmt: str, visibility: str = "visible") -> str:
     if fmt not in RENDERERS:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return json.dumps(RENDERERS[fmt](result), ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(RENDERERS[fmt](result, visibility=visibility), ensure_ascii=False, indent=1) + "\n"

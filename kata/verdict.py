@@ -79,7 +79,7 @@ def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, Mismatch):
         return Verdict(FAIL, exc.verdict, exc.attribute)
     if isinstance(exc, LearnerImportError):
-        return Verdict(FAIL, exc.verdict, "import")
+        return Verdict(FAIL, exc.verdict, getattr(exc, "attribute", "import"))
     if isinstance(exc, KataTimeout):
         return Verdict(FAIL, messages.TIMEOUT.format(seconds=exc.seconds), "timeout")
     frames = _learner_frames(exc)

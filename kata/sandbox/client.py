@@ -257,6 +257,7 @@ class Session:
             info = header["syntax"]
             self.import_error = LearnerImportError(messages.IMPORT_SYNTAX.format(
                 file=self.chapter.filename, line=info.get("line"), msg=wire.clip(str(info.get("msg")), 300)))
+            self.import_error.attribute = "syntax"  # type: ignore[attr-defined]
         elif "error" in header:
             info = header["error"]
             frames = info.get("frames") or []

@@ -724,14 +724,14 @@ class Decoder:
                 t.requires_grad_(bool(state["rg"]))
         else:
             base = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
-            if state.get("param"):
-                base = torch.nn.Parameter(base, requires_grad=bool(state["rg"]))
             if state.get("sub"):
                 sub = resolve(state["sub"])
                 if isinstance(sub, type) and issubclass(sub, torch.Tensor):
                     base = base.as_subclass(sub)
+            if state.get("param"):
+                base = torch.nn.Parameter(base, requires_grad=bool(state["rg"]))
             if state["leaf"] or not state["rg"]:
-                t = base if isinstance(base, torch.nn.Parameter) else base.requires_grad_(bool(state["rg"]))
+                t = base if state.get("param") else base.requires_grad_(bool(state["rg"]))
             elif self.make_nonleaf is not None:
                 t = self.make_nonleaf(key, state, base)
             else:
