@@ -123,17 +123,17 @@ class SimpleClassifier(nn.Module):
 
 # -- count_parameters -----------------------------------------------------------------------------------------------
 
-@mutant("08", "count_parameters", expect="値が違います")
+@mutant("08", "count_parameters", expect="が違います。期待")
 def counts_frozen_too(model):
     return sum(p.numel() for p in model.parameters())
 
 
-@mutant("08", "count_parameters", expect="値が違います")
+@mutant("08", "count_parameters", expect="が違います。期待")
 def counts_tensors_not_scalars(model):
     return len([p for p in model.parameters() if p.requires_grad])
 
 
-@mutant("08", "count_parameters", expect="値が違います")
+@mutant("08", "count_parameters", expect="が違います。期待")
 def counts_state_dict(model):
     return sum(v.numel() for v in model.state_dict().values())
 
@@ -143,7 +143,7 @@ def returns_tensor(model):
     return torch.tensor(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
-@mutant("08", "count_parameters", expect="値が違います")
+@mutant("08", "count_parameters", expect="が違います。期待")
 def counts_shared_twice(model):
     return sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False) if p.requires_grad)
 
