@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -253,15 +253,55 @@ def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, 
         limit //= 2
 
 
+#: What a Classroom learner reads when the workflow could not grade (its fallback result, ``classroom_error``).
+CLASSROOM_NOT_GRADED = ("採点を最後まで実行できませんでした。この実行のログ (『Grade』の手順) に理由があります。"
+                        "解決しないときは講師に連絡してください。")
+CLASSROOM_TAMPERED = ("チェック・エンジン・模範解答 (kata/、checks/、solutions/ など) が配布時から変更されているため、"
+                      "採点しませんでした。ログの『Tamper check』の手順に挙がったファイルを元に戻して、push し直してください。")
+
+
+def classroom_error(max_score: float, message: str) -> dict[str, Any]:
+    """The Classroom result when grading did not finish: status ``error``, the full ``max_score`` (so that Classroom
+    records 0 points, not nothing) and one errored test, whose message the reporter prints."""
+    return {"version": 1, "status": "error", "max_score": _number(max_score),
+            "tests": [{"name": "採点", "status": "error", "score": 0, "message": clean(message, 600), "test_code": "",
+                       "filename": "", "line_no": 0, "execution_time": ""}]}
+
+
 def classroom_summary(result: GradeResult) -> str:
-    """A readable Japanese summary for the grading step's log (the reporter shows messages of errored tests only)."""
-    lines = result.summary_lines()
+    """A readable Japanese summary for the grading step's log (the reporter shows messages of errored tests only):
+    one line per exercise with its whole verdict indented below it when it did not pass (or passed with advice),
+    then the chapters and the total."""
+    lines = []
     for e in result.exercises:
-        mark = "✔" if e.status == PASS else "✘"
-        first = clean(e.verdict, 300).splitlines()[0] if e.verdict else ""
-        lines.append(f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})" + (f" — {first}" if first
-                                                                                    and e.status != PASS else ""))
-    return "\n".join(lines)
+        mark = {PASS: "✔", TODO: "・"}.get(e.status, "✘")
+        head = f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})"
+        if e.status == TODO:
+            lines.append(f"{head} 未着手")
+            continue
+        lines.append(head)
+        verdict = clean(e.verdict, 1500).strip()
+        if verdict and verdict != messages.GRADE_PASS:
+            lines += ["    " + line for line in verdict.splitlines() if line.strip()]
+    return "\n".join(lines + [""] + result.summary_lines())
+
+
+def from_json(data: dict[str, Any]) -> GradeResult:
+    """The :class:`GradeResult` that :func:`to_json` wrote (``kata grade --format json``), to render another format
+    from it (the Classroom workflow prints :func:`classroom_summary` and sends :func:`to_classroom`)."""
+    def pick(cls: type, item: dict[str, Any]) -> dict[str, Any]:
+        return {f.name: item[f.name] for f in fields(cls) if f.name in item}
+
+    result = GradeResult(str(data.get("submission", "")), int(data.get("seed", 0)),
+                         seconds=float(data.get("seconds", 0.0)), isolation=str(data.get("isolation", "")),
+                         warnings=[str(w) for w in data.get("warnings", [])])
+    result.chapters = [ChapterResult(**pick(ChapterResult, c)) for c in data.get("chapters", [])]
+    for e in data.get("exercises", []):
+        checks = [CheckResult(**pick(CheckResult, c)) for c in e.get("checks", [])]
+        result.exercises.append(ExerciseResult(str(e["chapter"]), str(e["exercise"]), float(e["max_score"]),
+                                               float(e["score"]), str(e["status"]), str(e.get("verdict", "")),
+                                               checks))
+    return result
 
 
 def _syntax_error(result: GradeResult) -> str | None:
