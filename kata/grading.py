@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.sandbox.zygote import Zygote
 
 KILL_GRACE = 2.0
 #: Rough peak memory of one trusted process with its zygote and a worker (MiB), for the default ``--jobs``.
@@ -168,6 +169,7 @@ class Job:
     buffer: bytes = b""
     done: bool = False
     exit: int | None = None
+    zygote: Any = None
 
 
 @dataclass
@@ -258,9 +260,17 @@ class Grader:
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
+            # The zygote is started here, so that its import of torch overlaps the trusted process's own.
+            zygote = Zygote(self.options.isolation, log=work / f"zygote-{i}.log", warm=("torch._dynamo",))
+            env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
+            env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
+            self.isolation = zygote.isolation
             with open(job.log, "wb") as log:
                 job.proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                            stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                            pass_fds=[zygote.control.fileno()])
+            job.zygote = zygote
+            zygote.control.close()  # the trusted process holds it now
             jobs.append(job)
         return jobs
 
@@ -276,6 +286,7 @@ class Grader:
                 if job.proc is not None and job.proc.poll() is not None:
                     self._read_stream(job)
                     job.done, job.exit = True, job.proc.returncode
+                    self._reap_zygote(job)
                     if job.exit not in (0, 1):
                         for ch in job.chapters:
                             self.finished_jobs.setdefault(ch.key, messages.GRADE_NOT_RUN_EXIT.format(code=job.exit))
@@ -296,12 +307,24 @@ class Grader:
             time.sleep(0.05)
 
     def _kill(self, job: Job) -> None:
-        if job.proc is None:
+        if job.proc is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(job.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                job.proc.wait(timeout=10)
+        self._reap_zygote(job)
+
+    @staticmethod
+    def _reap_zygote(job: Job) -> None:
+        """The zygote sees its control socket close when the trusted process ends, kills its workers and exits."""
+        proc = getattr(job.zygote, "proc", None)
+        if proc is None:
             return
-        with contextlib.suppress(OSError):
-            os.killpg(job.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            job.proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def _read_stream(self, job: Job) -> bool:
         try:

@@ -31,15 +31,12 @@ import torch
 from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
+from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, _isolation  # noqa: F401 (re-exported)
 from kata.sandbox.worker import apply_state, capture_state
 
 #: A frame from the worker may be at most this large.
 REPLY_LIMIT = 256 * 1024 * 1024
 FILE_LIMIT = 64 * 1024 * 1024
-
-
-class SandboxError(Exception):
-    """The sandbox could not be set up (a grader-side problem, not the learner's)."""
 
 
 class WorkerDied(Exception):
@@ -85,110 +82,6 @@ def learner_exception(info: dict, filename: str) -> BaseException:
     return err
 
 
-# -- the zygote ----------------------------------------------------------------------------------------------------
-
-def _isolation() -> str:
-    """What the sandbox can do on this machine: ``root``, ``userns`` or ``basic``."""
-    if not sys.platform.startswith("linux"):
-        return "basic"
-    if os.geteuid() == 0:
-        return "root"
-    return "userns" if _userns_works() else "basic"
-
-
-def _userns_works() -> bool:
-    try:
-        proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "true"],
-                              capture_output=True, timeout=20)
-        return proc.returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-ISOLATION_TEXT = {
-    "root": "学習者のコードは章ごとに専用のユーザー ID で、独立したマウント・PID・ネットワーク名前空間の中で動きます"
-            "(採点側のファイルは見えず、ほかの章や採点プロセスにシグナルを送れず、起動したプロセスは一緒に終了します)。",
-    "userns": "学習者のコードはユーザー名前空間の中の独立したマウント・PID・ネットワーク名前空間で動きます"
-              "(採点側のファイルは見えず、起動したプロセスは一緒に終了します)。ただし root ではないため、"
-              "章ごとのユーザー ID の分離はありません。",
-    "basic": "学習者のコードは別プロセス (新しいセッション、リソース制限つき) で動きますが、名前空間が使えないため、"
-             "採点と同じユーザーの権限で動きます: 同じユーザーが読めるファイルは読め、同じユーザーのプロセスに"
-             "シグナルを送れます。採点結果はプロセス境界の外で判定されるので偽造はできませんが、"
-             "信頼できない提出物は root (Gradescope など) で採点してください。",
-}
-
-
-class Zygote:
-    """The process that has imported torch once and forks a worker per chapter."""
-
-    def __init__(self, isolation: str | None = None, log: pathlib.Path | None = None, warm: tuple[str, ...] = ()):
-        from kata import catalog
-
-        self.isolation = isolation or _isolation()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        code = ("import sys; sys.path.insert(0, %r); from kata.sandbox.worker import main; main()"
-                % str(catalog.ROOT))
-        stderr = open(log, "ab") if log else subprocess.DEVNULL
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")}
-        env["OMP_NUM_THREADS"] = "1"
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-I", "-c", code, str(theirs.fileno()), *warm],
-                                         pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=stderr, env=env, close_fds=True)
-        finally:
-            theirs.close()
-            if log:
-                stderr.close()  # type: ignore[union-attr]
-        self.control = ours
-        self._ready = False
-        self._buffer = b""
-
-    def _wait_ready(self) -> None:
-        if self._ready:
-            return
-        self.control.settimeout(300)
-        try:
-            header, _ = wire.unpack(self.control.recv)
-        except (OSError, EOFError, wire.WireError) as err:
-            raise SandboxError(f"zygote did not start: {err}") from None
-        self.control.settimeout(None)
-        if not header.get("ready"):
-            raise SandboxError("zygote did not start")
-        self._ready = True
-
-    def spawn(self, config: dict) -> tuple[socket.socket, int]:
-        self._wait_ready()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            socket.send_fds(self.control, [json.dumps({"op": "spawn", "config": config}).encode()],
-                            [theirs.fileno()])
-        except OSError as err:
-            ours.close()
-            raise SandboxError(f"zygote is gone: {err}") from None
-        finally:
-            theirs.close()
-        self.control.settimeout(120)
-        try:
-            while b"\n" not in self._buffer:
-                chunk = self.control.recv(4096)
-                if not chunk:
-                    raise SandboxError("zygote is gone")
-                self._buffer += chunk
-        finally:
-            self.control.settimeout(None)
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return ours, int(json.loads(line)["pid"])
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.control.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 # -- one chapter's worker ------------------------------------------------------------------------------------------
 
 @dataclass
@@ -231,6 +124,8 @@ class Session:
         self.pending_deps: dict[str, list[str]] = {}
         self.related: dict[str, set[str]] = {}
         self.remote_state: dict[str, Any] = {}
+        self.names: dict[str, str] = {}
+        self.pending_reset = False
         self.deadline: float | None = None
         self.calls = 0
         self.restarts = 0
@@ -268,6 +163,7 @@ class Session:
                 exc_msg=wire.clip(msg, 300)))
         else:
             self.loaded = True
+            self.names = {str(k): str(v) for k, v in (header.get("names") or {}).items()}
         if self.import_error is not None:
             raise self.import_error
 
@@ -295,11 +191,7 @@ class Session:
         self.prints = {}
         self.related = {}
         self.observers.clear()
-        if self.sock is not None and self.loaded:
-            try:
-                self._exchange({"op": "reset"}, [], self.limits.call_timeout)
-            except (KataTimeout, WorkerDied):
-                self.stop()
+        self.pending_reset = True  # sent with the next request (one round trip fewer per check)
 
     # transport -------------------------------------------------------------------------------------------------
     def _exchange(self, header: dict, buffers: list[bytes], timeout: float, importing: bool = False
@@ -366,6 +258,9 @@ class Session:
         enc = wire.Encoder(self.table, allow_handles=False, file_map=self._file_spec)
         self._enc = enc
         header: dict[str, Any] = {"op": "do", "action": action, **extra}
+        if self.pending_reset:
+            header["reset"] = True
+            self.pending_reset = False
         header["operands"] = [enc.value(self._pathlike(v)) for v in operands]
         header["kwargs"] = enc.value({k: self._pathlike(v) for k, v in (kwargs or {}).items()}) \
             if kwargs else None
@@ -693,7 +588,7 @@ class RemoteObject:
 
 
 class RemoteModule:
-    """The learner's module, in the worker: ``sub.name`` is a handle (or the value) of that name."""
+    """The learner's module, in the worker: ``sub.name`` is a function proxy, a handle or the value of that name."""
 
     def __init__(self, session: Session):
         self._session = session
@@ -701,7 +596,48 @@ class RemoteModule:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        kind = self._session.names.get(name)
+        if kind is None:
+            raise _MissingName(name)
+        if kind == "callable":
+            return ModuleFunction(self._session, name)
         return self._session.do("getmodule", [], name=name)
+
+
+class ModuleFunction:
+    """A function or class of the learner's module, called by name in one request; anything else asks for its
+    handle first."""
+
+    _kata_is_module_function = True
+
+    def __init__(self, session: Session, name: str):
+        self._session = session
+        self._name = name
+        self._handle: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.do("callname", list(args), kwargs, name=self._name)
+
+    def call_within(self, context: str, *args: Any, **kwargs: Any) -> Any:
+        """Call with ``kata.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
+        return self._session.do("callname", list(args), kwargs, name=self._name, within=context)
+
+    def _resolve(self) -> Any:
+        if self._handle is None:
+            self._handle = self._session.do("getmodule", [], name=self._name)
+        return self._handle
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return getattr(self._resolve(), name)
+
+    @property  # type: ignore[misc]
+    def __class__(self):  # noqa: D105 - isinstance() looks here
+        return self._resolve().__class__
+
+    def __repr__(self) -> str:
+        return repr(self._resolve())
 
 
 # -- observing what learner code calls -----------------------------------------------------------------------------

@@ -26,16 +26,24 @@ ZYGOTE = pytest.StashKey["client.Zygote | None"]()
 def configure(config: pytest.Config) -> None:
     config.stash[SESSIONS] = {}
     config.stash[ZYGOTE] = None
+    _zygote(config)  # started now: its imports overlap with this process's collection
 
 
 def _zygote(config: pytest.Config) -> client.Zygote:
     z = config.stash[ZYGOTE]
     if z is None:
         isolation = config.getoption("--kata-isolation") or None
-        log = os.environ.get("KATA_SANDBOX_LOG")
-        z = client.Zygote(isolation, Path(log) if log else None, warm=("torch._dynamo",))
+        z = client.Zygote.from_environment(isolation)
+        if z is None:
+            log = os.environ.get("KATA_SANDBOX_LOG")
+            z = client.Zygote(isolation, Path(log) if log else None, warm=WARM)
         config.stash[ZYGOTE] = z
     return z
+
+
+#: What the zygote imports before it forks: torch imports its compiler lazily on the first optimiser step or meta
+#: arithmetic (about a second); imported once in the zygote, every worker has it.
+WARM = ("torch._dynamo",)
 
 
 def limits(config: pytest.Config) -> client.Limits:

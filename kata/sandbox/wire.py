@@ -177,6 +177,7 @@ class ObjectTable:
         self.storage_ranges: list[tuple[int, int, str]] = []  # (start, end, key) of CPU storages
         self.storage_keys: dict[tuple[int, int, str], str] = {}
         self.storage_crc: dict[str, tuple[int, int]] = {}  # what the other side last saw of a storage
+        self.storage_starts: dict[tuple[int, int], str] = {}
         self.prints: dict[str, Any] = {}  # key -> fingerprint at the last sync
         self.versions: dict[str, int] = {}  # key -> tensor version at the last sync
         self.handles: dict[str, Any] = {}  # key -> local proxy for a remote handle
@@ -213,12 +214,16 @@ class ObjectTable:
                 self.storages[key] = storage
             return key
         start = storage.data_ptr()
+        exact = self.storage_starts.get((start, storage.nbytes()))
+        if exact is not None:
+            return exact
         for lo, hi, key in self.storage_ranges:
-            if lo <= start and start + storage.nbytes() <= hi and self.storages[key].data_ptr() == lo:
+            if lo <= start and start + storage.nbytes() <= hi:
                 return key
         key = self.new_key("s")
         self.storages[key] = storage
         self.storage_ranges.append((start, start + storage.nbytes(), key))
+        self.storage_starts[(start, storage.nbytes())] = key
         return key
 
     def storage_containing(self, address: int, nbytes: int) -> str | None:
@@ -231,6 +236,7 @@ class ObjectTable:
         self.storages[key] = storage
         if storage.device.type == "cpu" and storage.nbytes():
             self.storage_ranges.append((storage.data_ptr(), storage.data_ptr() + storage.nbytes(), key))
+            self.storage_starts[(storage.data_ptr(), storage.nbytes())] = key
         elif storage.device.type != "meta":
             self.storage_keys[(storage.data_ptr(), storage.nbytes(), str(storage.device))] = key
 
@@ -271,6 +277,9 @@ class Encoder:
 
     def _value(self, v: Any) -> Any:
         t = type(v)
+        if hasattr(t, "_kata_is_module_function"):
+            v = v._resolve()
+            t = type(v)
         remote = vars(v).get("_kata_remote_key") if hasattr(t, "_kata_is_remote") else None
         if isinstance(remote, str) and self.table.handles.get(remote) is v:
             return {"ref": remote}
@@ -710,13 +719,14 @@ class Decoder:
         _check_bounds(storage, dtype, shape, stride, offset)
         if isinstance(known, torch.Tensor):
             t = known
-            same_place = (t.untyped_storage().data_ptr() == storage.data_ptr() and t.dtype == dtype and
+            here = t.untyped_storage()
+            same_place = (here.data_ptr() == storage.data_ptr() and t.dtype == dtype and
                           list(t.shape) == shape and list(t.stride()) == stride and t.storage_offset() == offset) \
                 if device.type != "meta" else (t.dtype == dtype and list(t.shape) == shape)
             if not same_place:
                 fresh = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
                 with torch.no_grad():
-                    if t.dtype == dtype and t.device == device:
+                    if t.dtype == dtype and here.device == device:
                         t.set_(storage, offset, shape, stride)
                     else:
                         t.data = fresh  # a dtype or device changed in place (``t.data = t.data.double()``)

@@ -256,7 +256,11 @@ class Worker:
             return
         restore_state(state)
         self.module = module
-        self.send({"ok": True})
+        names = {}
+        for name, value in list(vars(module).items()):
+            if not name.startswith("_"):
+                names[name] = "callable" if callable(value) else "value"
+        self.send({"ok": True, "names": names})
 
     # the objects of a request --------------------------------------------------------------------------------------
     def _file_in(self, spec: dict) -> Any:
@@ -310,6 +314,10 @@ class Worker:
         return out
 
     def do(self, header: dict, buffers: list) -> None:
+        if header.get("reset"):
+            self.table.reset()
+            self.prints.clear()
+            self.files.clear()
         try:
             dec = self._decoder(header, buffers)
             operands = [dec.value(v) for v in header.get("operands", [])]
@@ -375,6 +383,11 @@ class Worker:
             if self.module is None or not hasattr(self.module, name):
                 raise _Missing(name)
             return getattr(self.module, name)
+        if action == "callname":
+            name = str(header["name"])
+            if self.module is None or not hasattr(self.module, name):
+                raise _Missing(name)
+            return getattr(self.module, name)(*operands, **kwargs)
         obj = operands[0] if operands else None
         args = operands[1:]
         if action == "getattr":
@@ -642,7 +655,7 @@ def zygote(control: socket.socket) -> None:
         _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of workers come back here to be killed
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     children: set[int] = set()
-    control.sendall(wire.pack({"ready": True, "pid": os.getpid()}, []))
+    control.sendall(b"ready\n")
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
