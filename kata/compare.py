@@ -304,7 +304,7 @@ def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻
     except AssertionError:
         # An integer answer (a count, a label) is right or wrong: no tolerance wording.
         exact = not isinstance(expected, float) and not isinstance(actual, float)
-        fail("values", messages.EQUAL if exact else messages.SCALAR_VALUE, None, name=name,
+        fail("values", messages.SCALAR_EXACT if exact else messages.SCALAR_VALUE, None, name=name,
              expected=_fmt(expected), actual=_fmt(actual), rtol=rtol, atol=atol)
 
 

@@ -34,6 +34,7 @@ VALUES_EXACT = (
     "『{name}』の値が違います。一致しない要素: {count} / {total} 個 ({share:.1%})。"
     "例: 位置 {index} (期待 {expected}、実際 {actual})。"
 )
+SCALAR_EXACT = "『{name}』の値が違います。期待: {expected}、実際: {actual}"
 SCALAR_VALUE = "『{name}』の値が違います。期待: {expected}、実際: {actual} (許容誤差: rtol={rtol}, atol={atol})"
 EQUAL = "『{name}』が違います。期待: {expected}、実際: {actual}"
 

@@ -146,7 +146,7 @@ def test_check_of_a_solved_chapter_exits_0(learner):
     learner.write(REFERENCE)
     proc = learner.kata("check", "01", "-q")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    lines(proc.stdout).fnmatch_lines(["*9 passed*", f"{messages.MARK_PASS} 01 rand_with_generator",
+    lines(proc.stdout).fnmatch_lines(["** passed*", f"{messages.MARK_PASS} 01 rand_with_generator",
                                       f"01  {CH01.title}*4 / 4*"])
 
 

@@ -110,7 +110,10 @@ def test_values_last_with_count_share_index_and_tolerance():
 
 def test_values_integer_exact():
     err = mismatch(expect_tensor, torch.tensor([1, 2, 4]), torch.tensor([1, 2, 3]))
-    assert "1 / 3 要素" in err.message and "rtol=0.0, atol=0.0" in err.message
+    # integers and labels are right or wrong: 「一致しない要素」, no tolerance wording
+    assert err.message == messages.VALUES_EXACT.format(name="戻り値", count=1, total=3, share=1 / 3, index=(2,),
+                                                       expected=3, actual=4)
+    assert "許容誤差" not in err.message and "rtol" not in err.message
 
 
 def test_values_nan_counts_as_mismatch():

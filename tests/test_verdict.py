@@ -48,7 +48,7 @@ def test_learner_exception_names_file_line_source_and_hint(tmp_path):
     v = verdict.classify(raised(mod.f))
     assert v.status == verdict.FAIL and v.attribute == "exception"
     first, source, hint = v.text.splitlines()
-    assert first.startswith("exercises/01_setup/seeds.py:4 (f) で例外が発生しました: RuntimeError: ")
+    assert first.startswith("『exercises/01_setup/seeds.py:4 (f)』で例外が発生しました: RuntimeError: ")
     assert source == "    return x.numpy()"
     assert hint.startswith(messages.HINT_PREFIX) and ".detach()" in hint
 
@@ -80,7 +80,7 @@ def test_syntax_error_names_file_and_line(tmp_path):
 
 def test_import_time_exception_names_the_line(tmp_path):
     exc = raised(load_source, tmp_path, "import torch\nx = torch.ones(2) @ torch.ones(3)\n", "imp")
-    assert exc.verdict.startswith("exercises/01_setup/seeds.py を読み込めませんでした (exercises/01_setup/seeds.py:2)")
+    assert exc.verdict.startswith("『exercises/01_setup/seeds.py』を読み込めませんでした (exercises/01_setup/seeds.py:2)")
 
 
 def test_missing_file(tmp_path):
