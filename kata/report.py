@@ -103,7 +103,8 @@ class GradeResult:
         for ch in self.chapters:
             note = ""
             if ch.outcome != COMPLETED:
-                note = f"  ({ch.outcome}{': ' + ch.message.splitlines()[0] if ch.message else ''})"
+                first = (clean(ch.message, 300).strip().splitlines() or [""])[0]
+                note = f"  ({ch.outcome}{': ' + first if first else ''})"
             lines.append(messages.GRADE_CHAPTER_LINE.format(chapter=ch.key[:2], title=ch.title, score=ch.score,
                                                             max_score=ch.max_score, note=note))
         lines.append(messages.GRADE_SUMMARY.format(score=self.score, max_score=self.max_score,
@@ -125,12 +126,15 @@ def _number(x: float) -> int | float:
 
 #: Longest verdict kept in a report (learner code can put megabytes into an exception message).
 VERDICT_LIMIT = 2000
-_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {0x7F: None}
+#: Dropped from learner text: C0 and C1 control characters but tab and newline, and the bidirectional overrides that
+#: can make a line display as something else.
+_CONTROL = {c: None for c in [*range(32), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+            if c not in (9, 10)}
 
 
 def clean(text: Any, limit: int = VERDICT_LIMIT) -> str:
     """``text`` made safe for every report format: lone surrogates and other unencodable code points replaced,
-    control characters dropped (tab and newline kept), cut to ``limit`` characters."""
+    control characters and bidirectional overrides dropped (tab and newline kept), cut to ``limit`` characters."""
     text = str(text)
     if len(text) > limit:
         text = text[:limit] + "…"
@@ -186,10 +190,11 @@ def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
     """The plain report: totals, chapters, exercises and every check."""
     return {
         "format": "kata-grade", "version": 2,
-        "submission": result.submission, "seed": result.seed, "isolation": result.isolation,
+        "submission": clean(result.submission, 4096), "seed": result.seed, "isolation": result.isolation,
         "seconds": round(result.seconds, 3),
         "score": _number(result.score), "max_score": _number(result.max_score),
-        "chapters": [{**asdict(c), "message": clean(c.message), "score": _number(c.score),
+        "chapters": [{**asdict(c), "message": clean(c.message), "findings": [clean(f) for f in c.findings],
+                      "score": _number(c.score),
                       "max_score": _number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
         "exercises": [{"chapter": e.chapter, "exercise": e.exercise, "name": e.name, "status": e.status,
                        "score": _number(e.score), "max_score": _number(e.points), "verdict": clean(e.verdict),

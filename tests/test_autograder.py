@@ -20,6 +20,8 @@ from kata import catalog, report
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.timeout(600)  # real grading runs, on a shared machine
+
 AUTOGRADER = ROOT / "autograder"
 WORKFLOW = ROOT / ".github" / "workflows" / "classroom.yml"
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
