@@ -224,6 +224,11 @@ class Session:
                 self.import_error = LearnerImportError(messages.WORKER_DIED.format(how=how))
                 raise self.import_error from None
             raise WorkerDied(how) from None
+        except BaseException:
+            # Interrupted from outside (the check's own time limit, Ctrl+C, a decoding error): the worker may still
+            # be busy and would send this request's reply later, as the reply to the next one.  Start afresh.
+            self.stop()
+            raise
 
     def _how_it_died(self, err: BaseException) -> str:
         if isinstance(err, wire.WireError):
