@@ -49,5 +49,33 @@ def mutant_run(tmp_path_factory) -> dict:
     return run_checks(tmp_path_factory.mktemp("mut") / "report.json", "--kata-mutants")[0]
 
 
+#: One seed for the learning-mode and grading-mode runs of the mutant catalogue, so that their verdicts compare.
+MUTANT_SEED = str(int.from_bytes(os.urandom(3), "little"))
+
+
+@pytest.fixture(scope="session")
+def sandbox_reference_run(tmp_path_factory) -> dict:
+    """The references through the grading boundary (``--kata-sandbox``): learner code in a sandbox worker."""
+    return run_checks(tmp_path_factory.mktemp("sbref") / "report.json", "--solutions", "--kata-sandbox")[0]
+
+
+@pytest.fixture(scope="session")
+def sandbox_stub_run(tmp_path_factory) -> dict:
+    return run_checks(tmp_path_factory.mktemp("sbstub") / "report.json", "--kata-sandbox")[0]
+
+
+@pytest.fixture(scope="session")
+def sandbox_mutant_run(tmp_path_factory) -> dict:
+    return run_checks(tmp_path_factory.mktemp("sbmut") / "report.json", "--kata-mutants", "--kata-sandbox",
+                      f"--kata-seed={MUTANT_SEED}")[0]
+
+
+@pytest.fixture(scope="session")
+def seeded_mutant_run(tmp_path_factory) -> dict:
+    """The mutant catalogue in learning mode with the same seed as ``sandbox_mutant_run``."""
+    return run_checks(tmp_path_factory.mktemp("ipmut") / "report.json", "--kata-mutants",
+                      f"--kata-seed={MUTANT_SEED}")[0]
+
+
 def all_exercises() -> list:
     return [pytest.param(ex, id=f"{ex.chapter}/{ex.name}") for ch in catalog.chapters() for ex in ch.exercises]

@@ -63,6 +63,42 @@ def test_mutant_is_rejected_naming_what_differs(mutant_run, m):
                     + "\n".join(t["verdict"] for t in failing))
 
 
+# -- the same in grading mode: learner code behind the sandbox boundary ------------------------------------------
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_reference_passes_every_check_in_grading_mode(sandbox_reference_run, ex):
+    tests = _tests_of(sandbox_reference_run, ex)
+    assert tests, f"{ex.chapter} {ex.name} has no checks"
+    failed = [t for t in tests if t["status"] not in ("pass", "skip")]
+    assert not failed, "\n".join(f"{t['nodeid']}: {t['verdict']}" for t in failed)
+
+
+@pytest.mark.parametrize("ex", all_exercises())
+def test_stub_fails_every_check_as_todo_in_grading_mode(sandbox_stub_run, ex):
+    tests = _tests_of(sandbox_stub_run, ex)
+    assert tests
+    not_failing = [t["nodeid"] for t in tests if t["status"] not in ("todo", "skip")]
+    assert not not_failing, f"checks that do not read 未着手 on the untouched stub in grading mode: {not_failing}"
+
+
+@pytest.mark.parametrize("m", [pytest.param(m, id=f"{m.chapter}/{m.id}") for m in mutants.REGISTRY])
+def test_mutant_gets_the_same_verdicts_in_grading_mode(sandbox_mutant_run, seeded_mutant_run, m):
+    """Every check of the exercise ends the same way (status and attribute) in both modes, and the wrong answer is
+    rejected in grading mode with a verdict naming what differs."""
+    def outcome(run):
+        return {t["nodeid"]: (t["status"], t["attribute"]) for t in run["tests"]
+                if t["mutant"] == m.id and t["chapter"] == m.chapter}
+
+    learning, grading = outcome(seeded_mutant_run), outcome(sandbox_mutant_run)
+    assert grading, f"no check ran against mutant {m.id} in grading mode"
+    differ = {k: (learning.get(k), v) for k, v in grading.items() if learning.get(k) != v}
+    assert not differ, f"mutant {m.id}: learning and grading modes disagree: {differ}"
+    failing = [t for t in sandbox_mutant_run["tests"]
+               if t["mutant"] == m.id and t["chapter"] == m.chapter and t["status"] == "fail"]
+    assert any(all(frag in t["verdict"] for frag in m.expect) for t in failing), \
+        f"mutant {m.id} was not rejected in grading mode with a verdict saying {m.expect}"
+
+
 def _defs(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}

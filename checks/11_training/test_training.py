@@ -245,17 +245,23 @@ def _path(tmp_path: Path, gen: torch.Generator) -> str | Path:
     return path if randint(gen, 0, 2) else str(path)
 
 
+def _load_checkpoint(sub, path):
+    """``torch.load(path, weights_only=True)`` of what learner code wrote; a file it cannot read is the finding."""
+    __tracebackhide__ = True
+    try:
+        return load_weights(sub, path)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the file is the finding
+        fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
+             exc_type=type(exc).__name__, exc_msg=(str(exc).strip().splitlines() or [""])[0][:200])
+
+
 def test_save_state_readable_with_weights_only(sub, gen, tmp_path):
     """torch.load(path, weights_only=True) gives the state_dict: every key (parameters and buffers) and value."""
     model = _model_with_buffers(gen)
     path = _path(tmp_path, gen)
     sub.save_state(model, path)
     expect(Path(path).is_file(), "file", messages.FILE_NOT_WRITTEN, None, path=Path(path).name)
-    try:
-        loaded = load_weights(sub, path)
-    except Exception as exc:  # noqa: BLE001 - any failure to read the file is the finding
-        fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
-             exc_type=type(exc).__name__, exc_msg=str(exc).strip().splitlines()[0][:200])
+    loaded = _load_checkpoint(sub, path)
     expect_type(loaded, dict, "読み込んだ state_dict")
     expected = model.state_dict()
     missing = [k for k in expected if k not in loaded]
@@ -276,7 +282,7 @@ def test_save_state_round_trip(sub, ref, gen, tmp_path):
     with torch.no_grad():
         for value in target.state_dict().values():
             value.zero_()
-    target.load_state_dict(load_weights(sub, path))
+    target.load_state_dict(_load_checkpoint(sub, path))
     for (key, value), (_, original) in zip(_state(target), _state(model)):
         expect_tensor(value, original, name=f"読み込み直した {key}")
 

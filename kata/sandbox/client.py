@@ -69,8 +69,6 @@ def learner_exception(info: dict, filename: str) -> BaseException:
     name = str(info.get("type", "Exception"))
     base = next((_BUILTIN_EXCEPTIONS[n] for n in info.get("mro", []) if n in _BUILTIN_EXCEPTIONS
                  and n not in ("BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit")), Exception)
-    if base is StopIteration and name == "StopIteration":
-        return StopIteration()
     key = (name, base.__name__)
     cls = _EXCEPTION_CLASSES.get(key)
     if cls is None:
