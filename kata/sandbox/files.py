@@ -32,6 +32,9 @@ def read_submission_file(root: Path, parts: tuple[str, ...], shown: str, limit: 
             try:
                 nxt = os.open(part, flags_dir, dir_fd=fd)
             except OSError as err:
+                # O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR: name the link as what it is.
+                if _is_link(part, fd):
+                    raise BadSubmissionFile(messages.SUBMISSION_SYMLINK.format(file=shown)) from None
                 raise BadSubmissionFile(_why(err, shown)) from None
             os.close(fd)
             fd = nxt
@@ -61,6 +64,13 @@ def read_submission_file(root: Path, parts: tuple[str, ...], shown: str, limit: 
         return data
     finally:
         os.close(fd)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _why(err: OSError, shown: str) -> str:

@@ -166,6 +166,11 @@ def _sandbox(cfg: dict) -> str:
             _hide([h for h in hidden if h not in ("/", "/tmp")], needed, "/dev/shm/.kata-stash"
                   if os.path.isdir("/dev/shm") else "/mnt")
             _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(cfg.get('file_mb', 64))}m,mode=1777")
+            # The host's other world-writable folders would outlive the worker (shared by chapters and by the next
+            # submission): private and empty too.
+            for shared in ("/dev/shm", "/var/tmp", "/run/lock", "/dev/mqueue"):
+                if os.path.isdir(shared) and not os.path.islink(shared):
+                    _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
             with contextlib.suppress(OSError):
                 _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as err:
