@@ -5,6 +5,7 @@ from torch.utils import data
 from kata import hints, messages, xor
 from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_scalar, expect_sequence,
                           expect_tensor, expect_type)
+from kata.inputs import items_of
 from kata.portable import IndexDataset
 from kata.inputs import call_both, randint, seed_all
 
@@ -25,8 +26,8 @@ POINT, LABEL = torch.zeros(2), torch.zeros((), dtype=torch.int64)  # what an ite
 def _items(ds, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every item of an XOR dataset, checked one by one and stacked: points [size, 2], labels [size]."""
     points, labels = [], []
-    for i in range(size):
-        point, label = expect_sequence(ds[i], 2, name=f"dataset[{i}]")
+    for i, item in enumerate(items_of(ds, size)):
+        point, label = expect_sequence(item, 2, name=f"dataset[{i}]")
         expect_tensor(point, POINT, name=f"dataset[{i}] の入力点", values=False)
         expect_tensor(label, LABEL, name=f"dataset[{i}] のラベル", values=False)
         points.append(point)

@@ -134,7 +134,8 @@ class Session:
         return {"isolation": self.zygote.isolation, "uid": self.chapter.uid, "gid": self.chapter.gid,
                 "hide": self.chapter.hide, "memory_mb": self.limits.memory_mb,
                 "cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb,
-                "nproc": self.limits.nproc if self.chapter.uid is not None else None, "workdir": str(workdir)}
+                "nproc": self.limits.nproc if self.chapter.uid is not None else None, "workdir": str(workdir),
+                "profile": os.environ.get("KATA_WORKER_PROFILE")}
 
     def start(self) -> None:
         self.stop()
@@ -564,6 +565,10 @@ class RemoteObject:
 
     def __getitem__(self, index: Any) -> Any:
         return self._do("getitem", index)
+
+    def items_upto(self, n: int) -> list:
+        """``[self[0], …, self[n - 1]]`` in one exchange (the worker indexes them in order)."""
+        return self._do("items", n=int(n))
 
     def __repr__(self) -> str:
         try:
