@@ -110,10 +110,10 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
         temp = [Path(config._tmp_path_factory.getbasetemp())]  # type: ignore[attr-defined]
         session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide, extra),
                                  limits(config), temp)
-        if mutant is not None:
-            # One worker per mutant would cost a fork each: close the previous mutant's worker.
-            for other_key in [k for k in sessions if k.startswith(chapter.key + "::")]:
-                sessions.pop(other_key).close()
+        # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
+        # chapter met again later simply starts a new worker).
+        for other_key in list(sessions):
+            sessions.pop(other_key).close()
         sessions[key] = session
     return session
 

@@ -442,7 +442,9 @@ def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
 def tensor_fingerprint(t: torch.Tensor) -> tuple:
     """What changes when a tensor is changed in place (data, metadata, autograd state)."""
     try:
-        data = zlib.crc32(_storage_bytes(t.untyped_storage())) if t.layout == torch.strided else 0
+        storage = t.untyped_storage()
+        data = zlib.crc32(_u8(storage) if storage.device.type == "cpu" else _storage_bytes(storage)) \
+            if t.layout == torch.strided and storage.device.type != "meta" else 0
     except Exception:
         data = 0
     grad = t.grad if t.is_leaf else None
@@ -799,7 +801,7 @@ def set_versions(updates: list[tuple[torch.Tensor, int]]) -> None:
 
 #: Below this many objects every crossed object is checked for changes at each exchange; above it (a check that
 #: iterates a dataset item by item), only the objects reachable from the exchange's operands and result.
-FULL_SCAN = 32
+FULL_SCAN = 8
 
 
 def reachable_keys(table: ObjectTable, roots: list[Any], extra: Callable[[Any], list[Any]] | None = None,

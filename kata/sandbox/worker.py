@@ -28,6 +28,7 @@ import os
 import pathlib
 import random
 import resource
+import select
 import signal
 import socket
 import sys
@@ -662,15 +663,22 @@ def _worker_main(fd: int, cfg: dict, report: int) -> None:
     os._exit(code)
 
 
-def zygote(control: socket.socket) -> None:
-    """Fork one worker per ``spawn`` request; kill them all when the control socket closes."""
+def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
+    """Fork one worker per ``spawn`` request; kill them all when the control socket closes.
+
+    ``warm`` modules are imported while no request is waiting (so workers forked later have them): the zygote is
+    ready as soon as torch is imported, and the slow extras load while the first chapter's checks run."""
     _die_with_parent()
     with contextlib.suppress(Exception):
         _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of workers come back here to be killed
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     children: set[int] = set()
     control.sendall(b"ready\n")
+    pending = list(warm)
     while True:
+        while pending and not select.select([control], [], [], 0)[0]:
+            with contextlib.suppress(Exception):
+                importlib.import_module(pending.pop(0))
         try:
             msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
         except OSError:
@@ -738,11 +746,8 @@ def _kill_all(children: set[int]) -> None:
 
 def main() -> None:
     fd = int(sys.argv[1])
-    for name in sys.argv[2:]:
-        with contextlib.suppress(Exception):
-            __import__(name)
     control = socket.socket(fileno=fd)
-    zygote(control)
+    zygote(control, tuple(sys.argv[2:]))
 
 
 if __name__ == "__main__":
