@@ -259,3 +259,5 @@ SUBMISSION_UNREADABLE = "『{file}』を読めませんでした ({why})。"
 GRADE_KEPT = "作業フォルダを残しました: {path}"
 GRADE_PENDING = "採点がここまで進む前に終わりました"
 GRADE_NEEDS_LINUX = "kata grade は Linux でだけ動きます (学習者のコードを隔離するのに Linux の機能を使うため)。"
+GRADE_MANIFEST_STALE = ("採点側のファイル {count} 個がマニフェストと一致しません ({files} など)。講師の手元の変更として、"
+                        "そのまま採点しました (`python -m kata.manifest --write` でマニフェストを更新できます)。")

@@ -107,13 +107,13 @@ def test_module_is_reloaded_only_when_the_file_changes(tmp_path):
 def test_forbidden_op_verdict():
     x = torch.randn(3)
     with pytest.raises(Mismatch) as info:
-        with forbid("torch.tanh", torch.tanh, torch.Tensor.tanh):
+        with forbid(None, "torch.tanh", torch.tanh, torch.Tensor.tanh):
             torch.nn.Tanh()(x)
     assert info.value.attribute == "forbidden"
     assert info.value.message == messages.FORBIDDEN_OP.format(op="torch.tanh", used="torch.tanh")
-    with record_ops() as called:
+    with record_ops(None) as called:
         torch.exp(x)
-    assert torch.exp in called
+    assert "torch.exp" in called
 
 
 def test_not_implemented_from_torch_inside_learner_line_is_an_error(tmp_path):

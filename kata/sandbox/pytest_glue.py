@@ -5,6 +5,7 @@ against the learner's module in-process (learning mode) or through the boundary 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,20 @@ def configure(config: pytest.Config) -> None:
     config.stash[SESSIONS] = {}
     config.stash[ZYGOTE] = None
     _zygote(config)  # started now: its imports overlap with this process's collection
+    config.pluginmanager.register(_ReadyBeforeChecks(config), "kata-sandbox-ready")
+
+
+class _ReadyBeforeChecks:
+    """Wait for the zygote once collection is over, before any check's timer starts."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        z = self.config.stash.get(ZYGOTE, None)
+        if z is not None and session.items:
+            with contextlib.suppress(Exception):
+                z._wait_ready()
 
 
 def _zygote(config: pytest.Config) -> client.Zygote:

@@ -69,7 +69,10 @@ def unpack(recv: Callable[[int], bytes], limit: int = MAX_FRAME) -> tuple[dict, 
     if total > limit or head_len > total:
         raise WireError(f"frame of {total} bytes is over the limit of {limit}")
     body = memoryview(read_exact(recv, total))
-    header = json.loads(bytes(body[:head_len]).decode("ascii"))
+    try:
+        header = json.loads(bytes(body[:head_len]).decode("ascii"))
+    except ValueError:
+        raise WireError("frame header is not JSON") from None
     if not isinstance(header, dict):
         raise WireError("frame header is not an object")
     pos = head_len

@@ -114,6 +114,44 @@ def _hide(hidden: list[str], needed: list[str], stash: str) -> None:
     _check(_libc.umount2(stash.encode(), 2), "umount stash")
 
 
+_MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
+                "nodiratime": 2048, "relatime": 1 << 21, "strictatime": 1 << 24}
+MS_REMOUNT = 32
+
+
+def _read_only_everywhere() -> None:
+    """Remount every mount point read-only in this mount namespace (the locked flags of each kept), so that the
+    worker can write nowhere on the host's file systems; its private tmpfs folders are mounted afterwards."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6:
+            continue
+        point = fields[4].replace("\\040", " ")
+        if point.startswith(("/proc", "/sys", "/dev")) and point not in ("/dev/shm",):
+            continue
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY
+        for option in fields[5].split(","):
+            flags |= _MOUNT_FLAGS.get(option, 0)
+        with contextlib.suppress(OSError):
+            _mount("none", point, None, flags)
+
+
+def _enter_nested_user_namespace() -> None:
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(CLONE_NEWUSER), "unshare nested user namespace")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
 def _enter_namespaces(user_ns: bool) -> None:
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
     if user_ns:
@@ -166,6 +204,7 @@ def _sandbox(cfg: dict) -> str:
                 hidden += sorted(_blocked_ancestors(needed, uid))
             _hide([h for h in hidden if h not in ("/", "/tmp")], needed, "/dev/shm/.kata-stash"
                   if os.path.isdir("/dev/shm") else "/mnt")
+            _read_only_everywhere()
             _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(cfg.get('file_mb', 64))}m,mode=1777")
             # The host's other world-writable folders would outlive the worker (shared by chapters and by the next
             # submission): private and empty too.
@@ -186,6 +225,10 @@ def _sandbox(cfg: dict) -> str:
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
+    if mode == "userns":
+        # Still all-powerful inside the user namespace it made: one more, nested, locks the mounts made so far
+        # (hidden folders stay hidden, read-only stays read-only) and leaves no power over them.
+        _enter_nested_user_namespace()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     _limits(cfg)
     os.environ.clear()

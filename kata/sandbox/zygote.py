@@ -56,7 +56,8 @@ class Zygote:
     """The process that has imported torch once and forks a worker per chapter."""
 
     def __init__(self, isolation: str | None = None, log: Path | None = None, warm: tuple[str, ...] = (),
-                 control: socket.socket | None = None, proc: subprocess.Popen | None = None):
+                 control: socket.socket | None = None, proc: subprocess.Popen | None = None,
+                 root: Path | None = None):
         from kata import catalog
 
         self.isolation = isolation or _isolation()
@@ -66,8 +67,10 @@ class Zygote:
             self.control, self.proc = control, proc
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # ``root``: where the engine is imported from (``kata grade`` passes its private copy of the grading path,
+        # never a learner's repository).
         code = ("import sys; sys.path.insert(0, %r); from kata.sandbox.worker import main; main()"
-                % str(catalog.ROOT))
+                % str(root or catalog.ROOT))
         stderr = open(log, "ab") if log else subprocess.DEVNULL
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
         env["OMP_NUM_THREADS"] = "1"

@@ -846,10 +846,7 @@ _h_wrap_all(_h_make)
     Hostile("userns_umount_hidden", "reference", "ref_umount_hidden with --isolation userns: the worker is root of "
             "its own user namespace, which owns the mounts that hide the grader's folders", base="stub",
             expect="zero", alone=True, chapter="01_setup", options={"isolation": "userns"},
-            xfail="userns mode keeps the worker's capabilities in its own user namespace, which owns the mount "
-                  "namespace: umount2() of the tmpfs that hides the grader's checkout succeeds and the stub reads "
-                  "the references (4/4). Drop every capability (or unshare a second user namespace so that the "
-                  "hiding mounts are locked) after the sandbox is set up.", code='''
+            code='''
 import ctypes as _ctypes
 
 _h_libc = _ctypes.CDLL(None, use_errno=True)

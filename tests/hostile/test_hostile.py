@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kata import catalog, grading, report
-from kata.sandbox import client
+from kata.sandbox import client, zygote
 
 from hostile import BYSTANDER, CASES, SLOTS, Hostile
 
@@ -236,7 +236,7 @@ def _params():
 def test_hostile_case(case: Hostile, graded):
     if case.dangerous and ISOLATION == "basic":
         pytest.skip("without namespaces the worker has the test runner's uid: this case would hit the runner")
-    if case.options.get("isolation") == "userns" and not client._userns_works():
+    if case.options.get("isolation") == "userns" and not zygote._userns_works():
         pytest.skip("user namespaces are not available here")
     if case.name == "device_file" and os.geteuid() != 0:
         pytest.skip("mknod needs root (the link to /dev/zero is link_file's case)")
