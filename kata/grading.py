@@ -395,7 +395,7 @@ class Grader:
     def _isolation_name(self) -> str:
         if self.options.isolation:
             return self.options.isolation
-        from kata.sandbox.client import _isolation
+        from kata.sandbox.zygote import _isolation
 
         self.isolation = _isolation()
         return self.isolation

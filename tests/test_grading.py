@@ -324,3 +324,21 @@ def test_kata_verify_accepts_an_intact_copy_and_names_a_changed_or_added_file(tm
     bad = _kata("verify", "--root", str(copy), timeout=60)
     assert bad.returncode == 1
     assert "checks/01_setup/test_seeds.py" in bad.stdout and "checks/01_setup/conftest.py" in bad.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_grading_parent_never_imports_torch_numpy_or_pytest(tmp_path):
+    """The parent of a grading run holds no copy of what learner code could exploit: torch, NumPy and pytest are
+    imported only by the trusted processes and the sandbox."""
+    sub = tmp_path / "sub"
+    shutil.copytree(catalog.SOLUTIONS / "01_setup", sub / "exercises" / "01_setup")
+    code = ("import sys, json; from kata import grading, report\n"
+            "opts = grading.Options(chapters='01', output=sys.argv[2], render=lambda r: report.render(r, 'json'))\n"
+            "grading.grade(sys.argv[1], opts)\n"
+            "print(json.dumps([m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(sub), str(tmp_path / "r.json")], capture_output=True,
+                          text=True, timeout=500, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["score"] == 4
