@@ -114,7 +114,7 @@ def show_progress(root: Path, chapter: str | None = None) -> int:
         print(messages.ALL_DONE)
     else:
         ch, ex = upcoming
-        print(messages.NEXT_STEP.format(file=display(ch.learner_file(root)), exercise=ex.name))
+        print(messages.NEXT_STEP.format(file=display(ch.learner_file(root)), exercise=ex.name, chapter=ch.number))
     return 0
 
 

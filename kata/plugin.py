@@ -207,7 +207,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[SETTINGS]
     target = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
               "submission": f"提出物 {s.submission}", "exercises": "あなたの解答 (exercises/)"}[s.mode]
-    return [f"kata: チェック対象 = {target}、乱数シード = {s.seed} (再現するには --kata-seed={s.seed})"]
+    lines = [f"kata: チェック対象 = {target}、乱数シード = {s.seed} (再現するには --kata-seed={s.seed})"]
+    chapters = {c.key for c in (_chapter_of_path(Path(a.split("::")[0])) for a in config.args) if c is not None}
+    if len(chapters) == 1:
+        ch = catalog.chapter_of_key(chapters.pop())
+        lines.append(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+    return lines
 
 
 # -- collection ---------------------------------------------------------------------------------------------------
@@ -786,7 +791,8 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
     else:
         ch = catalog.chapter_of_key(upcoming.chapter)
         file = display_path(ch.learner_file(settings.learner_root))
-        tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name), bold=True)
+        tr.write_line(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+        tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name, chapter=ch.number), bold=True)
 
 
 def _legend(tr: Any, stale: bool) -> str:

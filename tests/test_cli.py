@@ -90,7 +90,7 @@ def test_list_of_one_chapter_marks_pass_fail_and_todo(learner):
         f"    {messages.MARK_TODO}  seeded_rand",
         f"    {messages.MARK_FAIL} *same_random_twice — *値が違います*",
         f"    {messages.MARK_TODO}  rand_with_generator",
-        messages.NEXT_STEP.format(file="*seeds.py", exercise="seeded_rand"),
+        messages.NEXT_STEP.format(file="*seeds.py", exercise="seeded_rand", chapter="01"),
     ])
     assert "02  " not in proc.stdout
 

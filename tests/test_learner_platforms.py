@@ -94,10 +94,11 @@ def test_a_fresh_clone_bare_pytest_ends_with_the_table(tmp_path):
     code, out = pytest_run([], cwd=clone)
     assert code == 1
     first = CH01.exercises[0].name
-    assert out[-1] == messages.NEXT_STEP.format(file=f"exercises/{CH01.key}/{CH01.file}", exercise=first), out[-30:]
-    assert out[-2].startswith(messages.LEGEND.format(items=""))
+    assert out[-1] == messages.NEXT_STEP.format(file=f"exercises/{CH01.key}/{CH01.file}", exercise=first, chapter=CH01.number), out[-30:]
+    assert out[-2] == messages.READ_LESSON.format(chapter=CH01.number, key=CH01.key)  # the lesson beside it
+    assert out[-3].startswith(messages.LEGEND.format(items=""))
     last_chapter = catalog.chapters()[-1]
-    assert out[-3].startswith(f"{last_chapter.number}  {last_chapter.title}")
+    assert out[-4].startswith(f"{last_chapter.number}  {last_chapter.title}")
     assert len(out) <= 50, "\n".join(out)  # 44 lines here (814 before the summary was folded)
     assert not any(line.startswith(messages.MARK_TODO + " checks/") for line in out), "no line per check"
     summary = out[next(i for i, line in enumerate(out) if messages.SUMMARY_TITLE in line):]

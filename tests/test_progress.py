@@ -77,10 +77,11 @@ def test_table_shows_solved_and_next_exercise_and_keeps_pytest_summary(learner):
         "章  タイトル*解答済み  次の演習",
         f"{ROW} 2 / 4    same_random_twice",
         messages.LEGEND.format(items="*"),
-        messages.NEXT_STEP.format(file="*", exercise="same_random_twice"),
+        messages.READ_LESSON.format(chapter="01", key=CH01.key),
+        messages.NEXT_STEP.format(file="*", exercise="same_random_twice", chapter="01"),
     ])
     assert result.outlines[-1] == messages.NEXT_STEP.format(file=f"exercises/01_setup/{CH01.file}",
-                                                            exercise="same_random_twice")
+                                                            exercise="same_random_twice", chapter="01")
 
 
 def test_table_columns_line_up(learner):
@@ -143,7 +144,7 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
         f"{messages.MARK_PASS} 01 torch_version",
         f"{messages.MARK_FAIL} 01 seeded_rand — *データ型 (dtype)*",
         f"{ROW} 3 / 4    seeded_rand",
-        messages.NEXT_STEP.format(file="*", exercise="seeded_rand"),
+        messages.NEXT_STEP.format(file="*", exercise="seeded_rand", chapter="01"),
     ])
     assert not any(" 01 same_random_twice" in line for line in result.outlines if line.startswith("✔"))
 
@@ -191,7 +192,7 @@ def test_next_prefers_the_chapter_just_run(learner):
     result = learner.pytester.runpytest("exercises/02", f"--kata-submission={learner.root}", "--assert=plain",
                                         "-o", f"cache_dir={learner.cache}")
     assert result.outlines[-1] == messages.NEXT_STEP.format(file=f"exercises/{ch02.key}/{ch02.file}",
-                                                            exercise=ch02.exercises[0].name)
+                                                            exercise=ch02.exercises[0].name, chapter=ch02.number)
 
 
 def test_a_chapter_whose_file_changed_since_its_run_is_marked(learner):
