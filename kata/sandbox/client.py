@@ -362,19 +362,8 @@ class Session:
                 continue
             if key in enc.states:
                 continue
-            if wire.fingerprint(obj) == self.prints.get(key):
-                continue
-            if isinstance(obj, torch.Tensor):
-                enc.tensor(obj)
-            elif isinstance(obj, np.ndarray):
-                enc.array(obj)
-            elif isinstance(obj, torch.Generator):
-                enc.generator(obj)
-            elif wire.is_allowed_class(type(obj)):
-                enc.generic(obj)
-            else:
-                continue
-            keys.append(key)
+            if wire.fingerprint(obj) != self.prints.get(key) and enc.state_of(obj):
+                keys.append(key)
         return keys
 
     def _observe_spec(self) -> dict:

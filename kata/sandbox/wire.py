@@ -351,6 +351,20 @@ class Encoder:
             text = f"<{type(v).__name__}>"
         return {"key": key, "mro": mro_names(v), "repr": clip(text, 2000)}
 
+    def state_of(self, obj: Any) -> bool:
+        """Put the state of an already crossed object into this message; False for a kind that has no state."""
+        if isinstance(obj, torch.Tensor):
+            self.tensor(obj)
+        elif isinstance(obj, np.ndarray):
+            self.array(obj)
+        elif isinstance(obj, torch.Generator):
+            self.generator(obj)
+        elif is_allowed_class(type(obj)) and not isinstance(obj, (type, types.ModuleType)):
+            self.generic(obj)
+        else:
+            return False
+        return True
+
     def generic(self, v: Any) -> str:
         key = self.table.register(v)
         if key not in self.states:

@@ -141,28 +141,23 @@ def _read_only_everywhere() -> None:
             _mount("none", point, None, flags)
 
 
-def _enter_nested_user_namespace() -> None:
+def _unshare_user(flags: int = 0) -> None:
+    """A new user namespace (plus ``flags``) in which this process keeps its own uid and gid."""
     uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER), "unshare nested user namespace")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{uid} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{gid} {gid} 1")
+    _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _enter_nested_user_namespace() -> None:
+    _unshare_user()
 
 
 def _enter_namespaces(user_ns: bool) -> None:
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
     if user_ns:
-        uid, gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"{uid} {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"{gid} {gid} 1")
+        _unshare_user(flags)
     else:
         _check(_libc.unshare(flags), "unshare")
 
@@ -339,14 +334,7 @@ class Worker:
             if obj is None or key in enc.states:
                 continue
             if wire.fingerprint(obj) != self.prints.get(key):
-                if isinstance(obj, torch.Tensor):
-                    enc.tensor(obj)
-                elif isinstance(obj, np.ndarray):
-                    enc.array(obj)
-                elif isinstance(obj, torch.Generator):
-                    enc.generator(obj)
-                elif wire.is_allowed_class(type(obj)):
-                    enc.generic(obj)
+                enc.state_of(obj)
 
     def _files_out(self, enc: wire.Encoder) -> dict:
         out = {}
