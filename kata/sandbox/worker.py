@@ -114,6 +114,8 @@ def _hide(hidden: list[str], needed: list[str], stash: str) -> None:
     _check(_libc.umount2(stash.encode(), 2), "umount stash")
 
 
+#: Top-level folders a worker keeps (read-only): the system's programs, libraries and settings.
+_SYSTEM_TOPS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "dev", "proc", "sys", "tmp"}
 _MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
                 "nodiratime": 2048, "relatime": 1 << 21, "strictatime": 1 << 24}
 MS_REMOUNT = 32
@@ -194,7 +196,11 @@ def _sandbox(cfg: dict) -> str:
         try:
             _mount("none", "/", None, MS_REC | MS_PRIVATE)
             needed = _needed_paths()
-            hidden = list(cfg.get("hide", []))
+            # Everything at the top of the file system but the system's own folders is hidden (the grader's folders,
+            # home folders, other projects…); what the interpreter needs from below them is shown again.
+            hidden = [os.path.join("/", name) for name in sorted(os.listdir("/")) if name not in _SYSTEM_TOPS
+                      and os.path.isdir(os.path.join("/", name)) and not os.path.islink(os.path.join("/", name))]
+            hidden += list(cfg.get("hide", []))
             if uid is not None:
                 hidden += sorted(_blocked_ancestors(needed, uid))
             _hide([h for h in hidden if h not in ("/", "/tmp")], needed, "/dev/shm/.kata-stash"
