@@ -58,6 +58,13 @@ def test_grad_of_mean_closed_form(sub, gen):
     expect_grad(x.grad, _mean_grad(x), name="入力 x.grad")
 
 
+def test_grad_of_mean_closed_form_on_a_matrix(sub, gen):
+    """A matrix (at least 2 x 2): the mean divides by every element, not by the length of the first dim."""
+    x = _leaf(gen, (inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5)))
+    _, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    expect_grad(grad, _mean_grad(x), name="x.grad (戻り値[1])")
+
+
 def test_grad_of_mean_y_is_0dim_with_grad_fn(sub, gen):
     x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
     y, _ = expect_sequence(sub.grad_of_mean(x), 2)

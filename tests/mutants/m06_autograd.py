@@ -54,6 +54,13 @@ def backward_of_the_sum(x):
     return terms.mean(), x.grad
 
 
+@mutant("06", "grad_of_mean", expect=("len(x)", "numel"))
+def divides_by_len_not_numel(x):
+    y = ((x + 2) ** 2 + 3).sum() / len(x)
+    y.backward()
+    return y, x.grad
+
+
 # -- requires_grad_arange --------------------------------------------------------------------------------------
 
 @mutant("06", "requires_grad_arange", expect="requires_grad")
