@@ -156,7 +156,9 @@ def usable_memory_mb() -> int | None:
 
 
 def default_jobs(chapters: int) -> int:
-    jobs = usable_cpus()
+    """Half the usable CPUs (each job keeps two processes busy: its trusted pytest and, in turn, its sandbox worker;
+    and both import torch at the start), at most what the memory allows, at least one."""
+    jobs = max(1, usable_cpus() // 2)
     memory = usable_memory_mb()
     if memory is not None:
         jobs = min(jobs, max(1, memory // MEMORY_PER_JOB_MB))

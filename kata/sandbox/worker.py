@@ -28,7 +28,6 @@ import os
 import pathlib
 import random
 import resource
-import select
 import signal
 import socket
 import sys
@@ -703,19 +702,17 @@ def _worker_main(fd: int, cfg: dict, report: int) -> None:
 def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
     """Fork one worker per ``spawn`` request; kill them all when the control socket closes.
 
-    ``warm`` modules are imported while no request is waiting (so workers forked later have them): the zygote is
-    ready as soon as torch is imported, and the slow extras load while the first chapter's checks run."""
+    ``warm`` modules are imported before the zygote says it is ready, so that every worker forked has them."""
     _die_with_parent()
     with contextlib.suppress(Exception):
         _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of workers come back here to be killed
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     children: set[int] = set()
+    for name in warm:  # before "ready": imported later, it would hold up the spawn of a chapter that is waiting
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
     control.sendall(b"ready\n")
-    pending = list(warm)
     while True:
-        while pending and not select.select([control], [], [], 0)[0]:
-            with contextlib.suppress(Exception):
-                importlib.import_module(pending.pop(0))
         try:
             msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
         except OSError:
@@ -740,6 +737,8 @@ def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
             control.sendall(json.dumps({"pid": worker_pid, "outer": pid}).encode() + b"\n")
         _reap(children)
     _kill_all(children)
+    # No interpreter shutdown: finalising torch (and its compiler) takes seconds and helps nothing here.
+    os._exit(0)
 
 
 def _reap(children: set[int]) -> None:
