@@ -133,6 +133,10 @@ def test_skipped_device_checks_are_not_shown_as_plainly_solved():
     assert not any(line.startswith("11  ") and messages.TABLE_ALL_DONE in line for line in out)
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
 def test_the_learner_workflow_is_valid_and_covers_three_systems():
     yaml = pytest.importorskip("yaml")
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "learner.yml").read_text(encoding="utf-8"))
@@ -145,6 +149,9 @@ def test_the_learner_workflow_is_valid_and_covers_three_systems():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     oldest = min(matrix["torch"], key=lambda v: tuple(map(int, v.split("."))))
     assert f"torch>={oldest.rsplit('.', 1)[0]}" in declared["dependencies"], "the oldest torch declared is run"
-    assert declared["requires-python"] == f">={min(matrix['python'])}"
+    # The workflow runs the oldest and the newest Python the project declares.
+    oldest, newest = min(matrix["python"], key=_version), max(matrix["python"], key=_version)
+    below = f"{newest.split('.')[0]}.{int(newest.split('.')[1]) + 1}"
+    assert declared["requires-python"] == f">={oldest},<{below}"
     steps = " ".join(str(step.get("run", "")) for step in job["steps"])
     assert "pytest" in steps and "download.pytorch.org/whl/cpu" in steps
