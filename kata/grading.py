@@ -209,6 +209,12 @@ class Grader:
                 sys.stderr.write(messages.GRADE_KEPT.format(path=work) + "\n")
 
     def _grade_in(self, work: Path) -> report.GradeResult:
+        suite = work / "grader"
+        changed = _private_copy(catalog.ROOT, suite, self.options.in_place)
+        # The zygotes start first: their import of torch is the longest step before the first check.
+        count = max(1, min(self.options.jobs or default_jobs(len(self.chapters)), len(self.chapters)))
+        self._zygotes = [Zygote(self.options.isolation, log=work / f"zygote-{i}.log", warm=("torch._dynamo",),
+                                root=suite) for i in range(count)]
         stage = work / "submission"
         good: list[catalog.Chapter] = []
         for ch in self.chapters:
@@ -221,14 +227,14 @@ class Grader:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
             good.append(ch)
-        suite = work / "grader"
-        changed = _private_copy(catalog.ROOT, suite, self.options.in_place)
         if changed:
             # An instructor's own edits since the manifest was written: graded as they are, and said so.
             self.warnings.append(messages.GRADE_MANIFEST_STALE.format(count=len(changed),
                                                                       files=", ".join(changed[:5])))
         self._write_progress()
         jobs = self._start_jobs(good, suite, stage, work)
+        for unused in self._zygotes[len(jobs):]:
+            unused.close()
         self._watch(jobs)
         result = self._result()
         self._write_progress(result)
@@ -238,8 +244,7 @@ class Grader:
     def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path) -> list[Job]:
         if not chapters:
             return []
-        count = self.options.jobs or default_jobs(len(chapters))
-        count = max(1, min(count, len(chapters)))
+        count = max(1, min(len(self._zygotes), len(chapters)))
         groups: list[list[catalog.Chapter]] = [[] for _ in range(count)]
         weights = [0] * count
         for ch in sorted(chapters, key=lambda c: -len(c.exercises)):
@@ -274,8 +279,7 @@ class Grader:
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
             # The zygote is started here, so that its import of torch overlaps the trusted process's own.
-            zygote = Zygote(self.options.isolation, log=work / f"zygote-{i}.log", warm=("torch._dynamo",),
-                            root=suite)
+            zygote = self._zygotes[i]
             env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation

@@ -6,6 +6,7 @@ against the learner's module in-process (learning mode) or through the boundary 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -40,6 +41,11 @@ class _ReadyBeforeChecks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         z = self.config.stash.get(ZYGOTE, None)
         if z is not None and session.items:
+            # While the zygote imports torch's compiler, this process does the same: its checks need it for their
+            # own optimiser steps, and the time is spent waiting anyway.
+            for name in WARM:
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
             with contextlib.suppress(Exception):
                 z._wait_ready()
 

@@ -248,6 +248,7 @@ class Worker:
         self.filename = ""
         self.prints: dict[str, Any] = {}
         self.files: dict[str, tuple[pathlib.Path, bool]] = {}
+        self.state: dict[str, Any] | None = None  # the global state after the last request
 
     # transport -----------------------------------------------------------------------------------------------------
     def send(self, header: dict, buffers: list[bytes] = ()) -> None:
@@ -367,11 +368,15 @@ class Worker:
             for key in header.get("sync", []):
                 dec.keyed(key)
             wire.set_versions(dec.version_updates)
-            apply_state(dec.value(header["state"]) if header.get("state") is not None else None)
+            incoming = dec.value(header["state"]) if header.get("state") is not None else None
+            apply_state(incoming)
+            if self.state is not None and incoming:
+                self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
         except Exception as err:  # noqa: BLE001
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
-        before = capture_state()
+        # The state before the call: what it was after the last one, with what the caller changed since.
+        before = self.state if self.state is not None else capture_state()
         self._snapshot(operands + [kwargs])
         action = header.get("action")
         events: list = []
@@ -388,6 +393,7 @@ class Worker:
         except BaseException as err:  # noqa: BLE001 - learner code's failure is reported as data
             result, error = None, self.describe(err)
         after = capture_state()
+        self.state = after
         state = {k: v for k, v in after.items() if before.get(k) != v}
         try:
             enc = wire.Encoder(self.table, allow_handles=True)
