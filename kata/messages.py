@@ -126,20 +126,10 @@ SEED_IGNORED = "『{name}』が seed によって変わりません (seed={first
 GRADE_PASS = "正解"
 GRADE_NOT_RUN_TIMEOUT = ("章の制限時間 ({seconds} 秒) を超えたため採点を打ち切りました。このチェックは実行されていません。"
                          "無限ループや非常に重い計算になっていませんか？")
-GRADE_NOT_RUN_CRASH = ("採点プロセスが異常終了しました ({signal})。このチェックは実行されていません。"
-                       "メモリの使いすぎ、セグメンテーション違反、プロセスの強制終了などが考えられます。")
 GRADE_NOT_RUN_EXIT = ("採点プロセスが途中で終了しました (終了コード {code})。このチェックは実行されていません。"
                       "sys.exit / os._exit / pytest.exit などを呼んでいませんか？")
 GRADE_NOT_RUN = "このチェックは実行されませんでした ({why})。"
-GRADE_INTERRUPTED = "チェックの途中で実行が中断されました (KeyboardInterrupt や pytest.exit などが送出されました)。"
-GRADE_NO_REPORT = "採点プロセスがチェックの一覧を返しませんでした ({why})。講師に連絡してください。"
 GRADE_NO_CHECKS = "この演習のチェックを集められませんでした (講師に連絡してください)。"
-GRADE_BAD_FILE = "提出物の『{file}』は採点できません: {why}"
-GRADE_BAD_FILE_SYMLINK = "シンボリックリンクです。ファイルそのものを提出してください。"
-GRADE_BAD_FILE_NOT_REGULAR = "通常のファイルではありません。"
-GRADE_BAD_FILE_TOO_LARGE = "ファイルが大きすぎます ({size} バイト、上限 {limit} バイト)。"
-GRADE_TAMPERED = "採点の仕組みへの干渉を検出しました: {what}。この章の演習はすべて 0 点です。"
-GRADE_FORBIDDEN = "採点中は『{what}』を使えません (採点の仕組みを守るため)。"
 TAMPER_REPLACED = "『{name}』が差し替えられています"
 TAMPER_HOOKS = "pytest のフック ({hook}) の実装が追加・削除されています"
 TAMPER_FRAMES = "実行中のフレームを覗こうとしました ({how})"

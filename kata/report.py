@@ -23,9 +23,9 @@ from kata import catalog, messages
 
 FORMATS = ("json", "gradescope", "classroom", "exercism")
 #: Exercise statuses: how an exercise ended up (``pass`` scores its points, nothing else does).
-PASS, FAIL, TODO, SKIP, TAMPERED, ERROR = "pass", "fail", "todo", "skip", "tampered", "error"
+PASS, FAIL, TODO, SKIP, ERROR = "pass", "fail", "todo", "skip", "error"
 #: Chapter outcomes: how its grading process ended.
-COMPLETED, TIMEOUT, CRASHED, EXITED = "completed", "timeout", "crashed", "exited"
+COMPLETED, TIMEOUT = "completed", "timeout"
 EXERCISM_OUTPUT_LIMIT = 500
 
 
@@ -70,10 +70,8 @@ class ChapterResult:
     key: str
     title: str
     file: str
-    outcome: str = COMPLETED  # completed / timeout / crashed / exited / tampered / error
+    outcome: str = COMPLETED  # completed / timeout (the budget ran out) / error (its file could not be graded)
     message: str = ""
-    findings: list[str] = field(default_factory=list)
-    runs: int = 0
     seconds: float = 0.0
     score: float = 0.0
     max_score: float = 0.0
@@ -193,7 +191,7 @@ def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
         "submission": clean(result.submission, 4096), "seed": result.seed, "isolation": result.isolation,
         "seconds": round(result.seconds, 3),
         "score": _number(result.score), "max_score": _number(result.max_score),
-        "chapters": [{**asdict(c), "message": clean(c.message), "findings": [clean(f) for f in c.findings],
+        "chapters": [{**asdict(c), "message": clean(c.message),
                       "score": _number(c.score),
                       "max_score": _number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
         "exercises": [{"chapter": e.chapter, "exercise": e.exercise, "name": e.name, "status": e.status,

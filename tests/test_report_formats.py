@@ -85,7 +85,7 @@ def _hostile_result(exercises: int = 3) -> GradeResult:
     """Learner text in every place it can reach a report."""
     result = GradeResult("/tmp/sub\udcffmission", seed=1, isolation="basic", warnings=[HOSTILE])
     result.chapters = [ChapterResult("01_setup", "環境確認と乱数シード", "seeds.py", outcome=report.TIMEOUT,
-                                     message=HOSTILE, findings=[HOSTILE], max_score=exercises)]
+                                     message=HOSTILE, max_score=exercises)]
     for i in range(exercises):
         name = f"exercise_{i}"
         result.exercises.append(ExerciseResult("01_setup", name, 1, 0, report.FAIL, HOSTILE,
