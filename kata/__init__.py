@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["check", "hint", "solution", "progress", "run_xor"]
+__all__ = ["check", "hint", "progress", "run_xor", "solution"]
 
 
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:

@@ -65,9 +65,9 @@ class Chapter:
         """The exercise a check belongs to, from its name ``test_<exercise>_<fact>`` (longest name wins)."""
         best = None
         for ex in self.exercises:
-            if test_name == f"test_{ex.name}" or test_name.startswith(f"test_{ex.name}_"):
-                if best is None or len(ex.name) > len(best.name):
-                    best = ex
+            named = test_name == f"test_{ex.name}" or test_name.startswith(f"test_{ex.name}_")
+            if named and (best is None or len(ex.name) > len(best.name)):
+                best = ex
         return best
 
 

@@ -20,9 +20,23 @@ from kata import hints, messages
 from kata.portable import SimulatedCudaTensor, plain
 
 __all__ = [
-    "Mismatch", "fail", "expect", "expect_type", "expect_tensor", "expect_grad", "expect_array", "expect_scalar",
-    "expect_equal", "expect_sequence", "expect_same_object", "expect_unchanged", "expect_shares_memory",
-    "expect_no_shared_memory", "RngSnapshot", "expect_rng_unchanged", "tolerances",
+    "Mismatch",
+    "RngSnapshot",
+    "expect",
+    "expect_array",
+    "expect_equal",
+    "expect_grad",
+    "expect_no_shared_memory",
+    "expect_rng_unchanged",
+    "expect_same_object",
+    "expect_scalar",
+    "expect_sequence",
+    "expect_shares_memory",
+    "expect_tensor",
+    "expect_type",
+    "expect_unchanged",
+    "fail",
+    "tolerances",
 ]
 
 

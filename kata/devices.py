@@ -1,7 +1,8 @@
 """Device parameters for checks: CPU always, CUDA and MPS where the hardware really exists."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch

@@ -23,9 +23,10 @@ import os
 import sys
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from kata import catalog
 from kata.cli import UsageError
@@ -124,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def notebook_run(*, solutions: bool = False, root: str | os.PathLike | None = None,
                  output: str | os.PathLike | None = None, epochs: int = EPOCHS,
-                 show: bool | None = None) -> "FinaleResult | None":
+                 show: bool | None = None) -> FinaleResult | None:
     """``kata.run_xor``: the finale in this process; in a notebook the pictures are shown inline."""
     try:
         result = run(solutions=solutions, root=root, output=output, epochs=epochs)
@@ -168,6 +169,7 @@ def run(*, solutions: bool = False, root: str | os.PathLike | None = None, outpu
     code = _Code(learner, solutions)
 
     import torch
+
     from kata.state import GlobalState
 
     state = GlobalState.capture()
@@ -184,7 +186,7 @@ def run(*, solutions: bool = False, root: str | os.PathLike | None = None, outpu
     return result
 
 
-def _run(code: "_Code", folder: Path, epochs: int, out: TextIO) -> FinaleResult:
+def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     import torch
     from torch import nn
 
@@ -288,6 +290,7 @@ def blend_image(probs):
 def write_boundary_png(path: Path, image) -> Path:
     """``image`` (H, W, 3 floats in [0, 1]) as an 8-bit PNG, each grid point a PIXELS_PER_POINT square."""
     import torch
+
     from kata import png
 
     scaled = image.repeat_interleave(PIXELS_PER_POINT, dim=0).repeat_interleave(PIXELS_PER_POINT, dim=1)
@@ -445,7 +448,7 @@ class _Code:
             return fn(*args)
         except (KeyboardInterrupt, FinaleError):
             raise
-        except Exception as err:  # noqa: BLE001 - any failure in learner code becomes one Japanese line
+        except Exception as err:
             raise self._explain(err, nn, name) from None
 
     def wrong(self, nn: str, name: str, detail: str) -> None:
@@ -506,7 +509,7 @@ def _forward(code: _Code, model: Any, x: Any) -> Any:
         return model(x)
     except (KeyboardInterrupt, FinaleError):
         raise
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise code._explain(err, "08", "SimpleClassifier.forward") from None
 
 
@@ -515,14 +518,14 @@ def _check_dataset(code: _Code, dataset: Any, size: int) -> None:
 
     try:
         length = len(dataset)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise code._explain(err, "09", "XORDataset.__len__") from None
     if length != size:
         code.wrong("09", "XORDataset", WRONG_VALUE.format(what=f"XORDataset({size}) の len() ", expected=size,
                                                           actual=length))
     try:
         item = dataset[0]
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise code._explain(err, "09", "XORDataset.__getitem__") from None
     if not (isinstance(item, tuple) and len(item) == 2 and all(isinstance(t, torch.Tensor) for t in item)):
         code.wrong("09", "XORDataset", WRONG_TYPE.format(what="dataset[0] ", expected="(入力点, ラベル) のテンソルのタプル",
@@ -557,7 +560,7 @@ def _check_optimizer(code: _Code, optimizer: Any, model: Any) -> None:
 def _check_losses(code: _Code, losses: Any, epochs: int) -> list[float]:
     try:
         values = [float(v) for v in losses]
-    except Exception:  # noqa: BLE001 - None, a tensor of the wrong kind, …
+    except Exception:
         code.wrong("11", "train_model", WRONG_TYPE.format(what="戻り値", expected="float のリスト",
                                                           actual=type(losses).__name__))
     if len(values) != epochs:
@@ -575,7 +578,7 @@ def _check_saved(code: _Code, path: Path, model: Any) -> None:
         code.wrong("11", "save_state", f"{path.name} が書き出されていません")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         code.wrong("11", "save_state", f"torch.load(weights_only=True) で読めません ({type(err).__name__})")
     expected = sorted(model.state_dict())
     if not isinstance(saved, dict) or sorted(saved) != expected:

@@ -26,9 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
@@ -523,7 +524,7 @@ def grade_command(args: argparse.Namespace) -> int:
     except GradingError as err:
         sys.stderr.write(f"kata grade: {err}\n")
         return 2
-    except Exception as err:  # noqa: BLE001 - one line, not a traceback, whatever went wrong
+    except Exception as err:
         sys.stderr.write(f"kata grade: 採点を実行できませんでした: {type(err).__name__}: {report.clean(str(err), 300)}\n")
         return 2
     if not args.quiet:

@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kata import catalog, messages
-from kata.display import display_path, display_width, pad
 from kata.cli import UsageError
+from kata.display import display_path, display_width, pad
 
 ROOT_ENV = "KATA_ROOT"
 STATE_DIR = ".kata"

@@ -12,7 +12,6 @@ from kata.display import display_path
 from kata.errors import KataTimeout, LearnerImportError
 from kata.state import GlobalState
 
-
 _CACHE: dict[tuple[str, str], tuple[tuple[int, int], types.ModuleType]] = {}
 _FAILED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
 #: Files whose frames are the learner's own (for verdicts that show the learner's line).
@@ -49,7 +48,7 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
         sys.modules.pop(module_name, None)
         raise LearnerImportError(messages.IMPORT_SYNTAX.format(
             file=display_path(path), line=err.lineno, msg=err.msg)) from None
-    except BaseException as err:  # noqa: BLE001 - any failure at import time is the learner's
+    except BaseException as err:
         sys.modules.pop(module_name, None)
         if isinstance(err, KataTimeout):
             # Do not import (and time out) again for every check of this file until it changes.

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from torch.overrides import TorchFunctionMode, resolve_name
 
-__all__ = ["Log", "watch", "recording", "name_of", "names_of", "load_weights"]
+__all__ = ["Log", "load_weights", "name_of", "names_of", "recording", "watch"]
 
 
 def name_of(func: Callable[..., Any]) -> str:
@@ -58,7 +59,7 @@ class _Recorder(TorchFunctionMode):
 def _plain(v: Any) -> Any:
     if v is None or type(v) in (bool, int, float):
         return v
-    return str(v)[:200] if isinstance(v, str) or type(v).__module__.startswith("torch") and not hasattr(v, "shape") \
+    return str(v)[:200] if isinstance(v, str) or (type(v).__module__.startswith("torch") and not hasattr(v, "shape")) \
         else f"<{type(v).__name__}>"
 
 

@@ -16,7 +16,8 @@ boundary: ``kata grade`` reports it without counting it (checks that use it carr
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from kata import messages
 from kata.compare import fail

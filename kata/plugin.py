@@ -23,8 +23,8 @@ import pytest
 import torch
 
 from kata import catalog, loader, messages, mutants, verdict
-from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.compare import fail
+from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.state import GlobalState
 

@@ -8,14 +8,24 @@ helper class must be defined here.  This module imports torch only: it is sent t
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["Probe", "XorSet", "GradModeModel", "IndexDataset", "XorRule", "SimulatedCudaTensor", "SimulatedCuda", "SimulatedCudaTiming", "to_simulated_cuda",
-           "plain"]
+__all__ = [
+    "GradModeModel",
+    "IndexDataset",
+    "Probe",
+    "SimulatedCuda",
+    "SimulatedCudaTensor",
+    "SimulatedCudaTiming",
+    "XorRule",
+    "XorSet",
+    "plain",
+    "to_simulated_cuda",
+]
 
 
 class Probe(nn.Module):
@@ -63,7 +73,7 @@ CUDA = torch.device("cuda", 0)
 CUDA_NUMPY_ERROR = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
                     "memory first.")
 MIXED_DEVICES_ERROR = ("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!")
-_ACTIVE: list["SimulatedCuda"] = []  # the simulations installed around the current call, innermost last
+_ACTIVE: list[SimulatedCuda] = []  # the simulations installed around the current call, innermost last
 _TENSOR = torch.Tensor
 _GETTERS = {"device": lambda t: CUDA, "is_cuda": lambda t: True, "is_cpu": lambda t: False}
 _SYNCING = {_TENSOR.item, _TENSOR.tolist, _TENSOR.__bool__, _TENSOR.__float__, _TENSOR.__int__, _TENSOR.__index__,
@@ -130,7 +140,7 @@ class SimulatedCudaTensor(torch.Tensor):
     """
 
     @classmethod
-    def wrap(cls, t: torch.Tensor) -> "SimulatedCudaTensor":
+    def wrap(cls, t: torch.Tensor) -> SimulatedCudaTensor:
         """``t`` (a CPU tensor) moved to the simulated GPU: a leaf keeps being a leaf with its ``requires_grad``."""
         if t.is_leaf:
             out = _wrap(plain(t).detach())
@@ -226,7 +236,7 @@ def _converted(source: torch.Tensor, args: tuple, kwargs: dict) -> torch.Tensor:
 class _SimulatedEvent:
     """``torch.cuda.Event`` on the simulated GPU: ``record`` marks the time the queued work will be done."""
 
-    def __init__(self, sim: "SimulatedCuda", enable_timing: bool = False, **_: Any):
+    def __init__(self, sim: SimulatedCuda, enable_timing: bool = False, **_: Any):
         self.sim, self.enable_timing, self.time = sim, enable_timing, None
 
     def record(self, stream: Any = None) -> None:
@@ -242,7 +252,7 @@ class _SimulatedEvent:
     def wait(self, stream: Any = None) -> None:
         pass
 
-    def elapsed_time(self, end: "_SimulatedEvent") -> float:
+    def elapsed_time(self, end: _SimulatedEvent) -> float:
         if not (self.enable_timing and end.enable_timing):
             raise RuntimeError("Both events must be created with argument 'enable_timing=True'.")
         if self.time is None or end.time is None:
@@ -253,7 +263,7 @@ class _SimulatedEvent:
 
 
 class _SimulatedStream:
-    def __init__(self, sim: "SimulatedCuda"):
+    def __init__(self, sim: SimulatedCuda):
         self.sim = sim
 
     def synchronize(self) -> None:
@@ -279,7 +289,7 @@ class SimulatedCuda(TorchFunctionMode):
     blocking the caller, and ``synchronize()`` (or reading a value) waits until the queue is done.
     """
 
-    kernel_seconds: dict[str, float] = {}
+    kernel_seconds: ClassVar[dict[str, float]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -308,7 +318,7 @@ class SimulatedCuda(TorchFunctionMode):
             self._saved.append((owner, name, getattr(owner, name)))
             setattr(owner, name, value)
 
-    def __enter__(self) -> "SimulatedCuda":
+    def __enter__(self) -> SimulatedCuda:
         sim = self
         self._patch(torch.cuda, "is_available", lambda: True)
         self._patch(torch.cuda, "device_count", lambda: 1)
@@ -351,13 +361,13 @@ class SimulatedCuda(TorchFunctionMode):
             self.launch("matmul" if func in _MATMULS else "factory")
             return _wrap(func(*args, **kwargs))
         source = args[0] if args else None
-        if isinstance(source, torch.Tensor) and not isinstance(source, SimulatedCudaTensor):
-            if func is _TENSOR.cuda or (func is _TENSOR.to and _is_cuda(_to_target(args, kwargs))):
-                self.launch("copy")
-                out = _converted(source, args, kwargs) if func is _TENSOR.to else source
-                # A CPU -> GPU move always copies; a parameter's copy stays a leaf with its requires_grad.
-                return SimulatedCudaTensor.wrap(out.clone() if out is source or out.data_ptr() == source.data_ptr()
-                                                else out)
+        if isinstance(source, torch.Tensor) and not isinstance(source, SimulatedCudaTensor) and (
+                func is _TENSOR.cuda or (func is _TENSOR.to and _is_cuda(_to_target(args, kwargs)))):
+            self.launch("copy")
+            out = _converted(source, args, kwargs) if func is _TENSOR.to else source
+            # A CPU -> GPU move always copies; a parameter's copy stays a leaf with its requires_grad.
+            return SimulatedCudaTensor.wrap(out.clone() if out is source or out.data_ptr() == source.data_ptr()
+                                            else out)
         out = func(*args, **kwargs)
         if any(isinstance(t, SimulatedCudaTensor) for t in _tensors((args, kwargs))):
             self.launch("matmul" if func in _MATMULS else "other")
@@ -369,7 +379,7 @@ class SimulatedCudaTiming(SimulatedCuda):
     matrix product 0.03 s (of simulated GPU time).  A clock read without ``synchronize()`` after the product shows
     (nearly) 0 s; without ``synchronize()`` before starting the clock it also counts the matrices' creation."""
 
-    kernel_seconds = {"factory": 0.05, "matmul": 0.03}
+    kernel_seconds: ClassVar[dict[str, float]] = {"factory": 0.05, "matmul": 0.03}
 
 
 def to_simulated_cuda(module: nn.Module) -> nn.Module:

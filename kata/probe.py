@@ -12,8 +12,16 @@ from kata import hints, messages
 from kata.compare import expect
 from kata.portable import Probe, plain, to_simulated_cuda
 
-__all__ = ["Probe", "expect_called", "expect_no_graph", "expect_eval_mode", "expect_train_mode", "on_simulated_gpu",
-           "expect_inputs_on", "cpu_parameters"]
+__all__ = [
+    "Probe",
+    "cpu_parameters",
+    "expect_called",
+    "expect_eval_mode",
+    "expect_inputs_on",
+    "expect_no_graph",
+    "expect_train_mode",
+    "on_simulated_gpu",
+]
 
 
 def on_simulated_gpu(model: nn.Module) -> Probe:

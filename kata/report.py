@@ -15,9 +15,10 @@ from __future__ import annotations
 import ast
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kata import catalog, messages
 
@@ -219,7 +220,7 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict[str,
         })
     return {
         "score": _number(result.score),
-        "execution_time": int(round(result.seconds)),
+        "execution_time": round(result.seconds),
         "output": clean("\n".join(result.summary_lines() + result.warnings), 10_000),
         "output_format": "text",
         "test_output_format": "text",

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ class GlobalState:
     values: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def capture(cls) -> "GlobalState":
+    def capture(cls) -> GlobalState:
         values = {name: get() for name, (get, _) in _GETTERS.items()}
         cuda = _cuda_rng()
         if cuda:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from kata import hints, messages
 from kata.compare import Mismatch
-from kata.errors import KataTimeout, LearnerImportError
 from kata.display import display_path
+from kata.errors import KataTimeout, LearnerImportError
 from kata.loader import LEARNER_FILES
 
 PASS, FAIL, TODO, SKIP = "pass", "fail", "todo", "skip"

@@ -17,9 +17,9 @@ import signal
 import sys
 import time
 import zlib
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pytest
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, report
-
 from conftest import ROOT
+from kata import catalog, report
 
 pytestmark = pytest.mark.timeout(600)  # real grading runs, on a shared machine
 

@@ -1,14 +1,29 @@
 """The comparison engine: fixed order, one Japanese template per attribute, targeted hints."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from kata import hints, messages
-from kata.compare import (Mismatch, RngSnapshot, expect_array, expect_equal, expect_grad, expect_no_shared_memory,
-                          expect_rng_unchanged, expect_same_object, expect_scalar, expect_sequence,
-                          expect_shares_memory, expect_tensor, expect_type, expect_unchanged)
+from kata.compare import (
+    Mismatch,
+    RngSnapshot,
+    expect_array,
+    expect_equal,
+    expect_grad,
+    expect_no_shared_memory,
+    expect_rng_unchanged,
+    expect_same_object,
+    expect_scalar,
+    expect_sequence,
+    expect_shares_memory,
+    expect_tensor,
+    expect_type,
+    expect_unchanged,
+)
 
 
 def mismatch(fn, *args, **kwargs) -> Mismatch:
@@ -296,7 +311,7 @@ def test_no_template_or_hint_is_defined_twice(module):
     import ast
     import importlib
     source = importlib.import_module(f"kata.{module}").__file__
-    tree = ast.parse(open(source, encoding="utf-8").read())
+    tree = ast.parse(Path(source).read_text(encoding="utf-8"))
     names = [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
              for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
     assert sorted({n for n in names if names.count(n) > 1}) == []

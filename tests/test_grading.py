@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, grading, manifest, messages, report
-from kata.sandbox import client
-
 from conftest import ROOT
+from kata import catalog, grading, manifest, report
+from kata.sandbox import client
 
 ISOLATION = client._isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")

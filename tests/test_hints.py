@@ -12,9 +12,8 @@ import re
 import pytest
 import torch
 
-from kata import catalog, hints
-
 from conftest import all_exercises
+from kata import catalog, hints
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 BLANK = "____"

@@ -4,10 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_hints import JAPANESE, _squash, reference_lines
 
 from kata import catalog, cli, lessons, messages
-
-from test_hints import JAPANESE, _squash, reference_lines
 
 CHAPTERS = [pytest.param(c, id=c.key) for c in catalog.chapters()]
 LESSON_MIN_LINE = 22

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kata.display import display_width
 from kata import catalog, learn, messages
+from kata.display import display_width
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, grading, messages, report
-from kata.report import CheckResult, ChapterResult, ExerciseResult, GradeResult
-
 from conftest import ROOT
+from kata import catalog, grading, messages, report
+from kata.report import ChapterResult, CheckResult, ExerciseResult, GradeResult
 
 pytestmark = pytest.mark.timeout(600)  # real grading runs, on a shared machine
 

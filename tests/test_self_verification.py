@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from kata import catalog, mutants
-
 from conftest import ROOT, all_exercises
+from kata import catalog, mutants
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -129,7 +128,7 @@ def test_every_check_is_named_after_an_exercise(ch):
     orphans = [n for n in names if ch.exercise_of_test(n) is None]
     assert not orphans, f"checks not named test_<exercise>_<fact>: {orphans}"
     covered = {ch.exercise_of_test(n).name for n in names}
-    assert covered == {e.name for e in ch.exercises}, f"exercises without checks: {set(e.name for e in ch.exercises) - covered}"
+    assert covered == {e.name for e in ch.exercises}, f"exercises without checks: { {e.name for e in ch.exercises} - covered}"
 
 
 @pytest.mark.parametrize("ex", all_exercises())

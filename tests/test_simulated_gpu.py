@@ -9,8 +9,16 @@ import torch
 from torch import nn
 
 from kata import devices
-from kata.portable import (CUDA_NUMPY_ERROR, MIXED_DEVICES_ERROR, Probe, SimulatedCuda, SimulatedCudaTensor,
-                           SimulatedCudaTiming, plain, to_simulated_cuda)
+from kata.portable import (
+    CUDA_NUMPY_ERROR,
+    MIXED_DEVICES_ERROR,
+    Probe,
+    SimulatedCuda,
+    SimulatedCudaTensor,
+    SimulatedCudaTiming,
+    plain,
+    to_simulated_cuda,
+)
 
 
 def test_tensor_reports_cuda_and_numpy_needs_cpu():

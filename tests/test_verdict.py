@@ -22,7 +22,7 @@ def load_source(tmp_path, source: str, name: str = "learner_mod"):
 def raised(fn, *args):
     try:
         fn(*args)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return exc
     raise AssertionError("nothing raised")
 
@@ -106,9 +106,8 @@ def test_module_is_reloaded_only_when_the_file_changes(tmp_path):
 
 def test_forbidden_op_verdict():
     x = torch.randn(3)
-    with pytest.raises(Mismatch) as info:
-        with forbid(None, "torch.tanh", torch.tanh, torch.Tensor.tanh):
-            torch.nn.Tanh()(x)
+    with pytest.raises(Mismatch) as info, forbid(None, "torch.tanh", torch.tanh, torch.Tensor.tanh):
+        torch.nn.Tanh()(x)
     assert info.value.attribute == "forbidden"
     assert info.value.message == messages.FORBIDDEN_OP.format(op="torch.tanh", used="torch.tanh")
     with record_ops(None) as called:

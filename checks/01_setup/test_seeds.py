@@ -2,8 +2,15 @@
 import torch
 
 from kata import hints, messages
-from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_sequence, expect_tensor,
-                          expect_type)
+from kata.compare import (
+    RngSnapshot,
+    expect,
+    expect_equal,
+    expect_rng_unchanged,
+    expect_sequence,
+    expect_tensor,
+    expect_type,
+)
 
 
 def _expect_global_rng_after(what: str, replay) -> None:

@@ -3,8 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from kata import inputs
-from kata.compare import (expect_grad, expect_same_object, expect_sequence, expect_tensor, expect_type,
-                          expect_unchanged)
+from kata.compare import expect_grad, expect_same_object, expect_sequence, expect_tensor, expect_type, expect_unchanged
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 FLOATS = (torch.float32, torch.float64)

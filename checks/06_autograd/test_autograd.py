@@ -1,11 +1,18 @@
 """Checks for chapter 06 (autograd)."""
 import torch
 
-from kata.portable import GradModeModel
-
 from kata import hints, inputs, messages
-from kata.compare import (Mismatch, expect, expect_equal, expect_grad, expect_same_object, expect_sequence, expect_tensor,
-                          fail)
+from kata.compare import (
+    Mismatch,
+    expect,
+    expect_equal,
+    expect_grad,
+    expect_same_object,
+    expect_sequence,
+    expect_tensor,
+    fail,
+)
+from kata.portable import GradModeModel
 
 SOURCE_X = (0.0, 1.0, 2.0)
 SOURCE_Y = 12.6667  # printed by the source text: tensor(12.6667, grad_fn=<MeanBackward0>)

@@ -3,11 +3,18 @@ import torch
 from torch.utils import data
 
 from kata import hints, messages, xor
-from kata.compare import (RngSnapshot, expect, expect_equal, expect_rng_unchanged, expect_scalar, expect_sequence,
-                          expect_tensor, expect_type)
-from kata.inputs import items_of
+from kata.compare import (
+    RngSnapshot,
+    expect,
+    expect_equal,
+    expect_rng_unchanged,
+    expect_scalar,
+    expect_sequence,
+    expect_tensor,
+    expect_type,
+)
+from kata.inputs import call_both, items_of, randint, seed_all
 from kata.portable import IndexDataset
-from kata.inputs import call_both, randint, seed_all
 
 
 def _cat(batches: list[torch.Tensor]) -> torch.Tensor:

@@ -24,13 +24,19 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from kata import devices, hints, messages
-from kata.compare import (expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged,
-                          fail)
+from kata.compare import expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged, fail
 from kata.devices import HAS_CUDA
-from kata.observe import load_weights, watch
-from kata.probe import (Probe, cpu_parameters, expect_eval_mode, expect_inputs_on, expect_no_graph, expect_train_mode,
-                        on_simulated_gpu)
 from kata.inputs import choice, randint
+from kata.observe import load_weights, watch
+from kata.probe import (
+    Probe,
+    cpu_parameters,
+    expect_eval_mode,
+    expect_inputs_on,
+    expect_no_graph,
+    expect_train_mode,
+    on_simulated_gpu,
+)
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 XOR_ACCURACY = 0.95
@@ -250,7 +256,7 @@ def _load_checkpoint(sub, path):
     __tracebackhide__ = True
     try:
         return load_weights(sub, path)
-    except Exception as exc:  # noqa: BLE001 - any failure to read the file is the finding
+    except Exception as exc:
         fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
              exc_type=type(exc).__name__, exc_msg=(str(exc).strip().splitlines() or [""])[0][:200])
 

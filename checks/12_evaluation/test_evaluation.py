@@ -16,10 +16,9 @@ from torch.utils.data import DataLoader
 from kata import devices, hints, messages
 from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type
 from kata.inputs import choice, randint
-from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
 from kata.portable import SimulatedCudaTensor, XorRule
+from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
-
 
 # -- models whose behaviour the checks know ----------------------------------------------------------------------
 
@@ -268,7 +267,7 @@ def test_predict_grid_between_zero_and_one(sub, gen):
     probs = sub.predict_grid(first_coordinate_model(), grid)
     expect_type(probs, torch.Tensor, name="predict_grid の戻り値")
     low, high = (float(probs.min()), float(probs.max())) if probs.numel() else (0.0, 0.0)
-    expect(0.0 <= low and high <= 1.0, "range", messages.NOT_IN_UNIT_INTERVAL, hints.LOGITS_NOT_PROBS,
+    expect(low >= 0.0 and high <= 1.0, "range", messages.NOT_IN_UNIT_INTERVAL, hints.LOGITS_NOT_PROBS,
            name="predict_grid の戻り値", actual=f"最小 {low:.4g}、最大 {high:.4g}")
 
 

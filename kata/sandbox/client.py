@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import os
 import pathlib
-import select
 import signal
 import socket
-import subprocess
-import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
-from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, _isolation  # noqa: F401 (re-exported)
 from kata.sandbox.worker import apply_state, capture_state
+from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, _isolation  # noqa: F401 (re-exported)
 
 #: A frame from the worker may be at most this large.
 REPLY_LIMIT = 256 * 1024 * 1024
@@ -205,12 +199,12 @@ class Session:
             def recv(n: int) -> bytes:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise socket.timeout()
+                    raise TimeoutError()
                 sock.settimeout(left)
                 return sock.recv(n)
 
             return wire.unpack(recv, REPLY_LIMIT)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             self.stop()
             if importing:
                 self.import_error = LearnerImportError(messages.IMPORT_TIMEOUT.format(file=self.chapter.filename))
@@ -404,7 +398,7 @@ class Session:
     def _handle(self, handle: wire.Handle) -> Any:
         return RemoteObject(self, handle)
 
-    def module(self) -> "RemoteModule":
+    def module(self) -> RemoteModule:
         self.ensure()
         return RemoteModule(self)
 
@@ -452,7 +446,7 @@ class _RemoteGraph(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         grads = ctx.session.backward(ctx.key, grad, ctx.dep_keys)
         out = []
-        for g, (shape, dtype) in zip(grads, ctx.leaf_meta):
+        for g, (shape, _dtype) in zip(grads, ctx.leaf_meta):
             out.append(g if isinstance(g, torch.Tensor) and g.shape == shape else None)
         return (None, None, None, None, None, *out)
 
@@ -522,7 +516,7 @@ class RemoteObject:
         object.__setattr__(self, "_kata_repr", handle.text)
 
     @property  # type: ignore[misc]
-    def __class__(self):  # noqa: D105 - isinstance() looks here
+    def __class__(self):
         return _class_for(object.__getattribute__(self, "_kata_mro"))
 
     def _do(self, action: str, *operands: Any, kwargs: dict | None = None, **extra: Any) -> Any:
@@ -630,7 +624,7 @@ class ModuleFunction:
         return getattr(self._resolve(), name)
 
     @property  # type: ignore[misc]
-    def __class__(self):  # noqa: D105 - isinstance() looks here
+    def __class__(self):
         return self._resolve().__class__
 
     def __repr__(self) -> str:

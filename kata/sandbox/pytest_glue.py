@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kata import catalog, messages
+from kata import catalog
 from kata.errors import LearnerImportError
 from kata.sandbox import client
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
@@ -184,7 +184,7 @@ class Stream:
     write its report progressively and knows which checks never ran if this process is stopped from outside."""
 
     def __init__(self, path: Path):
-        self.file = open(path, "a", encoding="utf-8")
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole session
 
     def _write(self, event: dict) -> None:
         self.file.write(json.dumps(event, ensure_ascii=True) + "\n")

@@ -19,7 +19,8 @@ import pathlib
 import struct
 import types
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kata import portable  # noqa: F401  (rebuilt classes are resolved from here)
+from kata import portable
 from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.sandbox import wire
 
@@ -215,7 +215,7 @@ def _sandbox(cfg: dict) -> str:
             with contextlib.suppress(OSError):
                 _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as err:
-            raise SystemExit(f"sandbox set-up failed: {err}")
+            raise SystemExit(f"sandbox set-up failed: {err}") from err
     else:
         work = cfg["workdir"]
     os.makedirs(work, exist_ok=True)
@@ -301,7 +301,7 @@ class Worker:
         state = capture_state()
         try:
             exec(code, module.__dict__)
-        except BaseException as err:  # noqa: BLE001 - the learner's import-time failure, reported as data
+        except BaseException as err:
             restore_state(state)
             self.send({"error": self.describe(err)})
             return
@@ -373,7 +373,7 @@ class Worker:
             apply_state(incoming)
             if self.state is not None and incoming:
                 self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
@@ -391,7 +391,7 @@ class Worker:
             with observe(header.get("observe") or {}, events), context:
                 result = self.act(action, operands, kwargs, header)
             error = None
-        except BaseException as err:  # noqa: BLE001 - learner code's failure is reported as data
+        except BaseException as err:
             result, error = None, self.describe(err)
         after = capture_state()
         self.state = after
@@ -414,7 +414,7 @@ class Worker:
                                                             else []))[:10_000]
             reply["reach"] = reach
             self.send(reply, enc.buffers)
-        except BaseException as err:  # noqa: BLE001 - a result that cannot be encoded is the learner's
+        except BaseException as err:
             self.send({"error": self.describe(err, encoding=True), "state": None})
 
     def _deps(self, result: Any) -> dict:
@@ -498,7 +498,7 @@ class Worker:
                     "NotImplementedError" in (last.line or ""))
         try:
             text = str(err)
-        except Exception:  # noqa: BLE001 - a learner's exception whose __str__ fails
+        except Exception:
             text = ""
         out = {"type": type(err).__name__, "mro": [c.__name__ for c in type(err).__mro__][:20],
                "module": type(err).__module__, "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub,
@@ -648,7 +648,7 @@ def _worker_main(fd: int, cfg: dict, report: int) -> None:
                             f"{profile}.{os.getpid()}")
         else:
             Worker(sock, work).serve()
-    except BaseException as err:  # noqa: BLE001
+    except BaseException as err:
         code = 3
         with contextlib.suppress(Exception):
             os.write(2, f"kata worker: {err}\n".encode())

@@ -71,7 +71,7 @@ class Zygote:
         # never a learner's repository).
         code = ("import sys; sys.path.insert(0, %r); from kata.sandbox.worker import main; main()"
                 % str(root or catalog.ROOT))
-        stderr = open(log, "ab") if log else subprocess.DEVNULL
+        stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
         env["OMP_NUM_THREADS"] = "1"
         try:
@@ -85,7 +85,7 @@ class Zygote:
         self.control = ours
 
     @classmethod
-    def from_environment(cls, isolation: str | None = None) -> "Zygote | None":
+    def from_environment(cls, isolation: str | None = None) -> Zygote | None:
         """The zygote ``kata grade`` started for this process, if it handed one over (``KATA_ZYGOTE_FD``)."""
         raw = os.environ.get("KATA_ZYGOTE_FD")
         if not raw or not raw.isdigit():

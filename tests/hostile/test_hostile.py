@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from hostile import BYSTANDER, CASES, SLOTS, Hostile
 from kata import catalog, grading, report
 from kata.sandbox import client, zygote
-
-from hostile import BYSTANDER, CASES, SLOTS, Hostile
 
 #: Small limits keep the catalogue quick and are still generous for the references on a busy 2-core machine.
 CHECK_TIMEOUT = 10.0

@@ -3,7 +3,6 @@ import torch
 
 from kata.mutants import mutant
 
-
 # -- grad_of_mean ------------------------------------------------------------------------------------------------
 
 @mutant("06", "grad_of_mean", expect="勾配")

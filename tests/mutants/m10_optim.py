@@ -5,7 +5,6 @@ from torch.nn import functional as F
 
 from kata.mutants import mutant
 
-
 # -- bce_with_logits ---------------------------------------------------------------------------------------------
 
 @mutant("10", "bce_with_logits", expect="値が違います")

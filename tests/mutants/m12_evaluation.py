@@ -4,7 +4,6 @@ import torch
 
 from kata.mutants import mutant
 
-
 # -- predict_labels ----------------------------------------------------------------------------------------------
 
 @mutant("12", "predict_labels", expect="値が違います")
