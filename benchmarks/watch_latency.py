@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kata import catalog, learn, messages  # noqa: E402
+from kata.authoring import stubs  # noqa: E402
 
 STARTUP_TIMEOUT = 300.0
 VERDICT_TIMEOUT = 60.0
@@ -46,7 +47,7 @@ def _save(path: Path, text: str, rename: bool) -> None:
 
 def _versions(chapter: catalog.Chapter) -> list[str]:
     reference = chapter.reference_file().read_text(encoding="utf-8")
-    return [reference, learn.stub_source(chapter), reference + "\ndef _kata_benchmark_broken(:\n"]
+    return [reference, stubs.stub_source(chapter), reference + "\ndef _kata_benchmark_broken(:\n"]
 
 
 class _Lines:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, learn, messages
+from kata import catalog, messages
+from kata.authoring import stubs
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
 REFERENCE = CH01.reference_file().read_text(encoding="utf-8")
-STUB = learn.stub_source(CH01)
+STUB = stubs.stub_source(CH01)
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 pytestmark = pytest.mark.timeout(600)
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.timeout(600)
 def solved(*names: str) -> str:
     source = STUB
     for name in names:
-        source = learn.replace_exercise(source, REFERENCE, name)[0]
+        source = stubs.replace_exercise(source, REFERENCE, name)[0]
     return source
 
 
@@ -190,7 +191,7 @@ def test_reset_one_exercise_works_in_a_file_with_a_syntax_error(learner):
 
 def test_reset_puts_back_an_exercise_the_learner_deleted(learner):
     source = solved("torch_version")
-    start, end = learn._span(source, "seeded_rand")
+    start, end = stubs.definition_span(source, "seeded_rand")
     learner.write("".join(source.splitlines(keepends=True)[:start] + source.splitlines(keepends=True)[end:]))
     proc = learner.kata("reset", "01", "seeded_rand")
     assert messages.RESET_APPENDED.format(file=str(learner.file), exercise="seeded_rand") in proc.stdout
@@ -216,7 +217,7 @@ def test_reset_recreates_a_deleted_file(learner):
 @pytest.mark.parametrize("chapter", [pytest.param(c, id=c.key) for c in catalog.chapters()])
 def test_the_stub_rebuilt_from_the_reference_is_the_committed_stub(chapter):
     """What `kata reset` writes is exactly the stub the learner started from."""
-    assert learn.stub_source(chapter) == chapter.learner_file().read_text(encoding="utf-8")
+    assert stubs.stub_source(chapter) == chapter.learner_file().read_text(encoding="utf-8")
 
 
 # -- kata solution --------------------------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def test_solution_with_force_shows_it_with_a_warning(learner):
     proc = learner.kata("solution", "01", "seeded_rand", "--force")
     assert proc.returncode == 0
     assert proc.stderr.strip().splitlines()[-1].startswith("警告: 01 seeded_rand はまだ正解していません")
-    assert learn.reference_source(CH01, "seeded_rand") in proc.stdout
+    assert stubs.reference_source(CH01, "seeded_rand") in proc.stdout
 
 
 def test_solution_is_shown_once_the_exercise_passes(learner):

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, learn, messages
+from kata import catalog, messages
+from kata.authoring import stubs
 from kata.display import display_width
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
 REFERENCE = CH01.reference_file().read_text(encoding="utf-8")
-STUB = learn.stub_source(CH01)
+STUB = stubs.stub_source(CH01)
 ROW = f"01  {CH01.title}*"
 # seeded_rand right for seed 0 only: its "source values" check passes, its "matches reference" check fails.
 SEED_ZERO_ONLY = REFERENCE.replace("    torch.manual_seed(seed)\n    return torch.rand(shape)",
@@ -28,7 +29,7 @@ def solved(*names: str) -> str:
     """Chapter 01 with ``names`` solved (reference bodies) and the rest left as stubs."""
     source = STUB
     for name in names:
-        source = learn.replace_exercise(source, REFERENCE, name)[0]
+        source = stubs.replace_exercise(source, REFERENCE, name)[0]
     return source
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, learn, messages, watch
+from kata import catalog, messages, watch
+from kata.authoring import stubs
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
 REFERENCE_01 = CH01.reference_file().read_text(encoding="utf-8")
-STUB_01 = learn.stub_source(CH01)
+STUB_01 = stubs.stub_source(CH01)
 
 
 class FakeClock:
