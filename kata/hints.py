@@ -251,7 +251,6 @@ GRAD_ASSIGNED = ("x.grad に自分で計算した式を代入していません�
 DATA_UPDATE = ("w.data を書き換えていませんか？ .data 経由の変更は autograd から見えない (バージョンカウンタ w._version が"
                "進まない) ので、その値を使う計算グラフが古い値のまま逆伝播されても誰も気づけません。"
                "with torch.no_grad(): の中で w そのものをその場で更新しましょう (w -= ... や w.sub_(...))。")
-NEW_TENSOR_NOT_INPLACE = "w = w - lr * w.grad は新しいテンソルを作ります。with torch.no_grad(): の中で w -= lr * w.grad (または w.sub_(...)) とその場で更新しましょう。"
 GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
 GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
 SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"

@@ -9,8 +9,6 @@ MARK_PASS = "✔"
 MARK_FAIL = "✘"
 MARK_TODO = "未着手"
 MARK_SKIP = "スキップ"
-WORD_PASS = "正解"
-WORD_FAIL = "不正解"
 
 # -- comparison templates, one per attribute, in the order they are compared ------------------------------------
 TYPE = "『{name}』の型が違います。期待: {expected}、実際: {actual}"
@@ -40,7 +38,6 @@ EQUAL = "『{name}』が違います。期待: {expected}、実際: {actual}"
 
 # -- facts that are not a comparison with an expected value -----------------------------------------------------
 SAME_OBJECT = "『{name}』は入力『{other}』そのもの (同じオブジェクト) を返す必要があります。新しいオブジェクトが返されました。"
-NOT_SAME_OBJECT = "『{name}』が入力『{other}』そのものです。新しいテンソルを返してください。"
 INPUT_MUTATED = "入力『{name}』が書き換えられています。入力は変更しないでください。"
 RNG_CHANGED = "グローバルな乱数状態 ({which}) が変わっています。グローバル乱数を消費・再設定しないでください。"
 STATE_CHANGED = "グローバルな設定『{what}』が変わっています。期待: {expected}、実際: {actual}"
@@ -50,7 +47,6 @@ NOT_REPRODUCIBLE = "『{name}』が再現できていません。同じシード
 # -- exceptions and failures outside the comparison -------------------------------------------------------------
 TODO = "未着手です: 関数の本体はまだ NotImplementedError を送出しています。"
 EXCEPTION = "『{where}』で例外が発生しました: {exc_type}: {exc_msg}"
-EXCEPTION_NO_LINE = "学習者のコードで例外が発生しました: {exc_type}: {exc_msg}"
 IMPORT_SYNTAX = "『{file}』の {line} 行目に構文エラーがあります: {msg}"
 IMPORT_ERROR = "『{file}』を読み込めませんでした ({where}): {exc_type}: {exc_msg}"
 IMPORT_MISSING_FILE = "『{file}』が見つかりません。"
@@ -122,7 +118,7 @@ MUST_USE_OP = "『{name}』の計算に『{op}』が一度も使われていま�
 NOT_SHUFFLED = "『{name}』がシャッフルされていません (データセットの順番のまま出てきます)。"
 SEED_IGNORED = "『{name}』が seed によって変わりません (seed={first}、seed={second}: 同じ順番になりました)。"
 
-# -- grading: kata grade / kata verify (kata.grading, kata.guard, kata.report, kata.manifest) ---------------------
+# -- grading: kata grade / kata verify (kata.grading, kata.report, kata.manifest) ---------------------------------
 GRADE_PASS = "正解"
 GRADE_NOT_RUN_TIMEOUT = ("章の制限時間 ({seconds} 秒) を超えたため採点を打ち切りました。このチェックは実行されていません。"
                          "無限ループや非常に重い計算になっていませんか？")
@@ -130,24 +126,6 @@ GRADE_NOT_RUN_EXIT = ("採点プロセスが途中で終了しました (終了�
                       "sys.exit / os._exit / pytest.exit などを呼んでいませんか？")
 GRADE_NOT_RUN = "このチェックは実行されませんでした ({why})。"
 GRADE_NO_CHECKS = "この演習のチェックを集められませんでした (講師に連絡してください)。"
-TAMPER_REPLACED = "『{name}』が差し替えられています"
-TAMPER_HOOKS = "pytest のフック ({hook}) の実装が追加・削除されています"
-TAMPER_FRAMES = "実行中のフレームを覗こうとしました ({how})"
-TAMPER_GC = "gc で実行中のオブジェクトを探そうとしました ({how})"
-TAMPER_CTYPES = "ctypes でメモリやライブラリを直接操作しようとしました ({how})"
-TAMPER_TRACE = "トレース関数を設定しようとしました ({how})"
-TAMPER_CODE = "関数のコードを作り替えようとしました ({how})"
-TAMPER_SKIP = "学習者のコードがチェックを飛ばそうとしました ({how})"
-TAMPER_WRITE = "採点用のファイルを書き換えようとしました ({path})"
-TAMPER_DECEPTIVE = "比較をごまかすクラス『{cls}』を定義しています ({how})"
-TAMPER_CHANNEL = "採点結果の通信路に不正な書き込みがありました"
-TAMPER_SUITE_CHANGED = "採点用のファイルが採点中に書き換えられました ({path})"
-TAMPER_STATIC = "採点の仕組みに触れるコードがあります: {what} ({line} 行目)"
-TAMPER_MODE = "torch の関数呼び出しを横取りするモード ({how}) が有効なまま残っています"
-FORBIDDEN_PROCESS = "子プロセスの作成 ({how})。DataLoader を使う場合は num_workers=0 にしてください"
-FORBIDDEN_SIGNAL = "他のプロセスへのシグナル送信 ({how})"
-FORBIDDEN_NETWORK = "ネットワーク ({how})"
-FORBIDDEN_WRITE = "作業フォルダの外へのファイル書き込み ({path})"
 GRADE_REFUSED_IN_PLACE = ("その場での採点を拒否しました: チェック・エンジン・模範解答がマニフェスト ({manifest}) と"
                           "一致しません。変更されたファイル: {files}")
 GRADE_NO_SUBMISSION = "提出物のフォルダ {path} がありません。"
