@@ -412,12 +412,19 @@ class _EpochCounter:
 
 # -- the learner's code -------------------------------------------------------------------------------------------
 
+def _known_chapter(nn: str) -> catalog.Chapter:
+    found = catalog.chapter(nn)
+    if found is None:
+        raise LookupError(f"chapter {nn} is missing from the catalogue")
+    return found
+
+
 class _Code:
     """The modules of chapters 08-12 (the learner's or the references) and calls into them that fail in Japanese."""
 
     def __init__(self, root: Path, solutions: bool):
         self.root, self.solutions = root, solutions
-        self.chapters = {nn: catalog.chapter(nn) for nn in CHAPTERS}
+        self.chapters = {nn: _known_chapter(nn) for nn in CHAPTERS}
         self.files = {nn: (ch.reference_file() if solutions else ch.learner_file(root)).resolve()
                       for nn, ch in self.chapters.items()}
         self._modules: dict[str, types.ModuleType] = {}

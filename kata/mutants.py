@@ -52,7 +52,7 @@ def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: 
 
     def register(obj: Any) -> Any:
         REGISTRY.append(Mutant(ch.key, exercise, name or obj.__name__, obj, fragments,
-                               str(Path(sys.modules[obj.__module__].__file__).resolve())))
+                               str(Path(sys.modules[obj.__module__].__file__ or "").resolve())))
         return obj
 
     return register

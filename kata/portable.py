@@ -197,15 +197,16 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple[torch.device | None, dict]:
     other = kwargs.pop("other", None)
     if rest and isinstance(rest[0], torch.Tensor):
         other = rest.pop(0)
+    device: torch.device | None
     if isinstance(other, torch.Tensor):
         device, dtype = other.device, other.dtype  # the Python attribute: cuda:0 for a simulated tensor
         non_blocking, memory_format = bool(rest[0]) if rest else kwargs.get("non_blocking", False), None
     else:
-        device = kwargs.pop("device", None)
+        given = kwargs.pop("device", None)
         if rest and not isinstance(rest[0], torch.dtype):
-            device = rest.pop(0)
+            given = rest.pop(0)
         try:
-            device = None if device is None else torch.device(device)
+            device = None if given is None else torch.device(given)
         except (RuntimeError, TypeError):
             device = None
         _, dtype, non_blocking, memory_format = torch._C._nn._parse_to(*rest, **kwargs)
@@ -237,7 +238,8 @@ class _SimulatedEvent:
     """``torch.cuda.Event`` on the simulated GPU: ``record`` marks the time the queued work will be done."""
 
     def __init__(self, sim: SimulatedCuda, enable_timing: bool = False, **_: Any):
-        self.sim, self.enable_timing, self.time = sim, enable_timing, None
+        self.sim, self.enable_timing = sim, enable_timing
+        self.time: float | None = None
 
     def record(self, stream: Any = None) -> None:
         self.time = self.sim.queue_end()

@@ -28,7 +28,9 @@ def on_simulated_gpu(model: nn.Module) -> Probe:
     """``model`` in a :class:`Probe`, moved to the simulated GPU (``kata.portable``): its parameters report cuda:0
     on every machine, a CPU batch given to it fails as on a real GPU, and the probe records the inputs' devices.
     Call learner code on it through ``kata.devices.call_simulated``."""
-    return to_simulated_cuda(Probe(model))
+    probe = Probe(model)
+    to_simulated_cuda(probe)  # in place, like Module.to
+    return probe
 
 
 def cpu_parameters(module: nn.Module) -> list[tuple[str, torch.Tensor]]:

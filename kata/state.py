@@ -10,11 +10,20 @@ import numpy as np
 import torch
 
 
+def _set_grad_mode(enabled: Any) -> None:
+    torch.set_grad_enabled(bool(enabled))  # used as a function, it sets the mode for the thread
+
+
+def _set_cudnn(flags: Any) -> None:
+    cudnn = torch.backends.cudnn
+    cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32 = (bool(f) for f in flags)
+
+
 def _getters() -> dict[str, tuple[Callable[[], Any], Callable[[Any], None]]]:
     cudnn = torch.backends.cudnn
     out: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
         "default_dtype": (torch.get_default_dtype, torch.set_default_dtype),
-        "grad_enabled": (torch.is_grad_enabled, torch.set_grad_enabled),
+        "grad_enabled": (torch.is_grad_enabled, _set_grad_mode),
         "torch_rng": (torch.get_rng_state, torch.set_rng_state),
         "numpy_rng": (np.random.get_state, np.random.set_state),
         "random_rng": (random.getstate, random.setstate),
@@ -25,8 +34,7 @@ def _getters() -> dict[str, tuple[Callable[[], Any], Callable[[Any], None]]]:
         ),
         "cudnn": (
             lambda: (cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32),
-            lambda v: (setattr(cudnn, "enabled", v[0]), setattr(cudnn, "deterministic", v[1]),
-                       setattr(cudnn, "benchmark", v[2]), setattr(cudnn, "allow_tf32", v[3])),
+            _set_cudnn,
         ),
         "matmul_precision": (torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
         "num_threads": (torch.get_num_threads, torch.set_num_threads),

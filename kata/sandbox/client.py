@@ -18,7 +18,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -69,7 +69,7 @@ def learner_exception(info: dict, filename: str) -> BaseException:
         cls = type(name if name.isidentifier() else "LearnerError", (LearnerException, base), {})
         cls.__module__ = "learner"
         _EXCEPTION_CLASSES[key] = cls
-    err = cls.__new__(cls)
+    err = cast(Any, cls).__new__(cls)
     LearnerException.__init__(err, info, filename)
     return err
 
@@ -231,7 +231,8 @@ class Session:
     # requests --------------------------------------------------------------------------------------------------
     def _file_out(self, path: Any) -> dict:
         p = pathlib.Path(path)
-        key = self.table.register(p, None) if self.table.key_of(p) is None else self.table.key_of(p)
+        known = self.table.key_of(p)
+        key = self.table.register(p, None) if known is None else known
         self.table.files[key] = p
         spec: dict[str, Any] = {"key": key, "name": p.name, "data": None, "str": isinstance(path, str)}
         try:
@@ -437,13 +438,13 @@ class _MissingName(AttributeError):
 
 class _RemoteGraph(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, session, key, dep_keys, data, dummy, *leaves):  # type: ignore[override]
+    def forward(ctx, session, key, dep_keys, data, dummy, *leaves):
         ctx.session, ctx.key, ctx.dep_keys = session, key, dep_keys
         ctx.leaf_meta = [(t.shape, t.dtype) for t in leaves]
         return data.clone()
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx, grad):
         grads = ctx.session.backward(ctx.key, grad, ctx.dep_keys)
         out = []
         for g, (shape, _dtype) in zip(grads, ctx.leaf_meta):
@@ -451,16 +452,16 @@ class _RemoteGraph(torch.autograd.Function):
         return (None, None, None, None, None, *out)
 
 
-_FUNCTIONS: dict[str, type] = {}
+_FUNCTIONS: dict[str, type[_RemoteGraph]] = {}
 
 
-def _remote_function(name: str) -> type:
+def _remote_function(name: str) -> type[_RemoteGraph]:
     name = name if name.isidentifier() else "RemoteBackward"
     cls = _FUNCTIONS.get(name)
     if cls is None:
         cls = type(f"Remote{name}", (_RemoteGraph,), {})
-        cls._backward_cls.__name__ = name  # type: ignore[attr-defined]
-        cls._backward_cls.__qualname__ = name  # type: ignore[attr-defined]
+        cls._backward_cls.__name__ = name
+        cls._backward_cls.__qualname__ = name
         _FUNCTIONS[name] = cls
     return cls
 
@@ -477,7 +478,7 @@ def _class_for(mro: tuple[str, ...]) -> type:
     if cls is not None:
         return cls
     special = {"builtins:function": type(_class_for), "builtins:method": type(Session.close),
-               "builtins:generator": type(x for x in ()), "builtins:builtin_function_or_method": type(len)}
+               "builtins:generator": type(_ for _ in ()), "builtins:builtin_function_or_method": type(len)}
     base: type = object
     own = None
     for name in mro:

@@ -183,7 +183,8 @@ class Stream:
     """Writes one JSON line per event to a file as the run goes (``--kata-stream``), so that ``kata grade`` can
     write its report progressively and knows which checks never ran if this process is stopped from outside."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, config: pytest.Config):
+        self.config = config
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole session
 
     def _write(self, event: dict) -> None:
@@ -220,6 +221,5 @@ class Stream:
 
 
 def register_stream(config: pytest.Config, path: str) -> None:
-    stream = Stream(Path(path))
-    stream.config = config  # type: ignore[attr-defined]
+    stream = Stream(Path(path), config)
     config.pluginmanager.register(stream, "kata-stream")

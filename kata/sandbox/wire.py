@@ -20,7 +20,7 @@ import struct
 import types
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -461,7 +461,7 @@ def tensor_fingerprint(t: torch.Tensor) -> tuple:
     """What changes when a tensor is changed in place (data, metadata, autograd state)."""
     try:
         storage = t.untyped_storage()
-        data = zlib.crc32(_u8(storage) if storage.device.type == "cpu" else _storage_bytes(storage)) \
+        data = zlib.crc32(_u8(storage).data if storage.device.type == "cpu" else _storage_bytes(storage)) \
             if t.layout == torch.strided and storage.device.type != "meta" else 0
     except Exception:
         data = 0
@@ -670,6 +670,7 @@ class Decoder:
             return known
         self.done.add(key)
         kind = state.get("kind")
+        obj: Any
         if kind == "tensor":
             obj = self._tensor(key, state, known)
         elif kind == "array":
@@ -694,7 +695,7 @@ class Decoder:
         cls = resolve(state["cls"])
         if not isinstance(cls, type):
             raise WireError("not a class")
-        obj = known if known is not None and type(known) is cls else cls.__new__(cls)
+        obj = known if known is not None and type(known) is cls else cast(Any, cls).__new__(cls)
         self.table.register(obj, key)
         attrs = self.value(state["dict"])
         if not isinstance(attrs, dict):
@@ -733,6 +734,8 @@ class Decoder:
         stride = [int(x) for x in state["stride"]]
         offset = int(state["offset"])
         storage = self.storage(state["storage"])
+        if storage is None:
+            raise WireError("tensor without storage")
         device = torch.device(state["device"])
         if not _device_ok(device):
             raise WireError(f"device {device} is not available here")

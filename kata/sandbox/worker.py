@@ -33,6 +33,7 @@ import socket
 import sys
 import traceback
 import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,8 @@ def _needed_paths() -> list[str]:
     """Folders the worker must still read after the grader's folders are hidden: the interpreter and packages."""
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.__file__)}
     for mod in (torch, np):
-        paths.add(os.path.dirname(os.path.dirname(mod.__file__)))
+        if mod.__file__:
+            paths.add(os.path.dirname(os.path.dirname(mod.__file__)))
     for entry in sys.path:
         if entry and os.path.isdir(entry) and ("site-packages" in entry or "dist-packages" in entry):
             paths.add(entry)
@@ -219,10 +221,10 @@ def _sandbox(cfg: dict) -> str:
     else:
         work = cfg["workdir"]
     os.makedirs(work, exist_ok=True)
-    if uid is not None:
+    if uid is not None and gid is not None:
         os.chown(work, uid, gid)
     os.chdir(work)
-    if mode == "root" and uid is not None:
+    if mode == "root" and uid is not None and gid is not None:
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
@@ -252,7 +254,7 @@ class Worker:
         self.state: dict[str, Any] | None = None  # the global state after the last request
 
     # transport -----------------------------------------------------------------------------------------------------
-    def send(self, header: dict, buffers: list[bytes] = ()) -> None:
+    def send(self, header: dict, buffers: tuple[bytes, ...] | list[bytes] = ()) -> None:
         self.sock.sendall(wire.pack(header, list(buffers)))
 
     def serve(self) -> None:
@@ -344,7 +346,7 @@ class Worker:
                 enc.state_of(obj)
 
     def _files_out(self, enc: wire.Encoder) -> dict:
-        out = {}
+        out: dict[str, Any] = {}
         for key, (path, _) in self.files.items():
             try:
                 if path.is_file() and not path.is_symlink():
@@ -389,7 +391,7 @@ class Worker:
                     raise ValueError(f"unknown context {within!r}")
                 context = getattr(portable, within)()
             with observe(header.get("observe") or {}, events), context:
-                result = self.act(action, operands, kwargs, header)
+                result = self.act(str(action), operands, kwargs, header)
             error = None
         except BaseException as err:
             result, error = None, self.describe(err)
@@ -437,7 +439,7 @@ class Worker:
             if self.module is None or not hasattr(self.module, name):
                 raise _Missing(name)
             return getattr(self.module, name)(*operands, **kwargs)
-        obj = operands[0] if operands else None
+        obj: Any = operands[0] if operands else None
         args = operands[1:]
         if action == "getattr":
             return getattr(obj, str(header["name"]))
@@ -541,7 +543,8 @@ def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
 
 def capture_state() -> dict:
     cudnn = torch.backends.cudnn
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    assert not isinstance(keys, str)
     state = {"torch_rng": torch.get_rng_state().numpy().tobytes(),
              "numpy_rng": [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)],
              "random_rng": random.getstate(), "default_dtype": torch.get_default_dtype(),
@@ -560,11 +563,16 @@ def restore_state(state: dict) -> None:
     apply_state(state)
 
 
+def _set_cudnn(flags: Any) -> None:
+    cudnn = torch.backends.cudnn
+    cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32 = (bool(f) for f in flags)
+
+
 def apply_state(state: dict | None) -> None:
     if not state:
         return
     cudnn = torch.backends.cudnn
-    setters = {
+    setters: dict[str, Callable[[Any], Any]] = {
         "torch_rng": lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8)),
         "numpy_rng": lambda v: np.random.set_state((str(v[0]), np.frombuffer(v[1], dtype=np.uint32).copy(),
                                                     int(v[2]), int(v[3]), float(v[4]))),
@@ -575,8 +583,7 @@ def apply_state(state: dict | None) -> None:
         if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
         != tuple(v) else None,
         "cudnn": lambda v: None if [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32] == list(v)
-        else (setattr(cudnn, "enabled", v[0]), setattr(cudnn, "deterministic", v[1]),
-                            setattr(cudnn, "benchmark", v[2]), setattr(cudnn, "allow_tf32", v[3])),
+        else _set_cudnn(v),
         "matmul_precision": lambda v: torch.set_float32_matmul_precision(v)
         if torch.get_float32_matmul_precision() != v else None,
         "anomaly": lambda v: torch.set_anomaly_enabled(v[0], v[1])
@@ -595,7 +602,7 @@ def apply_state(state: dict | None) -> None:
         torch.cuda.device_count = lambda: count
     if "mps_available" in state and getattr(torch.backends, "mps", None) is not None:
         mps = bool(state["mps_available"])
-        torch.backends.mps.is_available = lambda: mps
+        torch.backends.mps.is_available = lambda: mps  # type: ignore[assignment]
 
 
 # -- observation of what learner code calls ------------------------------------------------------------------------
