@@ -19,6 +19,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["CHECKS", "EXERCISES", "ROOT", "SOLUTIONS", "Catalog", "Chapter", "Exercise", "chapter", "chapter_of_key",
+           "chapters", "default"]
+
+#: This repository (the package's own course).  Constants: a run against another course builds a ``Catalog`` for its
+#: root instead of changing these.
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "checks"
 SOLUTIONS = ROOT / "solutions"
@@ -43,6 +48,7 @@ class Chapter:
     title: str
     file: str  # "numpy_bridge.py"
     exercises: tuple[Exercise, ...] = field(default=())
+    root: Path = ROOT  # the course this chapter belongs to (its checks/, solutions/, exercises/)
 
     @property
     def number(self) -> str:
@@ -50,13 +56,14 @@ class Chapter:
 
     @property
     def check_file(self) -> Path:
-        return CHECKS / self.key / f"test_{self.file}"
+        return self.root / "checks" / self.key / f"test_{self.file}"
 
-    def learner_file(self, root: Path = ROOT) -> Path:
-        return root / "exercises" / self.key / self.file
+    def learner_file(self, root: Path | None = None) -> Path:
+        """The learner's file in ``root`` (a learner's copy of the course; default: the course itself)."""
+        return (self.root if root is None else root) / "exercises" / self.key / self.file
 
     def reference_file(self) -> Path:
-        return SOLUTIONS / self.key / self.file
+        return self.root / "solutions" / self.key / self.file
 
     def exercise(self, name: str) -> Exercise | None:
         return next((e for e in self.exercises if e.name == name), None)
@@ -71,33 +78,80 @@ class Chapter:
         return best
 
 
+class Catalog:
+    """The chapters of one course: a folder with ``checks/NN_topic/chapter.toml``, ``solutions/`` and
+    ``exercises/``.  Read once, on first use."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.checks = self.root / "checks"
+        self.solutions = self.root / "solutions"
+        self.exercises = self.root / "exercises"
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.root)!r})"
+
+    def is_course(self) -> bool:
+        """Whether ``root`` has at least one chapter."""
+        return any(self.checks.glob("[0-9][0-9]_*/chapter.toml"))
+
+    @functools.cached_property
+    def _chapters(self) -> tuple[Chapter, ...]:
+        out = []
+        for data in sorted(self.checks.glob("[0-9][0-9]_*/chapter.toml")):
+            key = data.parent.name
+            raw = tomllib.loads(data.read_text(encoding="utf-8"))
+            exercises = tuple(
+                Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())))
+                for name, spec in raw.get("exercises", {}).items()
+            )
+            out.append(Chapter(key, raw["title"], raw["file"], exercises, self.root))
+        return tuple(out)
+
+    def chapters(self) -> tuple[Chapter, ...]:
+        return self._chapters
+
+    def chapter(self, token: str | int) -> Chapter | None:
+        """The chapter named by "6", "06", "06_autograd" or a relative path such as
+        "exercises/06_autograd/autograd.py" (``solutions/`` and ``checks/`` too); ``None`` when no chapter has that
+        name."""
+        text = str(token).strip().replace("\\", "/").removeprefix("./").rstrip("/")
+        file = None
+        m = re.fullmatch(r"(?:exercises|solutions|checks)/([^/]+)(?:/([^/]+))?", text)
+        if m:
+            text, file = m.group(1), m.group(2)
+        for c in self.chapters():
+            if text == c.key or (text.isdigit() and int(text) == int(c.number)):
+                return c if file in (None, c.file, f"test_{c.file}", "chapter.toml") else None
+        return None
+
+    def chapter_of_key(self, key: str) -> Chapter | None:
+        return next((c for c in self.chapters() if c.key == key), None)
+
+    def chapter_of_check(self, path: Path) -> Chapter | None:
+        """The chapter whose ``checks/NN_topic/`` holds ``path`` (a check file or anything below the folder)."""
+        try:
+            rel = Path(path).resolve().relative_to(self.checks)
+        except ValueError:
+            return None
+        return self.chapter_of_key(rel.parts[0]) if len(rel.parts) > 1 else None
+
+
 @functools.cache
+def default() -> Catalog:
+    """The catalog of this repository (what ``kata`` and ``kata grade`` use)."""
+    return Catalog(ROOT)
+
+
+# Thin wrappers over the default catalog, for check authors and the learner commands.
+
 def chapters() -> tuple[Chapter, ...]:
-    out = []
-    for data in sorted(CHECKS.glob("[0-9][0-9]_*/chapter.toml")):
-        key = data.parent.name
-        raw = tomllib.loads(data.read_text(encoding="utf-8"))
-        exercises = tuple(
-            Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())))
-            for name, spec in raw.get("exercises", {}).items()
-        )
-        out.append(Chapter(key, raw["title"], raw["file"], exercises))
-    return tuple(out)
+    return default().chapters()
 
 
 def chapter(token: str | int) -> Chapter | None:
-    """The chapter named by "6", "06", "06_autograd" or a relative path such as "exercises/06_autograd/autograd.py"
-    (``solutions/`` and ``checks/`` too); ``None`` when no chapter has that name."""
-    text = str(token).strip().replace("\\", "/").removeprefix("./").rstrip("/")
-    file = None
-    m = re.fullmatch(r"(?:exercises|solutions|checks)/([^/]+)(?:/([^/]+))?", text)
-    if m:
-        text, file = m.group(1), m.group(2)
-    for c in chapters():
-        if text == c.key or (text.isdigit() and int(text) == int(c.number)):
-            return c if file in (None, c.file, f"test_{c.file}", "chapter.toml") else None
-    return None
+    return default().chapter(token)
 
 
 def chapter_of_key(key: str) -> Chapter | None:
-    return next((c for c in chapters() if c.key == key), None)
+    return default().chapter_of_key(key)

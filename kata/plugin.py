@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 import zlib
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class Settings:
     seed: int = 0
     mutants: bool = False
     sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
+    course: catalog.Catalog = field(default_factory=catalog.default)  # the checks, references and chapters
 
     @property
     def mode(self) -> str:
@@ -64,7 +66,7 @@ class Settings:
 
     @property
     def learner_root(self) -> Path:
-        return self.submission or catalog.ROOT
+        return self.submission or self.course.root
 
 
 @dataclass
@@ -95,6 +97,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る")
     group.addoption("--kata-stream", metavar="FILE", default=None,
                     help="採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)")
+    group.addoption("--kata-course", metavar="DIR", default=None,
+                    help="コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"
+                         "それ以外はこのリポジトリ)")
     group.addoption("--kata-isolation", choices=("root", "userns", "basic"), default=None,
                     help="サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)")
 
@@ -109,6 +114,26 @@ def _resolve_seed(config: pytest.Config) -> int:
         except ValueError:
             raise pytest.UsageError(f"『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234") from None
     return int.from_bytes(os.urandom(3), "little")
+
+
+def course_root(config: pytest.Config) -> Path:
+    """The course the checks come from: ``--kata-course DIR``; else pytest's rootdir when it holds a course (a
+    ``checks/NN_topic/chapter.toml``, e.g. a synthetic course with its own ``pytest.ini`` and ``conftest.py``); else
+    this repository."""
+    explicit = config.getoption("--kata-course")
+    if explicit:
+        root = Path(explicit).resolve()
+        if not catalog.Catalog(root).is_course():
+            raise pytest.UsageError(f"『{root}』に checks/NN_名前/chapter.toml がありません。")
+        return root
+    if catalog.Catalog(config.rootpath).is_course():
+        return config.rootpath.resolve()
+    return catalog.ROOT
+
+
+def course_of(config: pytest.Config) -> catalog.Catalog:
+    """The catalog of the run's course (one per pytest session)."""
+    return config.stash[SETTINGS].course
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -128,6 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed=_resolve_seed(config),
         mutants=config.getoption("--kata-mutants"),
         sandbox=config.getoption("--kata-sandbox"),
+        course=_catalog_for(course_root(config)),
     )
     config.stash[SETTINGS] = settings
     if settings.sandbox:
@@ -145,8 +171,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TERMINAL_FD] = _terminal_fd()
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
     if settings.mutants:
-        mutants.load_all(catalog.ROOT / "tests" / "mutants")
+        mutants.load_all(settings.course.root / "tests" / "mutants")
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
+
+
+def _catalog_for(root: Path) -> catalog.Catalog:
+    return catalog.default() if root == catalog.ROOT else catalog.Catalog(root)
 
 
 def _terminal_fd() -> int | None:
@@ -173,7 +203,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> list[str]:
     """``exercises/03``, ``exercises/03_numpy`` and ``exercises/03_numpy/numpy_bridge.py`` -> the chapter's checks."""
     out = []
-    roots = [catalog.ROOT] + ([settings.submission] if settings.submission else [])
+    course = settings.course
+    roots = [course.root] + ([settings.submission] if settings.submission else [])
     for arg in args:
         path_part, sep, rest = arg.partition("::")
         absolute = (invocation_dir / path_part).resolve() if not Path(path_part).is_absolute() else Path(path_part)
@@ -188,18 +219,18 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
             out.append(arg)
             continue
         if len(parts) == 1:
-            out.append(str(catalog.CHECKS))
+            out.append(str(course.checks))
             continue
-        chapter = catalog.chapter(parts[1])
+        chapter = course.chapter(parts[1])
         if chapter is None:
             raise pytest.UsageError(messages.BAD_CHAPTER.format(
-                token=parts[1], choices=", ".join(c.key for c in catalog.chapters())))
+                token=parts[1], choices=", ".join(c.key for c in course.chapters())))
         if len(parts) >= 3:
             if parts[2] != chapter.file:
                 raise pytest.UsageError(f"『{chapter.key}』のファイルは {chapter.file} です ({parts[2]!r} はありません)。")
             out.append(str(chapter.check_file) + (sep + rest if sep else ""))
         else:
-            out.append(str(catalog.CHECKS / chapter.key))
+            out.append(str(course.checks / chapter.key))
     return out
 
 
@@ -208,28 +239,25 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
               "submission": f"提出物 {s.submission}", "exercises": "あなたの解答 (exercises/)"}[s.mode]
     lines = [f"kata: チェック対象 = {target}、乱数シード = {s.seed} (再現するには --kata-seed={s.seed})"]
-    chapters = {c.key for c in (_chapter_of_path(Path(a.split("::")[0])) for a in config.args) if c is not None}
+    chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
+                if c is not None}
     if len(chapters) == 1:
-        ch = catalog.chapter_of_key(chapters.pop())
+        ch = s.course.chapter_of_key(chapters.pop())
         lines.append(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
     return lines
 
 
 # -- collection ---------------------------------------------------------------------------------------------------
 
-def _chapter_of_path(path: Path) -> catalog.Chapter | None:
-    try:
-        rel = path.resolve().relative_to(catalog.CHECKS)
-    except ValueError:
-        return None
-    return catalog.chapter_of_key(rel.parts[0]) if len(rel.parts) > 1 else None
+def _chapter_of_path(config: pytest.Config, path: Path) -> catalog.Chapter | None:
+    return course_of(config).chapter_of_check(path)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = metafunc.config.stash[SETTINGS]
     if not settings.mutants or "kata_mutant" not in metafunc.fixturenames:
         return
-    chapter = _chapter_of_path(metafunc.definition.path)
+    chapter = _chapter_of_path(metafunc.config, metafunc.definition.path)
     exercise = chapter and chapter.exercise_of_test(metafunc.definition.originalname)
     found = mutants.for_exercise(chapter.key, exercise.name) if exercise else []
     if found:
@@ -241,13 +269,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     keyword = (config.getoption("keyword") or "").strip()
     keep, drop = [], []
     for item in items:
-        chapter = _chapter_of_path(item.path)
+        chapter = _chapter_of_path(config, item.path)
         name = getattr(item, "originalname", item.name)
         exercise = chapter.exercise_of_test(name) if chapter else None
         if chapter and exercise:
             item.stash[ITEM_INFO] = (chapter.key, exercise.name)
             # `-k grad_of_mean` means exactly that exercise, not every name it is a substring of.
-            if keyword.isidentifier() and any(keyword == e.name for c in catalog.chapters() for e in c.exercises) \
+            if keyword.isidentifier() and any(keyword == e.name for c in settings.course.chapters() for e in c.exercises) \
                     and exercise.name != keyword:
                 drop.append(item)
                 continue
@@ -268,7 +296,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     """Every check of an exercise, with every parametrisation, as the module makes them: before ``file::test_x``,
     ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress needs all of them."""
     result = yield
-    chapter = _chapter_of_path(collector.path)
+    chapter = _chapter_of_path(collector.config, collector.path)
     if chapter is not None:
         expected = collector.config.stash[EXPECTED]
         for item in result if isinstance(result, list) else [result]:
@@ -317,7 +345,7 @@ def kata_mutant() -> mutants.Mutant | None:
 @pytest.fixture
 def ref(request: pytest.FixtureRequest):
     """The reference module of the check's chapter (always from this repository's ``solutions/``)."""
-    chapter = _chapter_of_path(request.node.path)
+    chapter = _chapter_of_path(request.config, request.node.path)
     assert chapter, "ref is only available to checks under checks/NN_topic/"
     return loader.load(chapter.reference_file(), f"kata_reference.c{chapter.key}", learner=False)
 
@@ -327,7 +355,7 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
     """The module under test: the learner's file, the reference (``--solutions``), a submission or a mutant.
 
     In grading mode (``--kata-sandbox``) it is a proxy to a sandbox worker that holds that module."""
-    chapter = _chapter_of_path(request.node.path)
+    chapter = _chapter_of_path(request.config, request.node.path)
     settings = request.config.stash[SETTINGS]
     if settings.sandbox:
         from kata.sandbox import pytest_glue
@@ -656,7 +684,7 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     per_exercise = exercise_statuses(records)
     counts = _counts(records)
     complete = _complete_exercises(config)
-    ran = [c for c in catalog.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
+    ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
     title = messages.SUMMARY_TITLE
     tr.write_sep("=", title, fullwidth=tr._tw.fullwidth - (display_width(title) - len(title)), bold=True)
     marks = {verdict.PASS: messages.MARK_PASS, verdict.FAIL: messages.MARK_FAIL, verdict.TODO: messages.MARK_TODO,
@@ -738,7 +766,7 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
         elif status == verdict.PASS and counts.get((chapter, name), {}).get(verdict.SKIP):
             status = UNVERIFIED
         stored[exercise] = status
-    files = {c.key: _file_stamp(c.learner_file(settings.learner_root)) for c in catalog.chapters()}
+    files = {c.key: _file_stamp(c.learner_file(settings.learner_root)) for c in settings.course.chapters()}
     for chapter in ran:
         stamps[chapter.key] = files[chapter.key]
     stale = {key for key, stamp in stamps.items() if key in files and stamp != files[key]}
@@ -748,9 +776,10 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
     return stored, stale
 
 
-def next_exercise(progress: dict[str, str], prefer: list[catalog.Chapter] = ()) -> catalog.Exercise | None:
+def next_exercise(progress: dict[str, str], prefer: Sequence[catalog.Chapter] = (),
+                  course: catalog.Catalog | None = None) -> catalog.Exercise | None:
     """The first unsolved exercise of the chapters just run, else of the whole course."""
-    for chapters in (prefer, catalog.chapters()):
+    for chapters in (prefer, (course or catalog.default()).chapters()):
         for chapter in chapters:
             for ex in chapter.exercises:
                 if progress.get(f"{chapter.key}/{ex.name}") not in SOLVED:
@@ -761,11 +790,12 @@ def next_exercise(progress: dict[str, str], prefer: list[catalog.Chapter] = ()) 
 def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: list[catalog.Chapter],
                  stale: set[str]) -> None:
     tr.write_line("")
-    width = max(display_width(c.title) for c in catalog.chapters())
+    course = settings.course
+    width = max(display_width(c.title) for c in course.chapters())
     tr.write_line(messages.TABLE_HEADER_ALIGNED.format(title=pad(messages.TABLE_HEADER_TITLE, width)))
     learner = settings.mode in ("exercises", "submission")
     shown_stale = False
-    for chapter in catalog.chapters():
+    for chapter in course.chapters():
         statuses = [progress.get(f"{chapter.key}/{e.name}") for e in chapter.exercises]
         if not learner and not any(s is not None for s in statuses):
             continue  # the reference run: only the chapters this run checked
@@ -777,19 +807,19 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         shown_stale |= mark != " "
         tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=pad(chapter.title, width),
                                                 solved=solved, total=len(chapter.exercises), mark=mark, next=todo))
-    partial = [f"{c.number} {e.name}" for c in catalog.chapters() for e in c.exercises
+    partial = [f"{c.number} {e.name}" for c in course.chapters() for e in c.exercises
                if progress.get(f"{c.key}/{e.name}") == PARTIAL]
     if partial:
         tr.write_line(messages.TABLE_PARTIAL_NOTE.format(exercises=", ".join(partial)), yellow=True)
     tr.write_line(_legend(tr, shown_stale))
     if not learner:
         return  # "what to do next" is the learner's question, not the reference run's
-    upcoming = next_exercise(progress, ran)
+    upcoming = next_exercise(progress, ran, course)
     if upcoming is None:
         done = messages.ALL_DONE_UNVERIFIED if UNVERIFIED in progress.values() else messages.ALL_DONE
         tr.write_line(done, green=True)
     else:
-        ch = catalog.chapter_of_key(upcoming.chapter)
+        ch = course.chapter_of_key(upcoming.chapter)
         file = display_path(ch.learner_file(settings.learner_root))
         tr.write_line(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name, chapter=ch.number), bold=True)
@@ -813,7 +843,7 @@ def _write_report(config: pytest.Config, settings: Settings, exitstatus: int) ->
     per_exercise = exercise_statuses(records)
     counts = _counts(records)
     exercises = []
-    for chapter in catalog.chapters():
+    for chapter in settings.course.chapters():
         for ex in chapter.exercises:
             rec = per_exercise.get((chapter.key, ex.name))
             if rec is not None:

@@ -124,11 +124,11 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
         if zygote.isolation == "root":
             base = int(os.environ.get("KATA_SANDBOX_UID", "61000"))
             uid = gid = base + int(chapter.number)
-        hide = [str(catalog.ROOT)]
+        hide = [str(catalog.ROOT)] + ([str(chapter.root)] if chapter.root != catalog.ROOT else [])
         if settings.submission is not None:
             hide.append(str(settings.submission))
         hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
-        temp = [Path(config._tmp_path_factory.getbasetemp())]  # type: ignore[attr-defined]
+        temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
         session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide, extra),
                                  limits(config), temp)
         # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
