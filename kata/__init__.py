@@ -25,7 +25,7 @@ def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.Pa
     than this repository.  Returns pytest's exit status (0 when every check passed); a notebook does not show it.
     The learner's file is re-imported on every call, so edits made since the last call are checked.
     """
-    from kata.learn import check_here
+    from kata.cli.commands import check_here
 
     return check_here(chapter, pytest_args, root=root)
 
@@ -34,7 +34,7 @@ def hint(chapter: str | int | None = None, exercise: str | None = None, *, reset
          root: str | os.PathLike | None = None) -> None:
     """Print the next level of an exercise's hints, as ``kata hint 06 grad_of_mean`` does (levels are remembered;
     ``reset=True`` starts over)."""
-    from kata.learn import notebook_call, show_hint
+    from kata.cli.commands import notebook_call, show_hint
 
     notebook_call("hint", show_hint, root, chapter, exercise, reset=reset)
 
@@ -43,14 +43,14 @@ def solution(chapter: str | int | None = None, exercise: str | None = None, *, f
              root: str | os.PathLike | None = None) -> None:
     """Print the reference answer of an exercise you have solved, as ``kata solution`` does (the checks are run
     first; ``force=True`` shows it before that, with a warning)."""
-    from kata.learn import notebook_call, show_solution
+    from kata.cli.commands import notebook_call, show_solution
 
     notebook_call("solution", show_solution, root, chapter, exercise, force=force)
 
 
 def progress(chapter: str | int | None = None, *, root: str | os.PathLike | None = None) -> None:
     """Run the checks and print every exercise's state and what to do next, as ``kata list`` does."""
-    from kata.learn import notebook_call, show_progress
+    from kata.cli.commands import notebook_call, show_progress
 
     notebook_call("list", show_progress, root, chapter)
 

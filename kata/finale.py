@@ -159,7 +159,7 @@ class FinaleResult:
 def run(*, solutions: bool = False, root: str | os.PathLike | None = None, output: str | os.PathLike | None = None,
         epochs: int = EPOCHS, out: TextIO | None = None) -> FinaleResult:
     """The whole finale; raises ``FinaleError`` (learner code) or ``UsageError`` (arguments)."""
-    from kata.learn import learner_root
+    from kata.cli.commands import learner_root
 
     out = out or sys.stdout
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, messages, watch
+from kata import catalog, messages
 from kata.authoring import stubs
+from kata.cli import watch
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")

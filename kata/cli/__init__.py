@@ -1,6 +1,6 @@
 """The ``kata`` command (also ``python -m kata``).
 
-Sub-commands are registered by the modules that implement them: ``kata.learn`` (list, hint, check, watch, reset,
+Sub-commands are registered by the modules that implement them: ``kata.cli.commands`` (list, hint, check, watch, reset,
 solution), ``kata.grading`` (grade, verify) and ``kata.finale`` (run).  Each exposes ``register(subparsers)`` and
 sets ``func`` on its parser; ``func(args) -> int`` is the exit status.  A sub-command that meets a bad argument
 raises ``UsageError``: one Japanese line on stderr, exit status 2.
@@ -14,7 +14,7 @@ import sys
 
 from kata import messages
 
-COMMAND_MODULES = ("kata.learn", "kata.grading", "kata.finale", "kata.lessons")
+COMMAND_MODULES = ("kata.cli.commands", "kata.grading", "kata.finale", "kata.lessons", "kata.authoring.dev")
 USAGE_EXIT = 2
 
 

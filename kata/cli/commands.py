@@ -154,7 +154,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from kata import watch
+    from kata.cli import watch
 
     root = learner_root(args.root)
     chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
