@@ -1,0 +1,177 @@
+"""``kata dev``: the instructor's commands (modelled on rustlings' ``dev`` commands).
+
+    kata dev new NN name      the skeleton of a new exercise in chapter NN (or a new chapter "13_topic"), then sync
+    kata dev sync [--check]   exercises/ from solutions/ (every stub is make_stub(reference)) and the manifest
+    kata dev check [NN ...]   the self-verification of those chapters (every chapter without NN)
+
+``docs/AUTHORING.md`` walks through adding an exercise with them.  Cheap to import: ``check`` imports the mutant
+catalogue (and with it torch) when it runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from kata import catalog, manifest, messages
+from kata.authoring import scaffold, selfcheck
+from kata.authoring.stubs import make_stub
+
+SHOWN_FILES = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    dev = subparsers.add_parser("dev", help=messages.DEV_HELP, description=messages.DEV_DESCRIPTION)
+    commands = dev.add_subparsers(dest="dev_command", metavar="コマンド", parser_class=type(dev))
+    commands.required = True
+
+    new = commands.add_parser("new", help=messages.DEV_NEW_HELP, description=messages.DEV_NEW_HELP)
+    new.add_argument("chapter", metavar="章", help=messages.DEV_ARG_CHAPTER)
+    new.add_argument("name", metavar="名前", help=messages.DEV_ARG_NAME)
+    new.add_argument("--title", help=messages.DEV_ARG_TITLE)
+    new.add_argument("--file", help=messages.DEV_ARG_FILE)
+    new.set_defaults(func=cmd_new)
+
+    sync = commands.add_parser("sync", help=messages.DEV_SYNC_HELP, description=messages.DEV_SYNC_HELP)
+    sync.add_argument("--check", action="store_true", help=messages.DEV_ARG_SYNC_CHECK)
+    sync.set_defaults(func=cmd_sync)
+
+    check = commands.add_parser("check", help=messages.DEV_CHECK_HELP, description=messages.DEV_CHECK_HELP)
+    check.add_argument("chapters", nargs="*", metavar="章", help=messages.DEV_ARG_CHAPTERS)
+    check.add_argument("--seed", type=int, default=None, help=messages.DEV_ARG_SEED)
+    check.set_defaults(func=cmd_check)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(catalog.ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- kata dev new --------------------------------------------------------------------------------------------------
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from kata.cli import UsageError
+
+    try:
+        where, created, appended = scaffold.new_exercise(args.chapter, args.name, title=args.title, file=args.file)
+    except scaffold.ScaffoldError as err:
+        raise UsageError(str(err)) from None
+    for path in created:
+        print(messages.DEV_NEW_WROTE.format(path=_shown(path)))
+    for path in appended:
+        print(messages.DEV_NEW_APPENDED.format(path=_shown(path)))
+    sync(write=True)
+    print()
+    print(messages.DEV_NEW_NEXT.format(nn=where.nn))
+    return 0
+
+
+# -- kata dev sync -------------------------------------------------------------------------------------------------
+
+def stale_stubs() -> list[tuple[Path, str]]:
+    """(stub path, what it should hold) for every chapter whose stub is not ``make_stub(reference)`` byte for byte."""
+    out = []
+    for where, _ in scaffold.chapter_files():
+        expected = make_stub(where.reference.read_bytes().decode("utf-8"))
+        if not where.stub.is_file() or where.stub.read_bytes() != expected.encode("utf-8"):
+            out.append((where.stub, expected))
+    return out
+
+
+def sync(write: bool) -> bool:
+    """Stubs and manifest in step with the references (writing them when ``write``); whether they already were."""
+    in_step = True
+    for path, text in stale_stubs():
+        in_step = False
+        if write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8"))
+            print(messages.DEV_SYNC_WROTE.format(path=_shown(path)))
+        else:
+            print(messages.DEV_SYNC_STALE.format(path=_shown(path)))
+    comparison = manifest.compare(catalog.ROOT)
+    if not comparison.ok:
+        in_step = False
+        if write:
+            path = manifest.write(catalog.ROOT)
+            print(messages.DEV_MANIFEST_WROTE.format(path=_shown(path), count=len(manifest.compute(catalog.ROOT))))
+        else:
+            files = ", ".join(comparison.problems[:SHOWN_FILES]) + (" …" if len(comparison.problems) > SHOWN_FILES
+                                                                    else "")
+            print(messages.DEV_MANIFEST_STALE.format(path=_shown(comparison.manifest), files=files or "-"))
+    return in_step
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    in_step = sync(write=not args.check)
+    if in_step:
+        print(messages.DEV_SYNC_OK.format(count=len(scaffold.chapter_files())))
+        return 0
+    if args.check:
+        print(messages.DEV_SYNC_RUN)
+        return 1
+    return 0
+
+
+# -- kata dev check ------------------------------------------------------------------------------------------------
+
+def _chapters(tokens: list[str]) -> list[catalog.Chapter]:
+    from kata.cli import UsageError
+
+    if not tokens:
+        return list(catalog.chapters())
+    out = []
+    for token in tokens:
+        chapter = catalog.chapter(token)
+        if chapter is None:
+            raise UsageError(messages.BAD_CHAPTER.format(token=token,
+                                                         choices=", ".join(c.key for c in catalog.chapters())))
+        if chapter not in out:
+            out.append(chapter)
+    return out
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    chapters = _chapters(args.chapters)
+    left = [u for c in chapters for u in scaffold.unfilled(scaffold.files_of(c))]
+    if left:
+        print(messages.DEV_CHECK_UNFILLED.format(count=len(left)), file=sys.stderr)
+        for u in left:
+            print(messages.DEV_CHECK_UNFILLED_AT.format(path=_shown(u.path), line=u.line, text=u.text),
+                  file=sys.stderr)
+        return 1
+    if not sync(write=False):
+        print(messages.DEV_SYNC_RUN, file=sys.stderr)
+        return 1
+    found = selfcheck.load_mutants()
+    results = {c.key: selfcheck.ChapterResult(c.key, len(c.exercises), problems=selfcheck.static_problems(c, found),
+                                              mutants=sum(1 for m in found if m.chapter == c.key))
+               for c in chapters}
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "little")
+    print(messages.DEV_CHECK_RUNNING.format(chapters=", ".join(c.key for c in chapters)), flush=True)
+    try:
+        runs = selfcheck.run_all(chapters, seed)
+    except selfcheck.RunBroken as err:
+        print(err, file=sys.stderr)
+        return 1
+    for c in chapters:
+        results[c.key].problems += selfcheck.run_problems(c, runs, found)
+        results[c.key].checks = selfcheck.count_checks(c, runs)
+    for result in results.values():
+        if result.ok:
+            print(messages.DEV_CHECK_CHAPTER_OK.format(mark=messages.MARK_PASS, key=result.key,
+                                                       exercises=result.exercises, checks=result.checks,
+                                                       mutants=result.mutants))
+        else:
+            print(messages.DEV_CHECK_CHAPTER_NG.format(mark=messages.MARK_FAIL, key=result.key,
+                                                       count=len(result.problems)))
+            for text in result.problems:
+                print(messages.DEV_CHECK_PROBLEM.format(text=text))
+    failed = sum(1 for r in results.values() if not r.ok)
+    print(messages.DEV_CHECK_NG.format(failed=failed, count=len(results)) if failed
+          else messages.DEV_CHECK_OK.format(count=len(results)))
+    print(messages.DEV_CHECK_SEED.format(seed=seed, chapters=" ".join(c.number for c in chapters)))
+    return 1 if failed else 0

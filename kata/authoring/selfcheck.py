@@ -1,0 +1,172 @@
+"""``kata dev check``: the self-verification of some chapters, without the engine's test suite.
+
+The same runs and the same judgements as ``tests/test_self_verification.py`` in learning mode, for the chapters
+asked for only: the references pass every check, the untouched stubs make every check read 未着手, the references
+copied into a learner's ``exercises/`` pass as a submission, and every catalogued wrong answer is rejected with a
+verdict that names what differs.  Each of the four ways is one pytest session in a subprocess (run side by side)
+that writes the plugin's JSON report; the grading-mode runs stay in the test suite.  Before running anything the
+chapter's files are checked for what needs no run: skeleton marks left by ``kata dev new``, stubs and manifest in
+step with the references (``kata dev sync``), hints, check names and at least three wrong answers per exercise.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kata import catalog, messages, verdict
+from kata.authoring import scaffold
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+#: The four ways, in the order they are reported; each maps to the plugin options it adds.
+RUNS: dict[str, tuple[str, ...]] = {"reference": ("--solutions",), "stub": (), "copied": (),
+                                    "mutants": ("--kata-mutants",)}
+MIN_MUTANTS = 3
+RUN_TIMEOUT = 3600.0
+VERDICT_CHARS = 300
+
+
+class RunBroken(Exception):
+    """A run ended without writing its report (a collection error, a crash); the message is Japanese."""
+
+
+@dataclass
+class ChapterResult:
+    key: str
+    exercises: int
+    checks: int = 0
+    mutants: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _short(text: str | None) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= VERDICT_CHARS else text[:VERDICT_CHARS] + "…"
+
+
+# -- what needs no run -------------------------------------------------------------------------------------------
+
+def static_problems(chapter: catalog.Chapter, found_mutants: Sequence[Any]) -> list[str]:
+    """Definitions, hints, check names and the size of the mutant catalogue of ``chapter``."""
+    where = scaffold.files_of(chapter)
+    problems = []
+    tree = ast.parse(where.reference.read_text(encoding="utf-8"))
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    shown = where.reference.relative_to(where.root).as_posix()
+    for ex in chapter.exercises:
+        if ex.name not in defined:
+            problems.append(messages.DEV_NOT_DEFINED.format(exercise=ex.name, file=shown))
+        if len(ex.hints) < 2 or not all(JAPANESE.search(h) for h in ex.hints):
+            problems.append(messages.DEV_FEW_HINTS.format(exercise=ex.name))
+    checks = ast.parse(where.checks.read_text(encoding="utf-8")) if where.checks.is_file() else ast.Module([], [])
+    names = [n.name for n in checks.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    orphans = [n for n in names if chapter.exercise_of_test(n) is None]
+    if orphans:
+        problems.append(messages.DEV_ORPHAN_CHECKS.format(names=", ".join(orphans)))
+    covered = {e.name for n in names if (e := chapter.exercise_of_test(n)) is not None}
+    for ex in chapter.exercises:
+        if ex.name not in covered:
+            problems.append(messages.DEV_NO_CHECKS.format(exercise=ex.name))
+        count = sum(1 for m in found_mutants if m.chapter == chapter.key and m.exercise == ex.name)
+        if count < MIN_MUTANTS:
+            problems.append(messages.DEV_FEW_MUTANTS.format(exercise=ex.name, count=count))
+    return problems
+
+
+# -- the four runs -----------------------------------------------------------------------------------------------
+
+def run_way(way: str, chapters: Sequence[catalog.Chapter], workdir: Path, seed: int) -> dict:
+    """One pytest session over ``chapters``' checks, the way ``way`` (a key of ``RUNS``); its JSON report."""
+    root = catalog.ROOT
+    folder = workdir / way
+    folder.mkdir(parents=True, exist_ok=True)
+    report = folder / "report.json"
+    args = list(RUNS[way])
+    if way == "copied":
+        shutil.copytree(root / "solutions", folder / "exercises",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        args.append(f"--kata-submission={folder}")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--kata-report={report}",
+               f"--kata-seed={seed}", *args, *(str(root / "checks" / c.key) for c in chapters)]
+    proc = subprocess.run(command, cwd=root, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                          timeout=RUN_TIMEOUT, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    if not report.is_file():
+        output = (proc.stdout[-3000:] + "\n" + proc.stderr[-3000:]).strip()
+        raise RunBroken(messages.DEV_RUN_BROKEN.format(run=messages.DEV_RUN_NAMES[way], code=proc.returncode,
+                                                       output=output))
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def run_all(chapters: Sequence[catalog.Chapter], seed: int) -> dict[str, dict]:
+    """The four runs side by side (each is a subprocess); ``{way: report}``."""
+    with tempfile.TemporaryDirectory(prefix="kata-dev-check-") as tmp, \
+            ThreadPoolExecutor(max_workers=len(RUNS)) as pool:
+        futures = {way: pool.submit(run_way, way, chapters, Path(tmp), seed) for way in RUNS}
+        return {way: future.result() for way, future in futures.items()}
+
+
+# -- judging the reports ------------------------------------------------------------------------------------------
+
+def _tests_of(run: dict, chapter: str, exercise: str) -> list[dict]:
+    return [t for t in run["tests"] if t["chapter"] == chapter and t["exercise"] == exercise and not t["mutant"]]
+
+
+def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants: Sequence[Any]) -> list[str]:
+    problems = []
+    for ex in chapter.exercises:
+        reference = _tests_of(runs["reference"], chapter.key, ex.name)
+        for t in reference:
+            if t["status"] not in (verdict.PASS, verdict.SKIP):
+                problems.append(messages.DEV_REFERENCE_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
+                                                                    verdict=_short(t["verdict"])))
+            elif t["status"] == verdict.SKIP and not JAPANESE.search(t["verdict"] or ""):
+                problems.append(messages.DEV_SKIP_NOT_JAPANESE.format(nodeid=t["nodeid"],
+                                                                      verdict=_short(t["verdict"])))
+        if reference and not any(t["status"] == verdict.PASS for t in reference):
+            problems.append(messages.DEV_REFERENCE_ALL_SKIPPED.format(exercise=ex.name))
+        for t in _tests_of(runs["copied"], chapter.key, ex.name):
+            if t["status"] not in (verdict.PASS, verdict.SKIP):
+                problems.append(messages.DEV_COPIED_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
+                                                                 verdict=_short(t["verdict"])))
+        for t in _tests_of(runs["stub"], chapter.key, ex.name):
+            if t["status"] not in (verdict.TODO, verdict.SKIP):  # skip: hardware this machine lacks
+                problems.append(messages.DEV_STUB_NOT_TODO.format(exercise=ex.name, nodeid=t["nodeid"],
+                                                                  status=t["status"]))
+    for m in found_mutants:
+        if m.chapter != chapter.key:
+            continue
+        results = [t for t in runs["mutants"]["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
+        failing = [t for t in results if t["status"] == verdict.FAIL]
+        if not results:
+            problems.append(messages.DEV_MUTANT_NOT_RUN.format(mutant=m.id))
+        elif not failing:
+            problems.append(messages.DEV_MUTANT_PASSES.format(mutant=m.id, exercise=m.exercise))
+        elif not any(all(fragment in (t["verdict"] or "") for fragment in m.expect) for t in failing):
+            verdicts = " / ".join(_short(t["verdict"]) for t in failing[:3])
+            problems.append(messages.DEV_MUTANT_UNNAMED.format(mutant=m.id, expect=m.expect, verdicts=verdicts))
+    return problems
+
+
+def count_checks(chapter: catalog.Chapter, runs: dict[str, dict]) -> int:
+    return sum(1 for t in runs["reference"]["tests"] if t["chapter"] == chapter.key and not t["mutant"])
+
+
+def load_mutants() -> list[Any]:
+    """The mutant catalogue (imports torch: the wrong answers are torch code)."""
+    from kata import mutants
+
+    return list(mutants.load_all(catalog.ROOT / "tests" / "mutants"))
