@@ -92,6 +92,10 @@ def _typename(obj: Any) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
+# The names a verdict gives what it compares when the check names nothing else.
+_RETURNED, _INPUT, _GRAD = messages.NAME_RETURNED, messages.NAME_INPUT, messages.NAME_GRAD
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.6g}"
@@ -102,22 +106,22 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def expect_type(actual: Any, expected_type: type | tuple[type, ...], name: str = "戻り値") -> None:
+def expect_type(actual: Any, expected_type: type | tuple[type, ...], name: str = _RETURNED) -> None:
     __tracebackhide__ = True
     if isinstance(actual, expected_type) and not (expected_type in (int, float) and isinstance(actual, bool)):
         return
     names = expected_type if isinstance(expected_type, tuple) else (expected_type,)
-    expected = " または ".join("torch.Tensor" if t is torch.Tensor else "numpy.ndarray" if t is np.ndarray
+    expected = messages.TYPE_OR.join("torch.Tensor" if t is torch.Tensor else "numpy.ndarray" if t is np.ndarray
                               else t.__name__ for t in names)
     hint = None
     if isinstance(actual, np.ndarray) and torch.Tensor in names:
-        hint = "NumPy 配列が返されています。torch.from_numpy / torch.tensor でテンソルにしましょう。"
+        hint = hints.NUMPY_NOT_TENSOR
     elif isinstance(actual, torch.Tensor) and (np.ndarray in names):
-        hint = "テンソルが返されています。.numpy() で NumPy 配列にしましょう。"
+        hint = hints.TENSOR_NOT_NUMPY
     elif isinstance(actual, torch.Tensor) and any(t in (int, float, bool) for t in names):
-        hint = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
+        hint = hints.ZERO_DIM_NOT_NUMBER
     elif actual is None:
-        hint = "return 文を忘れていませんか？"
+        hint = hints.RETURN_MISSING
     elif isinstance(actual, list) and tuple in names:
         hint = hints.LIST_NOT_TUPLE
     elif isinstance(actual, tuple) and list in names:
@@ -154,13 +158,13 @@ def _shares(a: Any, b: Any) -> bool:
     return pa is not None and pa == pb and pa != 0
 
 
-def expect_shares_memory(actual: Any, other: Any, name: str = "戻り値", other_name: str = "入力") -> None:
+def expect_shares_memory(actual: Any, other: Any, name: str = _RETURNED, other_name: str = _INPUT) -> None:
     __tracebackhide__ = True
     expect(_shares(actual, other), "shares_memory", messages.SHARES_MEMORY, hints.NEEDS_VIEW,
            name=name, other=other_name)
 
 
-def expect_no_shared_memory(actual: Any, other: Any, name: str = "戻り値", other_name: str = "入力") -> None:
+def expect_no_shared_memory(actual: Any, other: Any, name: str = _RETURNED, other_name: str = _INPUT) -> None:
     __tracebackhide__ = True
     expect(not _shares(actual, other), "copies_memory", messages.COPIES_MEMORY, hints.NEEDS_COPY,
            name=name, other=other_name)
@@ -216,9 +220,9 @@ _UNSET = object()
 _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter, SimulatedCudaTensor)
 
 
-def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値", rtol: float | None = None,
+def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = _RETURNED, rtol: float | None = None,
                   atol: float | None = None, equal_nan: bool = False, dtype: bool = True, device: bool = True,
-                  contiguous: bool | None = None, shares_memory_with: Any = None, other_name: str = "入力",
+                  contiguous: bool | None = None, shares_memory_with: Any = None, other_name: str = _INPUT,
                   no_shared_memory_with: Any = None, requires_grad: bool | None = None,
                   is_leaf: bool | None = None, grad: Any = _UNSET, values: bool = True,
                   from_numpy: bool = False) -> None:
@@ -262,7 +266,7 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = "戻り値
         _compare_values(actual, expected, name, rtol, atol, equal_nan)
 
 
-def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾配", rtol: float | None = None,
+def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = _GRAD, rtol: float | None = None,
                 atol: float | None = None, hint: str | None = None, backward_calls: int | None = None) -> None:
     """Compare a gradient: ``None`` where one is expected names ``backward()``; a constant ratio names the cause
     that fits it (``hints.for_grad``).
@@ -284,9 +288,9 @@ def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = "勾�
     _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hint_fn)
 
 
-def expect_array(actual: Any, expected: np.ndarray, *, name: str = "戻り値", rtol: float | None = None,
+def expect_array(actual: Any, expected: np.ndarray, *, name: str = _RETURNED, rtol: float | None = None,
                  atol: float | None = None, shares_memory_with: Any = None, no_shared_memory_with: Any = None,
-                 other_name: str = "入力") -> None:
+                 other_name: str = _INPUT) -> None:
     """Compare a NumPy array: type, shape, dtype, memory facts, values."""
     __tracebackhide__ = True
     expect_type(actual, np.ndarray, name)
@@ -303,7 +307,7 @@ def expect_array(actual: Any, expected: np.ndarray, *, name: str = "戻り値", 
                     name, rtol, atol, False)
 
 
-def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = "戻り値",
+def expect_scalar(actual: Any, expected: float | int | bool, *, name: str = _RETURNED,
                   type_: type | tuple[type, ...] = float, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """Compare a Python number (not a tensor)."""
     __tracebackhide__ = True
@@ -338,7 +342,7 @@ def _real_number(x: Any) -> int | float | None:
     return None
 
 
-def expect_equal(actual: Any, expected: Any, *, name: str = "戻り値", attribute: str = "values",
+def expect_equal(actual: Any, expected: Any, *, name: str = _RETURNED, attribute: str = "values",
                  hint: str | None = None) -> None:
     """Compare plain objects (strings, devices, flags, numbers) with ``==``.
 
@@ -362,7 +366,7 @@ def expect_equal(actual: Any, expected: Any, *, name: str = "戻り値", attribu
          actual=repr(actual) if quote else _fmt(actual))
 
 
-def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",
+def expect_sequence(actual: Any, length: int, *, name: str = _RETURNED,
                     type_: type | tuple[type, ...] = tuple) -> Any:
     """Check that a result is a tuple (or ``type_``) of ``length`` items and return it."""
     __tracebackhide__ = True
@@ -371,14 +375,15 @@ def expect_sequence(actual: Any, length: int, *, name: str = "戻り値",
     return actual
 
 
-def expect_same_object(actual: Any, obj: Any, *, name: str = "戻り値", other_name: str = "入力") -> None:
+def expect_same_object(actual: Any, obj: Any, *, name: str = _RETURNED,
+                       other_name: str = _INPUT) -> None:
     __tracebackhide__ = True
-    expect(actual is obj, "same_object", messages.SAME_OBJECT,
-           "return 文を忘れていませんか？" if actual is None else None, name=name, other=other_name)
+    expect(actual is obj, "same_object", messages.SAME_OBJECT, hints.RETURN_MISSING if actual is None else None,
+           name=name, other=other_name)
 
 
 def expect_unchanged(current: torch.Tensor | np.ndarray, snapshot: torch.Tensor | np.ndarray,
-                     name: str = "入力") -> None:
+                     name: str = _INPUT) -> None:
     """The input still has the values it had (``snapshot`` taken with ``.clone()`` / ``.copy()`` before)."""
     __tracebackhide__ = True
     if isinstance(current, np.ndarray):
@@ -415,4 +420,4 @@ def expect_rng_unchanged(snapshot: RngSnapshot) -> None:
     __tracebackhide__ = True
     changed = snapshot.changed()
     expect(not changed, "rng", messages.RNG_CHANGED,
-           "torch.Generator() を作って manual_seed し、generator= 引数で渡しましょう。", which=", ".join(changed))
+           hints.OWN_GENERATOR, which=", ".join(changed))

@@ -7,6 +7,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from kata import messages
+
 
 def display_path(path: Path | str, *, from_exercises: bool = True) -> str:
     """The path relative to the working folder when inside it.  Elsewhere, in verdicts (``from_exercises``), from its
@@ -67,7 +69,7 @@ def plain_consoles(*streams: Any) -> None:
     """Let ``sys.stdout`` and ``sys.stderr`` (or ``streams``) print ✔ / ✘ as ○ / × (and anything else they cannot
     encode as ``?``) instead of failing with UnicodeEncodeError.  Streams that can print everything are left alone."""
     for stream in streams or (sys.stdout, sys.stderr):
-        if stream is None or can_print("".join(PLAIN_SYMBOLS) + "未着手", stream):
+        if stream is None or can_print("".join(PLAIN_SYMBOLS) + messages.MARK_TODO, stream):
             continue
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is None or getattr(stream, "errors", None) == PLAIN_ERRORS:

@@ -1,6 +1,7 @@
 """Targeted hints: recognise a typical mistake from what differs and say what to try next.
 
 Each function returns a Japanese sentence or ``None``.  They never give the answer away; they name the concept.
+Hints that only one chapter's checks give are constants at the top of that chapter's check file (see kata/messages.py).
 """
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ SQUEEZED_TOO_MUCH = ("大きさ 1 の次元まで消えています。引数な�
                      "B = 1 のときはバッチの次元まで消えます。消す次元を squeeze(dim=...) で指定しましょう。")
 EXTRA_SIZE1_DIM = "余分な大きさ 1 の次元が残っています。squeeze(dim=...) で消す次元を指定するか、unsqueeze を付けすぎていないか確認しましょう。"
 LIST_NOT_TUPLE = "リスト (list) が返されています。タプルで返すには return a, b と書くか、tuple(...) で変換しましょう (DataLoader のバッチはリストです)。"
+NUMPY_NOT_TENSOR = "NumPy 配列が返されています。torch.from_numpy / torch.tensor でテンソルにしましょう。"
+TENSOR_NOT_NUMPY = "テンソルが返されています。.numpy() で NumPy 配列にしましょう。"
+ZERO_DIM_NOT_NUMBER = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
+RETURN_MISSING = "return 文を忘れていませんか？"
+OWN_GENERATOR = "torch.Generator() を作って manual_seed し、generator= 引数で渡しましょう。"
 TUPLE_NOT_LIST = "タプル (tuple) が返されています。リストが求められているので、[...] で作るか list(...) で変換しましょう。"
 
 MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
@@ -235,63 +241,13 @@ def for_grad(actual: torch.Tensor | None, expected: torch.Tensor, backward_calls
     return None
 
 
-# -- chapters 06_autograd and 07_devices ---------------------------------------------------------------------------
-GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
-GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = None (または w.grad.zero_()) で消さないと、次の backward() で古い勾配が足し合わされます。"
+# -- a wrapped model's inputs, grad mode and training mode (kata.probe); training steps that several chapters check ----
 MOVE_BATCH = ("バッチ (入力とラベル) を、モデルのパラメータと同じデバイスへ .to(device) で移しましょう。device は"
               "モデルから読めます: next(model.parameters()).device。モデルのほうを CPU に移すのではありません "
               "(オプティマイザが持っているのは、移す前のパラメータです)。")
-GLOBAL_SEED = ("この演習で学ぶのはグローバルな乱数生成器のシードです。専用の torch.Generator ではなく、"
-               "torch.manual_seed(seed) でシードを固定してから、generator を渡さずに乱数を引きましょう。")
-BACKWARD_ONCE_SCALED = ("backward() を 1 回だけ呼んで、勾配を times 倍していませんか？ 勾配の累積は、backward() を呼ぶたびに "
-                        "x.grad へ勾配が 1 回分ずつ足し込まれることで起きます。backward() を times 回呼びましょう "
-                        "(float16 では「1 回分を times 回足す」と「times 倍する」の丸め方が違うので、値が少しずれます)。")
-GRAD_ASSIGNED = ("x.grad に自分で計算した式を代入していませんか？ その式が x から計算されているので、勾配まで計算グラフに"
-                 "つながっています (requires_grad=True)。x.grad は backward() が計算して書き込むものです。")
-DATA_UPDATE = ("w.data を書き換えていませんか？ .data 経由の変更は autograd から見えない (バージョンカウンタ w._version が"
-               "進まない) ので、その値を使う計算グラフが古い値のまま逆伝播されても誰も気づけません。"
-               "with torch.no_grad(): の中で w そのものをその場で更新しましょう (w -= ... や w.sub_(...))。")
-GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
-GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
-SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
-CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
-CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
-NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
-SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
-                     "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
-NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
-TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
-AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"
-
-
-# -- chapter 12 (evaluation) -------------------------------------------------------------------------------------
 NO_GRAD_FOR_EVAL = "評価に勾配は要りません。with torch.no_grad(): の中でモデルを呼ぶ (または関数に @torch.no_grad() を付ける) と、計算グラフを作らずに済みます。"
 EVAL_MODE = "評価の前に model.eval() を呼びましょう (model.train() に戻さないこと)。Dropout や BatchNorm は学習モードと評価モードで動きが変わります。"
-LOGITS_NOT_PROBS = "モデルの出力はロジット (任意の実数) です。torch.sigmoid で確率 (0 以上 1 以下) に変換しましょう。"
-
-# -- chapters 08 (modules) and 09 (data) --------------------------------------------------------------------------
-UNREGISTERED_LAYERS = "パラメータが 1 つも登録されていません。Python のリストや辞書に入れただけの層は nn.Module に登録されません。nn.Sequential や nn.ModuleList を使うか、層を self の属性にしましょう。"
-SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、「self.<名前> = 層」の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
-EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
-SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
-SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"
-DETACH_FORGOTTEN = "勾配が 3 * x * x になっています。u を detach() しないと u を通っても勾配が流れます (d(x³)/dx)。u = (x * x).detach() としましょう。"
-DETACH_WRONG_FACTOR = "勾配が 2 * x * x になっています。定数にするのは u = (x * x) の方で、z = u * x の x は detach しません。"
-
-
-# -- chapters 10 (loss and optimiser) and 11 (training loop, saving) ---------------------------------------------
-BCE_STABLE = ("|x| が大きいと exp(x) は inf にあふれ、σ(x) は 0 や 1 ちょうどに丸められて log(0) = -inf になります。"
-              "x ≥ 0 と x < 0 で分けて考え、exp の引数がいつも 0 以下 (exp(-|x|)) になるように式を変形できないでしょうか？")
-OPTIMIZER_PARAMS = ("オプティマイザにはモデルのパラメータそのもの (model.parameters()) を渡しましょう。"
-                    "一部だけや .clone() したコピーを渡すと、step() してもモデルは変わりません。")
 STEP_MISSING = "backward() は勾配を計算するだけで、パラメータは変えません。optimizer.step() を呼びましたか？"
 ZERO_GRAD = "backward() は .grad に足し合わせます。backward() の前に optimizer.zero_grad() で前の勾配を消しましょう。"
-PER_EPOCH = "返す損失はバッチごとではなく、エポックごとに 1 つ (そのエポックのデータ 1 件あたりの平均) です。"
 TRAIN_MODE = ("学習の前に model.train() を呼びましょう。評価のあとなどで model.eval() のままだと、"
               "Dropout や BatchNorm が学習用の動きをしません。")
-SAVE_STATE_DICT = ("torch.save に渡すのはモデルそのものではなく、model.state_dict() (パラメータとバッファの辞書) です。"
-                   "weights_only=True で読めるのはテンソルの辞書などの単純なデータだけです。")
-STATE_DICT_ALL = ("state_dict() にはパラメータだけでなく BatchNorm の running_mean などのバッファも入ります。"
-                  "辞書を自分で組み立てたり入れ子にしたりせず、model.state_dict() をそのまま保存しましょう。")
-DETACHED_LOSS = ("損失が計算グラフから切り離されています。.item() / .detach() / torch.no_grad() を使わず、"
-                 "テンソルの演算だけで計算してテンソルのまま返しましょう。")

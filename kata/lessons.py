@@ -21,9 +21,8 @@ def lesson_file(chapter: catalog.Chapter) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("read", help="章の解説 (何を・なぜ学ぶか、出典、大事な API、よくある間違い) を表示する",
-                              description="章の解説 exercises/NN_topic/README.md を表示します。")
-    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
+    p = subparsers.add_parser("read", help=messages.READ_HELP, description=messages.READ_DESCRIPTION)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_NUMBER)
     p.set_defaults(func=cmd_read)
 
 

@@ -141,10 +141,9 @@ def compare(root: Path = catalog.ROOT, manifest: Path | None = None) -> Comparis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kata.manifest",
-                                     description="採点経路 (kata/, checks/, solutions/, conftest.py, pyproject.toml) "
-                                                 "のハッシュ一覧 kata/MANIFEST.sha256 を作る・確かめる")
-    parser.add_argument("--write", action="store_true", help="マニフェストを作り直す (講師用)")
-    parser.add_argument("--root", type=Path, default=catalog.ROOT, help="リポジトリのルート (既定: このリポジトリ)")
+                                     description=messages.MANIFEST_DESCRIPTION)
+    parser.add_argument("--write", action="store_true", help=messages.MANIFEST_ARG_WRITE)
+    parser.add_argument("--root", type=Path, default=catalog.ROOT, help=messages.MANIFEST_ARG_ROOT)
     args = parser.parse_args(argv)
     if args.write:
         path = write(args.root)

@@ -1,7 +1,13 @@
-"""Japanese message templates shown to the learner.
+"""Japanese message templates shown to the learner and the instructor.
 
-Every string the learner reads is a constant here, so that the engine's tests import the same constant and a
-wording change cannot silently break a test.  Templates use ``str.format`` fields.
+Every Japanese string the engine (``kata/``) shows is a constant here or in ``kata/hints.py``, so that the engine's
+tests import the same constant and a wording change cannot silently break a test; tests/test_engine_words.py fails on
+a Japanese string literal anywhere else in ``kata/``.  Templates use ``str.format`` fields.
+
+Words that only one chapter's checks use (a verdict about that chapter's exercise, a hint that names its API) are
+not here: they are constants at the top of that chapter's check file (``checks/NN_topic/test_*.py``), under the
+headings "verdict templates only these checks use" and "hints only these checks use".  The engine keeps the
+generic ones, which any chapter's checks may use.
 """
 
 # -- verdict words -----------------------------------------------------------------------------------------------
@@ -35,6 +41,11 @@ VALUES_EXACT = (
 SCALAR_EXACT = "『{name}』の値が違います。期待: {expected}、実際: {actual}"
 SCALAR_VALUE = "『{name}』の値が違います。期待: {expected}、実際: {actual} (許容誤差: rtol={rtol}, atol={atol})"
 EQUAL = "『{name}』が違います。期待: {expected}、実際: {actual}"
+# What a verdict calls the compared value when the check names nothing else (kata.compare's defaults).
+NAME_RETURNED = "戻り値"
+NAME_INPUT = "入力"
+NAME_GRAD = "勾配"
+TYPE_OR = " または "  # between the accepted types in TYPE's {expected}: "int または float"
 
 # -- facts that are not a comparison with an expected value -----------------------------------------------------
 SAME_OBJECT = "『{name}』は入力『{other}』そのもの (同じオブジェクト) を返す必要があります。新しいオブジェクトが返されました。"
@@ -54,6 +65,7 @@ IMPORT_TIMEOUT = "『{file}』の読み込み (import) が時間切れになり�
 MISSING_NAME = "『{file}』に『{exercise}』が定義されていません。名前を変えたり削除したりしていませんか？"
 TIMEOUT = "時間切れです ({seconds} 秒を超えました)。無限ループや非常に重い計算になっていませんか？"
 EXIT_CALLED = "学習者のコードが終了処理 ({what}) を呼びました。sys.exit などは使わないでください。"
+ASSERT_FAILED = "assert に失敗しました"  # a check's own bare assert, which carries no message
 CHECK_ERROR = "チェック側の内部エラーです (講師に連絡してください): {exc_type}: {exc_msg}"
 
 SKIP_NO_CUDA = "CUDA が使えない環境なのでスキップします"
@@ -92,17 +104,13 @@ NOT_A_CHECKOUT = (
     " (-e を付けると、リポジトリの exercises/ と checks/ がそのまま使われます)。"
 )
 
-# -- chapters 06_autograd and 07_devices: calls that must (not) happen, a number in a range ----------------------
+# -- recorded calls (kata.observe), a number in a range, the inputs a wrapped model saw (kata.probe) -------------------
 CALL_MISSING = "『{what}』が呼ばれていません。"
 CALL_ARGS = "『{what}』が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
 OUT_OF_RANGE = "『{name}』が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
-GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
 INPUT_DEVICE = "『{name}』がモデルに渡した入力のデバイスが違います。期待: {expected} (モデルのパラメータのデバイス)、実際: {actual}"
-RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"
-VERSION_NOT_BUMPED = ("『{name}』のその場での更新が autograd に記録されていません (バージョンカウンタ {name}._version が "
-                      "呼び出しの前後で {version} のまま)。")
 
-# -- chapter 12 (evaluation): what a wrapped model saw while the learner's code ran it; values in [0, 1] ------
+# -- what a wrapped model saw while the learner's code ran it (kata.probe); values in [0, 1] ---------------------------
 MODEL_NOT_CALLED = "『{name}』の中でモデルが一度も呼ばれていません。渡された model で予測を計算してください。"
 GRAD_ENABLED_IN_FORWARD = (
     "『{name}』の中でモデルを呼んだとき、勾配の記録が有効でした (torch.is_grad_enabled() が True)。"
@@ -111,12 +119,9 @@ GRAD_ENABLED_IN_FORWARD = (
 TRAINING_IN_FORWARD = "『{name}』の中でモデルが学習モード (model.training が True) のまま呼ばれました。"
 NOT_IN_UNIT_INTERVAL = "『{name}』に 0 以上 1 以下の範囲を外れた値があります。実際: {actual}"
 
-# -- chapters 08 (modules) and 09 (data) --------------------------------------------------------------------------
-MISSING_SUBMODULE = "『{name}』にサブモジュール『{attr}』が登録されていません (named_children() に見つかりません)。"
+# -- values and operations: nan / inf, an operation that must be used --------------------------------------------------
 NOT_FINITE = "『{name}』に nan または inf が {count} / {total} 要素あります (入力 {where})。"
 MUST_USE_OP = "『{name}』の計算に『{op}』が一度も使われていません。この演習では『{op}』を使って計算してください。"
-NOT_SHUFFLED = "『{name}』がシャッフルされていません (データセットの順番のまま出てきます)。"
-SEED_IGNORED = "『{name}』が seed によって変わりません (seed={first}、seed={second}: 同じ順番になりました)。"
 
 # -- grading: kata grade / kata verify (kata.grading, kata.report, kata.manifest) ---------------------------------
 GRADE_PASS = "正解"
@@ -202,18 +207,42 @@ WATCH_CHANGED = "── {time}  保存されました: {file} ──"
 WATCH_WAITING = "保存を待っています… (終了するには Ctrl+C)"
 WATCH_STOPPED = "kata watch を終了しました。"
 
-# -- chapters 10 (loss and optimiser) and 11 (training loop, saving) ---------------------------------------------
-PARAMS_NOT_IN_OPTIMIZER = "『{name}』にモデルのパラメータが {missing} / {total} 個含まれていません (含まれていないもの: {names})。"
-FOREIGN_TENSORS_IN_OPTIMIZER = "『{name}』にモデルのパラメータではないテンソルが {count} 個含まれています。"
+# -- training steps (checks of several chapters) and files the learner's code writes -----------------------------------
 PARAMS_NOT_UPDATED = "『{name}』のあとも、モデルのパラメータが更新されていません (呼ぶ前と同じ値のままです)。"
 GRADS_ACCUMULATED = "『{name}』のあとのパラメータが期待と違います。古い勾配が足し合わされたまま更新したときの値と一致します。"
-LOSS_NOT_DECREASING = "『{name}』で学習しても損失が下がっていません (最初のエポック {first}、最後のエポック {last})。"
-ACCURACY_TOO_LOW = "『{name}』で学習したあとの XOR の正解率が {accuracy:.1%} です。{threshold:.0%} 以上になるはずです。"
 EVAL_MODE_IN_FORWARD = "『{name}』の中でモデルが評価モード (model.training が False) のまま呼ばれました。"
 FILE_NOT_WRITTEN = "『{path}』にファイルが書き出されていません。"
-CHECKPOINT_UNREADABLE = "『{path}』を torch.load(path, weights_only=True) で読めませんでした: {exc_type}: {exc_msg}"
-STATE_DICT_KEYS = "『{name}』のキーが違います。足りないキー: {missing}、余分なキー: {extra}"
-LOADED_NOT_ON_CPU = "『{name}』の中で torch.load が読み込んだテンソルが CPU にありません (デバイス: {devices})。"
+
+# -- GitHub Classroom (kata.report): the fallback result when grading did not finish, the log summary -------------
+CLASSROOM_NOT_GRADED = ("採点を最後まで実行できませんでした。この実行のログ (『Grade』の手順) に理由があります。"
+                        "解決しないときは講師に連絡してください。")
+CLASSROOM_TAMPERED = ("チェック・エンジン・模範解答 (kata/、checks/、solutions/ など) が配布時から変更されているため、"
+                      "採点しませんでした。ログの『Tamper check』の手順に挙がったファイルを元に戻して、push し直してください。")
+CLASSROOM_ERROR_TEST = "採点"  # the name of the one errored test in that fallback result
+CLASSROOM_MARK_TODO = "・"  # a not-yet-attempted exercise in the log summary (then ✔ / ✘ as in the learner's table)
+
+# -- command-line help shared by several commands, kata read (kata.lessons), python -m kata.manifest -------------
+ARG_CHAPTER = "章"  # metavar
+ARG_CHAPTER_NUMBER = "章の番号 (例: 06)"
+READ_HELP = "章の解説 (何を・なぜ学ぶか、出典、大事な API、よくある間違い) を表示する"
+READ_DESCRIPTION = "章の解説 exercises/NN_topic/README.md を表示します。"
+MANIFEST_DESCRIPTION = ("採点経路 (kata/, checks/, solutions/, conftest.py, pyproject.toml) のハッシュ一覧 "
+                        "kata/MANIFEST.sha256 を作る・確かめる")
+MANIFEST_ARG_WRITE = "マニフェストを作り直す (講師用)"
+MANIFEST_ARG_ROOT = "リポジトリのルート (既定: このリポジトリ)"
+
+# -- how the sandbox isolates the learner's code, by isolation level (kata.sandbox.zygote; in every report) ------
+ISOLATION_TEXT = {
+    "root": "学習者のコードは章ごとに専用のユーザー ID で、独立したマウント・PID・ネットワーク名前空間の中で動きます"
+            "(採点側のファイルは見えず、ほかの章や採点プロセスにシグナルを送れず、起動したプロセスは一緒に終了します)。",
+    "userns": "学習者のコードはユーザー名前空間の中の独立したマウント・PID・ネットワーク名前空間で動きます"
+              "(採点側のファイルは見えず、起動したプロセスは一緒に終了します)。ただし root ではないため、"
+              "章ごとのユーザー ID の分離はありません。",
+    "basic": "学習者のコードは別プロセス (新しいセッション、リソース制限つき) で動きますが、名前空間が使えないため、"
+             "採点と同じユーザーの権限で動きます: 同じユーザーが読めるファイルは読め、同じユーザーのプロセスに"
+             "シグナルを送れます。採点結果はプロセス境界の外で判定されるので偽造はできませんが、"
+             "信頼できない提出物は root (Gradescope など) で採点してください。",
+}
 
 # -- grading sandbox (kata.sandbox) -----------------------------------------------------------------------------
 WORKER_DIED = "学習者のコードを実行していたプロセスが途中で終了しました ({how})。"

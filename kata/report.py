@@ -258,17 +258,15 @@ def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, 
 
 
 #: What a Classroom learner reads when the workflow could not grade (its fallback result, ``classroom_error``).
-CLASSROOM_NOT_GRADED = ("採点を最後まで実行できませんでした。この実行のログ (『Grade』の手順) に理由があります。"
-                        "解決しないときは講師に連絡してください。")
-CLASSROOM_TAMPERED = ("チェック・エンジン・模範解答 (kata/、checks/、solutions/ など) が配布時から変更されているため、"
-                      "採点しませんでした。ログの『Tamper check』の手順に挙がったファイルを元に戻して、push し直してください。")
+CLASSROOM_NOT_GRADED = messages.CLASSROOM_NOT_GRADED
+CLASSROOM_TAMPERED = messages.CLASSROOM_TAMPERED
 
 
 def classroom_error(max_score: float, message: str) -> dict[str, Any]:
     """The Classroom result when grading did not finish: status ``error``, the full ``max_score`` (so that Classroom
     records 0 points, not nothing) and one errored test, whose message the reporter prints."""
     return {"version": 1, "status": "error", "max_score": _number(max_score),
-            "tests": [{"name": "採点", "status": "error", "score": 0, "message": clean(message, 600), "test_code": "",
+            "tests": [{"name": messages.CLASSROOM_ERROR_TEST, "status": "error", "score": 0, "message": clean(message, 600), "test_code": "",
                        "filename": "", "line_no": 0, "execution_time": ""}]}
 
 
@@ -278,10 +276,10 @@ def classroom_summary(result: GradeResult) -> str:
     then the chapters and the total."""
     lines = []
     for e in result.exercises:
-        mark = {PASS: "✔", TODO: "・"}.get(e.status, "✘")
+        mark = {PASS: messages.MARK_PASS, TODO: messages.CLASSROOM_MARK_TODO}.get(e.status, messages.MARK_FAIL)
         head = f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})"
         if e.status == TODO:
-            lines.append(f"{head} 未着手")
+            lines.append(f"{head} {messages.MARK_TODO}")
             continue
         lines.append(head)
         verdict = clean(e.verdict, 1500).strip()

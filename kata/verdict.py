@@ -99,5 +99,5 @@ def classify(exc: BaseException) -> Verdict:
             text += f"\n{messages.HINT_PREFIX}{hint}"
         return Verdict(FAIL, text, "exception")
     if isinstance(exc, AssertionError):
-        return Verdict(FAIL, _first_line(exc) or "assert に失敗しました", "assert")
+        return Verdict(FAIL, _first_line(exc) or messages.ASSERT_FAILED, "assert")
     return Verdict(FAIL, messages.CHECK_ERROR.format(exc_type=type(exc).__name__, exc_msg=_first_line(exc)), "check")

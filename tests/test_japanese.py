@@ -5,6 +5,7 @@ by its particle.  A space after Latin text (``x.grad は``) is ordinary Japanese
 """
 from __future__ import annotations
 
+import ast
 import re
 import string
 import tomllib
@@ -17,7 +18,7 @@ PARTICLE = r"(?:から|まで|より|の|が|を|に|は|で|と|も|へ|や)(?!
 JAPANESE_BEFORE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）][ \u3000]+" + PARTICLE)
 FIELD_BEFORE = re.compile(r"\{(?P<field>[^{}!:]*)(?P<conversion>![rsa])?(?::[^{}]*)?\}[ \u3000]+" + PARTICLE)
 # Fields that hold numbers or chapter numbers (ASCII): 「4 個」「1/{factor} で」「06 の」 read naturally with a space.
-NUMERIC_FIELDS = {"chapter", "factor", "count", "total", "seconds", "limit", "line", "level", "code", "score", "max_score",
+NUMERIC_FIELDS = {"chapter", "nn", "factor", "count", "total", "seconds", "limit", "line", "level", "code", "score", "max_score",
                   "chapters", "exercises", "size", "accuracy", "threshold", "first", "last", "low", "high"}
 
 
@@ -32,6 +33,19 @@ def _texts(value, where: str):
             yield from _texts(item, f"{where}[{i}]")
 
 
+def chapter_words(path) -> dict[str, object]:
+    """A check file's own words: its module-level UPPER_CASE constants whose value is a literal (read, not imported)."""
+    out: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id.isupper():
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue  # computed (torch dtypes, recorded names): no words
+    return out
+
+
 def _all_texts():
     for module in (messages, hints):
         for name, value in vars(module).items():
@@ -40,6 +54,9 @@ def _all_texts():
     for chapter in catalog.chapters():
         raw = tomllib.loads((catalog.CHECKS / chapter.key / "chapter.toml").read_text(encoding="utf-8"))
         yield from _texts(raw, f"checks/{chapter.key}/chapter.toml")
+        for path in sorted((catalog.CHECKS / chapter.key).glob("test_*.py")):
+            for name, value in chapter_words(path).items():
+                yield from _texts(value, f"checks/{chapter.key}/{path.name}:{name}")
 
 
 def space_before_particle(text: str) -> list[str]:
@@ -72,5 +89,12 @@ def test_the_scan_itself(text, bad):
 def test_every_template_field_is_known_to_format():
     """Templates are str.format strings: each one parses (a stray brace would break a verdict at run time)."""
     for where, text in _all_texts():
-        if where.startswith("kata.messages"):
+        if where.startswith("kata.messages") or (where.startswith("checks/") and ".py:" in where):
             list(string.Formatter().parse(text))
+
+
+def test_chapter_words_are_read():
+    """The scan above sees the words at the top of a check file (a verdict template and a hint of chapter 06)."""
+    words = chapter_words(catalog.CHECKS / "06_autograd" / "test_autograd.py")
+    assert "{name}" in words["VERSION_NOT_BUMPED"]
+    assert "detach" in words["DETACH_FORGOTTEN"]

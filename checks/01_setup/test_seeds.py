@@ -1,7 +1,6 @@
 """Checks for chapter 01 (setup and seeds)."""
 import torch
 
-from kata import hints, messages
 from kata.compare import (
     RngSnapshot,
     expect,
@@ -12,12 +11,19 @@ from kata.compare import (
     expect_type,
 )
 
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+GLOBAL_SEED = ("この演習で学ぶのはグローバルな乱数生成器のシードです。専用の torch.Generator ではなく、"
+               "torch.manual_seed(seed) でシードを固定してから、generator を渡さずに乱数を引きましょう。")
+
 
 def _expect_global_rng_after(what: str, replay) -> None:
     """The global torch RNG is where ``replay()`` (the prompt's own calls) leaves it: seeding is the lesson."""
     after = torch.get_rng_state()
     replay()
-    expect(torch.equal(after, torch.get_rng_state()), "rng", messages.RNG_NOT_SEEDED, hints.GLOBAL_SEED,
+    expect(torch.equal(after, torch.get_rng_state()), "rng", RNG_NOT_SEEDED, GLOBAL_SEED,
            expected=what)
 
 

@@ -14,6 +14,27 @@ from kata.compare import (
 )
 from kata.portable import GradModeModel
 
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
+VERSION_NOT_BUMPED = ("『{name}』のその場での更新が autograd に記録されていません (バージョンカウンタ {name}._version が "
+                      "呼び出しの前後で {version} のまま)。")
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
+GRAD_NOT_CLEARED = "更新のあとも勾配が残っています。w.grad = None (または w.grad.zero_()) で消さないと、次の backward() で古い勾配が足し合わされます。"
+BACKWARD_ONCE_SCALED = ("backward() を 1 回だけ呼んで、勾配を times 倍していませんか？ 勾配の累積は、backward() を呼ぶたびに "
+                        "x.grad へ勾配が 1 回分ずつ足し込まれることで起きます。backward() を times 回呼びましょう "
+                        "(float16 では「1 回分を times 回足す」と「times 倍する」の丸め方が違うので、値が少しずれます)。")
+GRAD_ASSIGNED = ("x.grad に自分で計算した式を代入していませんか？ その式が x から計算されているので、勾配まで計算グラフに"
+                 "つながっています (requires_grad=True)。x.grad は backward() が計算して書き込むものです。")
+DATA_UPDATE = ("w.data を書き換えていませんか？ .data 経由の変更は autograd から見えない (バージョンカウンタ w._version が"
+               "進まない) ので、その値を使う計算グラフが古い値のまま逆伝播されても誰も気づけません。"
+               "with torch.no_grad(): の中で w そのものをその場で更新しましょう (w -= ... や w.sub_(...))。")
+GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach() はグラフを作ったあとで切り離すだけです。with torch.no_grad(): の中で f(x) を呼びましょう。"
+GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
+DETACH_FORGOTTEN = "勾配が 3 * x * x になっています。u を detach() しないと u を通っても勾配が流れます (d(x³)/dx)。u = (x * x).detach() としましょう。"
+DETACH_WRONG_FACTOR = "勾配が 2 * x * x になっています。定数にするのは u = (x * x) の方で、z = u * x の x は detach しません。"
+
 SOURCE_X = (0.0, 1.0, 2.0)
 SOURCE_Y = 12.6667  # printed by the source text: tensor(12.6667, grad_fn=<MeanBackward0>)
 SOURCE_GRAD = (1.3333, 2.0000, 2.6667)  # printed by the source text after y.backward()
@@ -41,7 +62,7 @@ def _mean_value(x):
 def _expect_in_graph(y, expected, **tolerance):
     """y: type, shape, dtype, then attached to a graph (grad_fn), then values."""
     expect_tensor(y, expected, name="y (戻り値[0])", values=False)
-    expect(y.grad_fn is not None, "grad_fn", messages.GRAD_FN, hints.GRAD_FN_MISSING, name="y (戻り値[0])",
+    expect(y.grad_fn is not None, "grad_fn", messages.GRAD_FN, GRAD_FN_MISSING, name="y (戻り値[0])",
            expected="MeanBackward0 などの関数", actual=None)
     expect_tensor(y, expected, name="y (戻り値[0])", **tolerance)
 
@@ -146,7 +167,7 @@ def test_accumulated_grad_adds_one_gradient_per_backward(sub, gen):
         expected = expected + single
     out = sub.accumulated_grad(x, times)
     expect_grad(out, expected, name=f"float16 の x での accumulated_grad(x, {times})", rtol=0, atol=0,
-                hint=hints.BACKWARD_ONCE_SCALED)
+                hint=BACKWARD_ONCE_SCALED)
 
 
 # -- vector_backward -------------------------------------------------------------------------------------------
@@ -174,7 +195,7 @@ def test_vector_backward_matches_reference(sub, ref, gen, seed):
 def _expect_plain_grad(grad, name):
     """A gradient that backward() wrote is data: no graph behind it."""
     if isinstance(grad, torch.Tensor) and (grad.requires_grad or grad.grad_fn is not None):
-        fail("grad", messages.GRAD_IN_GRAPH, hints.GRAD_ASSIGNED, name=name,
+        fail("grad", GRAD_IN_GRAPH, GRAD_ASSIGNED, name=name,
              grad_fn=type(grad.grad_fn).__name__ if grad.grad_fn is not None else None)
 
 
@@ -199,7 +220,7 @@ def _expect_detach_grad(actual, u, name):
     try:
         expect_grad(actual, u, name=name)
     except Mismatch as m:
-        for factor, hint in ((3, hints.DETACH_FORGOTTEN), (2, hints.DETACH_WRONG_FACTOR)):
+        for factor, hint in ((3, DETACH_FORGOTTEN), (2, DETACH_WRONG_FACTOR)):
             if isinstance(actual, torch.Tensor) and actual.shape == u.shape and torch.allclose(actual, factor * u):
                 raise Mismatch(m.attribute, m.message, hint) from None
         raise
@@ -224,7 +245,7 @@ def test_detach_grad_matches_reference(sub, ref, gen, seed):
 def _expect_grad_cleared(w):
     """The grad is gone (None) or zeroed."""
     if w.grad is not None and not bool((w.grad == 0).all()):
-        fail("grad", messages.GRAD_UNEXPECTED, hints.GRAD_NOT_CLEARED, name="w.grad")
+        fail("grad", messages.GRAD_UNEXPECTED, GRAD_NOT_CLEARED, name="w.grad")
 
 
 def _expect_stepped(result, w, expected, **tolerance):
@@ -279,7 +300,7 @@ def test_sgd_step__updates_w_itself_in_place(sub, gen):
     w.grad = inputs.tensor(gen, shape, torch.float32)
     version = w._version
     sub.sgd_step_(w, 0.1)
-    expect(w._version > version, "in_place", messages.VERSION_NOT_BUMPED, hints.DATA_UPDATE, name="w",
+    expect(w._version > version, "in_place", VERSION_NOT_BUMPED, DATA_UPDATE, name="w",
            version=version)
 
 
@@ -310,13 +331,13 @@ def test_predict_no_grad_no_graph_built_inside_f(sub, gen):
     sub.predict_no_grad(model, x)
     expect(model.grad_modes, "grad_mode", messages.CALL_MISSING, None, what="f(x)")
     expect_equal(any(model.grad_modes), False, name="f の実行中の torch.is_grad_enabled()", attribute="grad_mode",
-                 hint=hints.GRAD_MODE_INSIDE)
+                 hint=GRAD_MODE_INSIDE)
 
 
 def test_predict_no_grad_restores_grad_mode(sub, gen):
     model, x = _model_and_input(gen)
     sub.predict_no_grad(model, x)
-    expect(torch.is_grad_enabled(), "grad_mode", messages.STATE_CHANGED, hints.GRAD_MODE_LEFT_OFF,
+    expect(torch.is_grad_enabled(), "grad_mode", messages.STATE_CHANGED, GRAD_MODE_LEFT_OFF,
            what="torch.is_grad_enabled() (勾配の記録)", expected=True, actual=torch.is_grad_enabled())
 
 

@@ -9,10 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from kata import devices, hints, inputs, messages, portable
+from kata import devices, inputs, messages, portable
 from kata.compare import expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged
 from kata.observe import names_of, watch
 from kata.oprules import record_ops
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
+CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
+CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
+NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
+SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
+                     "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
+NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
+TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
+AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"
 
 ACCELERATORS = [p for p in devices.params() if p.id != "cpu"]
 MATMULS = names_of(torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.mm,
@@ -31,7 +42,7 @@ def _patch_availability(monkeypatch, cuda: bool, mps: bool) -> None:
 
 def _expect_device_type(out, expected: str) -> None:
     expect_type(out, torch.device, "pick_device()")
-    expect_equal(out.type, expected, name="選ばれたデバイスの種類 (device.type)", hint=hints.AVAILABILITY)
+    expect_equal(out.type, expected, name="選ばれたデバイスの種類 (device.type)", hint=AVAILABILITY)
 
 
 @pytest.mark.parametrize("mps", [True, False], ids=["with_mps", "without_mps"])
@@ -156,16 +167,16 @@ def test_seed_everything_cudnn_flags(sub, gen):
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
     sub.seed_everything(_seed(gen))
     expect_equal(torch.backends.cudnn.deterministic, True, name="torch.backends.cudnn.deterministic",
-                 attribute="flags", hint=hints.CUDNN_FLAGS)
+                 attribute="flags", hint=CUDNN_FLAGS)
     expect_equal(torch.backends.cudnn.benchmark, False, name="torch.backends.cudnn.benchmark", attribute="flags",
-                 hint=hints.CUDNN_FLAGS)
+                 hint=CUDNN_FLAGS)
 
 
 def test_seed_everything_torch_reproducible(sub, ref, gen):
     seed = _seed(gen)
     first, second = _draw_twice(sub, seed, lambda: torch.rand(5), lambda: torch.rand(3))
     expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
-           hints.SEED_LIBRARY.format(library="torch", call="torch.manual_seed(seed)"), name="torch.rand")
+           SEED_LIBRARY.format(library="torch", call="torch.manual_seed(seed)"), name="torch.rand")
     torch.manual_seed(seed)
     expect_tensor(first, torch.rand(5), name=f"シード {seed} のあとの torch.rand(5)")
     ref.seed_everything(seed)
@@ -176,7 +187,7 @@ def test_seed_everything_numpy_reproducible(sub, ref, gen):
     seed = _seed(gen)
     first, second = _draw_twice(sub, seed, lambda: np.random.rand(5), lambda: np.random.rand(3))
     expect(np.array_equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
-           hints.SEED_LIBRARY.format(library="NumPy", call="np.random.seed(seed)"), name="np.random.rand")
+           SEED_LIBRARY.format(library="NumPy", call="np.random.seed(seed)"), name="np.random.rand")
     np.random.seed(seed)
     expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
     ref.seed_everything(seed)
@@ -191,7 +202,7 @@ def test_seed_everything_random_reproducible(sub, ref, gen):
     seed = _seed(gen)
     first, second = _draw_twice(sub, seed, _five_random, random.random)
     expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
-           hints.SEED_LIBRARY.format(library="random", call="random.seed(seed)"), name="random.random")
+           SEED_LIBRARY.format(library="random", call="random.seed(seed)"), name="random.random")
     name = f"シード {seed} のあとの random.random() 5 回"
     random.seed(seed)
     expect_tensor(first, _five_random(), name=name)
@@ -206,8 +217,8 @@ def test_seed_everything_seeds_all_cuda_devices(sub, gen):
     with watch(sub, calls=("torch.cuda.manual_seed_all",)) as log:
         sub.seed_everything(seed)
     calls = [(e["args"] or [e["kwargs"].get("seed")])[0] for e in log.calls("torch.cuda.manual_seed_all")]
-    expect(calls, "cuda_seed", messages.CALL_MISSING, hints.CUDA_SEED, what="torch.cuda.manual_seed_all(seed)")
-    expect(all(v == seed for v in calls), "cuda_seed", messages.CALL_ARGS, hints.CUDA_SEED,
+    expect(calls, "cuda_seed", messages.CALL_MISSING, CUDA_SEED, what="torch.cuda.manual_seed_all(seed)")
+    expect(all(v == seed for v in calls), "cuda_seed", messages.CALL_ARGS, CUDA_SEED,
            what="torch.cuda.manual_seed_all", expected=seed, actual=", ".join(map(str, calls)))
 
 
@@ -216,7 +227,7 @@ def test_seed_everything_seeds_all_cuda_devices(sub, gen):
 def _expect_seconds(t, n, device) -> None:
     name = f"time_matmul({n}, {device!r})"
     expect_type(t, float, name)
-    expect(0 < t < MAX_SECONDS, "range", messages.OUT_OF_RANGE, hints.TIME_RANGE, name=name, low=0,
+    expect(0 < t < MAX_SECONDS, "range", messages.OUT_OF_RANGE, TIME_RANGE, name=name, low=0,
            high=MAX_SECONDS, actual=t)
 
 
@@ -236,7 +247,7 @@ def test_time_matmul_runs_a_matmul(sub, gen):
     n = inputs.randint(gen, 8, 33)
     with record_ops(sub) as called:
         sub.time_matmul(n, "cpu")
-    expect(any(f in MATMULS for f in called), "matmul", messages.CALL_MISSING, hints.NO_MATMUL,
+    expect(any(f in MATMULS for f in called), "matmul", messages.CALL_MISSING, NO_MATMUL,
            what="行列積 (a @ b)")
 
 
@@ -250,8 +261,8 @@ def test_time_matmul_synchronizes_accelerator(sub, gen, device):
     called = ["synchronize" if name == SYNCHRONIZE[device] else name for name in log.names]
     _expect_seconds(t, n, device)
     last_matmul = max((i for i, f in enumerate(called) if f in MATMULS), default=None)
-    expect(last_matmul is not None, "matmul", messages.CALL_MISSING, hints.NO_MATMUL, what="行列積 (a @ b)")
-    expect("synchronize" in called[last_matmul:], "synchronize", messages.CALL_MISSING, hints.NOT_SYNCHRONIZED,
+    expect(last_matmul is not None, "matmul", messages.CALL_MISSING, NO_MATMUL, what="行列積 (a @ b)")
+    expect("synchronize" in called[last_matmul:], "synchronize", messages.CALL_MISSING, NOT_SYNCHRONIZED,
            what=f"行列積のあとの torch.{device}.synchronize()")
 
 
@@ -267,7 +278,7 @@ def test_time_matmul_synchronizes_simulated_gpu(sub, gen, device):
     expect_type(t, float, name)
     product, creation = SIMULATED["matmul"], SIMULATED["factory"]
     low, high = product / 2, product + creation
-    expect(t > low, "synchronize", messages.OUT_OF_RANGE, hints.NOT_SYNCHRONIZED, name=name, low=low, high=high,
+    expect(t > low, "synchronize", messages.OUT_OF_RANGE, NOT_SYNCHRONIZED, name=name, low=low, high=high,
            actual=t)
-    expect(t < high, "synchronize", messages.OUT_OF_RANGE, hints.SYNC_BEFORE_START, name=name, low=low, high=high,
+    expect(t < high, "synchronize", messages.OUT_OF_RANGE, SYNC_BEFORE_START, name=name, low=low, high=high,
            actual=t)

@@ -4,11 +4,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kata import hints, messages
+from kata import messages
 from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged
 from kata.inputs import call_both, choice, randint, tensor
 from kata.observe import names_of
 from kata.oprules import forbid
+
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+MISSING_SUBMODULE = "『{name}』にサブモジュール『{attr}』が登録されていません (named_children() に見つかりません)。"
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+UNREGISTERED_LAYERS = "パラメータが 1 つも登録されていません。Python のリストや辞書に入れただけの層は nn.Module に登録されません。nn.Sequential や nn.ModuleList を使うか、層を self の属性にしましょう。"
+SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、「self.<名前> = 層」の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
+EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 
 SUBMODULES = (("linear1", nn.Linear), ("act_fn", nn.Tanh), ("linear2", nn.Linear))
 TANH_RULE = "tanh / sigmoid の組み込み関数 (torch.tanh, x.tanh(), nn.Tanh, F.tanh, torch.sigmoid など)"
@@ -42,13 +50,13 @@ def _n_params(sizes):
 
 
 def _count_hint(actual, expected):
-    return hints.UNREGISTERED_LAYERS if actual == 0 and expected else None
+    return UNREGISTERED_LAYERS if actual == 0 and expected else None
 
 
 def _submodule(model, attr, kind):
     """model.<attr>, after checking that it is a registered submodule of type ``kind``."""
     children = dict(model.named_children())
-    expect(attr in children, "attribute", messages.MISSING_SUBMODULE, hints.SUBMODULE_NAMES,
+    expect(attr in children, "attribute", MISSING_SUBMODULE, SUBMODULE_NAMES,
            name=type(model).__name__, attr=attr)
     expect_type(children[attr], kind, name=f"model.{attr}")
     return children[attr]
@@ -272,7 +280,7 @@ def test_my_tanh_finite_for_large_inputs(sub, gen):
         out = sub.my_tanh(x.clone())
         expect_type(out, torch.Tensor, name="my_tanh(x)")
         bad = ~torch.isfinite(out)
-        expect(not bool(bad.any()), "finite", messages.NOT_FINITE, hints.EXP_OVERFLOW,
+        expect(not bool(bad.any()), "finite", messages.NOT_FINITE, EXP_OVERFLOW,
                name=f"my_tanh(x) ({dtype})", count=int(bad.sum()), total=bad.numel(),
                where=", ".join(f"{v:g}" for v in x[bad][:4].tolist()))
         expect_tensor(out, expected, name=f"|x| の大きい my_tanh(x) ({dtype})")

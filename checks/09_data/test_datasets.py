@@ -2,7 +2,7 @@
 import torch
 from torch.utils import data
 
-from kata import hints, messages, xor
+from kata import messages, xor
 from kata.compare import (
     RngSnapshot,
     expect,
@@ -15,6 +15,14 @@ from kata.compare import (
 )
 from kata.inputs import call_both, items_of, randint, seed_all
 from kata.portable import IndexDataset
+
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+NOT_SHUFFLED = "『{name}』がシャッフルされていません (データセットの順番のまま出てきます)。"
+SEED_IGNORED = "『{name}』が seed によって変わりません (seed={first}、seed={second}: 同じ順番になりました)。"
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
+SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"
 
 
 def _cat(batches: list[torch.Tensor]) -> torch.Tensor:
@@ -44,7 +52,7 @@ def _items(ds, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _expect_shuffled(order: torch.Tensor, n: int, name: str) -> None:
     expect_tensor(order.sort().values, torch.arange(n), name=f"{name} (小さい順に並べ直したもの)")
-    expect(not torch.equal(order, torch.arange(n)), "shuffle", messages.NOT_SHUFFLED, hints.SHUFFLE_ARG, name=name)
+    expect(not torch.equal(order, torch.arange(n)), "shuffle", NOT_SHUFFLED, SHUFFLE_ARG, name=name)
 
 
 # -- XORDataset ------------------------------------------------------------------------------------------------------
@@ -179,7 +187,7 @@ def test_seeded_loader_same_batches(sub, gen):
     expect_type(first, data.DataLoader, name="seeded_loader(...)")
     a, b = list(first), list(second)
     expect_equal([len(x) for x in a], [len(x) for x in b], name="2 つのローダーの各バッチの件数")
-    expect(torch.equal(_cat(a), _cat(b)), "reproducible", messages.NOT_REPRODUCIBLE, hints.SEED_THE_GENERATOR,
+    expect(torch.equal(_cat(a), _cat(b)), "reproducible", messages.NOT_REPRODUCIBLE, SEED_THE_GENERATOR,
            name=f"seed={seed} で作った 2 つのローダーのバッチ")
 
 
@@ -194,7 +202,7 @@ def test_seeded_loader_depends_on_seed(sub, gen):
     s1 = randint(gen, 0, 2**31 - 1)
     s2 = (s1 + randint(gen, 1, 1000)) % 2**31
     first, second = (_order(sub.seeded_loader(IndexDataset(n), batch, s)) for s in (s1, s2))
-    expect(not torch.equal(first, second), "seed", messages.SEED_IGNORED, hints.SEED_THE_GENERATOR,
+    expect(not torch.equal(first, second), "seed", SEED_IGNORED, SEED_THE_GENERATOR,
            name="データの順番", first=s1, second=s2)
 
 

@@ -21,6 +21,18 @@ from kata.oprules import forbid
 from kata.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
 from kata.xor import tiny_classifier, xor_points
 
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+PARAMS_NOT_IN_OPTIMIZER = "『{name}』にモデルのパラメータが {missing} / {total} 個含まれていません (含まれていないもの: {names})。"
+FOREIGN_TENSORS_IN_OPTIMIZER = "『{name}』にモデルのパラメータではないテンソルが {count} 個含まれています。"
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+BCE_STABLE = ("|x| が大きいと exp(x) は inf にあふれ、σ(x) は 0 や 1 ちょうどに丸められて log(0) = -inf になります。"
+              "x ≥ 0 と x < 0 で分けて考え、exp の引数がいつも 0 以下 (exp(-|x|)) になるように式を変形できないでしょうか？")
+OPTIMIZER_PARAMS = ("オプティマイザにはモデルのパラメータそのもの (model.parameters()) を渡しましょう。"
+                    "一部だけや .clone() したコピーを渡すと、step() してもモデルは変わりません。")
+DETACHED_LOSS = ("損失が計算グラフから切り離されています。.item() / .detach() / torch.no_grad() を使わず、"
+                 "テンソルの演算だけで計算してテンソルのまま返しましょう。")
+
 SOURCE_LOGITS = (0.0, 2.0, -1.0)
 SOURCE_TARGETS = (0.0, 1.0, 1.0)
 SOURCE_LOSS = 0.7111  # (log 2 + log(1 + e^-2) + log(1 + e)) / 3, as the UvA tutorial's numbers give it
@@ -76,7 +88,7 @@ def _expect_loss_with_gradient(loss, logits: torch.Tensor, targets: torch.Tensor
     """A 0-dim loss of the logits' dtype, attached to the graph, whose backward gives (σ(x) - y) / n."""
     __tracebackhide__ = True
     expect_tensor(loss, _closed_form(logits, targets), name=name, values=False)
-    expect(loss.grad_fn is not None, "grad_fn", messages.GRAD_FN, hints.DETACHED_LOSS, name=name,
+    expect(loss.grad_fn is not None, "grad_fn", messages.GRAD_FN, DETACHED_LOSS, name=name,
            expected="MeanBackward0 などの関数", actual=None)
     loss.backward()
     expect_grad(logits.grad, _closed_form_grad(logits, targets), name="logits.grad")
@@ -143,7 +155,7 @@ def test_bce_manual_finite_for_large_logits(sub, gen):
     loss = sub.bce_manual(logits, targets)
     expect_type(loss, torch.Tensor, "戻り値 (損失)")
     bad = int((~torch.isfinite(loss.detach())).sum())
-    expect(bad == 0, "finite", messages.NOT_FINITE, hints.BCE_STABLE, name="戻り値 (損失)", count=bad,
+    expect(bad == 0, "finite", messages.NOT_FINITE, BCE_STABLE, name="戻り値 (損失)", count=bad,
            total=loss.numel(), where="|logits| ≤ 100 の float32")
     expect_tensor(loss, F.binary_cross_entropy_with_logits(logits.detach(), targets), name="戻り値 (損失)",
                   rtol=1e-5, atol=1e-5)
@@ -194,10 +206,10 @@ def test_make_sgd_every_parameter(sub, gen):
     given = {id(p) for group in optimizer.param_groups for p in group["params"]}
     named = list(model.named_parameters())
     missing = [n for n, p in named if id(p) not in given]
-    expect(not missing, "params", messages.PARAMS_NOT_IN_OPTIMIZER, hints.OPTIMIZER_PARAMS, name="オプティマイザ",
+    expect(not missing, "params", PARAMS_NOT_IN_OPTIMIZER, OPTIMIZER_PARAMS, name="オプティマイザ",
            missing=len(missing), total=len(named), names=", ".join(missing))
     foreign = len(given - {id(p) for _, p in named})
-    expect(not foreign, "params", messages.FOREIGN_TENSORS_IN_OPTIMIZER, hints.OPTIMIZER_PARAMS,
+    expect(not foreign, "params", FOREIGN_TENSORS_IN_OPTIMIZER, OPTIMIZER_PARAMS,
            name="オプティマイザ", count=foreign)
 
 
@@ -222,7 +234,7 @@ def test_make_sgd_plain_gradient_step(sub, gen):
             p.grad = g.clone()
         optimizer.step()
     expect(any(not torch.equal(p.detach(), b) for (_, p), b in zip(params, before)), "not_updated",
-           messages.PARAMS_NOT_UPDATED, hints.OPTIMIZER_PARAMS, name="optimizer.step()")
+           messages.PARAMS_NOT_UPDATED, OPTIMIZER_PARAMS, name="optimizer.step()")
     for (name, p), b, g in zip(params, before, grads):
         expect_tensor(p.detach(), b - 2 * lr * g, name=f"step() 2 回のあとのパラメータ {name}")
 

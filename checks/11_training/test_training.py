@@ -39,6 +39,20 @@ from kata.probe import (
 )
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
+# -- verdict templates only these checks use (str.format) --------------------------------------------------------------
+LOSS_NOT_DECREASING = "『{name}』で学習しても損失が下がっていません (最初のエポック {first}、最後のエポック {last})。"
+ACCURACY_TOO_LOW = "『{name}』で学習したあとの XOR の正解率が {accuracy:.1%} です。{threshold:.0%} 以上になるはずです。"
+CHECKPOINT_UNREADABLE = "『{path}』を torch.load(path, weights_only=True) で読めませんでした: {exc_type}: {exc_msg}"
+STATE_DICT_KEYS = "『{name}』のキーが違います。足りないキー: {missing}、余分なキー: {extra}"
+LOADED_NOT_ON_CPU = "『{name}』の中で torch.load が読み込んだテンソルが CPU にありません (デバイス: {devices})。"
+
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+PER_EPOCH = "返す損失はバッチごとではなく、エポックごとに 1 つ (そのエポックのデータ 1 件あたりの平均) です。"
+SAVE_STATE_DICT = ("torch.save に渡すのはモデルそのものではなく、model.state_dict() (パラメータとバッファの辞書) です。"
+                   "weights_only=True で読めるのはテンソルの辞書などの単純なデータだけです。")
+STATE_DICT_ALL = ("state_dict() にはパラメータだけでなく BatchNorm の running_mean などのバッファも入ります。"
+                  "辞書を自分で組み立てたり入れ子にしたりせず、model.state_dict() をそのまま保存しましょう。")
+
 XOR_ACCURACY = 0.95
 # A short run (about 40 steps, so the check stays fast) that reached XOR_ACCURACY in each of 3500 runs with other
 # seeds for the data and the initialisation: 64 points, batches of 32, 20 epochs, SGD (lr 1, momentum 0.9), 8 hidden.
@@ -117,7 +131,7 @@ def _expect_losses(actual, epochs: int) -> list[float]:
     """A list of ``epochs`` Python floats."""
     __tracebackhide__ = True
     expect_type(actual, list, "戻り値 (エポックごとの損失)")
-    expect(len(actual) == epochs, "length", messages.LENGTH, hints.PER_EPOCH, name="戻り値 (エポックごとの損失)",
+    expect(len(actual) == epochs, "length", messages.LENGTH, PER_EPOCH, name="戻り値 (エポックごとの損失)",
            expected=epochs, actual=len(actual))
     for i, value in enumerate(actual):
         expect_type(value, float, f"戻り値[{i}] ({i + 1} エポック目の損失)")
@@ -216,12 +230,12 @@ def test_train_model_learns_xor(sub, gen):
     optimizer = torch.optim.SGD(model.parameters(), lr=run["lr"], momentum=run["momentum"])
     losses = _expect_losses(sub.train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), run["epochs"]),
                             run["epochs"])
-    expect(losses[-1] < losses[0], "loss", messages.LOSS_NOT_DECREASING, hints.STEP_MISSING, name="train_model",
+    expect(losses[-1] < losses[0], "loss", LOSS_NOT_DECREASING, hints.STEP_MISSING, name="train_model",
            first=f"{losses[0]:.4f}", last=f"{losses[-1]:.4f}")
     points, labels = xor_points(200, gen)
     with torch.no_grad():
         accuracy = float(((model(points)[:, 0] >= 0).long() == labels).float().mean())
-    expect(accuracy >= XOR_ACCURACY, "accuracy", messages.ACCURACY_TOO_LOW, None, name="train_model",
+    expect(accuracy >= XOR_ACCURACY, "accuracy", ACCURACY_TOO_LOW, None, name="train_model",
            accuracy=accuracy, threshold=XOR_ACCURACY)
 
 
@@ -257,7 +271,7 @@ def _load_checkpoint(sub, path):
     try:
         return load_weights(sub, path)
     except Exception as exc:
-        fail("weights_only", messages.CHECKPOINT_UNREADABLE, hints.SAVE_STATE_DICT, path=Path(path).name,
+        fail("weights_only", CHECKPOINT_UNREADABLE, SAVE_STATE_DICT, path=Path(path).name,
              exc_type=type(exc).__name__, exc_msg=(str(exc).strip().splitlines() or [""])[0][:200])
 
 
@@ -272,7 +286,7 @@ def test_save_state_readable_with_weights_only(sub, gen, tmp_path):
     expected = model.state_dict()
     missing = [k for k in expected if k not in loaded]
     extra = [k for k in loaded if k not in expected]
-    expect(not missing and not extra, "keys", messages.STATE_DICT_KEYS, hints.STATE_DICT_ALL,
+    expect(not missing and not extra, "keys", STATE_DICT_KEYS, STATE_DICT_ALL,
            name="読み込んだ state_dict", missing=", ".join(missing) or "なし", extra=", ".join(map(str, extra)) or "なし")
     for key, value in expected.items():
         expect_tensor(loaded[key], value, name=f"読み込んだ state_dict['{key}']")
@@ -314,7 +328,7 @@ def _expect_loaded(target: nn.Module, result, source_state: list[tuple[str, torc
     __tracebackhide__ = True
     expect_same_object(result, target, name="戻り値", other_name="model")
     devices = _loaded_devices(results) - {"cpu"}
-    expect(not devices, "device", messages.LOADED_NOT_ON_CPU, hints.MAP_LOCATION, name="load_state",
+    expect(not devices, "device", LOADED_NOT_ON_CPU, hints.MAP_LOCATION, name="load_state",
            devices=", ".join(sorted(devices)))
     for (key, value), (_, expected) in zip(_state(target), source_state):
         expect_tensor(value, expected.cpu(), name=f"読み込んだあとの model の {key}")

@@ -20,6 +20,9 @@ from kata.portable import SimulatedCudaTensor, XorRule
 from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
+# -- hints only these checks use ---------------------------------------------------------------------------------------
+LOGITS_NOT_PROBS = "モデルの出力はロジット (任意の実数) です。torch.sigmoid で確率 (0 以上 1 以下) に変換しましょう。"
+
 # -- models whose behaviour the checks know ----------------------------------------------------------------------
 
 def first_coordinate_model() -> nn.Module:
@@ -267,7 +270,7 @@ def test_predict_grid_between_zero_and_one(sub, gen):
     probs = sub.predict_grid(first_coordinate_model(), grid)
     expect_type(probs, torch.Tensor, name="predict_grid の戻り値")
     low, high = (float(probs.min()), float(probs.max())) if probs.numel() else (0.0, 0.0)
-    expect(low >= 0.0 and high <= 1.0, "range", messages.NOT_IN_UNIT_INTERVAL, hints.LOGITS_NOT_PROBS,
+    expect(low >= 0.0 and high <= 1.0, "range", messages.NOT_IN_UNIT_INTERVAL, LOGITS_NOT_PROBS,
            name="predict_grid の戻り値", actual=f"最小 {low:.4g}、最大 {high:.4g}")
 
 

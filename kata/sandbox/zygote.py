@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kata import messages
+
 
 class SandboxError(Exception):
     """The sandbox could not be set up (a grader-side problem, not the learner's)."""
@@ -39,17 +41,7 @@ def _userns_works() -> bool:
         return False
 
 
-ISOLATION_TEXT = {
-    "root": "学習者のコードは章ごとに専用のユーザー ID で、独立したマウント・PID・ネットワーク名前空間の中で動きます"
-            "(採点側のファイルは見えず、ほかの章や採点プロセスにシグナルを送れず、起動したプロセスは一緒に終了します)。",
-    "userns": "学習者のコードはユーザー名前空間の中の独立したマウント・PID・ネットワーク名前空間で動きます"
-              "(採点側のファイルは見えず、起動したプロセスは一緒に終了します)。ただし root ではないため、"
-              "章ごとのユーザー ID の分離はありません。",
-    "basic": "学習者のコードは別プロセス (新しいセッション、リソース制限つき) で動きますが、名前空間が使えないため、"
-             "採点と同じユーザーの権限で動きます: 同じユーザーが読めるファイルは読め、同じユーザーのプロセスに"
-             "シグナルを送れます。採点結果はプロセス境界の外で判定されるので偽造はできませんが、"
-             "信頼できない提出物は root (Gradescope など) で採点してください。",
-}
+ISOLATION_TEXT = messages.ISOLATION_TEXT
 
 
 class Zygote:
