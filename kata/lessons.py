@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from kata.cli.commands import resolve_chapter  # the one resolver and its Japanese errors
+    from kata.cli.learner import resolve_chapter  # the one resolver and its Japanese errors
 
     ch = resolve_chapter(args.chapter)
     path = lesson_file(ch)

@@ -123,6 +123,26 @@ NOT_IN_UNIT_INTERVAL = "『{name}』に 0 以上 1 以下の範囲を外れた�
 NOT_FINITE = "『{name}』に nan または inf が {count} / {total} 要素あります (入力 {where})。"
 MUST_USE_OP = "『{name}』の計算に『{op}』が一度も使われていません。この演習では『{op}』を使って計算してください。"
 
+# -- the pytest plugin's options, its header line and its usage errors (kata.plugin) -----------------------------
+OPT_SOLUTIONS = "学習者のファイルの代わりに模範解答 (solutions/) をチェックする"
+OPT_SUBMISSION = "提出物のフォルダ (その exercises/ をチェックする。チェックと模範解答はこのリポジトリのもの)"
+OPT_REPORT = "結果を JSON で FILE に書き出す"
+OPT_SEED = "入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)"
+OPT_MUTANTS = "自己検証: tests/mutants/ の誤答カタログをチェックにかける"
+OPT_SANDBOX = "採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る"
+OPT_STREAM = "採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)"
+OPT_COURSE = ("コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"
+              "それ以外はこのリポジトリ)")
+OPT_ISOLATION = "サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)"
+# What the run checks, by mode ({submission}: the submission's folder).
+HEADER_TARGETS = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
+                  "submission": "提出物 {submission}", "exercises": "あなたの解答 (exercises/)"}
+HEADER_TARGET = "kata: チェック対象 = {target}、乱数シード = {seed} (再現するには --kata-seed={seed})"
+SEED_NOT_INTEGER = "『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234"
+NOT_A_COURSE = "『{root}』に checks/NN_名前/chapter.toml がありません。"
+SUBMISSION_NO_EXERCISES = "提出物『{submission}』に exercises/ フォルダがありません。"
+BAD_CHAPTER_FILE = "『{chapter}』のファイルは {file} です ({name!r} はありません)。"
+
 # -- grading: kata grade / kata verify (kata.grading, kata.report, kata.manifest) ---------------------------------
 GRADE_PASS = "正解"
 GRADE_NOT_RUN_TIMEOUT = ("章の制限時間 ({seconds} 秒) を超えたため採点を打ち切りました。このチェックは実行されていません。"

@@ -83,25 +83,24 @@ class Record:
 # -- options ------------------------------------------------------------------------------------------------------
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kata", "Intro2DL カタ")
+    group = parser.getgroup("kata", messages.SUMMARY_TITLE)
     group.addoption("--solutions", action="store_true", default=False,
-                    help="学習者のファイルの代わりに模範解答 (solutions/) をチェックする")
+                    help=messages.OPT_SOLUTIONS)
     group.addoption("--kata-submission", metavar="DIR", default=None,
-                    help="提出物のフォルダ (その exercises/ をチェックする。チェックと模範解答はこのリポジトリのもの)")
-    group.addoption("--kata-report", metavar="FILE", default=None, help="結果を JSON で FILE に書き出す")
+                    help=messages.OPT_SUBMISSION)
+    group.addoption("--kata-report", metavar="FILE", default=None, help=messages.OPT_REPORT)
     group.addoption("--kata-seed", metavar="N", default=None,
-                    help="入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)")
+                    help=messages.OPT_SEED)
     group.addoption("--kata-mutants", action="store_true", default=False,
-                    help="自己検証: tests/mutants/ の誤答カタログをチェックにかける")
+                    help=messages.OPT_MUTANTS)
     group.addoption("--kata-sandbox", action="store_true", default=False,
-                    help="採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る")
+                    help=messages.OPT_SANDBOX)
     group.addoption("--kata-stream", metavar="FILE", default=None,
-                    help="採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)")
+                    help=messages.OPT_STREAM)
     group.addoption("--kata-course", metavar="DIR", default=None,
-                    help="コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"
-                         "それ以外はこのリポジトリ)")
+                    help=messages.OPT_COURSE)
     group.addoption("--kata-isolation", choices=("root", "userns", "basic"), default=None,
-                    help="サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)")
+                    help=messages.OPT_ISOLATION)
 
 
 def _resolve_seed(config: pytest.Config) -> int:
@@ -112,7 +111,7 @@ def _resolve_seed(config: pytest.Config) -> int:
         try:
             return int(raw)
         except ValueError:
-            raise pytest.UsageError(f"『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234") from None
+            raise pytest.UsageError(messages.SEED_NOT_INTEGER.format(where=where, raw=raw)) from None
     return int.from_bytes(os.urandom(3), "little")
 
 
@@ -124,7 +123,7 @@ def course_root(config: pytest.Config) -> Path:
     if explicit:
         root = Path(explicit).resolve()
         if not catalog.Catalog(root).is_course():
-            raise pytest.UsageError(f"『{root}』に checks/NN_名前/chapter.toml がありません。")
+            raise pytest.UsageError(messages.NOT_A_COURSE.format(root=root))
         return root
     if catalog.Catalog(config.rootpath).is_course():
         return config.rootpath.resolve()
@@ -144,7 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if submission is not None:
         submission = Path(submission).resolve()
         if not (submission / "exercises").is_dir():
-            raise pytest.UsageError(f"提出物『{submission}』に exercises/ フォルダがありません。")
+            raise pytest.UsageError(messages.SUBMISSION_NO_EXERCISES.format(submission=submission))
     report = config.getoption("--kata-report")
     settings = Settings(
         solutions=config.getoption("--solutions"),
@@ -227,7 +226,7 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
                 token=parts[1], choices=", ".join(c.key for c in course.chapters())))
         if len(parts) >= 3:
             if parts[2] != chapter.file:
-                raise pytest.UsageError(f"『{chapter.key}』のファイルは {chapter.file} です ({parts[2]!r} はありません)。")
+                raise pytest.UsageError(messages.BAD_CHAPTER_FILE.format(chapter=chapter.key, file=chapter.file, name=parts[2]))
             out.append(str(chapter.check_file) + (sep + rest if sep else ""))
         else:
             out.append(str(course.checks / chapter.key))
@@ -236,9 +235,8 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[SETTINGS]
-    target = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
-              "submission": f"提出物 {s.submission}", "exercises": "あなたの解答 (exercises/)"}[s.mode]
-    lines = [f"kata: チェック対象 = {target}、乱数シード = {s.seed} (再現するには --kata-seed={s.seed})"]
+    target = messages.HEADER_TARGETS[s.mode].format(submission=s.submission)
+    lines = [messages.HEADER_TARGET.format(target=target, seed=s.seed)]
     chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
                 if c is not None}
     if len(chapters) == 1:
