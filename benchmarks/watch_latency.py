@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from kata import catalog, messages  # noqa: E402
 from kata.authoring import stubs  # noqa: E402
-from kata.cli import commands as learn  # noqa: E402
+from kata.cli import learner as learn  # noqa: E402
 
 STARTUP_TIMEOUT = 300.0
 VERDICT_TIMEOUT = 60.0

@@ -10,6 +10,11 @@ class LearnerImportError(Exception):
         self.verdict = verdict
 
 
+class UsageError(Exception):
+    """A bad argument found by a ``kata`` sub-command or a library call it makes (``kata.finale.run``); the message is
+    one Japanese line that lists the valid choices.  ``kata.cli.main`` prints it and exits with status 2."""
+
+
 class KataTimeout(BaseException):
     """Raised by the engine's timer; a BaseException so that a learner's ``except Exception`` cannot eat it."""
 

@@ -13,11 +13,10 @@ The run leaves the caller's global state (RNG, threads, grad mode, default dtype
 Pictures: ``decision_boundary.png`` (the blend itself, one square of pixels per grid point) is written by
 ``kata.png`` and needs nothing else; with matplotlib (``pip install -e ".[plot]"``) the tutorial's figure (test
 points over the blend) and the loss curve are written too.  Importing this module is cheap (no torch): the CLI
-imports it to register the sub-command.
+imports it to register the sub-command (``kata.cli.run``).
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -29,8 +28,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kata import catalog
-from kata.cli import UsageError
 from kata.display import display_path
+from kata.errors import UsageError
 
 # -- the tutorial's configuration ---------------------------------------------------------------------------------
 
@@ -97,31 +96,7 @@ class FinaleError(Exception):
     """The run cannot go on; the message is one Japanese line naming the chapter and the function to fix."""
 
 
-# -- the sub-command ----------------------------------------------------------------------------------------------
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "run", help="フィナーレ: 第 8〜12 章の自分の関数で XOR の学習を最初から最後まで実行する (kata run xor)",
-        description=("チュートリアルと同じ設定で XOR の分類器を学習し、our_model.tar に保存して読み込み直し、"
-                     "テストデータの正解率を表示して、決定境界と損失の推移を PNG 画像に書き出します。"))
-    p.add_argument("task", choices=TASKS, metavar="課題", help="実行する課題 (xor)")
-    p.add_argument("--solutions", action="store_true", help="自分の関数の代わりに模範解答の関数を使う")
-    p.add_argument("--output", metavar="DIR", default=None,
-                   help=f"our_model.tar と画像を書き出すフォルダ (既定: 学習者のフォルダの {OUTPUT_DIR}/)")
-    p.add_argument("--epochs", type=int, default=EPOCHS, metavar="N", help=f"エポック数 (既定: {EPOCHS})")
-    p.add_argument("--root", metavar="DIR", default=None,
-                   help="学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 KATA_ROOT も可)")
-    p.set_defaults(func=cmd_run)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    try:
-        run(solutions=args.solutions, root=args.root, output=args.output, epochs=args.epochs)
-    except FinaleError as err:
-        print(err, file=sys.stderr)
-        return 1
-    return 0
-
+# -- from Python (the command is kata.cli.run) -----------------------------------------------------------------------
 
 def notebook_run(*, solutions: bool = False, root: str | os.PathLike | None = None,
                  output: str | os.PathLike | None = None, epochs: int = EPOCHS,
@@ -159,7 +134,7 @@ class FinaleResult:
 def run(*, solutions: bool = False, root: str | os.PathLike | None = None, output: str | os.PathLike | None = None,
         epochs: int = EPOCHS, out: TextIO | None = None) -> FinaleResult:
     """The whole finale; raises ``FinaleError`` (learner code) or ``UsageError`` (arguments)."""
-    from kata.cli.commands import learner_root
+    from kata.cli.learner import learner_root
 
     out = out or sys.stdout
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:

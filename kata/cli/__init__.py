@@ -1,9 +1,14 @@
 """The ``kata`` command (also ``python -m kata``).
 
-Sub-commands are registered by the modules that implement them: ``kata.cli.commands`` (list, hint, check, watch, reset,
-solution), ``kata.grading`` (grade, verify) and ``kata.finale`` (run).  Each exposes ``register(subparsers)`` and
-sets ``func`` on its parser; ``func(args) -> int`` is the exit status.  A sub-command that meets a bad argument
-raises ``UsageError``: one Japanese line on stderr, exit status 2.
+Sub-commands are registered by the modules that implement them: ``kata.cli.commands`` (list, hint, check, watch,
+reset, solution; watch itself in ``kata.cli.watch``), ``kata.cli.run`` (run: the finale of ``kata.finale``),
+``kata.grading`` (grade, verify), ``kata.lessons`` (read) and ``kata.authoring.dev`` (dev).  Each exposes
+``register(subparsers)`` and sets ``func`` on its parser; ``func(args) -> int`` is the exit status.  A sub-command
+that meets a bad argument raises ``kata.errors.UsageError``: one Japanese line on stderr, exit status 2.
+
+The package's layers, each importing only those before it: ``kata.cli.learner`` (the learner's folder, names,
+running pytest), ``kata.cli.watch``, ``kata.cli.commands`` and ``kata.cli.run``; this module imports the command
+modules by name only when the parser is built.
 """
 from __future__ import annotations
 
@@ -13,13 +18,13 @@ import re
 import sys
 
 from kata import messages
+from kata.errors import UsageError
 
-COMMAND_MODULES = ("kata.cli.commands", "kata.grading", "kata.finale", "kata.lessons", "kata.authoring.dev")
+__all__ = ["COMMAND_MODULES", "USAGE_EXIT", "JapaneseArgumentParser", "UsageError", "build_parser", "main"]
+
+COMMAND_MODULES = ("kata.cli.commands", "kata.grading", "kata.cli.run", "kata.lessons", "kata.authoring.dev",
+                   "kata.classroom")
 USAGE_EXIT = 2
-
-
-class UsageError(Exception):
-    """A bad argument found by a sub-command; the message is one Japanese line that lists the valid choices."""
 
 
 class JapaneseHelpFormatter(argparse.HelpFormatter):

@@ -10,18 +10,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from kata import catalog, messages
 from kata.authoring.stubs import reference_source, replace_exercise, stub_source
-from kata.cli import UsageError
-from kata.display import display_path, display_width, pad
+from kata.cli.learner import (
+    add_root,
+    display,
+    forget_learner_module,
+    learner_root,
+    pytest_args,
+    resolve_chapter,
+    resolve_exercise,
+    run_in_process,
+    run_report,
+)
+from kata.display import display_width, pad
+from kata.errors import UsageError
 
-ROOT_ENV = "KATA_ROOT"
 STATE_DIR = ".kata"
 HINTS_FILE = "hints.json"
 BACKUP_DIR = "backup"
@@ -35,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("list", help="すべての章と演習の状態 (✔ / ✘ / 未着手) をチェックを実行して表示する",
                               description="チェックを実際に実行して、章ごとに各演習の状態を表示します。")
     p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを表示する (例: 06)")
-    _add_root(p)
+    add_root(p)
     p.set_defaults(func=cmd_list)
 
     p = subparsers.add_parser("hint", help="演習のヒントを 1 段階ずつ表示する (段階は記憶される)",
@@ -43,20 +51,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
     p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
     p.add_argument("--reset", action="store_true", help="ヒントの段階を最初に戻す")
-    _add_root(p)
+    add_root(p)
     p.set_defaults(func=cmd_hint)
 
     p = subparsers.add_parser("check", help="章のチェックを実行する (pytest exercises/NN と同じ)",
                               description="pytest exercises/NN と同じです。章のあとに pytest の引数 (-x, -k 名前 など) を続けられます。",
                               usage="kata check [章] [pytest の引数 ...]")
-    _add_root(p)
+    add_root(p)
     p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (省略するとすべての章)")
     p.set_defaults(pytest_args=[], func=cmd_check)
 
     p = subparsers.add_parser("watch", help="ファイルを保存するたびにその章のチェックを実行する",
                               description="演習ファイルを見張り、保存されるたびにその章のチェックを実行します。Ctrl+C で終了します。",
                               usage="kata watch [章] [--interval 秒] [pytest の引数 ...]")
-    _add_root(p)
+    add_root(p)
     p.add_argument("--interval", type=float, default=0.03, metavar="秒", help="保存を確かめる間隔 (既定 0.03 秒)")
     p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを見張る (省略するとすべての章)")
     p.set_defaults(pytest_args=[], func=cmd_watch)
@@ -65,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="演習ファイルを初期状態に戻します。元のファイルは .kata/backup/ に保存されます。")
     p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
     p.add_argument("exercise", nargs="?", metavar="演習", help="この演習だけを戻す (省略すると章のファイル全体)")
-    _add_root(p)
+    add_root(p)
     p.set_defaults(func=cmd_reset)
 
     p = subparsers.add_parser("solution", help="正解した演習の模範解答を表示する",
@@ -73,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
     p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
     p.add_argument("--force", action="store_true", help="正解していなくても表示する (警告つき)")
-    _add_root(p)
+    add_root(p)
     p.set_defaults(func=cmd_solution)
 
 
@@ -218,105 +226,6 @@ def show_solution(root: Path, chapter: str | None, exercise: str | None, force: 
     print()
     print(reference_source(ch, ex.name), end="")
     return 0
-
-
-# -- arguments ----------------------------------------------------------------------------------------------------
-
-def _add_root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", metavar="DIR", default=None,
-                        help=f"学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 {ROOT_ENV} も可)")
-
-
-def learner_root(raw: str | os.PathLike | None = None) -> Path:
-    if not catalog.CHECKS.is_dir():
-        # Installed with `pip install .`: the package was copied away from the repository's checks and exercises.
-        raise UsageError(messages.NOT_A_CHECKOUT.format(where=catalog.ROOT))
-    raw = raw or os.environ.get(ROOT_ENV) or None
-    root = Path(raw).resolve() if raw else catalog.ROOT
-    if not (root / "exercises").is_dir():
-        raise UsageError(messages.BAD_ROOT.format(root=root))
-    return root
-
-
-def resolve_chapter(token: str | None) -> catalog.Chapter:
-    """A chapter from "6", "06", "06_autograd" or "exercises/06_autograd[/file.py]"; else a UsageError listing all."""
-    chapters = catalog.chapters()
-    choices = ", ".join(c.key for c in chapters)
-    if token is None or not str(token).strip():
-        raise UsageError(messages.NO_CHAPTER.format(choices=choices))
-    found = catalog.chapter(token)
-    if found is None:
-        raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
-    return found
-
-
-def display(path: Path) -> str:
-    """A file the CLI acts on: relative to the working folder when inside it, else absolute."""
-    return display_path(path, from_exercises=False)
-
-
-def resolve_exercise(chapter: catalog.Chapter, name: str | None) -> catalog.Exercise:
-    choices = ", ".join(e.name for e in chapter.exercises)
-    if name is None or not name.strip():
-        raise UsageError(messages.NO_EXERCISE.format(chapter=chapter.key, choices=choices))
-    exercise = chapter.exercise(name.strip())
-    if exercise is None:
-        raise UsageError(messages.BAD_EXERCISE.format(chapter=chapter.key, name=name, choices=choices))
-    return exercise
-
-
-# -- running the checks -------------------------------------------------------------------------------------------
-
-def pytest_args(chapter: catalog.Chapter | None, root: Path, extra: list[str] | tuple[str, ...] = (),
-                base: Path | None = None) -> list[str]:
-    """The arguments of ``pytest exercises/NN`` for ``root`` (a submission when it is not this repository).
-
-    The path always names this repository's ``exercises/`` so that pytest finds this repository's configuration
-    and plugin; the plugin maps it to the checks and takes the learner's files from ``root``.
-    """
-    target = catalog.EXERCISES / chapter.key if chapter else catalog.EXERCISES
-    base = (base or Path.cwd()).resolve()
-    try:
-        shown = str(target.relative_to(base))
-    except ValueError:
-        shown = str(target)
-    args = [shown]
-    if root.resolve() != catalog.ROOT:
-        args.append(f"--kata-submission={root}")
-    return args + list(extra)
-
-
-def run_in_process(args: list[str], plugins: list | None = None) -> int:
-    """``pytest <args>`` in this process (torch stays imported between calls)."""
-    import pytest
-
-    if "kata.plugin" in sys.modules:
-        # A second run in the same process: the plugin was imported by the first one and cannot be rewritten.
-        args = [*args, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    return int(pytest.main(list(args), plugins=plugins))
-
-
-def forget_learner_module(path: Path) -> None:
-    """Make the next check re-import the learner's file even if its size and time stamp did not change."""
-    from kata import loader
-
-    loader.forget(path)
-
-
-def run_report(root: Path, chapter: catalog.Chapter | None, extra: list[str] = ()) -> dict | None:
-    """Run the checks in a fresh interpreter (``python -m pytest --kata-report``) and return the JSON report."""
-    with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
-        report = Path(tmp) / "report.json"
-        args = pytest_args(chapter, root, ["-q", "--tb=no", "-rN", "--no-header", f"--kata-report={report}", *extra],
-                           base=catalog.ROOT)
-        proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=catalog.ROOT, capture_output=True,
-                              text=True, encoding="utf-8", errors="replace",
-                              env=dict(os.environ, PYTHONIOENCODING="utf-8"))
-        if not report.exists():
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-            print(messages.RUN_FAILED.format(code=proc.returncode, tail=tail), file=sys.stderr)
-            return None
-        return json.loads(report.read_text(encoding="utf-8"))
 
 
 def notebook_call(command: str, func, root, *args, **kwargs) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from kata import catalog, messages
-from kata.cli import commands as learn
+from kata.cli import learner as learn
 
 POLL_INTERVAL = 0.03  # seconds between looks at the files
 SETTLE = 0.01  # after a change, how long the file must stay the same before it is checked
