@@ -32,6 +32,10 @@ pytest_plugins = ["pytester"]
 
 ROOT = catalog.ROOT
 TESTS = Path(__file__).resolve().parent
+#: The engine's test course: two small chapters of its own (see its README.md), for tests of the engine itself.
+ENGINE_COURSE = TESTS / "engine_course"
+#: Its checks are run by the tests that use it, never collected as tests of their own.
+collect_ignore = ["engine_course"]
 #: The engine's tests' own time limit (seconds), for tests without an explicit ``@pytest.mark.timeout``.
 ENGINE_TEST_TIMEOUT = 300.0
 

@@ -1,6 +1,11 @@
-"""The pytest plugin as a learner and an instructor meet it: argument mapping, verdicts, isolation, timeouts."""
+"""The pytest plugin as a learner and an instructor meet it: argument mapping, verdicts, isolation, timeouts.
+
+Run in-process (pytester) against the engine's test course, ``tests/engine_course/`` (its own rootdir, checks,
+references and stubs), so that these tests follow the engine and not the real chapters.
+"""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -9,168 +14,197 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ENGINE_COURSE, replace_exactly
 from kata import catalog, messages
 
-ROOT = catalog.ROOT
-CH01 = catalog.chapter("01")
-CHECKS_01 = CH01.check_file.read_text(encoding="utf-8").count("\ndef test_")  # chapter 01 has no parametrised check
+COURSE = catalog.Catalog(ENGINE_COURSE)
+CH01, CH02 = COURSE.chapter("01"), COURSE.chapter("02")
+CHECKS_01 = CH01.check_file.read_text(encoding="utf-8").count("\ndef test_")  # no parametrised check in chapter 01
+REFERENCE_01 = CH01.reference_file().read_text(encoding="utf-8")
 
 
-def run(args: list[str], cwd: Path = ROOT, timeout: float = 300) -> tuple[int, pytest.LineMatcher, str]:
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
-    out = proc.stdout + proc.stderr
-    return proc.returncode, pytest.LineMatcher(out.splitlines()), out
+class Course:
+    """pytest runs of the engine's test course, in this process, from its folder (as a learner runs them)."""
+
+    def __init__(self, pytester: pytest.Pytester):
+        self.pytester = pytester
+
+    def run(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest("-p", "no:cacheprovider", "--assert=plain", "-p", "no:unraisableexception",
+                                       *args)
+
+    def graded(self, submission: Path, *args: str) -> pytest.RunResult:
+        """Grade a submission as an instructor does: from the course's folder, with ``--kata-submission``."""
+        return self.run(f"--kata-submission={submission}", *args)
+
+
+@pytest.fixture
+def course(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Course:
+    monkeypatch.chdir(ENGINE_COURSE)
+    return Course(pytester)
 
 
 def make_submission(tmp_path: Path, ch01_source: str | None = None) -> Path:
     """A learner's copy: the references everywhere, chapter 01 replaced by ``ch01_source``."""
-    shutil.copytree(ROOT / "solutions", tmp_path / "exercises")
+    root = tmp_path / "submission"
+    shutil.copytree(COURSE.solutions, root / "exercises")
     if ch01_source is not None:
-        (tmp_path / "exercises" / CH01.key / CH01.file).write_text(textwrap.dedent(ch01_source), encoding="utf-8")
-    return tmp_path
-
-
-def graded(tmp_path: Path, *args: str) -> tuple[int, pytest.LineMatcher, str]:
-    """Grade the submission in ``tmp_path`` as an instructor does: from the grader's copy (cwd = ROOT)."""
-    return run([f"--kata-submission={tmp_path}", *args])
-
-
-REFERENCE_01 = (ROOT / "solutions" / CH01.key / CH01.file).read_text(encoding="utf-8")
+        (root / "exercises" / CH01.key / CH01.file).write_text(textwrap.dedent(ch01_source), encoding="utf-8")
+    return root
 
 
 # -- the learner's run on the untouched stubs -----------------------------------------------------------------------
 
-def test_learner_run_reads_todo_not_traceback():
-    code, lines, out = run(["exercises/01"])
-    assert code == 1
-    lines.fnmatch_lines(["* failed*", f"*{messages.SUMMARY_TITLE}*", f"{messages.MARK_TODO} 01 torch_version",
-                         f"{messages.MARK_TODO} 01 rand_with_generator"])
+def test_learner_run_reads_todo_not_traceback(course):
+    result = course.run("exercises/01")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"*{CHECKS_01} failed*", f"*{messages.SUMMARY_TITLE}*",
+                                 f"{messages.MARK_TODO} 01 answer", f"{messages.MARK_TODO} 01 scaled_twice"])
+    out = result.stdout.str()
     assert out.count(messages.TODO) == 0, "an untouched exercise is one line, not a block per check"
     assert "NotImplementedError" not in out.replace(messages.TODO, "")
     assert "Traceback" not in out
 
 
-@pytest.mark.parametrize("arg", ["exercises/01", "exercises/01_setup", f"exercises/01_setup/{CH01.file}",
+@pytest.mark.parametrize("arg", ["exercises/01", f"exercises/{CH01.key}", f"exercises/{CH01.key}/{CH01.file}",
                                  "exercises/1"])
-def test_chapter_arguments_select_the_same_checks(arg):
-    code, lines, _ = run([arg, "--collect-only", "-q"])
-    assert code == 0
-    lines.fnmatch_lines([f"checks/01_setup/test_{CH01.file}::test_torch_version_is_str", f"*{CHECKS_01} tests collected*"])
+def test_chapter_arguments_select_the_same_checks(course, arg):
+    result = course.run(arg, "--collect-only", "-q")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"checks/{CH01.key}/test_{CH01.file}::test_answer_is_int",
+                                 f"*{CHECKS_01} tests collected*"])
 
 
-def test_k_selects_exactly_one_exercise():
-    code, lines, out = run(["exercises/01", "-k", "seeded_rand", "--collect-only", "-q"])
-    lines.fnmatch_lines(["*::test_seeded_rand_source_values", "*::test_seeded_rand_matches_reference",
-                         "*/* tests collected (* deselected)*"])
+def test_k_selects_exactly_one_exercise_not_every_name_it_is_part_of(course):
+    result = course.run("exercises/01", "-k", "scaled", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*::test_scaled_source_values", "*::test_scaled_matches_reference",
+                                 f"2/{CHECKS_01} tests collected ({CHECKS_01 - 2} deselected)*"])
+    assert "scaled_twice" not in result.stdout.str()
 
 
-def test_unknown_chapter_is_a_japanese_usage_error():
-    code, lines, _ = run(["exercises/99"])
-    assert code == 4
-    lines.fnmatch_lines(["*章 '99' はありません。選べる章: 01_setup*"])
+def test_unknown_chapter_is_a_japanese_usage_error(course):
+    result = course.run("exercises/99")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([f"*章 '99' はありません。選べる章: {CH01.key}, {CH02.key}*"])
 
 
-def test_solutions_pass_and_table_is_printed():
-    code, lines, _ = run(["--solutions", "exercises/01"])
-    assert code == 0
-    lines.fnmatch_lines(["** passed*", f"{messages.MARK_PASS} 01 torch_version", "章  タイトル*",
-                         "01  環境確認と乱数シード*4 / 4*"])
+def test_a_wrong_file_name_in_a_chapter_is_a_japanese_usage_error(course):
+    result = course.run(f"exercises/{CH01.key}/nope.py")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([f"*『{CH01.key}』のファイルは {CH01.file} です ('nope.py' はありません)*"])
+
+
+def test_solutions_pass_and_table_is_printed(course):
+    result = course.run("--solutions", "exercises/01")
+    assert result.ret == 0
+    n = len(CH01.exercises)
+    result.stdout.fnmatch_lines([f"*{CHECKS_01} passed*", f"{messages.MARK_PASS} 01 answer", "章  タイトル*",
+                                 f"01  {CH01.title}*{n} / {n}*"])
 
 
 # -- verdicts -------------------------------------------------------------------------------------------------------
 
-def test_wrong_answer_verdict_names_difference_and_next_hint(tmp_path):
-    make_submission(tmp_path, REFERENCE_01.replace("return torch.rand(shape)",
-                                                   "return torch.rand(shape, dtype=torch.float64)"))
-    code, lines, out = graded(tmp_path, "exercises/01")
-    assert code == 1
-    lines.fnmatch_lines([f"{messages.MARK_FAIL} 01 seeded_rand — 『戻り値』のデータ型 (dtype) が違います。"
-                         "期待: torch.float32、実際: torch.float64",
-                         "    ヒント: *float64*", "    さらにヒントを見る: kata hint 01 seeded_rand"])
-    assert out.count("『戻り値』のデータ型") == 1, "one verdict per exercise, not one per check"
+def test_wrong_answer_verdict_names_difference_and_next_hint(course, tmp_path):
+    sub = make_submission(tmp_path, replace_exactly(REFERENCE_01, "return x * k", "return (x * k).double()"))
+    result = course.graded(sub, "exercises/01")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 scaled — 『戻り値』のデータ型 (dtype) が違います。"
+                                 "期待: torch.float32、実際: torch.float64",
+                                 "    ヒント: *float64*", "    さらにヒントを見る: kata hint 01 scaled"])
+    assert result.stdout.str().count("『戻り値』のデータ型") == 1, "one verdict per exercise, not one per check"
 
 
-def test_learner_exception_shows_learner_line_without_internals(tmp_path):
-    make_submission(tmp_path, REFERENCE_01.replace("return torch.rand(shape)", "return torch.rand(shape).view(-1, 7, 3)"))
-    code, lines, out = graded(tmp_path, "exercises/01", "-k", "seeded_rand")
-    lines.fnmatch_lines([f"*『exercises/01_setup/{CH01.file}:*(seeded_rand)』で例外が発生しました: RuntimeError: *",
-                         "        return torch.rand(shape).view(-1, 7, 3)"])
+def test_learner_exception_shows_learner_line_without_internals(course, tmp_path):
+    sub = make_submission(tmp_path, replace_exactly(REFERENCE_01, "return x * k", "return (x * k).view(-1, 7, 3)"))
+    result = course.graded(sub, "exercises/01", "-k", "scaled")
+    result.stdout.fnmatch_lines([f"*『exercises/{CH01.key}/{CH01.file}:*(scaled)』で例外が発生しました: RuntimeError: *",
+                                 "        return (x * k).view(-1, 7, 3)"])
+    out = result.stdout.str()
     assert "site-packages" not in out and "kata/" not in out.replace("kata hint", "")
 
 
-def test_missing_function_is_named(tmp_path):
-    source = REFERENCE_01.replace("def torch_version()", "def torch_versio()")
-    make_submission(tmp_path, source)
-    code, lines, _ = graded(tmp_path, "exercises/01", "-k", "torch_version")
-    lines.fnmatch_lines(["*seeds.py』に『torch_version』が定義されていません*"])
+def test_missing_function_is_named(course, tmp_path):
+    sub = make_submission(tmp_path, replace_exactly(REFERENCE_01, "def answer()", "def answr()"))
+    result = course.graded(sub, "exercises/01", "-k", "answer")
+    result.stdout.fnmatch_lines([f"*{CH01.file}』に『answer』が定義されていません*"])
 
 
 # -- isolation ------------------------------------------------------------------------------------------------------
 
-def test_syntax_error_fails_only_that_file(tmp_path):
-    make_submission(tmp_path, REFERENCE_01.replace("def seeded_rand(", "def seeded_rand(:"))
-    code, lines, out = graded(tmp_path, f"--kata-report={tmp_path / 'r.json'}")
-    import json
+def test_syntax_error_fails_only_that_file(course, tmp_path):
+    sub = make_submission(tmp_path, replace_exactly(REFERENCE_01, "def scaled(", "def scaled(:"))
+    result = course.graded(sub, f"--kata-report={tmp_path / 'r.json'}")
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    by_chapter = {}
+    by_chapter: dict[str, set[str]] = {}
     for t in report["tests"]:
         by_chapter.setdefault(t["chapter"], set()).add(t["status"])
-    assert by_chapter.pop(CH01.key) == {"fail"}
-    assert all(statuses <= {"pass", "skip"} for statuses in by_chapter.values()), by_chapter
-    lines.fnmatch_lines([f"*『exercises/01_setup/{CH01.file}』の * 行目に構文エラーがあります*"])
+    assert by_chapter == {CH01.key: {"fail"}, CH02.key: {"pass"}}
+    result.stdout.fnmatch_lines([f"*『exercises/{CH01.key}/{CH01.file}』の * 行目に構文エラーがあります*"])
 
 
-def test_global_state_changes_do_not_leak(tmp_path):
+def test_global_state_changes_do_not_leak(course, tmp_path):
     """Import-time and call-time changes of default dtype, grad mode and seeds stay inside one check."""
-    source = REFERENCE_01.replace("import torch\n", textwrap.dedent("""\
+    source = replace_exactly(REFERENCE_01, "import torch\n", textwrap.dedent("""\
         import numpy, random, torch
         torch.set_default_dtype(torch.float64)
         torch.set_grad_enabled(False)
         torch.manual_seed(1234)
         numpy.random.seed(1)
-        """), 1).replace("    return str(torch.__version__)", textwrap.indent(textwrap.dedent("""\
+        """))
+    source = replace_exactly(source, "    return 42\n", textwrap.indent(textwrap.dedent("""\
         torch.set_default_dtype(torch.float64)
         torch.set_grad_enabled(False)
         torch.manual_seed(99)
         torch.use_deterministic_algorithms(True)
         torch.set_num_threads(1)
         torch.cuda.is_available = lambda: True
-        return str(torch.__version__)"""), "    "))
-    make_submission(tmp_path, source)
-    code, lines, out = graded(tmp_path, "-q")
-    assert code == 0, out[-4000:]
-    lines.fnmatch_lines([f"{messages.MARK_PASS} 01 torch_version", f"{messages.MARK_PASS} 01 seeded_rand"])
+        return 42
+        """), "    "))
+    result = course.graded(make_submission(tmp_path, source), "-q")
+    assert result.ret == 0, result.stdout.str()[-4000:]
+    result.stdout.fnmatch_lines([f"{messages.MARK_PASS} 01 answer", f"{messages.MARK_PASS} 01 scaled"])
 
 
-def test_endless_loop_times_out_and_the_run_goes_on(tmp_path):
-    source = REFERENCE_01.replace("    return str(torch.__version__)",
-                                  "    while True:\n        try:\n            pass\n        except Exception:\n            pass")
-    make_submission(tmp_path, source)
-    code, lines, out = graded(tmp_path, "exercises/01", "-o", "timeout=4")
-    lines.fnmatch_lines(["*2 failed, * passed*",
-                         f"{messages.MARK_FAIL} 01 torch_version — {messages.TIMEOUT.format(seconds=4.0)}",
-                         "    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=1),
-                         f"{messages.MARK_PASS} 01 seeded_rand"])
+def test_endless_loop_times_out_and_the_run_goes_on(course, tmp_path):
+    source = replace_exactly(REFERENCE_01, "    return 42\n",
+                             "    while True:\n        try:\n            pass\n        except Exception:\n            pass\n")
+    result = course.graded(make_submission(tmp_path, source), "exercises/01", "-o", "timeout=2")
+    result.stdout.fnmatch_lines([f"*2 failed, {CHECKS_01 - 2} passed*",
+                                 f"{messages.MARK_FAIL} 01 answer — {messages.TIMEOUT.format(seconds=2.0)}",
+                                 "    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=1),
+                                 f"{messages.MARK_PASS} 01 scaled"])
 
 
-def test_sys_exit_in_learner_code_is_a_verdict(tmp_path):
-    source = REFERENCE_01.replace("    return str(torch.__version__)", "    import sys\n    sys.exit(3)")
-    make_submission(tmp_path, source)
-    code, lines, out = graded(tmp_path, "exercises/01")
-    lines.fnmatch_lines(["*2 failed, * passed*", "*sys.exit(3)*", f"{messages.MARK_PASS} 01 seeded_rand"])
+def test_sys_exit_in_learner_code_is_a_verdict(course, tmp_path):
+    source = replace_exactly(REFERENCE_01, "    return 42\n", "    import sys\n    sys.exit(3)\n")
+    result = course.graded(make_submission(tmp_path, source), "exercises/01")
+    result.stdout.fnmatch_lines([f"*2 failed, {CHECKS_01 - 2} passed*", "*sys.exit(3)*",
+                                 f"{messages.MARK_PASS} 01 scaled"])
 
 
-def test_report_json_has_points_and_statuses(tmp_path):
-    code, _, _ = run(["--solutions", "exercises/01", f"--kata-report={tmp_path / 'r.json'}"])
-    import json
+def test_report_json_has_points_from_chapter_toml_and_statuses(course, tmp_path):
+    course.run("--solutions", "exercises/01", f"--kata-report={tmp_path / 'r.json'}")
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["mode"] == "solutions"
     assert [e["exercise"] for e in report["exercises"]] == [e.name for e in CH01.exercises]
-    assert all(e["status"] == "pass" and e["points"] == 1 for e in report["exercises"])
+    assert [e["points"] for e in report["exercises"]] == [e.points for e in CH01.exercises]
+    assert CH01.exercise("scaled").points == 2, "the course gives one exercise other points than the default"
+    assert all(e["status"] == "pass" for e in report["exercises"])
 
 
-def test_bad_seed_names_where_it_came_from():
-    code, lines, _ = run(["exercises/01", "--kata-seed=abc"])
-    assert code == 4
-    lines.fnmatch_lines(["*『--kata-seed』の値 'abc' は整数ではありません*"])
+def test_bad_seed_names_where_it_came_from(course):
+    result = course.run("exercises/01", "--kata-seed=abc")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*『--kata-seed』の値 'abc' は整数ではありません*"])
+
+
+# -- in a fresh interpreter -----------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_fresh_interpreter_loads_the_plugin_from_the_course_conftest():
+    """What a learner types, in a new process: the course's conftest.py loads the plugin, no other set-up."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "exercises/01"],
+                          cwd=ENGINE_COURSE, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    pytest.LineMatcher(proc.stdout.splitlines()).fnmatch_lines([
+        f"*{CHECKS_01} failed*", f"{messages.MARK_TODO} 01 answer", f"01  {CH01.title}*0 / {len(CH01.exercises)}*"])
