@@ -279,17 +279,11 @@ class Grader:
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
-            # The zygote is started here, so that its import of torch overlaps the trusted process's own.
             zygote = self._zygotes[i]
-            env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation
-            with open(job.log, "wb") as log:
-                job.proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                            pass_fds=[zygote.control.fileno()])
+            job.proc = self._launch(args, env, work, job.log, zygote)
             job.zygote = zygote
-            zygote.control.close()  # the trusted process holds it now
             jobs.append(job)
         return jobs
 
@@ -299,6 +293,17 @@ class Grader:
         while any(not j.done for j in jobs):
             changed = False
             for job in jobs:
+    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
+        """Start one trusted pytest process (``args``: a Python command line) that is handed ``zygote``; returns its
+        :class:`subprocess.Popen` (or an object with the same ``pid``, ``poll``, ``wait`` and ``returncode``)."""
+        env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    pass_fds=[zygote.control.fileno()])
+        zygote.control.close()  # the trusted process holds it now
+        return proc
+
                 if job.done:
                     continue
                 changed |= self._read_stream(job)
@@ -470,41 +475,29 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
 
 
 def register(subparsers: Any) -> None:
-    g = subparsers.add_parser(
-        "grade", help="提出物を採点してレポートを書き出す (講師・CI 用)",
-        description="学習者のリポジトリ (その exercises/) を、このリポジトリのチェックと模範解答で採点します。"
-                    "学習者のコードは章ごとに隔離された別プロセス (サンドボックス) で動き、結果はデータとして"
-                    "受け取ります。レポートを書き出せば、点数にかかわらず終了コードは 0 です。")
-    g.add_argument("submission", type=Path, help="提出物のフォルダ (リポジトリのコピー、exercises フォルダ、またはファイルを並べたもの)")
-    g.add_argument("--format", choices=report.FORMATS, default="json", help="レポートの形式 (既定: json)")
-    g.add_argument("--output", type=Path, help="レポートの書き出し先 (採点の途中から書き、随時更新します。既定: 標準出力)")
-    g.add_argument("--chapters", help="採点する章 (例: 01,03 や 01-04。既定: すべて)")
-    g.add_argument("--seed", type=int, help="チェックの入力を作る乱数のシード (既定: 毎回ランダム。レポートに記録されます)")
-    g.add_argument("--jobs", type=int, help="同時に走らせる採点プロセスの数 (既定: 使える CPU とメモリから決めます)")
-    g.add_argument("--check-timeout", type=float, default=10.0,
-                   help="学習者の関数の呼び出し 1 回の制限時間 (秒、既定: 10。残り時間が少ないときは短くなります)")
-    g.add_argument("--budget", type=float, default=300.0,
-                   help="提出物 1 つの採点全体の制限時間 (秒、既定: 300)。超えた分のチェックは「実行せず」になります")
-    g.add_argument("--memory-limit", type=int, default=1024, metavar="MiB",
-                   help="学習者のプロセスが新たに使えるアドレス空間 (MiB、既定: 1024)")
-    g.add_argument("--isolation", choices=("root", "userns", "basic"),
-                   help="サンドボックスの隔離方法 (既定: この環境で使える最も強いもの)")
-    g.add_argument("--in-place", action="store_true",
-                   help="このリポジトリ自身を採点する (チェック類がマニフェストと一致しなければ拒否します)")
+    g = subparsers.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
+    g.add_argument("submission", type=Path, help=messages.GRADE_ARG_SUBMISSION)
+    g.add_argument("--format", choices=report.FORMATS, default="json", help=messages.GRADE_ARG_FORMAT)
+    g.add_argument("--output", type=Path, help=messages.GRADE_ARG_OUTPUT)
+    g.add_argument("--chapters", help=messages.GRADE_ARG_CHAPTERS)
+    g.add_argument("--seed", type=int, help=messages.GRADE_ARG_SEED)
+    g.add_argument("--jobs", type=int, help=messages.GRADE_ARG_JOBS)
+    g.add_argument("--check-timeout", type=float, default=10.0, help=messages.GRADE_ARG_CHECK_TIMEOUT)
+    g.add_argument("--budget", type=float, default=300.0, help=messages.GRADE_ARG_BUDGET)
+    g.add_argument("--memory-limit", type=int, default=1024, metavar="MiB", help=messages.GRADE_ARG_MEMORY)
+    g.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.OPT_ISOLATION)
+    g.add_argument("--in-place", action="store_true", help=messages.GRADE_ARG_IN_PLACE)
     g.add_argument("--visibility", default="visible",
                    choices=("visible", "hidden", "after_due_date", "after_published"),
-                   help="gradescope 形式の visibility (既定: visible)")
-    g.add_argument("--keep", action="store_true", help="作業フォルダを消さずに残す (デバッグ用)")
-    g.add_argument("--quiet", action="store_true", help="標準エラーに要約を書かない")
+                   help=messages.GRADE_ARG_VISIBILITY)
+    g.add_argument("--keep", action="store_true", help=messages.GRADE_ARG_KEEP)
+    g.add_argument("--quiet", action="store_true", help=messages.GRADE_ARG_QUIET)
     g.set_defaults(func=grade_command)
 
-    v = subparsers.add_parser(
-        "verify", help="チェック・エンジン・模範解答が配布時のマニフェストと一致するか確かめる",
-        description="kata/, checks/, solutions/, conftest.py, pyproject.toml のハッシュを kata/MANIFEST.sha256 と"
-                    "比べ、変更・追加されたファイルを挙げます。一致すれば終了コード 0、しなければ 1 です。")
-    v.add_argument("--root", type=Path, default=catalog.ROOT, help="確かめるリポジトリ (既定: このリポジトリ)")
-    v.add_argument("--manifest", type=Path, help="比べるマニフェスト (既定: <root>/kata/MANIFEST.sha256)")
-    v.add_argument("--digest", help="マニフェスト自体の SHA-256 (講師がワークフローに固定した値)")
+    v = subparsers.add_parser("verify", help=messages.VERIFY_HELP, description=messages.VERIFY_DESCRIPTION)
+    v.add_argument("--root", type=Path, default=catalog.ROOT, help=messages.VERIFY_ARG_ROOT)
+    v.add_argument("--manifest", type=Path, help=messages.VERIFY_ARG_MANIFEST)
+    v.add_argument("--digest", help=messages.VERIFY_ARG_DIGEST)
     v.set_defaults(func=verify_command)
 
 
@@ -525,7 +518,8 @@ def grade_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"kata grade: {err}\n")
         return 2
     except Exception as err:
-        sys.stderr.write(f"kata grade: 採点を実行できませんでした: {type(err).__name__}: {report.clean(str(err), 300)}\n")
+        sys.stderr.write(messages.GRADE_CRASHED.format(exc_type=type(err).__name__,
+                                                        exc_msg=report.clean(str(err), 300)) + "\n")
         return 2
     if not args.quiet:
         lines = result.summary_lines() + result.warnings

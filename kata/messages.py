@@ -264,6 +264,32 @@ ISOLATION_TEXT = {
              "信頼できない提出物は root (Gradescope など) で採点してください。",
 }
 
+# -- kata grade / kata verify: command-line help (kata.grading) ------------------------------------------------
+GRADE_HELP = "提出物を採点してレポートを書き出す (講師・CI 用)"
+GRADE_DESCRIPTION = ("学習者のリポジトリ (その exercises/) を、このリポジトリのチェックと模範解答で採点します。"
+                     "学習者のコードは章ごとに隔離された別プロセス (サンドボックス) で動き、結果はデータとして"
+                     "受け取ります。レポートを書き出せば、点数にかかわらず終了コードは 0 です。")
+GRADE_ARG_SUBMISSION = "提出物のフォルダ (リポジトリのコピー、exercises フォルダ、またはファイルを並べたもの)"
+GRADE_ARG_FORMAT = "レポートの形式 (既定: json)"
+GRADE_ARG_OUTPUT = "レポートの書き出し先 (採点の途中から書き、随時更新します。既定: 標準出力)"
+GRADE_ARG_CHAPTERS = "採点する章 (例: 01,03 や 01-04。既定: すべて)"
+GRADE_ARG_SEED = "チェックの入力を作る乱数のシード (既定: 毎回ランダム。レポートに記録されます)"
+GRADE_ARG_JOBS = "同時に走らせる採点プロセスの数 (既定: 使える CPU とメモリから決めます)"
+GRADE_ARG_CHECK_TIMEOUT = "学習者の関数の呼び出し 1 回の制限時間 (秒、既定: 10。残り時間が少ないときは短くなります)"
+GRADE_ARG_BUDGET = "提出物 1 つの採点全体の制限時間 (秒、既定: 300)。超えた分のチェックは「実行せず」になります"
+GRADE_ARG_MEMORY = "学習者のプロセスが新たに使えるアドレス空間 (MiB、既定: 1024)"
+GRADE_ARG_IN_PLACE = "このリポジトリ自身を採点する (チェック類がマニフェストと一致しなければ拒否します)"
+GRADE_ARG_VISIBILITY = "gradescope 形式の visibility (既定: visible)"
+GRADE_ARG_KEEP = "作業フォルダを消さずに残す (デバッグ用)"
+GRADE_ARG_QUIET = "標準エラーに要約を書かない"
+GRADE_CRASHED = "kata grade: 採点を実行できませんでした: {exc_type}: {exc_msg}"
+VERIFY_HELP = "チェック・エンジン・模範解答が配布時のマニフェストと一致するか確かめる"
+VERIFY_DESCRIPTION = ("kata/, checks/, solutions/, conftest.py, pyproject.toml のハッシュを kata/MANIFEST.sha256 と"
+                      "比べ、変更・追加されたファイルを挙げます。一致すれば終了コード 0、しなければ 1 です。")
+VERIFY_ARG_ROOT = "確かめるリポジトリ (既定: このリポジトリ)"
+VERIFY_ARG_MANIFEST = "比べるマニフェスト (既定: <root>/kata/MANIFEST.sha256)"
+VERIFY_ARG_DIGEST = "マニフェスト自体の SHA-256 (講師がワークフローに固定した値)"
+
 # -- grading sandbox (kata.sandbox) -----------------------------------------------------------------------------
 WORKER_DIED = "学習者のコードを実行していたプロセスが途中で終了しました ({how})。"
 WORKER_ENDED = "プロセスが終了しました: os._exit・シグナル・メモリ不足などが考えられます"
