@@ -279,11 +279,17 @@ class Grader:
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
+            # The zygote is started here, so that its import of torch overlaps the trusted process's own.
             zygote = self._zygotes[i]
+            env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation
-            job.proc = self._launch(args, env, work, job.log, zygote)
+            with open(job.log, "wb") as log:
+                job.proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                            pass_fds=[zygote.control.fileno()])
             job.zygote = zygote
+            zygote.control.close()  # the trusted process holds it now
             jobs.append(job)
         return jobs
 
@@ -293,17 +299,6 @@ class Grader:
         while any(not j.done for j in jobs):
             changed = False
             for job in jobs:
-    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
-        """Start one trusted pytest process (``args``: a Python command line) that is handed ``zygote``; returns its
-        :class:`subprocess.Popen` (or an object with the same ``pid``, ``poll``, ``wait`` and ``returncode``)."""
-        env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                    pass_fds=[zygote.control.fileno()])
-        zygote.control.close()  # the trusted process holds it now
-        return proc
-
                 if job.done:
                     continue
                 changed |= self._read_stream(job)
