@@ -217,17 +217,7 @@ class Grader:
         self._zygotes = [Zygote(self.options.isolation, log=work / f"zygote-{i}.log", warm=("torch._dynamo",),
                                 root=suite) for i in range(count)]
         stage = work / "submission"
-        good: list[catalog.Chapter] = []
-        for ch in self.chapters:
-            try:
-                data = read_learner_file(self.submission, ch)
-            except BadSubmissionFile as err:
-                self.bad[ch.key] = err.verdict
-                continue
-            dest = stage / "exercises" / ch.key / ch.file
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
-            good.append(ch)
+        good = self._stage(stage)
         if changed:
             # An instructor's own edits since the manifest was written: graded as they are, and said so.
             self.warnings.append(messages.GRADE_MANIFEST_STALE.format(count=len(changed),
@@ -240,6 +230,22 @@ class Grader:
         result = self._result()
         self._write_progress(result)
         return result
+
+    def _stage(self, stage: Path) -> list[catalog.Chapter]:
+        """Copy each chapter file of the submission into ``stage`` (read without following links, size bounded);
+        a file that cannot be graded is recorded in ``bad`` with its verdict.  The chapters staged are returned."""
+        good: list[catalog.Chapter] = []
+        for ch in self.chapters:
+            try:
+                data = read_learner_file(self.submission, ch)
+            except BadSubmissionFile as err:
+                self.bad[ch.key] = err.verdict
+                continue
+            dest = stage / "exercises" / ch.key / ch.file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+            good.append(ch)
+        return good
 
     # processes -----------------------------------------------------------------------------------------------------
     def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path) -> list[Job]:
@@ -279,19 +285,24 @@ class Grader:
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
-            # The zygote is started here, so that its import of torch overlaps the trusted process's own.
             zygote = self._zygotes[i]
-            env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation
-            with open(job.log, "wb") as log:
-                job.proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                            pass_fds=[zygote.control.fileno()])
+            job.proc = self._launch(args, env, work, job.log, zygote)
             job.zygote = zygote
-            zygote.control.close()  # the trusted process holds it now
             jobs.append(job)
         return jobs
+
+    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
+        """Start one trusted pytest process (``args``: a Python command line) that is handed ``zygote``; returns its
+        :class:`subprocess.Popen` (or an object with the same ``pid``, ``poll``, ``wait`` and ``returncode``)."""
+        env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    pass_fds=[zygote.control.fileno()])
+        zygote.control.close()  # the trusted process holds it now
+        return proc
 
     def _watch(self, jobs: list[Job]) -> None:
         end = self.started + self.options.budget - 3.0

@@ -87,7 +87,10 @@ class Zygote:
         except OSError:
             return None
         os.environ.pop("KATA_ZYGOTE_FD", None)
-        return cls(os.environ.get("KATA_ZYGOTE_ISOLATION") or isolation, control=control)
+        zygote = cls(os.environ.get("KATA_ZYGOTE_ISOLATION") or isolation, control=control)
+        # A long-lived zygote (``kata class grade``) said "ready" once, to the process that started it.
+        zygote._ready = os.environ.pop("KATA_ZYGOTE_READY", "") == "1"
+        return zygote
 
     def _wait_ready(self) -> None:
         if self._ready:

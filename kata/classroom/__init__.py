@@ -1,0 +1,84 @@
+"""``kata class``: grade a whole class (``kata class grade``), combine shards (``kata class merge``), and see where
+the class struggles (``CLASS_DIR/index.html``).
+
+Importing this package (and everything the class parent runs) imports neither torch, NumPy nor pytest: the parent
+handles hostile input, and learner code runs only in the sandbox workers.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from kata.classroom import messages
+
+
+def register(subparsers: Any) -> None:
+    c = subparsers.add_parser("class", help=messages.CLASS_HELP, description=messages.CLASS_DESCRIPTION)
+    commands = c.add_subparsers(dest="class_command", metavar=messages.COMMAND_METAVAR, parser_class=type(c))
+    commands.required = True
+
+    g = commands.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
+    g.add_argument("roster", type=Path, metavar="ROSTER_DIR", help=messages.ARG_ROSTER)
+    g.add_argument("--out", type=Path, required=True, metavar="CLASS_DIR", help=messages.ARG_OUT)
+    g.add_argument("--jobs", type=int, help=messages.ARG_JOBS)
+    g.add_argument("--shard", metavar="K/N", help=messages.ARG_SHARD)
+    g.add_argument("--chapters", help=messages.ARG_CHAPTERS)
+    g.add_argument("--seed", type=int, help=messages.ARG_SEED)
+    g.add_argument("--check-timeout", type=float, default=10.0, help=messages.ARG_CHECK_TIMEOUT)
+    g.add_argument("--budget", type=float, default=300.0, help=messages.ARG_BUDGET)
+    g.add_argument("--memory-limit", type=int, default=1024, metavar="MiB", help=messages.ARG_MEMORY)
+    g.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.ARG_ISOLATION)
+    g.add_argument("--regrade", action="store_true", help=messages.ARG_REGRADE)
+    g.add_argument("--quiet", action="store_true", help=messages.ARG_QUIET)
+    g.set_defaults(func=grade_command)
+
+    m = commands.add_parser("merge", help=messages.MERGE_HELP, description=messages.MERGE_DESCRIPTION)
+    m.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help=messages.ARG_SHARDS)
+    m.add_argument("--out", type=Path, required=True, metavar="CLASS_DIR", help=messages.ARG_OUT)
+    m.set_defaults(func=merge_command)
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    from kata.classroom import grade, roster
+    from kata.grading import GradingError
+
+    try:
+        shard = roster.parse_shard(args.shard)
+    except ValueError as err:
+        sys.stderr.write(f"kata class grade: {err}\n")
+        return 2
+    options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs,
+                                 check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
+                                 isolation=args.isolation, shard=shard, regrade=args.regrade, quiet=args.quiet)
+    try:
+        outcome = grade.grade_class(args.roster, args.out, options)
+    except GradingError as err:
+        sys.stderr.write(f"kata class grade: {err}\n")
+        return 2
+    if not args.quiet:
+        from kata.classroom import outputs
+
+        rows = outputs.read_states(args.out)
+        scores = [float(r.get("score", 0)) for r in rows]
+        top = max((float(r.get("max_score", 0)) for r in rows), default=0.0)
+        mean = round(sum(scores) / len(scores), 1) if scores else 0
+        sys.stderr.write(messages.SUMMARY.format(graded=outcome.graded, unchanged=outcome.unchanged,
+                                                 problems=outcome.problems, mean=mean,
+                                                 max_score=outputs.number(top)) + "\n")
+        sys.stderr.write(messages.WROTE.format(path=args.out) + "\n")
+    return 0
+
+
+def merge_command(args: argparse.Namespace) -> int:
+    from kata.classroom import merge
+    from kata.grading import GradingError
+
+    try:
+        merge.merge(args.shards, args.out)
+    except GradingError as err:
+        sys.stderr.write(f"kata class merge: {err}\n")
+        return 2
+    sys.stderr.write(messages.WROTE.format(path=args.out) + "\n")
+    return 0

@@ -1,0 +1,386 @@
+"""``kata class grade``: every submission of a roster, graded as ``kata grade`` grades one, but without paying for
+the import of torch and pytest per submission.
+
+Processes (the trust boundary of ``kata grade`` is unchanged):
+
+- **this parent** (no torch, NumPy or pytest): finds the roster, unpacks zips safely, hashes what each learner
+  submitted, and runs ``--jobs`` graders side by side (threads: each one waits on its processes).  Per submission it
+  stages the chapter files exactly as ``kata grade`` does (:class:`kata.grading.Grader`) and writes the report.
+- **one warm trusted template** (:mod:`kata.classroom.template`) that imported torch, pytest and the engine once
+  from the grader's private copy, and forks one trusted pytest run per submission.
+- **one zygote per job slot**, long-lived: it imported torch once and forks a sandbox worker per chapter per
+  submission, which drops its privileges before it loads the learner's file (:mod:`kata.sandbox.worker`).  A zygote
+  whose trusted run was killed (the submission's budget ran out) is replaced, with every worker it still had.
+
+Resumable: each learner's row is keyed on a hash of what grading reads of their submission, the manifest's hash of
+the checks and the grading options.  A row whose key has not changed is not graded again; an interrupted run
+continues with the learners it had not finished.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kata import catalog, grading, manifest, report
+from kata.classroom import messages, outputs, roster
+from kata.classroom.template import TemplateGone, TrustedTemplate
+from kata.sandbox.zygote import Zygote, _isolation
+
+STATE = "state"
+REPORTS = "reports"
+CLASS_FILE = "class.json"
+
+
+@dataclass
+class ClassOptions:
+    chapters: str | None = None
+    seed: int | None = None
+    jobs: int | None = None
+    check_timeout: float = 10.0
+    budget: float = 300.0
+    memory_mb: int = 1024
+    isolation: str | None = None
+    shard: tuple[int, int] | None = None
+    regrade: bool = False
+    quiet: bool = False
+    progress: Any = None  # a callable(done, total) for tests; default: the progress bar on stderr
+
+
+@dataclass
+class Outcome:
+    graded: int = 0
+    unchanged: int = 0
+    problems: int = 0
+    learners: list[str] = field(default_factory=list)  # names graded in this run
+
+
+def default_jobs(learners: int) -> int:
+    """One submission per usable CPU (the per-submission imports are gone, so a trusted run and its worker take
+    turns on one CPU), at most what the memory allows, at least one."""
+    jobs = grading.usable_cpus()
+    memory = grading.usable_memory_mb()
+    if memory is not None:
+        jobs = min(jobs, max(1, memory // grading.MEMORY_PER_JOB_MB))
+    return max(1, min(jobs, max(1, learners)))
+
+
+def manifest_hash() -> str:
+    path = manifest.manifest_path(catalog.ROOT)
+    return manifest.file_hash(path) if path.is_file() else "none"
+
+
+def options_key(options: ClassOptions, seed: int, chapters: list[catalog.Chapter], isolation: str) -> str:
+    return json.dumps({"chapters": [c.key for c in chapters], "seed": seed, "check_timeout": options.check_timeout,
+                       "budget": options.budget, "memory_mb": options.memory_mb, "isolation": isolation},
+                      sort_keys=True)
+
+
+def learner_key(content: str, manifest_digest: str, opts: str) -> str:
+    return hashlib.sha256("\0".join((content, manifest_digest, opts)).encode()).hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- one slot: a long-lived zygote ----------------------------------------------------------------------------------
+
+class Slot:
+    def __init__(self, index: int, suite: Path, work: Path, isolation: str | None):
+        self.index, self.suite, self.work, self.isolation_wanted = index, suite, work, isolation
+        self.generation = 0
+        self.zygote = self._start()
+
+    def _start(self) -> Zygote:
+        self.generation += 1
+        return Zygote(self.isolation_wanted, log=self.work / f"zygote-{self.index}-{self.generation}.log",
+                      warm=("torch._dynamo",), root=self.suite)
+
+    def ready(self) -> Zygote:
+        if self.zygote.proc is not None and self.zygote.proc.poll() is not None:
+            self.recycle()
+        self.zygote._wait_ready()
+        return self.zygote
+
+    def recycle(self) -> None:
+        """A new zygote: closing the old one's socket kills it and every worker (and their children) it had."""
+        self.zygote.close()
+        self.zygote = self._start()
+
+    def close(self) -> None:
+        self.zygote.close()
+
+
+class ClassGrader(grading.Grader):
+    """:class:`kata.grading.Grader` with the grader's copy, the zygote and the trusted process shared by the class."""
+
+    def __init__(self, submission: Path, options: grading.Options, slot: Slot, template: TrustedTemplate,
+                 warnings: list[str], hide: list[str]):
+        super().__init__(submission, options)
+        self.slot, self.template, self.extra_hide = slot, template, hide
+        self.warnings = list(warnings)
+
+    def _grade_in(self, work: Path) -> report.GradeResult:
+        stage = work / "submission"
+        good = self._stage(stage)
+        self._zygotes = [self.slot.ready()]
+        jobs = self._start_jobs(good, self.slot.suite, stage, work)
+        self._watch(jobs)
+        return self._result()
+
+    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
+        pytest_args = args[args.index("-c") + 2:]
+        env["KATA_ZYGOTE_READY"] = "1"
+        env["KATA_SANDBOX_HIDE"] = os.pathsep.join([env.get("KATA_SANDBOX_HIDE", ""), *self.extra_hide]).strip(
+            os.pathsep)
+        fd = os.dup(zygote.control.fileno())
+        try:
+            return self.template.spawn(pytest_args, env, work, log_path, fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _reap_zygote(job: grading.Job) -> None:
+        """The zygote outlives the submission (it is recycled by the slot when a run did not end normally)."""
+
+
+# -- the run -------------------------------------------------------------------------------------------------------
+
+class Progress:
+    """done/total/ETA on stderr: tqdm's bar on a terminal when it is installed, else one line now and then."""
+
+    def __init__(self, total: int, quiet: bool, callback: Any = None):
+        self.total, self.done, self.quiet, self.callback = total, 0, quiet, callback
+        self.started = time.monotonic()
+        self.last_line = 0.0
+        self.bar: Any = None
+        if not quiet and total and sys.stderr.isatty():
+            try:
+                tqdm = importlib.import_module("tqdm").tqdm  # the optional extra "class"
+
+                self.bar = tqdm(total=total, desc=messages.PROGRESS_DESC, unit="人", file=sys.stderr,
+                                dynamic_ncols=True)
+            except ImportError:
+                self.bar = None
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if self.done == self.total or now - self.last_line >= 5.0:
+            self.last_line = now
+            elapsed = now - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            sys.stderr.write(messages.PROGRESS.format(done=self.done, total=self.total,
+                                                      percent=100 * self.done // max(1, self.total),
+                                                      elapsed=_clock(elapsed), eta=_clock(eta)) + "\n")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return messages.TIME_MS.format(minutes=s // 60, seconds=s % 60)
+
+
+def load_class(out: Path) -> dict[str, Any]:
+    path = out / CLASS_FILE
+    if path.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+    return {}
+
+
+def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None) -> Outcome:
+    options = options or ClassOptions()
+    roster_dir = Path(roster_dir).resolve()
+    out = Path(out).resolve()
+    if not roster_dir.is_dir():
+        raise grading.GradingError(messages.NO_ROSTER.format(path=roster_dir))
+    if not sys.platform.startswith("linux"):
+        raise grading.GradingError(grading.messages.GRADE_NEEDS_LINUX)
+    chapters = grading.select_chapters(options.chapters)
+    previous = load_class(out)
+    seed = options.seed
+    if seed is None:
+        seed = int(previous["seed"]) if "seed" in previous else int.from_bytes(os.urandom(3), "little")
+    isolation = options.isolation or _isolation()
+    digest = manifest_hash()
+    opts = options_key(options, seed, chapters, isolation)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"format": "kata-class", "version": 1, "seed": seed, "chapters": [c.key for c in chapters],
+            "manifest": digest, "isolation": isolation, "options": json.loads(opts),
+            "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None}
+    write_atomic(out / CLASS_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+
+    work = Path(tempfile.mkdtemp(prefix="kata-class-"))
+    os.chmod(work, 0o700)
+    outcome = Outcome()
+    try:
+        learners = roster.discover(roster_dir, work / "unpacked", options.shard)
+        todo: list[tuple[roster.Learner, str]] = []
+        keep = set()
+        for learner in learners:
+            key = learner_key(roster.content_hash(learner, chapters), digest, opts)
+            keep.add(learner.slug)
+            state = _read_state(out, learner.slug)
+            if not options.regrade and state.get("key") == key and (out / REPORTS / f"{learner.slug}.json").is_file():
+                outcome.unchanged += 1
+                continue
+            todo.append((learner, key))
+        _prune(out, keep)
+        progress = Progress(len(todo), options.quiet, options.progress)
+        try:
+            if todo:
+                _grade_all(todo, out, work, options, seed, chapters, isolation, [str(roster_dir), str(out)],
+                           outcome, progress)
+        finally:
+            progress.close()
+        outputs.write_all(out)
+        outcome.problems = sum(1 for s in outputs.read_states(out) if s.get("problem"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def _read_state(out: Path, slug: str) -> dict[str, Any]:
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads((out / STATE / f"{slug}.json").read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def _prune(out: Path, keep: set[str]) -> None:
+    """Rows of learners no longer in this roster (or shard) go, with their files."""
+    for path in (out / STATE).glob("*.json") if (out / STATE).is_dir() else []:
+        slug = path.stem
+        if slug not in keep:
+            for stale in (path, out / REPORTS / f"{slug}.json", out / outputs.PAGES / f"{slug}.html"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+
+
+def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, options: ClassOptions, seed: int,
+               chapters: list[catalog.Chapter], isolation: str, hide: list[str], outcome: Outcome,
+               progress: Progress) -> None:
+    pending: queue.Queue[tuple[roster.Learner, str]] = queue.Queue()
+    gradeable = []
+    for learner, key in todo:
+        if learner.submission is None:
+            _finish(out, learner, key, problem_result(learner, chapters, seed, isolation), learner.problem, outcome)
+            progress.step()
+        else:
+            gradeable.append((learner, key))
+    if not gradeable:
+        return
+    suite = work / "grader"
+    changed = grading._private_copy(catalog.ROOT, suite, False)
+    warnings = [grading.messages.GRADE_MANIFEST_STALE.format(count=len(changed), files=", ".join(changed[:5]))] \
+        if changed else []
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
+    env.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"})
+    jobs = max(1, min(options.jobs or default_jobs(len(gradeable)), len(gradeable)))
+    lock = threading.Lock()
+    holder: dict[str, TrustedTemplate] = {"t": TrustedTemplate(suite, env, work / "template.log")}
+    slots = [Slot(i, suite, work, options.isolation) for i in range(jobs)]
+    for learner_key_pair in gradeable:
+        pending.put(learner_key_pair)
+
+    def template() -> TrustedTemplate:
+        with lock:
+            if not holder["t"].alive():
+                holder["t"].close()
+                holder["t"] = TrustedTemplate(suite, env, work / "template.log")
+            return holder["t"]
+
+    def run(slot: Slot) -> None:
+        while True:
+            try:
+                learner, key = pending.get_nowait()
+            except queue.Empty:
+                return
+            assert learner.submission is not None
+            gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
+                                    check_timeout=options.check_timeout, budget=options.budget,
+                                    memory_mb=options.memory_mb, isolation=options.isolation)
+            problem = ""
+            try:
+                grader = ClassGrader(learner.submission, gopts, slot, template(), warnings, hide)
+                result = grader.grade()
+                if grader.finished_jobs:
+                    slot.recycle()  # killed or ended abnormally: its workers go, and no reply is left unread
+            except (TemplateGone, OSError, grading.GradingError, RuntimeError, ValueError) as err:
+                problem = messages.STATUS_GRADER_ERROR.format(why=f"{type(err).__name__}: {report.clean(err, 200)}")
+                result = problem_result(learner, chapters, seed, isolation, problem)
+                with contextlib.suppress(Exception):
+                    slot.recycle()
+            result.submission = learner.name
+            with lock:
+                _finish(out, learner, key, result, problem, outcome)
+                progress.step()
+
+    threads = [threading.Thread(target=run, args=(slot,), daemon=True) for slot in slots]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for slot in slots:
+            slot.close()
+        holder["t"].close()
+
+
+def problem_result(learner: roster.Learner, chapters: list[catalog.Chapter], seed: int, isolation: str,
+                   problem: str | None = None) -> report.GradeResult:
+    """The report of a submission that could not be graded at all: every exercise failed with the reason."""
+    why = problem or learner.problem
+    result = report.GradeResult(learner.name, seed, isolation=isolation)
+    for ch in chapters:
+        chapter = report.ChapterResult(ch.key, ch.title, ch.file, outcome=report.ERROR, message=why)
+        for ex in ch.exercises:
+            result.exercises.append(grading.score_exercise(ex, [], why, None))
+        chapter.max_score = sum(e.points for e in result.exercises if e.chapter == ch.key)
+        result.chapters.append(chapter)
+    return result
+
+
+def _finish(out: Path, learner: roster.Learner, key: str, result: report.GradeResult, problem: str,
+            outcome: Outcome) -> None:
+    """Write the learner's report, then their row (the key last: a run stopped in between grades them again)."""
+    result.submission = learner.name
+    write_atomic(out / REPORTS / f"{learner.slug}.json", report.render(result, "json"))
+    status = problem or outputs.row_status(result)
+    state = {"learner": learner.name, "slug": learner.slug, "kind": learner.kind, "key": key,
+             "problem": bool(problem) or status != messages.STATUS_OK, "status": status,
+             "score": result.score, "max_score": result.max_score}
+    write_atomic(out / STATE / f"{learner.slug}.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+    outcome.graded += 1
+    outcome.learners.append(learner.name)

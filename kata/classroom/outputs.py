@@ -1,0 +1,118 @@
+"""What a class folder holds, and the files made from its rows: ``scores.csv`` and the dashboard.
+
+    CLASS_DIR/class.json           how the class was graded (seed, chapters, manifest hash, options, shard)
+    CLASS_DIR/state/<slug>.json    one row per learner: name, key (content hash), status, score
+    CLASS_DIR/reports/<slug>.json  the learner's report, as ``kata grade --format json`` writes it
+    CLASS_DIR/learners/<slug>.html the learner's verdicts (linked from the dashboard)
+    CLASS_DIR/scores.csv           learner, points per chapter, total, maximum, status (UTF-8 with BOM, for Excel)
+    CLASS_DIR/index.html           the dashboard (one static file, works offline)
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from kata import catalog, report
+from kata import messages as engine_messages
+from kata.classroom import messages
+
+STATE = "state"
+REPORTS = "reports"
+PAGES = "learners"
+#: Characters that make a spreadsheet read a cell as a formula: such a learner name is written with a leading '.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def read_states(out: Path) -> list[dict[str, Any]]:
+    rows = []
+    folder = Path(out) / STATE
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "learner" in data and "slug" in data:
+                rows.append(data)
+    return sorted(rows, key=lambda r: (str(r["learner"]), str(r["slug"])))
+
+
+def read_report(out: Path, slug: str) -> dict[str, Any]:
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads((Path(out) / REPORTS / f"{slug}.json").read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def number(x: Any) -> int | float:
+    return report._number(float(x))
+
+
+def row_status(result: report.GradeResult) -> str:
+    """The status column of a graded learner: what kept the grading from being complete, in Japanese."""
+    missing = {ch.key: engine_messages.IMPORT_MISSING_FILE.format(file="/".join(("exercises", ch.key, ch.file)))
+               for ch in result.chapters}
+    unreadable = [c for c in result.chapters if c.outcome == report.ERROR and c.message != missing.get(c.key)]
+    if result.chapters and all(c.outcome == report.ERROR for c in result.chapters) and not unreadable:
+        return messages.STATUS_NO_FILES
+    notes = []
+    if unreadable:
+        notes.append(messages.STATUS_UNREADABLE_CHAPTERS.format(
+            chapters=", ".join(f"{c.key[:2]} ({report.clean(c.message, 80).splitlines()[0]})" for c in unreadable)))
+    syntax = sorted({e.chapter[:2] for e in result.exercises for c in e.checks if c.attribute == "syntax"})
+    if syntax:
+        notes.append(messages.STATUS_SYNTAX.format(chapters=", ".join(syntax)))
+    if any(c.outcome == report.TIMEOUT for c in result.chapters):
+        notes.append(messages.STATUS_BUDGET)
+    timeouts = [e.name for e in result.exercises if any(c.attribute == "timeout" for c in e.checks)]
+    if timeouts:
+        notes.append(messages.STATUS_TIMEOUT.format(exercises=", ".join(timeouts[:5])
+                                                    + (" …" if len(timeouts) > 5 else "")))
+    return "。".join(notes) if notes else messages.STATUS_OK
+
+
+def class_chapters(meta: dict[str, Any]) -> list[catalog.Chapter]:
+    keys = [str(k) for k in meta.get("chapters", [])]
+    found = [catalog.chapter_of_key(k) for k in keys]
+    chapters = [c for c in found if c is not None]
+    return chapters or list(catalog.chapters())
+
+
+def chapter_scores(rep: dict[str, Any]) -> dict[str, Any]:
+    return {str(c.get("key")): number(c.get("score", 0)) for c in rep.get("chapters", []) if isinstance(c, dict)}
+
+
+def csv_cell(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def write_scores(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str, Any]]) -> None:
+    path = Path(out) / "scores.csv"
+    tmp = path.with_name(".scores.csv.tmp")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([messages.CSV_LEARNER, *[c.key for c in chapters], messages.CSV_TOTAL, messages.CSV_MAX,
+                         messages.CSV_STATUS])
+        for row in rows:
+            rep = read_report(out, str(row["slug"]))
+            scores = chapter_scores(rep)
+            writer.writerow([csv_cell(str(row["learner"])), *[scores.get(c.key, 0) for c in chapters],
+                             number(rep.get("score", row.get("score", 0))),
+                             number(rep.get("max_score", row.get("max_score", 0))),
+                             csv_cell(str(row.get("status", "")))])
+    tmp.replace(path)
+
+
+def write_all(out: Path) -> None:
+    """``scores.csv``, the dashboard and every learner's page, from the class folder's rows and reports."""
+    from kata.classroom import dashboard
+
+    out = Path(out)
+    meta: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        meta = json.loads((out / "class.json").read_text(encoding="utf-8"))
+    chapters = class_chapters(meta)
+    rows = read_states(out)
+    write_scores(out, chapters, rows)
+    dashboard.write(out, meta, chapters, rows)
