@@ -27,13 +27,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.sandbox.zygote import Zygote
+from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus
 
 KILL_GRACE = 2.0
 #: Rough peak memory of one trusted process with its zygote and a worker (MiB), for the default ``--jobs``.
@@ -187,8 +188,8 @@ class Grader:
     options: Options
     chapters: list[catalog.Chapter] = field(default_factory=list)
     bad: dict[str, str] = field(default_factory=dict)  # chapter key -> verdict (file not gradeable)
-    collected: dict[str, dict] = field(default_factory=dict)  # nodeid -> test info
-    results: dict[str, dict] = field(default_factory=dict)  # nodeid -> result
+    collected: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> the check, before it ran
+    results: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> its result
     finished_jobs: dict[str, str] = field(default_factory=dict)  # chapter key -> why it ended early
     seed: int = 0
     started: float = 0.0
@@ -374,10 +375,12 @@ class Grader:
                 continue
             changed = True
             if event.get("event") == "collected":
-                for test in event.get("tests", []):
-                    self.collected[str(test["nodeid"])] = test
+                for test in event.get("checks", []):
+                    check = CheckResult.from_dict(test)
+                    self.collected[check.nodeid] = check
             elif event.get("event") == "result":
-                self.results[str(event["nodeid"])] = event
+                check = CheckResult.from_dict(event["check"])
+                self.results[check.nodeid] = check
         return changed
 
     # the result ------------------------------------------------------------------------------------------------------
@@ -385,22 +388,20 @@ class Grader:
         result = report.GradeResult(str(self.submission), self.seed, seconds=time.monotonic() - self.started,
                                     isolation=self.isolation or self._isolation_name(),
                                     warnings=list(self.warnings))
-        by_exercise: dict[tuple[str, str], list[report.CheckResult]] = {}
-        for nodeid, test in self.collected.items():
+        by_exercise: dict[tuple[str, str], list[CheckResult]] = {}
+        for nodeid, check in self.collected.items():
             rec = self.results.get(nodeid)
-            chapter = str(test["chapter"])
             if rec is None:
-                why = self.finished_jobs.get(chapter) or messages.GRADE_NOT_RUN.format(why=messages.GRADE_PENDING)
-                rec = {"status": "notrun", "verdict": why, "attribute": "notrun"}
-            by_exercise.setdefault((chapter, str(test["exercise"])), []).append(report.CheckResult(
-                nodeid, chapter, str(test["exercise"]), str(test.get("function") or ""), str(rec["status"]),
-                str(rec.get("verdict") or ""), str(rec.get("attribute") or ""), bool(test.get("advisory"))))
+                why = self.finished_jobs.get(check.chapter) or messages.GRADE_NOT_RUN.format(
+                    why=messages.GRADE_PENDING)
+                rec = replace(check, status=CheckStatus.NOT_RUN, verdict=why, attribute=Attribute.NOT_RUN)
+            by_exercise.setdefault((check.chapter, check.exercise), []).append(rec)
         for ch in self.chapters:
             chapter = report.ChapterResult(ch.key, ch.title, ch.file)
             if ch.key in self.bad:
-                chapter.outcome, chapter.message = report.ERROR, self.bad[ch.key]
+                chapter.outcome, chapter.message = ChapterOutcome.ERROR, self.bad[ch.key]
             elif ch.key in self.finished_jobs:
-                chapter.outcome, chapter.message = report.TIMEOUT, self.finished_jobs[ch.key]
+                chapter.outcome, chapter.message = ChapterOutcome.TIMEOUT, self.finished_jobs[ch.key]
             for ex in ch.exercises:
                 checks = by_exercise.get((ch.key, ex.name), [])
                 result.exercises.append(score_exercise(ex, checks, self.bad.get(ch.key),
@@ -431,30 +432,30 @@ class Grader:
         os.replace(tmp, out)
 
 
-def score_exercise(ex: catalog.Exercise, checks: list[report.CheckResult], bad: str | None,
+def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | None,
                    ended: str | None) -> report.ExerciseResult:
-    def out(status: str, verdict: str) -> report.ExerciseResult:
-        score = ex.points if status == report.PASS else 0.0
+    def out(status: ExerciseStatus, verdict: str) -> report.ExerciseResult:
+        score = ex.points if status == ExerciseStatus.PASS else 0.0
         return report.ExerciseResult(ex.chapter, ex.name, ex.points, score, status, verdict, checks)
 
     if bad is not None:
-        return out(report.FAIL, bad)
+        return out(ExerciseStatus.FAIL, bad)
     if not checks:
-        return out(report.ERROR, ended or messages.GRADE_NO_CHECKS)
+        return out(ExerciseStatus.ERROR, ended or messages.GRADE_NO_CHECKS)
     scored = [c for c in checks if not c.advisory]
-    advice = [c for c in checks if c.advisory and c.status in ("fail", "todo")]
-    bad_check = next((c for c in scored if c.status in ("fail", "notrun")), None)
+    advice = [c for c in checks if c.advisory and c.status in (CheckStatus.FAIL, CheckStatus.TODO)]
+    bad_check = next((c for c in scored if c.status in (CheckStatus.FAIL, CheckStatus.NOT_RUN)), None)
     if bad_check is not None:
-        return out(report.FAIL, bad_check.verdict)
-    todo = next((c for c in scored if c.status == "todo"), None)
+        return out(ExerciseStatus.FAIL, bad_check.verdict)
+    todo = next((c for c in scored if c.status == CheckStatus.TODO), None)
     if todo is not None:
-        return out(report.TODO, todo.verdict or messages.TODO)
-    if any(c.status == "pass" for c in scored):
+        return out(ExerciseStatus.TODO, todo.verdict or messages.TODO)
+    if any(c.status == CheckStatus.PASS for c in scored):
         verdict = messages.GRADE_PASS
         if advice:
             verdict += "\n" + advice[0].verdict + "\n" + messages.ADVISORY_NOTE
-        return out(report.PASS, verdict)
-    return out(report.SKIP, next((c.verdict for c in checks if c.verdict), ""))
+        return out(ExerciseStatus.PASS, verdict)
+    return out(ExerciseStatus.SKIP, next((c.verdict for c in checks if c.verdict), ""))
 
 
 # -- the public function and the commands -------------------------------------------------------------------------------
