@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["check", "hint", "progress", "run_xor", "solution"]
+__all__ = ["__version__", "check", "hint", "progress", "run_xor", "solution"]
+
+#: The version of the suite: the one place it is written (pyproject.toml reads it from here; CHANGELOG.md says what
+#: changed in each).
+__version__ = "0.1.0"
 
 
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:
