@@ -1,5 +1,9 @@
 """The ``kata`` command as the learner sees it: list, hint, check, reset, solution, bad arguments, and
-``kata.check`` from a notebook.  Each runs ``python -m kata`` on a copy of exercises/ (``KATA_ROOT``)."""
+``kata.check`` from a notebook.  Each runs ``python -m kata`` on a copy of exercises/ (``KATA_ROOT``).
+
+The learner commands serve this repository's course, so these tests use its chapter 01: its counts come from the
+catalog and every edit of its source goes through ``replace_exactly`` (a test fails, not passes vacuously, when the
+chapter changes under it)."""
 from __future__ import annotations
 
 import ast
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import replace_exactly
 from kata import catalog, messages
 from kata.authoring import stubs
 
@@ -19,6 +24,7 @@ ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
 REFERENCE = CH01.reference_file().read_text(encoding="utf-8")
 STUB = stubs.stub_source(CH01)
+N01 = len(CH01.exercises)
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 pytestmark = pytest.mark.timeout(600)
@@ -27,7 +33,8 @@ pytestmark = pytest.mark.timeout(600)
 def solved(*names: str) -> str:
     source = STUB
     for name in names:
-        source = stubs.replace_exercise(source, REFERENCE, name)[0]
+        source, appended = stubs.replace_exercise(source, REFERENCE, name)
+        assert not appended, f"{name} is not in the stub of chapter 01"
     return source
 
 
@@ -64,7 +71,7 @@ def lines(text: str) -> pytest.LineMatcher:
 
 @pytest.mark.slow
 def test_list_shows_every_chapter_and_exercise_from_a_real_run(learner):
-    learner.write(solved("torch_version").replace("def same_random_twice(", "def same_random_twice(:"))
+    learner.write(replace_exactly(solved("torch_version"), "def same_random_twice(", "def same_random_twice(:"))
     proc = learner.kata("list")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -73,7 +80,7 @@ def test_list_shows_every_chapter_and_exercise_from_a_real_run(learner):
         for ex in ch.exercises:
             assert re.search(rf"^    \S+ +{ex.name}\b", out, re.M), f"{ch.key} {ex.name} missing from kata list"
     lines(out).fnmatch_lines([  # a syntax error fails every exercise of the file, and only that file
-        f"01  {CH01.title}  (0 / 4)",
+        f"01  {CH01.title}  (0 / {N01})",
         f"    {messages.MARK_FAIL} *torch_version — *構文エラー*",
         f"    {messages.MARK_FAIL} *rand_with_generator — *構文エラー*",
     ])
@@ -81,12 +88,13 @@ def test_list_shows_every_chapter_and_exercise_from_a_real_run(learner):
 
 
 def test_list_of_one_chapter_marks_pass_fail_and_todo(learner):
-    wrong = solved("torch_version", "same_random_twice").replace("return first, second", "return first, second * 2")
+    wrong = replace_exactly(solved("torch_version", "same_random_twice"), "return first, second",
+                            "return first, second * 2")
     learner.write(wrong)
     proc = learner.kata("list", "01")
     assert proc.returncode == 0, proc.stderr
     lines(proc.stdout).fnmatch_lines([
-        f"01  {CH01.title}  (1 / 4)",
+        f"01  {CH01.title}  (1 / {N01})",
         f"    {messages.MARK_PASS} *torch_version",
         f"    {messages.MARK_TODO}  seeded_rand",
         f"    {messages.MARK_FAIL} *same_random_twice — *値が違います*",
@@ -148,7 +156,7 @@ def test_check_of_a_solved_chapter_exits_0(learner):
     proc = learner.kata("check", "01", "-q")
     assert proc.returncode == 0, proc.stdout[-3000:]
     lines(proc.stdout).fnmatch_lines(["** passed*", f"{messages.MARK_PASS} 01 rand_with_generator",
-                                      f"01  {CH01.title}*4 / 4*"])
+                                      f"01  {CH01.title}*{N01} / {N01}*"])
 
 
 # -- kata reset -----------------------------------------------------------------------------------------------------
@@ -181,7 +189,7 @@ def test_reset_one_exercise_keeps_the_others(learner):
 
 
 def test_reset_one_exercise_works_in_a_file_with_a_syntax_error(learner):
-    learner.write(REFERENCE.replace("return torch.rand(shape)", "return torch.rand(shape"))
+    learner.write(replace_exactly(REFERENCE, "return torch.rand(shape)", "return torch.rand(shape"))
     proc = learner.kata("reset", "01", "seeded_rand")
     assert proc.returncode == 0, proc.stderr
     ast.parse(learner.file.read_text(encoding="utf-8"))
@@ -328,7 +336,7 @@ print(repr(kata.check("99")))
     assert "EXIT 1 0 True" in out, out[-3000:] + proc.stderr[-3000:]
     first, second = out.split(f"{messages.SUMMARY_TITLE}")[1:3]
     assert f"{messages.MARK_TODO} 01 torch_version" in first and f"01  {CH01.title}" in first
-    assert f"{messages.MARK_PASS} 01 torch_version" in second and "4 / 4" in second
+    assert f"{messages.MARK_PASS} 01 torch_version" in second and f"{N01} / {N01}" in second
     assert "PytestAssertRewriteWarning" not in out
     assert f"kata check: 章 '99' はありません。選べる章: {CHAPTERS}" in proc.stderr
     assert out.strip().endswith("2")
@@ -355,7 +363,7 @@ kata.hint("99", "x")
         messages.HINT_TITLE.format(level=2, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
         messages.SOLUTION_TITLE.format(chapter="01", exercise="seeded_rand", file="*", status="*"),
         "def seeded_rand(*",
-        f"01  {CH01.title}  (1 / 4)",
+        f"01  {CH01.title}  (1 / {N01})",
         f"    {messages.MARK_PASS} *seeded_rand",
     ])
     assert messages.SOLUTION_LOCKED.format(chapter="01", exercise="torch_version",

@@ -14,15 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from conftest import replace_exactly
 from kata import catalog, messages
 from kata.display import PLAIN_SYMBOLS, display_width
 
 ROOT = catalog.ROOT
 CH01 = catalog.chapter("01")
 REFERENCE_01 = CH01.reference_file().read_text(encoding="utf-8")
-ENDLESS = REFERENCE_01.replace("    return str(torch.__version__)",
-                               "    while True:\n        try:\n            pass\n        except Exception:\n            pass")
-ENDLESS_AND_FLOAT64 = ENDLESS.replace("return torch.rand(shape)", "return torch.rand(shape, dtype=torch.float64)")
+ENDLESS = replace_exactly(REFERENCE_01, "    return str(torch.__version__)",
+                          "    while True:\n        try:\n            pass\n        except Exception:\n            pass")
+FLOAT64 = replace_exactly(REFERENCE_01, "return torch.rand(shape)", "return torch.rand(shape, dtype=torch.float64)")
+ENDLESS_AND_FLOAT64 = replace_exactly(ENDLESS, "return torch.rand(shape)", "return torch.rand(shape, dtype=torch.float64)")
 
 # What Windows lacks, removed before pytest (and pytest-timeout, which looks at SIGALRM on import) starts.
 AS_WINDOWS = textwrap.dedent("""\
@@ -58,6 +60,7 @@ def pytest_run(args: list[str], *, cwd: Path = ROOT, wrapper: str | None = None,
     return proc.returncode, out.splitlines()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_windows_without_sigalrm_or_fork_and_a_cp932_console(tmp_path):
     """The learner flow with SIGALRM, setitimer and fork removed and a cp932 stdout: checks run, an endless loop
@@ -83,6 +86,7 @@ def test_windows_without_sigalrm_or_fork_and_a_cp932_console(tmp_path):
     assert sorted(t["attribute"] for t in tests) == ["timeout", "timeout-not-run"], "one timeout, not one per check"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_fresh_clone_bare_pytest_ends_with_the_table(tmp_path):
     """`pytest` with no arguments in a fresh copy of the repository: one screen, the table and 「次はこれ」 last."""
@@ -106,10 +110,10 @@ def test_a_fresh_clone_bare_pytest_ends_with_the_table(tmp_path):
     assert too_wide == [], "an 80-column terminal would wrap these"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_verbose_shows_every_check_and_x_stops(tmp_path):
-    root = submission(tmp_path, REFERENCE_01.replace("return torch.rand(shape)",
-                                                     "return torch.rand(shape, dtype=torch.float64)"))
+    root = submission(tmp_path, FLOAT64)
     code, out = pytest_run(["exercises/01", f"--kata-submission={root}", "-p", "no:cacheprovider", "-v"])
     text = "\n".join(out)
     for check in ("test_torch_version_is_str", "test_seeded_rand_source_values", "test_seeded_rand_matches_reference"):
@@ -120,6 +124,7 @@ def test_verbose_shows_every_check_and_x_stops(tmp_path):
     assert not any(line.startswith("    ヒント") for line in out), "--tb=no: one line per exercise"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the run without a GPU")
 def test_skipped_device_checks_are_not_shown_as_plainly_solved():
