@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from kata import catalog
+from kata import catalog, messages
 from kata.display import display_path
 from kata.errors import UsageError
 
@@ -56,40 +56,6 @@ FIGURE_PNG = "xor_classification.png"
 LOSS_PNG = "loss_curve.png"
 TASKS = ("xor",)
 CHAPTERS = ("08", "09", "10", "11", "12")
-
-# -- what the learner reads ---------------------------------------------------------------------------------------
-
-HEADER = ("XOR の分類をチュートリアルと同じ設定で最初から最後まで実行します ({who})\n"
-          "  訓練データ {train:,} 点 (ノイズの標準偏差 {std})、SimpleClassifier({i}, {h}, {o})、BCEWithLogitsLoss、\n"
-          "  SGD (学習率 {lr})、バッチ {batch} (シャッフル)、{epochs} エポック、シード {seed}")
-WHO_LEARNER = "第 8〜12 章のあなたの関数を使います"
-WHO_SOLUTIONS = "模範解答の関数を使います"
-PROGRESS = "学習中 {bar} {epoch:>3}/{epochs} エポック"
-TRAINED = "学習が終わりました ({seconds:.1f} 秒)。エポックごとの平均損失: {first:.4f} (1 エポック目) → {last:.4f} ({epochs} エポック目)"
-SAVED = "パラメータを保存し (save_state)、新しいモデルに読み込みました (load_state): {file}"
-TEST_LOSS = "テストデータ {n} 点の平均損失 (evaluate_loss): {loss:.4f}"
-ACCURACY = "テストデータ {n} 点の正解率 (accuracy): {percent:.2f}%"
-PICTURE_BOUNDARY = "決定境界 (2 つのクラスの色を予測確率で混ぜた画像): {file}"
-PICTURE_FIGURE = "テストデータの点を重ねた図: {file}"
-PICTURE_LOSS = "損失の推移のグラフ: {file}"
-NO_MATPLOTLIB = ("損失の推移のグラフと、テストデータの点を重ねた図を描くには matplotlib が必要です。"
-                 "入れるには: pip install -e \".[plot]\"")
-LOW_ACCURACY = ("チュートリアルの設定では、正解率はほぼ 100% になります。エポックごとの損失が下がっているか "
-                "(train_model の戻り値) を確かめ、オプティマイザ (make_sgd) と学習ループ (train_step・train_model) を"
-                "見直しましょう")
-ELAPSED = "全体の時間: {seconds:.1f} 秒"
-
-ERR_TODO = "第 {n} 章の {name} がまだ未着手です: pytest exercises/{nn}"
-ERR_RAISED = "第 {n} 章の {name} で例外が発生しました ({where}): {exc_type}: {exc_msg}。確かめるには: pytest exercises/{nn}"
-ERR_MISSING = "第 {n} 章の {name} が {file} に見つかりません。確かめるには: pytest exercises/{nn}"
-ERR_IMPORT = "第 {n} 章のファイルを読み込めません: {verdict}。確かめるには: pytest exercises/{nn}"
-ERR_WRONG = "第 {n} 章の {name} の結果が正しくありません: {detail}。確かめるには: pytest exercises/{nn}"
-ERR_BAD_EPOCHS = "エポック数は 1 以上の整数にしてください (指定: {value})"
-
-WRONG_TYPE = "{what}の型が違います (期待: {expected}、実際: {actual})"
-WRONG_SHAPE = "{what}の形状が違います (期待: {expected}、実際: {actual})"
-WRONG_VALUE = "{what}が違います (期待: {expected}、実際: {actual})"
-WRONG_NOT_FINITE = "{what}に nan か inf が含まれています"
 
 
 class FinaleError(Exception):
@@ -138,7 +104,7 @@ def run(*, solutions: bool = False, root: str | os.PathLike | None = None, outpu
 
     out = out or sys.stdout
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise UsageError(ERR_BAD_EPOCHS.format(value=epochs))
+        raise UsageError(messages.FINALE_ERR_BAD_EPOCHS.format(value=epochs))
     learner = learner_root(root)
     folder = Path(output).resolve() if output is not None else learner / OUTPUT_DIR
     code = _Code(learner, solutions)
@@ -157,7 +123,7 @@ def run(*, solutions: bool = False, root: str | os.PathLike | None = None, outpu
     finally:
         state.restore()
     result.seconds = time.perf_counter() - started
-    print(ELAPSED.format(seconds=result.seconds), file=out)
+    print(messages.FINALE_ELAPSED.format(seconds=result.seconds), file=out)
     return result
 
 
@@ -165,7 +131,8 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     import torch
     from torch import nn
 
-    print(HEADER.format(who=WHO_SOLUTIONS if code.solutions else WHO_LEARNER, train=TRAIN_SIZE, std=NOISE_STD,
+    who = messages.FINALE_WHO_SOLUTIONS if code.solutions else messages.FINALE_WHO_LEARNER
+    print(messages.FINALE_HEADER.format(who=who, train=TRAIN_SIZE, std=NOISE_STD,
                         i=NUM_INPUTS, h=NUM_HIDDEN, o=NUM_OUTPUTS, lr=LEARNING_RATE, batch=BATCH_SIZE,
                         epochs=epochs, seed=SEED), file=out, flush=True)
     torch.manual_seed(SEED)
@@ -188,8 +155,8 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
                        loss_fn, epochs)
     progress.close()
     losses = _check_losses(code, losses, epochs)
-    print(TRAINED.format(seconds=time.perf_counter() - trained_at, first=losses[0], last=losses[-1], epochs=epochs),
-          file=out)
+    print(messages.FINALE_TRAINED.format(seconds=time.perf_counter() - trained_at, first=losses[0], last=losses[-1],
+                                         epochs=epochs), file=out)
 
     # Save, and load into a fresh model: everything after this point uses the loaded one.
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +168,7 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     fresh = code.call("08", "SimpleClassifier", NUM_INPUTS, NUM_HIDDEN, NUM_OUTPUTS)
     loaded = code.call("11", "load_state", fresh, model_file)
     _check_loaded(code, loaded, fresh, model)
-    print(SAVED.format(file=_shown(model_file)), file=out)
+    print(messages.FINALE_SAVED.format(file=_shown(model_file)), file=out)
 
     # Evaluation on new test points.
     test_set = code.call("09", "XORDataset", TEST_SIZE, NOISE_STD)
@@ -210,18 +177,20 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     _check_loader(code, test_loader, BATCH_SIZE)
     test_loss = code.call("11", "evaluate_loss", loaded, test_loader, loss_fn)
     test_loss = _check_float(code, "11", "evaluate_loss", test_loss)
-    print(TEST_LOSS.format(n=TEST_SIZE, loss=test_loss), file=out)
+    print(messages.FINALE_TEST_LOSS.format(n=TEST_SIZE, loss=test_loss), file=out)
     acc = _check_float(code, "12", "accuracy", code.call("12", "accuracy", loaded, test_loader))
     points, labels = _stack(test_set)
     with torch.no_grad():
         predicted = (torch.sigmoid(_forward(code, loaded, points).reshape(-1)) >= 0.5).long()
     truth = (predicted == labels).double().mean().item()
     if abs(acc - truth) > 1e-6:
-        code.wrong("12", "accuracy", WRONG_VALUE.format(what="戻り値", expected=f"正解率 {truth:.4f}",
-                                                         actual=f"{acc:.4f}"))
-    print(ACCURACY.format(n=TEST_SIZE, percent=100 * acc), file=out)
+        code.wrong("12", "accuracy", messages.FINALE_WRONG_VALUE.format(
+            what=messages.NAME_RETURNED,
+            expected=messages.FINALE_EXPECTED_ACCURACY.format(accuracy=truth),
+            actual=f"{acc:.4f}"))
+    print(messages.FINALE_ACCURACY.format(n=TEST_SIZE, percent=100 * acc), file=out)
     if epochs >= EPOCHS and acc < LOW_ACCURACY_BELOW:
-        print(LOW_ACCURACY, file=out)
+        print(messages.FINALE_LOW_ACCURACY, file=out)
 
     # The decision boundary: the class colours blended by the predicted probability on a grid.
     grid = code.call("12", "decision_grid", GRID_STEP)
@@ -231,17 +200,17 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     image = blend_image(probs)
     boundary = folder / BOUNDARY_PNG
     write_boundary_png(boundary, image)
-    print(PICTURE_BOUNDARY.format(file=_shown(boundary)), file=out)
+    print(messages.FINALE_PICTURE_BOUNDARY.format(file=_shown(boundary)), file=out)
     pictures = [boundary]
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print(NO_MATPLOTLIB, file=out)
+        print(messages.FINALE_NO_MATPLOTLIB, file=out)
     else:
         figure = _plot_classification(folder / FIGURE_PNG, image, points, labels)
         curve = _plot_losses(folder / LOSS_PNG, losses)
-        print(PICTURE_FIGURE.format(file=_shown(figure)), file=out)
-        print(PICTURE_LOSS.format(file=_shown(curve)), file=out)
+        print(messages.FINALE_PICTURE_FIGURE.format(file=_shown(figure)), file=out)
+        print(messages.FINALE_PICTURE_LOSS.format(file=_shown(curve)), file=out)
         pictures += [figure, curve]
     return FinaleResult(acc, test_loss, losses, folder, model_file, pictures)
 
@@ -356,7 +325,8 @@ class _Progress:
         if self.done > self.epochs:
             return
         filled = self.WIDTH * self.done // self.epochs
-        line = PROGRESS.format(bar="━" * filled + "─" * (self.WIDTH - filled), epoch=self.done, epochs=self.epochs)
+        line = messages.FINALE_PROGRESS.format(bar="━" * filled + "─" * (self.WIDTH - filled), epoch=self.done,
+                                               epochs=self.epochs)
         if self.in_place:
             print("\r" + line, end="", file=self.out, flush=True)
         elif self.done % self.every == 0 or self.done == self.epochs:
@@ -418,14 +388,15 @@ class _Code:
                                                 learner=not self.solutions)
             except LearnerImportError as err:
                 verdict = str(err.verdict).strip().rstrip("。")
-                raise FinaleError(ERR_IMPORT.format(n=int(nn), nn=nn, verdict=verdict)) from None
+                raise FinaleError(messages.FINALE_ERR_IMPORT.format(n=int(nn), nn=nn, verdict=verdict)) from None
         return self._modules[nn]
 
     def call(self, nn: str, name: str, *args: Any) -> Any:
         module = self.module(nn)
         fn = getattr(module, name, None)
         if fn is None:
-            raise FinaleError(ERR_MISSING.format(n=int(nn), nn=nn, name=name, file=display_path(self.files[nn])))
+            raise FinaleError(messages.FINALE_ERR_MISSING.format(n=int(nn), nn=nn, name=name,
+                                                                 file=display_path(self.files[nn])))
         try:
             return fn(*args)
         except (KeyboardInterrupt, FinaleError):
@@ -434,7 +405,7 @@ class _Code:
             raise self._explain(err, nn, name) from None
 
     def wrong(self, nn: str, name: str, detail: str) -> None:
-        raise FinaleError(ERR_WRONG.format(n=int(nn), nn=nn, name=name, detail=detail))
+        raise FinaleError(messages.FINALE_ERR_WRONG.format(n=int(nn), nn=nn, name=name, detail=detail))
 
     def _explain(self, err: Exception, nn: str, name: str) -> FinaleError:
         """Blame the innermost frame in a chapter file (a model's forward called by train_model is chapter 08's)."""
@@ -455,12 +426,12 @@ class _Code:
         else:
             exercise = name.split(".")[0] if blamed == nn else qualname
         if isinstance(err, NotImplementedError) and innermost:
-            return FinaleError(ERR_TODO.format(n=int(blamed), nn=blamed, name=exercise))
+            return FinaleError(messages.FINALE_ERR_TODO.format(n=int(blamed), nn=blamed, name=exercise))
         text = str(err).strip().splitlines()
         message = text[0] if text else ""
         if len(message) > 200:
             message = message[:197] + "…"
-        return FinaleError(ERR_RAISED.format(n=int(blamed), nn=blamed, name=exercise, where=where,
+        return FinaleError(messages.FINALE_ERR_RAISED.format(n=int(blamed), nn=blamed, name=exercise, where=where,
                                              exc_type=type(err).__name__, exc_msg=message))
 
 
@@ -471,19 +442,19 @@ def _check_model(code: _Code, model: Any) -> None:
     from torch import nn
 
     if not isinstance(model, nn.Module):
-        code.wrong("08", "SimpleClassifier", WRONG_TYPE.format(what="作ったモデル", expected="nn.Module",
-                                                               actual=type(model).__name__))
+        code.wrong("08", "SimpleClassifier", messages.FINALE_WRONG_TYPE.format(
+            what=messages.FINALE_WHAT_MODEL, expected="nn.Module", actual=type(model).__name__))
     count = sum(p.numel() for p in model.parameters())
     if count != NUM_PARAMETERS:
-        code.wrong("08", "SimpleClassifier", WRONG_VALUE.format(
-            what=f"SimpleClassifier({NUM_INPUTS}, {NUM_HIDDEN}, {NUM_OUTPUTS}) のパラメータの数",
+        code.wrong("08", "SimpleClassifier", messages.FINALE_WRONG_VALUE.format(
+            what=messages.FINALE_WHAT_PARAMETER_COUNT.format(i=NUM_INPUTS, h=NUM_HIDDEN, o=NUM_OUTPUTS),
             expected=NUM_PARAMETERS, actual=count))
     with torch.no_grad():
         logits = _forward(code, model, torch.zeros(3, NUM_INPUTS))
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (3, NUM_OUTPUTS):
         actual = list(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        code.wrong("08", "SimpleClassifier", WRONG_SHAPE.format(what="入力 [3, 2] に対する出力", expected="[3, 1]",
-                                                                actual=actual))
+        code.wrong("08", "SimpleClassifier", messages.FINALE_WRONG_SHAPE.format(
+            what=messages.FINALE_WHAT_OUTPUT, expected="[3, 1]", actual=actual))
 
 
 def _forward(code: _Code, model: Any, x: Any) -> Any:
@@ -503,53 +474,57 @@ def _check_dataset(code: _Code, dataset: Any, size: int) -> None:
     except Exception as err:
         raise code._explain(err, "09", "XORDataset.__len__") from None
     if length != size:
-        code.wrong("09", "XORDataset", WRONG_VALUE.format(what=f"XORDataset({size}) の len() ", expected=size,
-                                                          actual=length))
+        code.wrong("09", "XORDataset", messages.FINALE_WRONG_VALUE.format(
+            what=messages.FINALE_WHAT_LENGTH.format(size=size), expected=size, actual=length))
     try:
         item = dataset[0]
     except Exception as err:
         raise code._explain(err, "09", "XORDataset.__getitem__") from None
     if not (isinstance(item, tuple) and len(item) == 2 and all(isinstance(t, torch.Tensor) for t in item)):
-        code.wrong("09", "XORDataset", WRONG_TYPE.format(what="dataset[0] ", expected="(入力点, ラベル) のテンソルのタプル",
-                                                         actual=type(item).__name__))
+        code.wrong("09", "XORDataset", messages.FINALE_WRONG_TYPE.format(
+            what=messages.FINALE_WHAT_ITEM, expected=messages.FINALE_EXPECTED_ITEM, actual=type(item).__name__))
     if tuple(item[0].shape) != (NUM_INPUTS,) or tuple(item[1].shape) != ():
-        code.wrong("09", "XORDataset", WRONG_SHAPE.format(what="dataset[0] の (入力点, ラベル) ", expected="([2], [])",
-                                                          actual=f"({list(item[0].shape)}, {list(item[1].shape)})"))
+        code.wrong("09", "XORDataset", messages.FINALE_WRONG_SHAPE.format(
+            what=messages.FINALE_WHAT_ITEM_SHAPES,
+            expected="([2], [])",
+            actual=f"({list(item[0].shape)}, {list(item[1].shape)})"))
 
 
 def _check_loader(code: _Code, loader: Any, batch_size: int) -> None:
     from torch.utils import data
 
     if not isinstance(loader, data.DataLoader):
-        code.wrong("09", "make_loader", WRONG_TYPE.format(what="戻り値", expected="DataLoader",
-                                                          actual=type(loader).__name__))
+        code.wrong("09", "make_loader", messages.FINALE_WRONG_TYPE.format(
+            what=messages.NAME_RETURNED, expected="DataLoader", actual=type(loader).__name__))
     if loader.batch_size != batch_size:
-        code.wrong("09", "make_loader", WRONG_VALUE.format(what="DataLoader の batch_size ", expected=batch_size,
-                                                           actual=loader.batch_size))
+        code.wrong("09", "make_loader", messages.FINALE_WRONG_VALUE.format(
+            what=messages.FINALE_WHAT_BATCH_SIZE, expected=batch_size, actual=loader.batch_size))
 
 
 def _check_optimizer(code: _Code, optimizer: Any, model: Any) -> None:
     import torch
 
     if not isinstance(optimizer, torch.optim.Optimizer):
-        code.wrong("10", "make_sgd", WRONG_TYPE.format(what="戻り値", expected="torch.optim.SGD",
-                                                       actual=type(optimizer).__name__))
+        code.wrong("10", "make_sgd", messages.FINALE_WRONG_TYPE.format(
+            what=messages.NAME_RETURNED, expected="torch.optim.SGD", actual=type(optimizer).__name__))
     given = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if not all(id(p) in given for p in model.parameters()):
-        code.wrong("10", "make_sgd", "モデルのパラメータのうち、オプティマイザに渡されていないものがあります")
+        code.wrong("10", "make_sgd", messages.FINALE_PARAMETERS_NOT_GIVEN)
 
 
 def _check_losses(code: _Code, losses: Any, epochs: int) -> list[float]:
     try:
         values = [float(v) for v in losses]
     except Exception:
-        code.wrong("11", "train_model", WRONG_TYPE.format(what="戻り値", expected="float のリスト",
-                                                          actual=type(losses).__name__))
+        code.wrong("11", "train_model", messages.FINALE_WRONG_TYPE.format(
+            what=messages.NAME_RETURNED, expected=messages.FINALE_EXPECTED_FLOATS, actual=type(losses).__name__))
     if len(values) != epochs:
-        code.wrong("11", "train_model", WRONG_VALUE.format(what="戻り値のリストの長さ", expected=f"エポック数 {epochs}",
-                                                           actual=len(values)))
+        code.wrong("11", "train_model", messages.FINALE_WRONG_VALUE.format(
+            what=messages.FINALE_WHAT_LOSSES_LENGTH,
+            expected=messages.FINALE_EXPECTED_EPOCHS.format(epochs=epochs),
+            actual=len(values)))
     if not all(math.isfinite(v) for v in values):
-        code.wrong("11", "train_model", WRONG_NOT_FINITE.format(what="エポックごとの損失"))
+        code.wrong("11", "train_model", messages.FINALE_WRONG_NOT_FINITE.format(what=messages.FINALE_WHAT_LOSSES))
     return values
 
 
@@ -557,33 +532,36 @@ def _check_saved(code: _Code, path: Path, model: Any) -> None:
     import torch
 
     if not path.is_file():
-        code.wrong("11", "save_state", f"{path.name} が書き出されていません")
+        code.wrong("11", "save_state", messages.FINALE_NOT_WRITTEN.format(file=path.name))
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        code.wrong("11", "save_state", f"torch.load(weights_only=True) で読めません ({type(err).__name__})")
+        code.wrong("11", "save_state", messages.FINALE_UNREADABLE.format(exc_type=type(err).__name__))
     expected = sorted(model.state_dict())
     if not isinstance(saved, dict) or sorted(saved) != expected:
         actual = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
-        code.wrong("11", "save_state", WRONG_VALUE.format(what="保存した内容", expected=f"state_dict (キー {expected})",
-                                                          actual=actual))
+        code.wrong("11", "save_state", messages.FINALE_WRONG_VALUE.format(
+            what=messages.FINALE_WHAT_SAVED,
+            expected=messages.FINALE_EXPECTED_STATE_DICT.format(keys=expected),
+            actual=actual))
 
 
 def _check_loaded(code: _Code, loaded: Any, fresh: Any, model: Any) -> None:
     import torch
 
     if loaded is not fresh:
-        code.wrong("11", "load_state", "戻り値が、渡したモデルそのものではありません")
+        code.wrong("11", "load_state", messages.FINALE_NOT_THE_MODEL)
     trained = model.state_dict()
     if any(not torch.equal(value, trained[key]) for key, value in fresh.state_dict().items()):
-        code.wrong("11", "load_state", "読み込んだモデルのパラメータが、保存したものと違います")
+        code.wrong("11", "load_state", messages.FINALE_LOADED_DIFFERS)
 
 
 def _check_float(code: _Code, nn: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (float, int)):
-        code.wrong(nn, name, WRONG_TYPE.format(what="戻り値", expected="float", actual=type(value).__name__))
+        code.wrong(nn, name, messages.FINALE_WRONG_TYPE.format(what=messages.NAME_RETURNED, expected="float",
+                                                               actual=type(value).__name__))
     if not math.isfinite(value):
-        code.wrong(nn, name, WRONG_NOT_FINITE.format(what="戻り値"))
+        code.wrong(nn, name, messages.FINALE_WRONG_NOT_FINITE.format(what=messages.NAME_RETURNED))
     return float(value)
 
 
@@ -600,10 +578,10 @@ def _check_grid(code: _Code, grid: Any) -> None:
     expected = _grid_points()
     if not isinstance(grid, torch.Tensor) or grid.shape != expected.shape:
         actual = list(grid.shape) if isinstance(grid, torch.Tensor) else type(grid).__name__
-        code.wrong("12", "decision_grid", WRONG_SHAPE.format(what="戻り値", expected=list(expected.shape),
-                                                             actual=actual))
+        code.wrong("12", "decision_grid", messages.FINALE_WRONG_SHAPE.format(
+            what=messages.NAME_RETURNED, expected=list(expected.shape), actual=actual))
     if not torch.allclose(grid.float(), expected, atol=1e-4):
-        code.wrong("12", "decision_grid", "格子点の値か並び (grid[i, j] == [x1[i], x2[j]]) が違います")
+        code.wrong("12", "decision_grid", messages.FINALE_GRID_WRONG)
 
 
 def _check_probs(code: _Code, probs: Any, model: Any, grid: Any) -> None:
@@ -611,12 +589,12 @@ def _check_probs(code: _Code, probs: Any, model: Any, grid: Any) -> None:
 
     if not isinstance(probs, torch.Tensor) or tuple(probs.shape) != (*grid.shape[:2], 1):
         actual = list(probs.shape) if isinstance(probs, torch.Tensor) else type(probs).__name__
-        code.wrong("12", "predict_grid", WRONG_SHAPE.format(what="戻り値", expected=[*grid.shape[:2], 1],
-                                                            actual=actual))
+        code.wrong("12", "predict_grid", messages.FINALE_WRONG_SHAPE.format(
+            what=messages.NAME_RETURNED, expected=[*grid.shape[:2], 1], actual=actual))
     with torch.no_grad():
         expected = torch.sigmoid(_forward(code, model, grid))
     if not torch.allclose(probs.detach().float(), expected, atol=1e-5):
-        code.wrong("12", "predict_grid", "値がクラス 1 の確率 (ロジットに sigmoid をかけた値) と違います")
+        code.wrong("12", "predict_grid", messages.FINALE_PROBABILITIES_WRONG)
 
 
 def _stack(dataset: Any):

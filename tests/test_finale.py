@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import kata
-from kata import catalog, finale, loader, png
+from kata import catalog, finale, loader, messages, png
 from kata.cli import main
 
 ROOT = catalog.ROOT
@@ -106,7 +106,7 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def printed_accuracy(text: str) -> float:
-    pattern = re.escape(finale.ACCURACY).replace(re.escape("{n}"), r"(\d+)").replace(
+    pattern = re.escape(messages.FINALE_ACCURACY).replace(re.escape("{n}"), r"(\d+)").replace(
         re.escape("{percent:.2f}"), r"([\d.]+)")
     match = re.search(pattern, text)
     assert match, f"no accuracy line in:\n{text}"
@@ -132,8 +132,8 @@ def test_full_run_reaches_the_tutorials_accuracy(full_run):
     assert code == 0, err
     assert "Traceback" not in out + err
     assert printed_accuracy(out) >= 0.95
-    assert finale.LOW_ACCURACY not in out
-    assert finale.PROGRESS.format(bar="━" * finale._Progress.WIDTH, epoch=100, epochs=100) in out
+    assert messages.FINALE_LOW_ACCURACY not in out
+    assert messages.FINALE_PROGRESS.format(bar="━" * finale._Progress.WIDTH, epoch=100, epochs=100) in out
 
 
 @pytest.mark.slow
@@ -180,7 +180,7 @@ def test_full_run_draws_the_blend_of_the_saved_models_predictions(full_run):
 def test_full_run_pictures_decode_with_matplotlib_too(full_run):
     _, out, _, folder = full_run
     if not has_matplotlib():
-        assert finale.NO_MATPLOTLIB in out
+        assert messages.FINALE_NO_MATPLOTLIB in out
         pytest.skip("matplotlib is not installed: only the decision boundary is drawn")
     from matplotlib.image import imread
 
@@ -193,7 +193,7 @@ def test_full_run_pictures_decode_with_matplotlib_too(full_run):
         image = imread(folder / name)
         assert image.shape[0] >= 300 and image.shape[1] >= 300, name
         assert read_png(folder / name)[:2] == (image.shape[1], image.shape[0])
-    assert finale.NO_MATPLOTLIB not in out
+    assert messages.FINALE_NO_MATPLOTLIB not in out
 
 
 # -- without matplotlib; short runs -------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_the_pictures(tm
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     code, out, err = run_cli("--solutions", "--epochs", "3", "--output", str(tmp_path))
     assert code == 0, err
-    assert finale.NO_MATPLOTLIB in out and 'pip install -e ".[plot]"' in out
+    assert messages.FINALE_NO_MATPLOTLIB in out and 'pip install -e ".[plot]"' in out
     printed_accuracy(out)
     assert read_png(tmp_path / finale.BOUNDARY_PNG)[:3] == (400, 400, 3)
     assert not (tmp_path / finale.LOSS_PNG).exists() and not (tmp_path / finale.FIGURE_PNG).exists()
@@ -240,7 +240,7 @@ def test_run_xor_in_a_notebook_shows_the_pictures_inline(tmp_path, monkeypatch):
 BROKEN = {
     "stub": ("11_training/training.py",
              "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise NotImplementedError\n",
-             finale.ERR_TODO.format(n=11, nn="11", name="train_model")),
+             messages.FINALE_ERR_TODO.format(n=11, nn="11", name="train_model")),
     "raises": ("11_training/training.py",
                "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise ValueError('boom')\n",
                "第 11 章の train_model で例外が発生しました (exercises/11_training/training.py:"),
@@ -252,7 +252,7 @@ BROKEN = {
                      "第 11 章の train_model の結果が正しくありません"),
     "forward_stub": ("08_modules/modules.py",
                      "def _forward(self, x):\n    raise NotImplementedError\nSimpleClassifier.forward = _forward\n",
-                     finale.ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")),
+                     messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")),
     "wrong_accuracy": ("12_evaluation/evaluation.py", "def accuracy(model, loader):\n    return 0.123\n",
                        "第 12 章の accuracy の結果が正しくありません"),
     "load_returns_other": ("11_training/training.py",
@@ -288,14 +288,14 @@ def test_a_run_that_does_not_learn_says_what_to_look_at(tmp_path):
     code, out, err = run_cli("--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert code == 0, err
     assert printed_accuracy(out) < finale.LOW_ACCURACY_BELOW
-    assert finale.LOW_ACCURACY in out
+    assert messages.FINALE_LOW_ACCURACY in out
 
 
 def test_the_repositorys_stubs_name_the_first_chapter_to_do(tmp_path):
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
     code, _, err = run_cli("--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert code == 1
-    assert err.strip() == finale.ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")
+    assert err.strip() == messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")
 
 
 # -- small parts --------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ ROOT_ENV = "KATA_ROOT"
 
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", metavar="DIR", default=None,
-                        help=f"学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 {ROOT_ENV} も可)")
+                        help=messages.ARG_ROOT.format(env=ROOT_ENV))
 
 
 def learner_root(raw: str | os.PathLike | None = None) -> Path:
