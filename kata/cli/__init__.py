@@ -66,8 +66,8 @@ class JapaneseArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = JapaneseArgumentParser(prog="kata", description="Intro2DL カタ: PyTorch の基礎を演習で学ぶ")
-    commands = parser.add_subparsers(dest="command", metavar="コマンド", parser_class=JapaneseArgumentParser)
+    parser = JapaneseArgumentParser(prog="kata", description=messages.CLI_DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", metavar=messages.CLI_COMMAND, parser_class=JapaneseArgumentParser)
     commands.required = True
     for name in COMMAND_MODULES:
         try:

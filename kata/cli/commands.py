@@ -40,47 +40,42 @@ MARKS = {"pass": messages.MARK_PASS, "fail": messages.MARK_FAIL, "todo": message
 # -- the sub-commands ---------------------------------------------------------------------------------------------
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("list", help="すべての章と演習の状態 (✔ / ✘ / 未着手) をチェックを実行して表示する",
-                              description="チェックを実際に実行して、章ごとに各演習の状態を表示します。")
-    p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを表示する (例: 06)")
+    p = subparsers.add_parser("list", help=messages.LIST_HELP, description=messages.LIST_DESCRIPTION)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.LIST_ARG_CHAPTER)
     add_root(p)
     p.set_defaults(func=cmd_list)
 
-    p = subparsers.add_parser("hint", help="演習のヒントを 1 段階ずつ表示する (段階は記憶される)",
-                              description="呼ぶたびに次の段階のヒントを表示します。最初は問いかけ、だんだん具体的になります。")
-    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
-    p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
-    p.add_argument("--reset", action="store_true", help="ヒントの段階を最初に戻す")
+    p = subparsers.add_parser("hint", help=messages.HINT_HELP, description=messages.HINT_DESCRIPTION)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_NUMBER)
+    p.add_argument("exercise", nargs="?", metavar=messages.ARG_EXERCISE, help=messages.ARG_EXERCISE_NAME)
+    p.add_argument("--reset", action="store_true", help=messages.HINT_ARG_RESET)
     add_root(p)
     p.set_defaults(func=cmd_hint)
 
-    p = subparsers.add_parser("check", help="章のチェックを実行する (pytest exercises/NN と同じ)",
-                              description="pytest exercises/NN と同じです。章のあとに pytest の引数 (-x, -k 名前 など) を続けられます。",
-                              usage="kata check [章] [pytest の引数 ...]")
+    p = subparsers.add_parser("check", help=messages.CHECK_HELP, description=messages.CHECK_DESCRIPTION,
+                              usage=messages.CHECK_USAGE)
     add_root(p)
-    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (省略するとすべての章)")
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_OR_ALL)
     p.set_defaults(pytest_args=[], func=cmd_check)
 
-    p = subparsers.add_parser("watch", help="ファイルを保存するたびにその章のチェックを実行する",
-                              description="演習ファイルを見張り、保存されるたびにその章のチェックを実行します。Ctrl+C で終了します。",
-                              usage="kata watch [章] [--interval 秒] [pytest の引数 ...]")
+    p = subparsers.add_parser("watch", help=messages.WATCH_HELP, description=messages.WATCH_DESCRIPTION,
+                              usage=messages.WATCH_USAGE)
     add_root(p)
-    p.add_argument("--interval", type=float, default=0.03, metavar="秒", help="保存を確かめる間隔 (既定 0.03 秒)")
-    p.add_argument("chapter", nargs="?", metavar="章", help="この章だけを見張る (省略するとすべての章)")
+    p.add_argument("--interval", type=float, default=0.03, metavar=messages.ARG_SECONDS,
+                   help=messages.WATCH_ARG_INTERVAL)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.WATCH_ARG_CHAPTER)
     p.set_defaults(pytest_args=[], func=cmd_watch)
 
-    p = subparsers.add_parser("reset", help="章または 1 つの演習を初期状態 (スタブ) に戻す (元のファイルはバックアップ)",
-                              description="演習ファイルを初期状態に戻します。元のファイルは .kata/backup/ に保存されます。")
-    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
-    p.add_argument("exercise", nargs="?", metavar="演習", help="この演習だけを戻す (省略すると章のファイル全体)")
+    p = subparsers.add_parser("reset", help=messages.RESET_HELP, description=messages.RESET_DESCRIPTION)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_NUMBER)
+    p.add_argument("exercise", nargs="?", metavar=messages.ARG_EXERCISE, help=messages.RESET_ARG_EXERCISE)
     add_root(p)
     p.set_defaults(func=cmd_reset)
 
-    p = subparsers.add_parser("solution", help="正解した演習の模範解答を表示する",
-                              description="演習のチェックを実行し、正解していれば模範解答を表示します。")
-    p.add_argument("chapter", nargs="?", metavar="章", help="章の番号 (例: 06)")
-    p.add_argument("exercise", nargs="?", metavar="演習", help="演習の名前 (例: grad_of_mean)")
-    p.add_argument("--force", action="store_true", help="正解していなくても表示する (警告つき)")
+    p = subparsers.add_parser("solution", help=messages.SOLUTION_HELP, description=messages.SOLUTION_DESCRIPTION)
+    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_NUMBER)
+    p.add_argument("exercise", nargs="?", metavar=messages.ARG_EXERCISE, help=messages.ARG_EXERCISE_NAME)
+    p.add_argument("--force", action="store_true", help=messages.SOLUTION_ARG_FORCE)
     add_root(p)
     p.set_defaults(func=cmd_solution)
 
@@ -167,7 +162,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     root = learner_root(args.root)
     chapters = [resolve_chapter(args.chapter)] if args.chapter else list(catalog.chapters())
     if not args.interval > 0:
-        raise UsageError(messages.CLI_ARG_OTHER.format(message=f"--interval {args.interval}: 0 より大きい秒数を指定してください"))
+        raise UsageError(messages.CLI_ARG_OTHER.format(message=messages.WATCH_BAD_INTERVAL.format(value=args.interval)))
     return watch.watch(chapters, root, pytest_args=args.pytest_args, interval=args.interval,
                        initial_run=bool(args.chapter))
 
@@ -272,7 +267,7 @@ def _ensure_state_dir(root: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     ignore = folder / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# kata の状態 (ヒントの段階、バックアップ): git では管理しない\n*\n", encoding="utf-8")
+        ignore.write_text(messages.STATE_DIR_GITIGNORE, encoding="utf-8")
     return folder
 
 
