@@ -16,7 +16,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +28,16 @@ from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.state import GlobalState
+from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
 
 SETTINGS = pytest.StashKey["Settings"]()
-RECORDS = pytest.StashKey[dict[str, "Record"]]()
+RECORDS = pytest.StashKey[dict[str, CheckResult]]()
 ITEM_INFO = pytest.StashKey[tuple[str, str]]()  # (chapter key, exercise name)
 STATE = pytest.StashKey[GlobalState]()
 CACHE_KEY = "kata/progress"
 # Progress must not count an exercise as solved from a partial run (-k on a check name, -x, --lf, Ctrl+C):
 EXPECTED = pytest.StashKey[dict[tuple[str, str], set[str]]]()  # every check of an exercise, before deselection
 DONE = pytest.StashKey[set[str]]()  # checks whose outcome is known (call reported, or setup failed / skipped)
-PARTIAL = "partial"  # progress only: some of an exercise's checks ran, none failed, earlier runs never passed it
-UNVERIFIED = "unverified"  # progress only: every check ran and none failed, but some were skipped (no GPU here)
-SOLVED = (verdict.PASS, UNVERIFIED)
-NOT_RUN = "timeout-not-run"  # the attribute of a check not run because its exercise already timed out
 # Timeouts: an exercise whose check timed out is not run further in this session (key -> seconds).
 TIMED_OUT = pytest.StashKey[dict[tuple, float]]()
 TIMER = pytest.StashKey["_CheckTimer"]()
@@ -67,17 +64,6 @@ class Settings:
     @property
     def learner_root(self) -> Path:
         return self.submission or self.course.root
-
-
-@dataclass
-class Record:
-    nodeid: str
-    chapter: str
-    exercise: str
-    status: str = verdict.PASS
-    verdict: str = ""
-    attribute: str = ""
-    mutant: str | None = None
 
 
 # -- options ------------------------------------------------------------------------------------------------------
@@ -584,32 +570,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call" or (report.when == "setup" and not report.passed):
         item.config.stash[DONE].add(item.nodeid)
     mutant = getattr(getattr(item, "callspec", None), "params", {}).get("kata_mutant")
-    record = records.setdefault(item.nodeid, Record(item.nodeid, info[0], info[1],
-                                                    mutant=mutant.id if mutant else None))
+    record = records.setdefault(item.nodeid, CheckResult(
+        item.nodeid, info[0], info[1], getattr(item, "originalname", item.name),
+        advisory=item.get_closest_marker("advisory") is not None, mutant=mutant.id if mutant else None))
     if report.skipped and report.when in ("setup", "call"):
-        record.status = verdict.SKIP
+        record.status = CheckStatus.SKIP
         record.verdict = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
     elif report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, NotRunAfterTimeout):
-            v = verdict.Verdict(verdict.FAIL, messages.TIMEOUT.format(seconds=exc.seconds), NOT_RUN)
+            v = verdict.Verdict(CheckStatus.FAIL, messages.TIMEOUT.format(seconds=exc.seconds),
+                                Attribute.TIMEOUT_NOT_RUN)
         else:
             v = verdict.classify(exc)
             if isinstance(exc, KataTimeout):
                 # The exercise's other checks would wait out their own time limits: not run in this session.
                 item.config.stash[TIMED_OUT][_timeout_key(item)] = exc.seconds
         text = v.text
-        if v.status == verdict.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
+        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
             text += "\n" + messages.NEXT_HINT.format(chapter=info[0][:2], exercise=info[1])
         report.longrepr = text
         report.kata_status = v.status
-        if record.status in (verdict.PASS, verdict.SKIP) or v.status == verdict.FAIL:
+        if record.status in (CheckStatus.PASS, CheckStatus.SKIP) or v.status == CheckStatus.FAIL:
             record.status, record.verdict, record.attribute = v.status, v.text, v.attribute
     return report
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    if getattr(report, "kata_status", None) == verdict.TODO and report.when == "call":
+    if getattr(report, "kata_status", None) == CheckStatus.TODO and report.when == "call":
         return "failed", "T", (messages.MARK_TODO, {"yellow": True})
     return None
 
@@ -620,10 +608,10 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 # line per exercise (the first failing check's verdict once, with how many more of its checks failed), the chapter
 # table and 「次はこれ」.
 
-def exercise_statuses(records: dict[str, Record]) -> dict[tuple[str, str], Record]:
+def exercise_statuses(records: dict[str, CheckResult]) -> dict[tuple[str, str], CheckResult]:
     """One record per exercise: fail beats todo beats pass beats skip (the first failing check in run order)."""
-    rank = {verdict.FAIL: 3, verdict.TODO: 2, verdict.PASS: 1, verdict.SKIP: 0}
-    out: dict[tuple[str, str], Record] = {}
+    rank = {CheckStatus.FAIL: 3, CheckStatus.TODO: 2, CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
+    out: dict[tuple[str, str], CheckResult] = {}
     for rec in records.values():
         key = (rec.chapter, rec.exercise)
         if key not in out or rank[rec.status] > rank[out[key].status]:
@@ -631,12 +619,12 @@ def exercise_statuses(records: dict[str, Record]) -> dict[tuple[str, str], Recor
     return out
 
 
-def _counts(records: dict[str, Record]) -> dict[tuple[str, str], dict[str, int]]:
+def _counts(records: dict[str, CheckResult]) -> dict[tuple[str, str], dict[str, int]]:
     """Per exercise, how many checks ended in each status (and how many were not run after a timeout)."""
     out: dict[tuple[str, str], dict[str, int]] = {}
     for rec in records.values():
         counts = out.setdefault((rec.chapter, rec.exercise), {})
-        status = NOT_RUN if rec.attribute == NOT_RUN else rec.status
+        status = Attribute.TIMEOUT_NOT_RUN if rec.attribute == Attribute.TIMEOUT_NOT_RUN else rec.status
         counts[status] = counts.get(status, 0) + 1
     return out
 
@@ -685,39 +673,40 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
     title = messages.SUMMARY_TITLE
     tr.write_sep("=", title, fullwidth=tr._tw.fullwidth - (display_width(title) - len(title)), bold=True)
-    marks = {verdict.PASS: messages.MARK_PASS, verdict.FAIL: messages.MARK_FAIL, verdict.TODO: messages.MARK_TODO,
-             verdict.SKIP: messages.MARK_SKIP}
-    colours = {verdict.PASS: {"green": True}, verdict.FAIL: {"red": True}, verdict.TODO: {"yellow": True},
-               verdict.SKIP: {"yellow": True}}
+    marks = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
+             CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
+    colours = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True}, CheckStatus.TODO: {"yellow": True},
+               CheckStatus.SKIP: {"yellow": True}}
     show_verdicts = config.option.tbstyle != "no" and config.option.verbose < 1
     untouched = []
     for chapter in ran:
         recs = [(e, per_exercise.get((chapter.key, e.name))) for e in chapter.exercises]
         recs = [(e, r) for e, r in recs if r is not None]
-        if len(ran) > 1 and all(r.status == verdict.TODO for _, r in recs):
+        if len(ran) > 1 and all(r.status == CheckStatus.TODO for _, r in recs):
             untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
             continue
         for ex, rec in recs:
             key = (chapter.key, ex.name)
             n = counts.get(key, {})
             detail, more = "", []
-            if rec.status == verdict.FAIL and rec.verdict:
+            if rec.status == CheckStatus.FAIL and rec.verdict:
                 first, *rest = rec.verdict.splitlines()
                 detail = " — " + first
                 if show_verdicts:
                     more = [f"    {line}" for line in rest]
-                    others = n.get(verdict.FAIL, 0) - 1
-                    if n.get(NOT_RUN):
-                        more.append("    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=n[NOT_RUN]))
-                        others -= n[NOT_RUN]
+                    others = n.get(CheckStatus.FAIL, 0) - 1
+                    not_run = n.get(Attribute.TIMEOUT_NOT_RUN, 0)
+                    if not_run:
+                        more.append("    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=not_run))
+                        others -= not_run
                     if others > 0:
                         more.append("    " + messages.MORE_FAILED.format(count=others))
                     if settings.mode in ("exercises", "submission"):
                         more.append("    " + messages.NEXT_HINT.format(chapter=chapter.number, exercise=ex.name))
-            elif rec.status in (verdict.PASS, verdict.SKIP) and key not in complete:
+            elif rec.status in (CheckStatus.PASS, CheckStatus.SKIP) and key not in complete:
                 detail = messages.PARTIAL_DETAIL
-            elif rec.status == verdict.PASS and n.get(verdict.SKIP):
-                detail = messages.UNVERIFIED_DETAIL.format(count=n[verdict.SKIP])
+            elif rec.status == CheckStatus.PASS and n.get(CheckStatus.SKIP):
+                detail = messages.UNVERIFIED_DETAIL.format(count=n[CheckStatus.SKIP])
             tr.write_line(messages.EXERCISE_LINE.format(mark=marks[rec.status], chapter=chapter.number,
                                                         exercise=ex.name, detail=detail), **colours[rec.status])
             for line in more:
@@ -742,15 +731,15 @@ def _file_stamp(path: Path) -> str | None:
         return None
 
 
-def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], Record],
+def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], CheckResult],
                      complete: set[tuple[str, str]], counts: dict[tuple[str, str], dict[str, int]],
                      ran: list[catalog.Chapter]) -> tuple[dict[str, str], set[str]]:
     """Status per exercise ("NN_topic/name"): this run's results over what earlier runs of the same tree found, and
     the chapters whose file changed since the run that the table's row comes from (``stale``).
 
     A failure or a todo is final even from a partial run; a pass counts only when all of the exercise's checks ran
-    (else an earlier full pass stands, and anything else becomes ``PARTIAL``: not solved yet); a pass with skipped
-    checks is ``UNVERIFIED``.
+    (else an earlier full pass stands, and anything else becomes ``ExerciseStatus.PARTIAL``: not solved yet); a pass
+    with skipped checks is ``ExerciseStatus.UNVERIFIED``.
     """
     settings = config.stash[SETTINGS]
     suffix = f"{settings.mode}/{zlib.crc32(str(settings.learner_root).encode()):08x}"
@@ -759,10 +748,10 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
     stamps: dict[str, str] = dict(cache.get(f"{CACHE_KEY}-files/{suffix}", {}) or {}) if cache is not None else {}
     for (chapter, name), rec in per_exercise.items():
         exercise, status = f"{chapter}/{name}", rec.status
-        if status in (verdict.PASS, verdict.SKIP) and (chapter, name) not in complete:
-            status = stored.get(exercise) if stored.get(exercise) in SOLVED else PARTIAL
-        elif status == verdict.PASS and counts.get((chapter, name), {}).get(verdict.SKIP):
-            status = UNVERIFIED
+        if status in (CheckStatus.PASS, CheckStatus.SKIP) and (chapter, name) not in complete:
+            status = stored.get(exercise) if stored.get(exercise) in SOLVED else ExerciseStatus.PARTIAL
+        elif status == CheckStatus.PASS and counts.get((chapter, name), {}).get(CheckStatus.SKIP):
+            status = ExerciseStatus.UNVERIFIED
         stored[exercise] = status
     files = {c.key: _file_stamp(c.learner_file(settings.learner_root)) for c in settings.course.chapters()}
     for chapter in ran:
@@ -800,13 +789,13 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         solved = sum(s in SOLVED for s in statuses)
         todo = next((e.name for e, s in zip(chapter.exercises, statuses) if s not in SOLVED), None)
         if todo is None:
-            todo = messages.TABLE_UNVERIFIED if UNVERIFIED in statuses else messages.TABLE_ALL_DONE
+            todo = messages.TABLE_UNVERIFIED if ExerciseStatus.UNVERIFIED in statuses else messages.TABLE_ALL_DONE
         mark = messages.STALE_MARK if chapter.key in stale and chapter not in ran else " "
         shown_stale |= mark != " "
         tr.write_line(messages.TABLE_ROW.format(chapter=chapter.number, title=pad(chapter.title, width),
                                                 solved=solved, total=len(chapter.exercises), mark=mark, next=todo))
     partial = [f"{c.number} {e.name}" for c in course.chapters() for e in c.exercises
-               if progress.get(f"{c.key}/{e.name}") == PARTIAL]
+               if progress.get(f"{c.key}/{e.name}") == ExerciseStatus.PARTIAL]
     if partial:
         tr.write_line(messages.TABLE_PARTIAL_NOTE.format(exercises=", ".join(partial)), yellow=True)
     tr.write_line(_legend(tr, shown_stale))
@@ -814,7 +803,7 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         return  # "what to do next" is the learner's question, not the reference run's
     upcoming = next_exercise(progress, ran, course)
     if upcoming is None:
-        done = messages.ALL_DONE_UNVERIFIED if UNVERIFIED in progress.values() else messages.ALL_DONE
+        done = messages.ALL_DONE_UNVERIFIED if ExerciseStatus.UNVERIFIED in progress.values() else messages.ALL_DONE
         tr.write_line(done, green=True)
     else:
         ch = course.chapter_of_key(upcoming.chapter)
@@ -829,7 +818,7 @@ def _legend(tr: Any, stale: bool) -> str:
     if tr.config.option.verbose < 1:
         seen = {category for category, reports in tr.stats.items() if reports and category != "failed"}
         for report in tr.stats.get("failed", []):
-            seen.add("todo" if getattr(report, "kata_status", None) == verdict.TODO else "failed")
+            seen.add("todo" if getattr(report, "kata_status", None) == CheckStatus.TODO else "failed")
         letters = [text for category, text in messages.LEGEND_LETTERS if category in seen]
     if stale:
         letters.append(messages.LEGEND_STALE.format(mark=messages.STALE_MARK))
@@ -847,8 +836,8 @@ def _write_report(config: pytest.Config, settings: Settings, exitstatus: int) ->
             if rec is not None:
                 exercises.append({"chapter": chapter.key, "exercise": ex.name, "status": rec.status,
                                   "points": ex.points, "verdict": rec.verdict,
-                                  "skipped": counts.get((chapter.key, ex.name), {}).get(verdict.SKIP, 0)})
+                                  "skipped": counts.get((chapter.key, ex.name), {}).get(CheckStatus.SKIP, 0)})
     payload = {"version": 1, "mode": settings.mode, "seed": settings.seed, "exitstatus": int(exitstatus),
-               "exercises": exercises, "tests": [asdict(r) for r in records.values()]}
+               "exercises": exercises, "tests": [r.to_dict(LEARNING_FIELDS) for r in records.values()]}
     settings.report.parent.mkdir(parents=True, exist_ok=True)
     settings.report.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -9,6 +9,9 @@
 - ``json``: the plain report with everything.
 
 Every learner-facing text is a Japanese verdict; nothing the learner's code printed is ever copied into a report.
+Statuses come from :mod:`kata.status` (a check is a :class:`kata.status.CheckResult`); the status words inside the
+Gradescope, Classroom and Exercism formats (``passed``/``failed``, ``pass``/``fail``/``error``) are those systems'
+own and stay literal.
 """
 from __future__ import annotations
 
@@ -21,30 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from kata import catalog, messages
+from kata.status import GRADING_FIELDS, Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus
 
 FORMATS = ("json", "gradescope", "classroom", "exercism")
-#: Exercise statuses: how an exercise ended up (``pass`` scores its points, nothing else does).
-PASS, FAIL, TODO, SKIP, ERROR = "pass", "fail", "todo", "skip", "error"
-#: Chapter outcomes: how its grading process ended.
-COMPLETED, TIMEOUT = "completed", "timeout"
 EXERCISM_OUTPUT_LIMIT = 500
-
-
-@dataclass
-class CheckResult:
-    nodeid: str
-    chapter: str
-    exercise: str
-    function: str
-    status: str  # pass / fail / todo / skip / notrun
-    verdict: str = ""
-    attribute: str = ""
-    advisory: bool = False  # observed inside the learner's process: reported, not scored
-
-    @property
-    def name(self) -> str:
-        """The check's name without the file: ``test_x_fact[param]``."""
-        return self.nodeid.split("::", 1)[-1]
 
 
 @dataclass
@@ -53,7 +36,7 @@ class ExerciseResult:
     exercise: str
     points: float
     score: float
-    status: str
+    status: str  # an ExerciseStatus (pass scores its points, nothing else does)
     verdict: str
     checks: list[CheckResult] = field(default_factory=list)
 
@@ -71,7 +54,7 @@ class ChapterResult:
     key: str
     title: str
     file: str
-    outcome: str = COMPLETED  # completed / timeout (the budget ran out) / error (its file could not be graded)
+    outcome: str = ChapterOutcome.COMPLETED
     message: str = ""
     seconds: float = 0.0
     score: float = 0.0
@@ -101,7 +84,7 @@ class GradeResult:
         lines = []
         for ch in self.chapters:
             note = ""
-            if ch.outcome != COMPLETED:
+            if ch.outcome != ChapterOutcome.COMPLETED:
                 first = (clean(ch.message, 300).strip().splitlines() or [""])[0]
                 note = f"  ({ch.outcome}{': ' + first if first else ''})"
             lines.append(messages.GRADE_CHAPTER_LINE.format(chapter=ch.key[:2], title=ch.title, score=ch.score,
@@ -197,7 +180,7 @@ def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
                       "max_score": _number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
         "exercises": [{"chapter": e.chapter, "exercise": e.exercise, "name": e.name, "status": e.status,
                        "score": _number(e.score), "max_score": _number(e.points), "verdict": clean(e.verdict),
-                       "checks": [{**asdict(c), "verdict": clean(c.verdict)} for c in e.checks]}
+                       "checks": [{**c.to_dict(GRADING_FIELDS), "verdict": clean(c.verdict)} for c in e.checks]}
                       for e in result.exercises],
         "warnings": [clean(w) for w in result.warnings],
     }
@@ -212,7 +195,7 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict[str,
             "number": f"{int(e.number)}.{_index_in_chapter(result, e)}",
             "score": _number(e.score),
             "max_score": _number(e.points),
-            "status": "passed" if e.status == PASS else "failed",
+            "status": "passed" if e.status == ExerciseStatus.PASS else "failed",
             "output": clean(e.verdict),
             "output_format": "text",
             "tags": [e.chapter],
@@ -246,10 +229,10 @@ def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, 
     The reporter adds up the tests' ``score`` for both its log table and its annotation, so uneven points agree."""
     limit = 600
     while True:
-        tests = [{"name": e.name, "status": "pass" if e.status == PASS else "fail", "score": _number(e.score),
+        tests = [{"name": e.name, "status": "pass" if e.status == ExerciseStatus.PASS else "fail", "score": _number(e.score),
                   "message": clean(e.verdict, limit), "test_code": "", "filename": "", "line_no": 0,
                   "execution_time": ""} for e in result.exercises]
-        errored = bool(result.exercises) and all(e.status == ERROR for e in result.exercises)
+        errored = bool(result.exercises) and all(e.status == ExerciseStatus.ERROR for e in result.exercises)
         status = "error" if errored else "pass" if all(t["status"] == "pass" for t in tests) else "fail"
         out = {"version": 1, "status": status, "max_score": _number(result.max_score), "tests": tests}
         if len(json.dumps(out, ensure_ascii=True)) * 4 // 3 < CLASSROOM_LIMIT or limit <= 40:
@@ -276,9 +259,10 @@ def classroom_summary(result: GradeResult) -> str:
     then the chapters and the total."""
     lines = []
     for e in result.exercises:
-        mark = {PASS: messages.MARK_PASS, TODO: messages.CLASSROOM_MARK_TODO}.get(e.status, messages.MARK_FAIL)
+        mark = {ExerciseStatus.PASS: messages.MARK_PASS, ExerciseStatus.TODO: messages.CLASSROOM_MARK_TODO}.get(
+            e.status, messages.MARK_FAIL)
         head = f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})"
-        if e.status == TODO:
+        if e.status == ExerciseStatus.TODO:
             lines.append(f"{head} {messages.MARK_TODO}")
             continue
         lines.append(head)
@@ -291,15 +275,13 @@ def classroom_summary(result: GradeResult) -> str:
 def from_json(data: dict[str, Any]) -> GradeResult:
     """The :class:`GradeResult` that :func:`to_json` wrote (``kata grade --format json``), to render another format
     from it (the Classroom workflow prints :func:`classroom_summary` and sends :func:`to_classroom`)."""
-    def pick(cls: type, item: dict[str, Any]) -> dict[str, Any]:
-        return {f.name: item[f.name] for f in fields(cls) if f.name in item}
-
     result = GradeResult(str(data.get("submission", "")), int(data.get("seed", 0)),
                          seconds=float(data.get("seconds", 0.0)), isolation=str(data.get("isolation", "")),
                          warnings=[str(w) for w in data.get("warnings", [])])
-    result.chapters = [ChapterResult(**pick(ChapterResult, c)) for c in data.get("chapters", [])]
+    known = {f.name for f in fields(ChapterResult)}
+    result.chapters = [ChapterResult(**{k: v for k, v in c.items() if k in known}) for c in data.get("chapters", [])]
     for e in data.get("exercises", []):
-        checks = [CheckResult(**pick(CheckResult, c)) for c in e.get("checks", [])]
+        checks = [CheckResult.from_dict(c) for c in e.get("checks", [])]
         result.exercises.append(ExerciseResult(str(e["chapter"]), str(e["exercise"]), float(e["max_score"]),
                                                float(e["score"]), str(e["status"]), str(e.get("verdict", "")),
                                                checks))
@@ -309,7 +291,7 @@ def from_json(data: dict[str, Any]) -> GradeResult:
 def _syntax_error(result: GradeResult) -> str | None:
     for e in result.exercises:
         for c in e.checks:
-            if c.attribute == "syntax":
+            if c.attribute == Attribute.SYNTAX:
                 return clean(c.verdict, 500)
     return None
 
@@ -322,22 +304,22 @@ def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, A
     if syntax is not None:
         return {"version": 3, "status": "error", "message": syntax, "tests": []}
     if result.exercises and all(c.message for c in result.chapters) and \
-            all(c.outcome == ERROR for c in result.chapters):
+            all(c.outcome == ChapterOutcome.ERROR for c in result.chapters):
         return {"version": 3, "status": "error", "message": clean(result.chapters[0].message, 500), "tests": []}
     ids = exercise_task_ids()
     tests = []
     ran = False
     for e in result.exercises:
         for c in e.checks:
-            if c.status == "skip":
+            if c.status == CheckStatus.SKIP:
                 continue  # Exercism has no "skipped"; a hardware skip is neither a pass nor a failure
-            if c.status == "pass":
+            if c.status == CheckStatus.PASS:
                 status, message = "pass", None
-            elif c.status == "notrun":
+            elif c.status == CheckStatus.NOT_RUN:
                 status, message = "error", clean(c.verdict, EXERCISM_OUTPUT_LIMIT)
             else:
                 status, message = "fail", clean(c.verdict, EXERCISM_OUTPUT_LIMIT)
-            ran = ran or c.status != "notrun"
+            ran = ran or c.status != CheckStatus.NOT_RUN
             entry = {"name": f"{e.name}: {c.name}", "status": status, "test_code": test_code(c),
                      "task_id": ids.get((e.chapter, e.exercise), 0)}
             if message is not None:

@@ -13,15 +13,16 @@ from kata.compare import Mismatch
 from kata.display import display_path
 from kata.errors import KataTimeout, LearnerImportError
 from kata.loader import LEARNER_FILES
+from kata.status import Attribute, CheckStatus
 
-PASS, FAIL, TODO, SKIP = "pass", "fail", "todo", "skip"
+__all__ = ["Verdict", "classify"]
 
 
 @dataclass
 class Verdict:
-    status: str  # pass / fail / todo / skip
+    status: CheckStatus
     text: str = ""
-    attribute: str = ""
+    attribute: str = Attribute.NONE  # an Attribute, or what a comparison found different
 
 
 @functools.lru_cache(maxsize=512)
@@ -53,11 +54,11 @@ def _remote(exc: BaseException) -> Verdict | None:
     from kata.sandbox.client import LearnerException, WorkerDied
 
     if isinstance(exc, WorkerDied):
-        return Verdict(FAIL, messages.WORKER_DIED.format(how=exc.how), "crash")
+        return Verdict(CheckStatus.FAIL, messages.WORKER_DIED.format(how=exc.how), Attribute.CRASH)
     if not isinstance(exc, LearnerException):
         return None
     if exc.stub and isinstance(exc, NotImplementedError):
-        return Verdict(TODO, messages.TODO, "todo")
+        return Verdict(CheckStatus.TODO, messages.TODO, Attribute.TODO)
     if exc.frames:
         file, line, func, source = exc.frames[-1]
         where = f"{file}:{line} ({func})"
@@ -69,7 +70,7 @@ def _remote(exc: BaseException) -> Verdict | None:
     hint = hints.for_exception(exc)
     if hint:
         text += f"\n{messages.HINT_PREFIX}{hint}"
-    return Verdict(FAIL, text, "exception")
+    return Verdict(CheckStatus.FAIL, text, Attribute.EXCEPTION)
 
 
 def classify(exc: BaseException) -> Verdict:
@@ -77,16 +78,16 @@ def classify(exc: BaseException) -> Verdict:
     if remote is not None:
         return remote
     if isinstance(exc, Mismatch):
-        return Verdict(FAIL, exc.verdict, exc.attribute)
+        return Verdict(CheckStatus.FAIL, exc.verdict, exc.attribute)
     if isinstance(exc, LearnerImportError):
-        return Verdict(FAIL, exc.verdict, getattr(exc, "attribute", "import"))
+        return Verdict(CheckStatus.FAIL, exc.verdict, getattr(exc, "attribute", Attribute.IMPORT))
     if isinstance(exc, KataTimeout):
-        return Verdict(FAIL, messages.TIMEOUT.format(seconds=exc.seconds), "timeout")
+        return Verdict(CheckStatus.FAIL, messages.TIMEOUT.format(seconds=exc.seconds), Attribute.TIMEOUT)
     frames = _learner_frames(exc)
     if isinstance(exc, NotImplementedError) and _raised_by_stub(exc):
-        return Verdict(TODO, messages.TODO, "todo")
+        return Verdict(CheckStatus.TODO, messages.TODO, Attribute.TODO)
     if isinstance(exc, SystemExit):
-        return Verdict(FAIL, messages.EXIT_CALLED.format(what=f"sys.exit({exc.code!r})"), "exit")
+        return Verdict(CheckStatus.FAIL, messages.EXIT_CALLED.format(what=f"sys.exit({exc.code!r})"), Attribute.EXIT)
     if frames:
         last = frames[-1]
         where = f"{display_path(Path(last.filename))}:{last.lineno} ({last.name})"
@@ -97,7 +98,8 @@ def classify(exc: BaseException) -> Verdict:
         hint = hints.for_exception(exc)
         if hint:
             text += f"\n{messages.HINT_PREFIX}{hint}"
-        return Verdict(FAIL, text, "exception")
+        return Verdict(CheckStatus.FAIL, text, Attribute.EXCEPTION)
     if isinstance(exc, AssertionError):
-        return Verdict(FAIL, _first_line(exc) or messages.ASSERT_FAILED, "assert")
-    return Verdict(FAIL, messages.CHECK_ERROR.format(exc_type=type(exc).__name__, exc_msg=_first_line(exc)), "check")
+        return Verdict(CheckStatus.FAIL, _first_line(exc) or messages.ASSERT_FAILED, Attribute.ASSERT)
+    return Verdict(CheckStatus.FAIL, messages.CHECK_ERROR.format(exc_type=type(exc).__name__, exc_msg=_first_line(exc)),
+                   Attribute.CHECK)

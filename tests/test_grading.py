@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT
 from kata import catalog, grading, manifest, report
 from kata.sandbox import client
+from kata.status import CheckResult, CheckStatus, ExerciseStatus
 
 ISOLATION = client._isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
@@ -75,7 +76,7 @@ def test_the_references_score_full_marks_with_the_points_of_chapter_toml(tmp_pat
     result = grading.grade(_submission(tmp_path, catalog.SOLUTIONS), check_timeout=20, budget=600)
     points = _points()
     assert result.max_score == sum(points.values())
-    failed = [(e.name, e.verdict[:200]) for e in result.exercises if e.status != report.PASS]
+    failed = [(e.name, e.verdict[:200]) for e in result.exercises if e.status != ExerciseStatus.PASS]
     assert not failed, failed
     assert result.score == result.max_score
     assert {(e.chapter, e.exercise): e.points for e in result.exercises} == points
@@ -87,21 +88,21 @@ def test_the_references_score_full_marks_with_the_points_of_chapter_toml(tmp_pat
 def test_the_stubs_score_zero_with_todo_verdicts(tmp_path):
     result = grading.grade(_submission(tmp_path, catalog.EXERCISES), check_timeout=20, budget=600)
     assert result.score == 0 and result.max_score == sum(_points().values())
-    assert {e.status for e in result.exercises} == {report.TODO}
+    assert {e.status for e in result.exercises} == {ExerciseStatus.TODO}
     assert all("未着手" in e.verdict for e in result.exercises)
 
 
 def test_an_exercise_scores_only_when_every_scored_check_passed():
     ex = catalog.chapter_of_key("01_setup").exercises[0]
 
-    def check(status: str, advisory: bool = False) -> report.CheckResult:
-        return report.CheckResult("n", ex.chapter, ex.name, "f", status, "v", "", advisory)
+    def check(status: str, advisory: bool = False) -> CheckResult:
+        return CheckResult("n", ex.chapter, ex.name, "f", CheckStatus(status), "v", "", advisory)
 
     assert grading.score_exercise(ex, [check("pass"), check("pass")], None, None).score == ex.points
     assert grading.score_exercise(ex, [check("pass"), check("fail")], None, None).score == 0
     assert grading.score_exercise(ex, [check("pass"), check("notrun")], None, None).score == 0
     assert grading.score_exercise(ex, [check("pass"), check("fail", advisory=True)], None, None).score == ex.points
-    assert grading.score_exercise(ex, [check("todo")], None, None).status == report.TODO
+    assert grading.score_exercise(ex, [check("todo")], None, None).status == ExerciseStatus.TODO
     assert grading.score_exercise(ex, [check("pass")], "bad file", None).score == 0
     assert grading.score_exercise(ex, [], None, None).score == 0
 
@@ -179,7 +180,7 @@ def test_the_budget_holds_when_every_function_loops_forever(tmp_path):
     assert elapsed < budget + 15, elapsed
     assert result.score == 0
     for ex in result.exercises:
-        assert ex.status == report.FAIL
+        assert ex.status == ExerciseStatus.FAIL
         assert "時間切れ" in ex.verdict
         ran = [c for c in ex.checks if c.status == "fail" and c.attribute != "timeout-not-run"]
         assert len([c for c in ran if "時間切れ" in c.verdict]) <= 1 or all(c.status != "pass" for c in ex.checks)

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import ROOT
 from kata import catalog, grading, messages, report
-from kata.report import ChapterResult, CheckResult, ExerciseResult, GradeResult
+from kata.report import ChapterResult, ExerciseResult, GradeResult
+from kata.status import ChapterOutcome, CheckResult, ExerciseStatus
 
 pytestmark = pytest.mark.timeout(600)  # real grading runs, on a shared machine
 
@@ -56,26 +57,26 @@ def mixed() -> GradeResult:
     check that did not run, and a chapter whose file could not be read."""
     result = GradeResult("/tmp/submission", seed=7, seconds=3.2, isolation="root")
     result.chapters = [ChapterResult("01_setup", "環境確認と乱数シード", "seeds.py", score=2.5, max_score=5),
-                       ChapterResult("02_creation", "テンソルの作成", "creation.py", outcome=report.ERROR,
+                       ChapterResult("02_creation", "テンソルの作成", "creation.py", outcome=ChapterOutcome.ERROR,
                                      message="『exercises/02_creation/creation.py』が見つかりません。", max_score=2)]
     advice = "演算の規則: for ループで要素ごとに足しています。"
     result.exercises = [
-        ExerciseResult("01_setup", "torch_version", 2.5, 2.5, report.PASS,
+        ExerciseResult("01_setup", "torch_version", 2.5, 2.5, ExerciseStatus.PASS,
                        messages.GRADE_PASS + "\n" + advice + "\n" + messages.ADVISORY_NOTE,
                        [_check("test_torch_version_is_str", "torch_version", "pass"),
                         _check("test_torch_version_ops", "torch_version", "fail", advice, advisory=True),
                         _check("test_torch_version_on_gpu", "torch_version", "skip", messages.SKIP_NO_CUDA)]),
-        ExerciseResult("01_setup", "seeded_rand", 1, 0, report.FAIL, "戻り値の形状 (shape) が違います。",
+        ExerciseResult("01_setup", "seeded_rand", 1, 0, ExerciseStatus.FAIL, "戻り値の形状 (shape) が違います。",
                        [_check("test_seeded_rand_source_values", "seeded_rand", "fail", "戻り値の形状 (shape) が違います。"),
                         _check("test_seeded_rand_matches_reference", "seeded_rand", "notrun",
                                messages.GRADE_NOT_RUN.format(why=messages.GRADE_PENDING))]),
-        ExerciseResult("01_setup", "same_random_twice", 1, 0, report.TODO, messages.TODO,
+        ExerciseResult("01_setup", "same_random_twice", 1, 0, ExerciseStatus.TODO, messages.TODO,
                        [_check("test_same_random_twice_equal", "same_random_twice", "todo", messages.TODO)]),
-        ExerciseResult("01_setup", "rand_with_generator", 0.5, 0, report.SKIP, messages.SKIP_NO_CUDA,
+        ExerciseResult("01_setup", "rand_with_generator", 0.5, 0, ExerciseStatus.SKIP, messages.SKIP_NO_CUDA,
                        [_check("test_rand_with_generator_on_gpu", "rand_with_generator", "skip",
                                messages.SKIP_NO_CUDA)]),
-        ExerciseResult("02_creation", "make_empty", 1, 0, report.FAIL, result.chapters[1].message, []),
-        ExerciseResult("02_creation", "make_zeros", 1, 0, report.ERROR, messages.GRADE_NO_CHECKS, []),
+        ExerciseResult("02_creation", "make_empty", 1, 0, ExerciseStatus.FAIL, result.chapters[1].message, []),
+        ExerciseResult("02_creation", "make_zeros", 1, 0, ExerciseStatus.ERROR, messages.GRADE_NO_CHECKS, []),
     ]
     return result
 
@@ -83,11 +84,11 @@ def mixed() -> GradeResult:
 def _hostile_result(exercises: int = 3) -> GradeResult:
     """Learner text in every place it can reach a report."""
     result = GradeResult("/tmp/sub\udcffmission", seed=1, isolation="basic", warnings=[HOSTILE])
-    result.chapters = [ChapterResult("01_setup", "環境確認と乱数シード", "seeds.py", outcome=report.TIMEOUT,
+    result.chapters = [ChapterResult("01_setup", "環境確認と乱数シード", "seeds.py", outcome=ChapterOutcome.TIMEOUT,
                                      message=HOSTILE, max_score=exercises)]
     for i in range(exercises):
         name = f"exercise_{i}"
-        result.exercises.append(ExerciseResult("01_setup", name, 1, 0, report.FAIL, HOSTILE,
+        result.exercises.append(ExerciseResult("01_setup", name, 1, 0, ExerciseStatus.FAIL, HOSTILE,
                                                [_check(f"test_{name}_fact", name, "fail", HOSTILE),
                                                 _check(f"test_{name}_other", name, "notrun", HOSTILE)]))
     return result
@@ -262,7 +263,7 @@ def test_classroom_fields_and_reporter_totals(request, which):
         assert test["line_no"] == 0  # the reporter prints " - line N" for anything else
     seen = _reporter(_encoded(result))
     assert (seen["total"], seen["max"]) == (result.score, result.max_score)
-    assert seen["passed"] == sum(e.status == report.PASS for e in result.exercises)
+    assert seen["passed"] == sum(e.status == ExerciseStatus.PASS for e in result.exercises)
 
 
 def test_classroom_uneven_points_give_the_same_total_in_table_and_annotation(mixed):
@@ -348,7 +349,7 @@ def test_exercism_task_id_is_the_exercise_in_the_whole_catalogue_not_a_position_
     assert sorted(ids.values()) == list(range(1, len(ids) + 1))
     only_02 = GradeResult("/x", seed=1)
     only_02.chapters = [ChapterResult("02_creation", "テンソルの作成", "creation.py", max_score=1)]
-    only_02.exercises = [ExerciseResult("02_creation", "make_empty", 1, 0, report.FAIL, "違います",
+    only_02.exercises = [ExerciseResult("02_creation", "make_empty", 1, 0, ExerciseStatus.FAIL, "違います",
                                         [_check("test_make_empty_shape", "make_empty", "fail", "違います",
                                                 chapter="02_creation")])]
     [test] = report.to_exercism(only_02)["tests"]
@@ -357,8 +358,8 @@ def test_exercism_task_id_is_the_exercise_in_the_whole_catalogue_not_a_position_
 
 def test_exercism_status_error_when_no_check_ran():
     result = GradeResult("/x", seed=1)
-    result.chapters = [ChapterResult("01_setup", "t", "seeds.py", outcome=report.TIMEOUT, message="時間切れ")]
-    result.exercises = [ExerciseResult("01_setup", "torch_version", 1, 0, report.FAIL, "時間切れ",
+    result.chapters = [ChapterResult("01_setup", "t", "seeds.py", outcome=ChapterOutcome.TIMEOUT, message="時間切れ")]
+    result.exercises = [ExerciseResult("01_setup", "torch_version", 1, 0, ExerciseStatus.FAIL, "時間切れ",
                                        [_check("test_torch_version_is_str", "torch_version", "notrun", "時間切れ")])]
     data = report.to_exercism(result)
     assert data == {"version": 3, "status": "error", "message": "時間切れ", "tests": []}
@@ -408,7 +409,7 @@ def test_real_run_scores_the_reference_and_not_the_stub(real_result):
     for key, chapter in by_chapter.items():
         if key != "01_setup":
             assert chapter.score == 0
-            assert all(e.status == report.TODO for e in real_result.exercises if e.chapter == key)
+            assert all(e.status == ExerciseStatus.TODO for e in real_result.exercises if e.chapter == key)
 
 
 # -- JUnit XML: pytest's own option keeps working ------------------------------------------------------------

@@ -10,6 +10,7 @@ from kata import loader, messages, verdict
 from kata.compare import Mismatch
 from kata.errors import KataTimeout, LearnerImportError
 from kata.oprules import forbid, record_ops
+from kata.status import CheckStatus
 
 
 def load_source(tmp_path, source: str, name: str = "learner_mod"):
@@ -30,12 +31,12 @@ def raised(fn, *args):
 def test_untouched_stub_reads_todo(tmp_path):
     mod = load_source(tmp_path, "def f():\n    raise NotImplementedError\n")
     v = verdict.classify(raised(mod.f))
-    assert (v.status, v.text) == (verdict.TODO, messages.TODO)
+    assert (v.status, v.text) == (CheckStatus.TODO, messages.TODO)
 
 
 def test_not_implemented_from_elsewhere_is_not_todo():
     v = verdict.classify(NotImplementedError("engine"))
-    assert v.status == verdict.FAIL
+    assert v.status == CheckStatus.FAIL
 
 
 def test_learner_exception_names_file_line_source_and_hint(tmp_path):
@@ -46,7 +47,7 @@ def test_learner_exception_names_file_line_source_and_hint(tmp_path):
             return x.numpy()
         """)
     v = verdict.classify(raised(mod.f))
-    assert v.status == verdict.FAIL and v.attribute == "exception"
+    assert v.status == CheckStatus.FAIL and v.attribute == "exception"
     first, source, hint = v.text.splitlines()
     assert first.startswith("『exercises/01_setup/seeds.py:4 (f)』で例外が発生しました: RuntimeError: ")
     assert source == "    return x.numpy()"
@@ -56,7 +57,7 @@ def test_learner_exception_names_file_line_source_and_hint(tmp_path):
 def test_mismatch_verdict_is_kept():
     exc = Mismatch("dtype", "msg", "hint")
     v = verdict.classify(exc)
-    assert (v.status, v.text, v.attribute) == (verdict.FAIL, f"msg\n{messages.HINT_PREFIX}hint", "dtype")
+    assert (v.status, v.text, v.attribute) == (CheckStatus.FAIL, f"msg\n{messages.HINT_PREFIX}hint", "dtype")
 
 
 def test_timeout_and_exit():
@@ -122,7 +123,7 @@ def test_not_implemented_from_torch_inside_learner_line_is_an_error(tmp_path):
             return torch.ones(2, device="meta").to("cpu")
         """, "meta")
     v = verdict.classify(raised(mod.f))
-    assert v.status == verdict.FAIL and v.attribute == "exception"
+    assert v.status == CheckStatus.FAIL and v.attribute == "exception"
 
 
 def test_import_timeout_is_not_retried_until_the_file_changes(tmp_path):

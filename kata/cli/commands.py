@@ -29,12 +29,13 @@ from kata.cli.learner import (
 )
 from kata.display import display_width, pad
 from kata.errors import UsageError
+from kata.status import ExerciseStatus
 
 STATE_DIR = ".kata"
 HINTS_FILE = "hints.json"
 BACKUP_DIR = "backup"
-MARKS = {"pass": messages.MARK_PASS, "fail": messages.MARK_FAIL, "todo": messages.MARK_TODO,
-         "skip": messages.MARK_SKIP}
+MARKS = {ExerciseStatus.PASS: messages.MARK_PASS, ExerciseStatus.FAIL: messages.MARK_FAIL,
+         ExerciseStatus.TODO: messages.MARK_TODO, ExerciseStatus.SKIP: messages.MARK_SKIP}
 
 
 # -- the sub-commands ---------------------------------------------------------------------------------------------
@@ -96,21 +97,21 @@ def show_progress(root: Path, chapter: str | None = None) -> int:
     upcoming = None
     for ch in chapters:
         statuses = [results.get((ch.key, ex.name), {}).get("status") for ex in ch.exercises]
-        print(messages.LIST_CHAPTER.format(chapter=ch.number, title=ch.title, solved=statuses.count("pass"),
+        print(messages.LIST_CHAPTER.format(chapter=ch.number, title=ch.title, solved=statuses.count(ExerciseStatus.PASS),
                                            total=len(ch.exercises)))
         for ex, status in zip(ch.exercises, statuses):
             mark = MARKS.get(status, messages.MARK_UNKNOWN)
             detail = ""
             if status is None:
                 detail = messages.LIST_NO_RESULT.format(chapter=ch.number)
-            elif status == "fail":
+            elif status == ExerciseStatus.FAIL:
                 verdict = results[(ch.key, ex.name)].get("verdict") or ""
                 detail = " — " + verdict.splitlines()[0] if verdict.strip() else ""
-            elif status == "pass" and results[(ch.key, ex.name)].get("skipped"):
+            elif status == ExerciseStatus.PASS and results[(ch.key, ex.name)].get("skipped"):
                 detail = messages.UNVERIFIED_DETAIL.format(count=results[(ch.key, ex.name)]["skipped"])
             print(messages.LIST_EXERCISE.format(mark=pad(mark, width), exercise=ex.name,
                                                 detail=detail))
-            if status != "pass" and upcoming is None:
+            if status != ExerciseStatus.PASS and upcoming is None:
                 upcoming = (ch, ex)
     if upcoming is None:
         print(messages.ALL_DONE)
@@ -212,7 +213,7 @@ def show_solution(root: Path, chapter: str | None, exercise: str | None, force: 
         return 1
     status = next((e["status"] for e in report["exercises"] if e["exercise"] == ex.name), None)
     names = {"chapter": ch.number, "exercise": ex.name, "status": messages.STATUS_WORDS.get(status, status)}
-    if status != "pass":
+    if status != ExerciseStatus.PASS:
         if not force:
             print(messages.SOLUTION_LOCKED.format(**names), file=sys.stderr)
             return 1

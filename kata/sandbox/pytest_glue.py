@@ -20,6 +20,7 @@ from kata import catalog
 from kata.errors import LearnerImportError
 from kata.sandbox import client
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.status import Attribute, CheckResult, CheckStatus
 
 SESSIONS = pytest.StashKey[dict[str, client.Session]]()
 ZYGOTE = pytest.StashKey["client.Zygote | None"]()
@@ -181,7 +182,11 @@ def unconfigure(config: pytest.Config) -> None:
 
 class Stream:
     """Writes one JSON line per event to a file as the run goes (``--kata-stream``), so that ``kata grade`` can
-    write its report progressively and knows which checks never ran if this process is stopped from outside."""
+    write its report progressively and knows which checks never ran if this process is stopped from outside.
+
+    Events: ``{"event": "collected", "checks": [...]}`` (every check as ``CheckResult.to_dict()``, status
+    ``notrun``), ``{"event": "result", "check": {...}}`` (one check's ``CheckResult.to_dict()``, after its teardown)
+    and ``{"event": "done", "exitstatus": N}``; ``kata.grading`` reads them back with ``CheckResult.from_dict``."""
 
     def __init__(self, path: Path, config: pytest.Config):
         self.config = config
@@ -192,17 +197,18 @@ class Stream:
         self.file.flush()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Every check that will run, as a :class:`CheckResult` not run yet (what a stopped run leaves)."""
         from kata.plugin import ITEM_INFO
 
-        tests = []
+        checks = []
         for item in session.items:
             info = item.stash.get(ITEM_INFO, None)
             if info is None:
                 continue
-            tests.append({"nodeid": item.nodeid, "chapter": info[0], "exercise": info[1],
-                          "function": getattr(item, "originalname", item.name),
-                          "advisory": item.get_closest_marker("advisory") is not None})
-        self._write({"event": "collected", "tests": tests})
+            checks.append(CheckResult(item.nodeid, info[0], info[1], getattr(item, "originalname", item.name),
+                                      CheckStatus.NOT_RUN, attribute=Attribute.NOT_RUN,
+                                      advisory=item.get_closest_marker("advisory") is not None).to_dict())
+        self._write({"event": "collected", "checks": checks})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
@@ -212,8 +218,7 @@ class Stream:
         record = self.config.stash[RECORDS].get(report.nodeid)
         if record is None:
             return
-        self._write({"event": "result", "nodeid": report.nodeid, "status": record.status,
-                     "verdict": record.verdict, "attribute": record.attribute})
+        self._write({"event": "result", "check": record.to_dict()})
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._write({"event": "done", "exitstatus": int(exitstatus)})
