@@ -6,13 +6,16 @@ stubs and mutant catalogue), never in this repository.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+import kata
 from conftest import ROOT, replace_exactly
 from kata import manifest, messages
 from kata.authoring import dev, scaffold
@@ -34,12 +37,13 @@ def double_it(x: torch.Tensor) -> torch.Tensor:
     # Multiplying by a Python number allocates a new tensor; the input is left alone.
     return x * 2
 '''
-HINTS = '''
+HINTS = r'''
 [exercises.double_it]
 points = 1
 hints = [
     "テンソルとふつうの数の掛け算は、どの要素に働くでしょうか？",
-    "x * 2 は新しいテンソルを作ります。x.mul_(2) のように _ で終わるメソッドは x 自体を書き換えます。",
+    "数との掛け算は新しいテンソルを作ります。名前が _ で終わるメソッドは x 自体を書き換えます。https://pytorch.org/docs/stable/generated/torch.mul.html",
+    "空欄 (____) を埋めて完成させましょう:\nreturn x ____ 2",
 ]
 '''
 CHECKS = '''
@@ -129,6 +133,15 @@ def test_manifest_is_in_sync():
     assert result.ok, "kata/MANIFEST.sha256 is stale (kata dev sync):\n" + "\n".join(result.lines())
 
 
+def test_version_is_written_once():
+    """kata.__version__ is the version: pyproject reads it, and the changelog has a section for it."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" in pyproject["project"]["dynamic"] and "version" not in pyproject["project"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kata.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", kata.__version__)
+    assert f"## [{kata.__version__}] - " in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
 # -- kata dev sync ---------------------------------------------------------------------------------------------------
 
 def test_sync_rewrites_an_edited_stub_and_check_reports_it(course):
@@ -162,6 +175,9 @@ def test_new_scaffolds_every_slot_and_syncs(course):
         assert text.endswith(scaffold.render(template, **fields)), rel
         assert messages.DEV_NEW_APPENDED.format(path=rel) in proc.stdout
     assert "def test_double_it_" in (course / "checks/01_setup/test_seeds.py").read_text(encoding="utf-8")
+    lesson = (course / "exercises/01_setup/README.md").read_text(encoding="utf-8")
+    assert "`rand_with_generator`、`double_it`。" in lesson  # listed in the lesson's 演習 section
+    assert messages.DEV_NEW_APPENDED.format(path="exercises/01_setup/README.md") in proc.stdout
     assert (course / "tests/mutants/m01_setup.py").read_text(encoding="utf-8").count('@mutant("01", "double_it"') == 3
     # The stub and the manifest follow at once.
     stub = (course / "exercises/01_setup/seeds.py").read_text(encoding="utf-8")
@@ -237,3 +253,17 @@ def test_check_fails_on_a_mutant_that_passes(course):
     assert proc.returncode == 1
     assert messages.DEV_MUTANT_PASSES.format(mutant="double_it:double_it_in_place", exercise=NAME) in proc.stdout
     assert messages.DEV_CHECK_NG.format(failed=1, count=1) in proc.stdout
+
+
+def test_hint_ladder_problems_are_named():
+    from kata.authoring import selfcheck
+    from kata.catalog import Exercise
+
+    good = Exercise("01_setup", "double_it", hints=("どう？", "考え方 https://pytorch.org/docs", "骨組み ____"))
+    assert selfcheck.hint_problems(good) == []
+    two = Exercise("01_setup", "double_it", hints=("どう？", "考え方 https://pytorch.org/docs"))
+    assert selfcheck.hint_problems(two) == [messages.DEV_HINT_COUNT.format(exercise="double_it", count=2)]
+    flat = Exercise("01_setup", "double_it", hints=("問いではない", "リンクなし ____", "空欄なし"))
+    assert selfcheck.hint_problems(flat) == [messages.DEV_HINT_QUESTION.format(exercise="double_it"),
+                                             messages.DEV_HINT_CONCEPT.format(exercise="double_it"),
+                                             messages.DEV_HINT_SKELETON.format(exercise="double_it")]

@@ -168,7 +168,21 @@ def new_exercise(token: str, name: str, *, title: str | None = None, file: str |
     if is_new and not where.lesson.exists():
         _write(where.lesson, render("lesson.md.tmpl", **fields))
         created.append(where.lesson)
+    elif where.lesson.is_file():
+        _write(where.lesson, list_in_lesson(where, where.lesson.read_text(encoding="utf-8"), name))
+        appended.append(where.lesson)
     return where, created, appended
+
+
+def list_in_lesson(where: ChapterFiles, lesson: str, name: str) -> str:
+    """The lesson with ``name`` added to the list of its "## 演習" section (the line that starts with the file's path,
+    ``exercises/NN_topic/<file>.py``: ``a``、``b``。); a marked line at its end when there is no such list."""
+    path = f"exercises/{where.key}/{where.file}"
+    listing = re.compile(rf"^(`{re.escape(path)}`: .*`)(。?)$", re.MULTILINE)
+    match = listing.search(lesson)
+    if match is not None:
+        return lesson[:match.end(1)] + f"、`{name}`" + lesson[match.end(1):]
+    return lesson.rstrip("\n") + "\n\n" + messages.DEV_LESSON_TODO.format(exercise=name) + "\n"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ copied into a learner's ``exercises/`` pass as a submission, and every catalogue
 verdict that names what differs.  Each of the four ways is one pytest session in a subprocess (run side by side)
 that writes the plugin's JSON report; the grading-mode runs stay in the test suite.  Before running anything the
 chapter's files are checked for what needs no run: skeleton marks left by ``kata dev new``, stubs and manifest in
-step with the references (``kata dev sync``), hints, check names and at least three wrong answers per exercise.
+step with the references (``kata dev sync``), the ladder of hints, the lesson's list of exercises, check names and
+at least three wrong answers per exercise.
 """
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kata import catalog, messages, verdict
+from kata import catalog, messages
 from kata.authoring import scaffold
+from kata.status import CheckStatus
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: The four ways, in the order they are reported; each maps to the plugin options it adds.
 RUNS: dict[str, tuple[str, ...]] = {"reference": ("--solutions",), "stub": (), "copied": (),
                                     "mutants": ("--kata-mutants",)}
 MIN_MUTANTS = 3
+HINTS = 3  # a question, the concept with a documentation link, a skeleton with blanks (tests/test_hints.py)
+BLANK = "____"
 RUN_TIMEOUT = 3600.0
 VERDICT_CHARS = 300
 
@@ -70,8 +74,10 @@ def static_problems(chapter: catalog.Chapter, found_mutants: Sequence[Any]) -> l
     for ex in chapter.exercises:
         if ex.name not in defined:
             problems.append(messages.DEV_NOT_DEFINED.format(exercise=ex.name, file=shown))
-        if len(ex.hints) < 2 or not all(JAPANESE.search(h) for h in ex.hints):
-            problems.append(messages.DEV_FEW_HINTS.format(exercise=ex.name))
+        problems += hint_problems(ex)
+        if where.lesson.is_file() and f"`{ex.name}`" not in where.lesson.read_text(encoding="utf-8"):
+            problems.append(messages.DEV_LESSON_MISSING.format(
+                exercise=ex.name, file=where.lesson.relative_to(where.root).as_posix()))
     checks = ast.parse(where.checks.read_text(encoding="utf-8")) if where.checks.is_file() else ast.Module([], [])
     names = [n.name for n in checks.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
     orphans = [n for n in names if chapter.exercise_of_test(n) is None]
@@ -84,6 +90,22 @@ def static_problems(chapter: catalog.Chapter, found_mutants: Sequence[Any]) -> l
         count = sum(1 for m in found_mutants if m.chapter == chapter.key and m.exercise == ex.name)
         if count < MIN_MUTANTS:
             problems.append(messages.DEV_FEW_MUTANTS.format(exercise=ex.name, count=count))
+    return problems
+
+
+def hint_problems(ex: catalog.Exercise) -> list[str]:
+    """The ladder of three hints: a question, the concept with a documentation link, a skeleton with blanks."""
+    if len(ex.hints) != HINTS:
+        return [messages.DEV_HINT_COUNT.format(exercise=ex.name, count=len(ex.hints))]
+    problems = [messages.DEV_HINT_JAPANESE.format(exercise=ex.name, rung=i)
+                for i, hint in enumerate(ex.hints, start=1) if not JAPANESE.search(hint)]
+    question, concept, skeleton = ex.hints
+    if not ("？" in question or "?" in question) or BLANK in question:
+        problems.append(messages.DEV_HINT_QUESTION.format(exercise=ex.name))
+    if "https://" not in concept or BLANK in concept:
+        problems.append(messages.DEV_HINT_CONCEPT.format(exercise=ex.name))
+    if BLANK not in skeleton:
+        problems.append(messages.DEV_HINT_SKELETON.format(exercise=ex.name))
     return problems
 
 
@@ -130,27 +152,27 @@ def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants:
     for ex in chapter.exercises:
         reference = _tests_of(runs["reference"], chapter.key, ex.name)
         for t in reference:
-            if t["status"] not in (verdict.PASS, verdict.SKIP):
+            if t["status"] not in (CheckStatus.PASS, CheckStatus.SKIP):
                 problems.append(messages.DEV_REFERENCE_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
                                                                     verdict=_short(t["verdict"])))
-            elif t["status"] == verdict.SKIP and not JAPANESE.search(t["verdict"] or ""):
+            elif t["status"] == CheckStatus.SKIP and not JAPANESE.search(t["verdict"] or ""):
                 problems.append(messages.DEV_SKIP_NOT_JAPANESE.format(nodeid=t["nodeid"],
                                                                       verdict=_short(t["verdict"])))
-        if reference and not any(t["status"] == verdict.PASS for t in reference):
+        if reference and not any(t["status"] == CheckStatus.PASS for t in reference):
             problems.append(messages.DEV_REFERENCE_ALL_SKIPPED.format(exercise=ex.name))
         for t in _tests_of(runs["copied"], chapter.key, ex.name):
-            if t["status"] not in (verdict.PASS, verdict.SKIP):
+            if t["status"] not in (CheckStatus.PASS, CheckStatus.SKIP):
                 problems.append(messages.DEV_COPIED_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
                                                                  verdict=_short(t["verdict"])))
         for t in _tests_of(runs["stub"], chapter.key, ex.name):
-            if t["status"] not in (verdict.TODO, verdict.SKIP):  # skip: hardware this machine lacks
+            if t["status"] not in (CheckStatus.TODO, CheckStatus.SKIP):  # skip: hardware this machine lacks
                 problems.append(messages.DEV_STUB_NOT_TODO.format(exercise=ex.name, nodeid=t["nodeid"],
                                                                   status=t["status"]))
     for m in found_mutants:
         if m.chapter != chapter.key:
             continue
         results = [t for t in runs["mutants"]["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
-        failing = [t for t in results if t["status"] == verdict.FAIL]
+        failing = [t for t in results if t["status"] == CheckStatus.FAIL]
         if not results:
             problems.append(messages.DEV_MUTANT_NOT_RUN.format(mutant=m.id))
         elif not failing:
