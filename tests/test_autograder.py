@@ -86,6 +86,7 @@ def _version(python: Path) -> str:
 
 @needs_310
 @pytest.mark.skipif(PY311 is None, reason="no Python 3.11 interpreter here")
+@pytest.mark.slow
 def test_setup_installs_python311_from_ubuntu_when_python3_is_310(tmp_path):
     bin_, log = _toolbin(tmp_path, PY310, PY311)
     proc = _run_setup(tmp_path, bin_)
@@ -97,6 +98,7 @@ def test_setup_installs_python311_from_ubuntu_when_python3_is_310(tmp_path):
 
 
 @pytest.mark.skipif(PY311 is None, reason="no Python 3.11 interpreter here")
+@pytest.mark.slow
 def test_setup_uses_python3_when_it_is_new_enough(tmp_path):
     bin_, log = _toolbin(tmp_path, PY311, None)
     proc = _run_setup(tmp_path, bin_)
@@ -106,6 +108,7 @@ def test_setup_uses_python3_when_it_is_new_enough(tmp_path):
 
 
 @needs_310
+@pytest.mark.slow
 def test_setup_stops_with_a_reason_when_no_python311_can_be_installed(tmp_path):
     bin_, log = _toolbin(tmp_path, PY310, None)
     proc = _run_setup(tmp_path, bin_)
@@ -157,6 +160,7 @@ def reference_01(tmp_path_factory) -> Path:
     return sub
 
 
+@pytest.mark.slow
 def test_run_autograder_writes_results_json_with_the_requested_visibility(tmp_path, reference_01):
     proc, results = _run_autograder(tmp_path, reference_01, "--chapters 01 --visibility after_published --seed 3")
     assert proc.returncode == 0, proc.stderr
@@ -173,6 +177,7 @@ def test_run_autograder_writes_results_json_with_the_requested_visibility(tmp_pa
     ("--visibility=hidden", "hidden"),
     ("", "visible"),
 ])
+@pytest.mark.slow
 def test_run_autograder_fallback_keeps_visibility_and_hides_internals(tmp_path, options, visibility):
     stale = tmp_path / "results" / "results.json"
     stale.parent.mkdir()
@@ -188,6 +193,7 @@ def test_run_autograder_fallback_keeps_visibility_and_hides_internals(tmp_path, 
     assert "no such submission" in proc.stderr  # the raw reason, for the instructor only
 
 
+@pytest.mark.slow
 def test_run_autograder_fallback_when_python_itself_fails(tmp_path, reference_01):
     broken = _script(tmp_path / "python", "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
                                           "echo 'ModuleNotFoundError: No module named torch' >&2\nexit 1\n")
@@ -198,11 +204,13 @@ def test_run_autograder_fallback_when_python_itself_fails(tmp_path, reference_01
     assert "ModuleNotFoundError" in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_autograder_fallback_with_an_unknown_visibility_hides(tmp_path):
     proc, results = _run_autograder(tmp_path, tmp_path / "missing", "--visibility sometimes")
     assert json.loads(results.read_text(encoding="utf-8"))["visibility"] == "hidden"
 
 
+@pytest.mark.slow
 def test_run_autograder_keeps_a_partial_report_of_a_grader_stopped_from_outside(tmp_path, reference_01):
     """A grader killed from outside (here: right after writing its progressive report) leaves that report."""
     partial = {"score": 1, "output": "partial", "tests": [{"name": "01 torch_version", "score": 1, "max_score": 1}]}
@@ -223,6 +231,7 @@ def test_run_autograder_no_longer_drops_to_nobody():
     assert "--user" not in text and "nobody" not in text.replace("# ", "")
 
 
+@pytest.mark.slow
 def test_build_zip_puts_the_scripts_at_the_top_and_the_grading_path_inside(tmp_path):
     proc = subprocess.run(["bash", str(AUTOGRADER / "build_zip.sh"), str(tmp_path / "ag.zip")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -302,6 +311,7 @@ def _run_step(step: dict, repo: Path, bin_: Path, env: dict[str, str] | None = N
     return proc.returncode, proc.stdout + proc.stderr, outputs
 
 
+@pytest.mark.slow
 def test_workflow_grade_step_prints_japanese_verdicts_and_sends_consistent_totals(learner_repo):
     repo, bin_ = learner_repo
     steps = _steps()
@@ -316,6 +326,7 @@ def test_workflow_grade_step_prints_japanese_verdicts_and_sends_consistent_total
     assert all(t["line_no"] == 0 for t in seen["results"]["tests"])
 
 
+@pytest.mark.slow
 def test_workflow_fallback_after_tampering_reports_zero_of_the_full_score(learner_repo):
     repo, bin_ = learner_repo
     steps = _steps()
@@ -331,6 +342,7 @@ def test_workflow_fallback_after_tampering_reports_zero_of_the_full_score(learne
     assert seen["printed"] == [report.CLASSROOM_TAMPERED]
 
 
+@pytest.mark.slow
 def test_workflow_fallback_without_a_working_python_still_sends_a_result(learner_repo, tmp_path):
     repo, _ = learner_repo
     nopy = tmp_path / "nopy"

@@ -144,6 +144,7 @@ def test_advisory_checks_are_reported_with_their_flag_and_do_not_cost_points(mix
     assert messages.ADVISORY_NOTE in torch_version["verdict"]
 
 
+@pytest.mark.slow
 def test_from_json_gives_back_the_same_report(mixed, real_result):
     for result in (mixed, real_result):
         data = report.to_json(result)
@@ -189,6 +190,7 @@ def test_gradescope_shows_learner_html_as_text():
     assert all("<script>" in t["output"] for t in data["tests"])  # shown literally, never rendered
 
 
+@pytest.mark.slow
 def test_a_grade_with_a_non_utf8_submission_path_still_writes_its_report(tmp_path):
     sub = tmp_path / "sub\udcffmission"  # a folder name that is not UTF-8 (surrogate-escaped by Python)
     sub.mkdir()
@@ -201,7 +203,7 @@ def test_a_grade_with_a_non_utf8_submission_path_still_writes_its_report(tmp_pat
 
 # -- Gradescope ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["mixed", "real_result"])
+@pytest.mark.parametrize("which", ["mixed", pytest.param("real_result", marks=pytest.mark.slow)])
 def test_gradescope_fields(request, which):
     result = request.getfixturevalue(which)
     data = report.to_gradescope(result)
@@ -250,7 +252,7 @@ def _encoded(result: GradeResult) -> str:
     return base64.b64encode(report.render(result, "classroom").encode("utf-8")).decode("ascii")
 
 
-@pytest.mark.parametrize("which", ["mixed", "real_result"])
+@pytest.mark.parametrize("which", ["mixed", pytest.param("real_result", marks=pytest.mark.slow)])
 def test_classroom_fields_and_reporter_totals(request, which):
     result = request.getfixturevalue(which)
     data = report.to_classroom(result)
@@ -312,7 +314,7 @@ def test_classroom_fallback_result_is_an_error_worth_zero_of_the_full_score():
 
 # -- Exercism -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["mixed", "real_result"])
+@pytest.mark.parametrize("which", ["mixed", pytest.param("real_result", marks=pytest.mark.slow)])
 def test_exercism_v3_fields(request, which):
     result = request.getfixturevalue(which)
     data = report.to_exercism(result)
@@ -335,6 +337,7 @@ def test_exercism_marks_checks_that_did_not_run_as_error_and_leaves_out_skips(mi
     assert not any("on_gpu" in name for name in tests)
 
 
+@pytest.mark.slow
 def test_exercism_test_code_is_the_check_body(real_result):
     tests = report.to_exercism(real_result)["tests"]
     first = next(t for t in tests if t["name"].endswith("test_torch_version_is_str"))
@@ -372,6 +375,7 @@ def _grade_cli(sub: Path, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_exercism_real_run_with_a_syntax_error_is_a_top_level_error(tmp_path):
     chapter = catalog.chapter("01")
     target = tmp_path / "exercises" / chapter.key / chapter.file
@@ -384,12 +388,14 @@ def test_exercism_real_run_with_a_syntax_error_is_a_top_level_error(tmp_path):
     assert str(tmp_path) not in data["message"]
 
 
+@pytest.mark.slow
 def test_exercism_real_run_of_an_empty_submission_is_a_top_level_error(tmp_path):
     data = _grade_cli(tmp_path, "--chapters", "01,02", "--format", "exercism")
     assert data["status"] == "error" and data["tests"] == [] and data["message"]
     assert str(tmp_path) not in data["message"]
 
 
+@pytest.mark.slow
 def test_exercism_real_runs_give_the_same_task_id_whatever_the_chapters(real_result, tmp_path):
     other = next(c for c in real_result.chapters if c.key != "01_setup")
     sub = tmp_path / "sub"
@@ -403,6 +409,7 @@ def test_exercism_real_runs_give_the_same_task_id_whatever_the_chapters(real_res
 
 # -- the real run -------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_real_run_scores_the_reference_and_not_the_stub(real_result):
     by_chapter = {c.key: c for c in real_result.chapters}
     assert by_chapter["01_setup"].score == by_chapter["01_setup"].max_score > 0

@@ -232,6 +232,7 @@ def _params():
 
 
 @pytest.mark.parametrize("case", _params())
+@pytest.mark.slow
 def test_hostile_case(case: Hostile, graded):
     if case.dangerous and ISOLATION == "basic":
         pytest.skip("without namespaces the worker has the test runner's uid: this case would hit the runner")
