@@ -107,8 +107,10 @@ def recording(log: list, ops: bool, calls: tuple[str, ...]) -> Iterator[None]:
 @contextlib.contextmanager
 def watch(sub: Any, *, ops: bool = False, calls: tuple[str, ...] = ()) -> Iterator[Log]:
     """Record, while the block runs, the torch functions learner code calls (``ops``) and its calls of ``calls``."""
+    from kata.plugin import sandbox_session
+
     log = Log()
-    session = getattr(sub, "_session", None)
+    session = sandbox_session(sub)
     if session is not None:
         from kata.sandbox.client import observing
 
@@ -130,7 +132,9 @@ def load_weights(sub: Any, path: Any) -> Any:
     """
     import torch
 
-    session = getattr(sub, "_session", None)
+    from kata.plugin import sandbox_session
+
+    session = sandbox_session(sub)
     if session is None:
         return torch.load(path, weights_only=True)
     return session.clean_call(torch.load, path, weights_only=True)

@@ -299,10 +299,11 @@ class UnderTest:
     A missing name is reported as a verdict rather than an AttributeError inside the check.
     """
 
-    def __init__(self, load, file: str):
+    def __init__(self, load, file: str, session: Any = None):
         self._load = load
         self._file = file
         self._module = None
+        self._session = session  # grading mode: the sandbox session that holds the module
 
     @property
     def module(self):
@@ -318,6 +319,12 @@ class UnderTest:
             return getattr(module, name)
         except AttributeError:
             fail("missing", messages.MISSING_NAME, None, file=self._file, exercise=name)
+
+
+def sandbox_session(sub: Any) -> Any:
+    """The sandbox session (``kata.sandbox.client.Session``) behind the module under test in grading mode, else
+    ``None`` (the learner's module is in this process)."""
+    return sub._session if isinstance(sub, UnderTest) else None
 
 
 @pytest.fixture
@@ -347,9 +354,7 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
         info = request.node.stash.get(ITEM_INFO, None)
         shown = f"exercises/{chapter.key}/{chapter.file}"
         session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
-        under = UnderTest(session.module, shown)
-        under._session = session
-        return under
+        return UnderTest(session.module, shown, session)
     if kata_mutant is not None:
         loader.LEARNER_FILES.add(kata_mutant.file)
         return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file)
@@ -672,7 +677,8 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     complete = _complete_exercises(config)
     ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
     title = messages.SUMMARY_TITLE
-    tr.write_sep("=", title, fullwidth=tr._tw.fullwidth - (display_width(title) - len(title)), bold=True)
+    fullwidth = config.get_terminal_writer().fullwidth
+    tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), bold=True)
     marks = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
              CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
     colours = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True}, CheckStatus.TODO: {"yellow": True},

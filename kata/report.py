@@ -98,7 +98,7 @@ def _round(x: float) -> float:
     return round(float(x), 6)
 
 
-def _number(x: float) -> int | float:
+def json_number(x: float) -> int | float:
     """``1.0`` as ``1`` in JSON, ``0.5`` stays."""
     x = _round(x)
     return int(x) if x == int(x) else x
@@ -174,12 +174,12 @@ def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
         "format": "kata-grade", "version": 2,
         "submission": clean(result.submission, 4096), "seed": result.seed, "isolation": result.isolation,
         "seconds": round(result.seconds, 3),
-        "score": _number(result.score), "max_score": _number(result.max_score),
+        "score": json_number(result.score), "max_score": json_number(result.max_score),
         "chapters": [{**asdict(c), "message": clean(c.message),
-                      "score": _number(c.score),
-                      "max_score": _number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
+                      "score": json_number(c.score),
+                      "max_score": json_number(c.max_score), "seconds": round(c.seconds, 3)} for c in result.chapters],
         "exercises": [{"chapter": e.chapter, "exercise": e.exercise, "name": e.name, "status": e.status,
-                       "score": _number(e.score), "max_score": _number(e.points), "verdict": clean(e.verdict),
+                       "score": json_number(e.score), "max_score": json_number(e.points), "verdict": clean(e.verdict),
                        "checks": [{**c.to_dict(GRADING_FIELDS), "verdict": clean(c.verdict)} for c in e.checks]}
                       for e in result.exercises],
         "warnings": [clean(w) for w in result.warnings],
@@ -193,8 +193,8 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict[str,
         tests.append({
             "name": e.name,
             "number": f"{int(e.number)}.{_index_in_chapter(result, e)}",
-            "score": _number(e.score),
-            "max_score": _number(e.points),
+            "score": json_number(e.score),
+            "max_score": json_number(e.points),
             "status": "passed" if e.status == ExerciseStatus.PASS else "failed",
             "output": clean(e.verdict),
             "output_format": "text",
@@ -202,7 +202,7 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict[str,
             "visibility": visibility,
         })
     return {
-        "score": _number(result.score),
+        "score": json_number(result.score),
         "execution_time": round(result.seconds),
         "output": clean("\n".join(result.summary_lines() + result.warnings), 10_000),
         "output_format": "text",
@@ -229,12 +229,12 @@ def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, 
     The reporter adds up the tests' ``score`` for both its log table and its annotation, so uneven points agree."""
     limit = 600
     while True:
-        tests = [{"name": e.name, "status": "pass" if e.status == ExerciseStatus.PASS else "fail", "score": _number(e.score),
+        tests = [{"name": e.name, "status": "pass" if e.status == ExerciseStatus.PASS else "fail", "score": json_number(e.score),
                   "message": clean(e.verdict, limit), "test_code": "", "filename": "", "line_no": 0,
                   "execution_time": ""} for e in result.exercises]
         errored = bool(result.exercises) and all(e.status == ExerciseStatus.ERROR for e in result.exercises)
         status = "error" if errored else "pass" if all(t["status"] == "pass" for t in tests) else "fail"
-        out = {"version": 1, "status": status, "max_score": _number(result.max_score), "tests": tests}
+        out = {"version": 1, "status": status, "max_score": json_number(result.max_score), "tests": tests}
         if len(json.dumps(out, ensure_ascii=True)) * 4 // 3 < CLASSROOM_LIMIT or limit <= 40:
             return out
         limit //= 2
@@ -248,7 +248,7 @@ CLASSROOM_TAMPERED = messages.CLASSROOM_TAMPERED
 def classroom_error(max_score: float, message: str) -> dict[str, Any]:
     """The Classroom result when grading did not finish: status ``error``, the full ``max_score`` (so that Classroom
     records 0 points, not nothing) and one errored test, whose message the reporter prints."""
-    return {"version": 1, "status": "error", "max_score": _number(max_score),
+    return {"version": 1, "status": "error", "max_score": json_number(max_score),
             "tests": [{"name": messages.CLASSROOM_ERROR_TEST, "status": "error", "score": 0, "message": clean(message, 600), "test_code": "",
                        "filename": "", "line_no": 0, "execution_time": ""}]}
 
@@ -261,7 +261,7 @@ def classroom_summary(result: GradeResult) -> str:
     for e in result.exercises:
         mark = {ExerciseStatus.PASS: messages.MARK_PASS, ExerciseStatus.TODO: messages.CLASSROOM_MARK_TODO}.get(
             e.status, messages.MARK_FAIL)
-        head = f"{mark} {e.name} ({_number(e.score)}/{_number(e.points)})"
+        head = f"{mark} {e.name} ({json_number(e.score)}/{json_number(e.points)})"
         if e.status == ExerciseStatus.TODO:
             lines.append(f"{head} {messages.MARK_TODO}")
             continue

@@ -19,7 +19,7 @@ from kata import catalog, grading, manifest, report
 from kata.sandbox import client
 from kata.status import CheckResult, CheckStatus, ExerciseStatus
 
-ISOLATION = client._isolation()
+ISOLATION = client.strongest_isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
 
 

@@ -36,7 +36,7 @@ from typing import Any
 from kata import catalog, grading, manifest, report
 from kata.classroom import messages, outputs, roster
 from kata.classroom.template import TemplateGone, TrustedTemplate
-from kata.sandbox.zygote import Zygote, _isolation
+from kata.sandbox.zygote import Zygote, strongest_isolation
 
 STATE = "state"
 REPORTS = "reports"
@@ -114,7 +114,7 @@ class Slot:
     def ready(self) -> Zygote:
         if self.zygote.proc is not None and self.zygote.proc.poll() is not None:
             self.recycle()
-        self.zygote._wait_ready()
+        self.zygote.wait_ready()
         return self.zygote
 
     def recycle(self) -> None:
@@ -230,7 +230,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
     seed = options.seed
     if seed is None:
         seed = int(previous["seed"]) if "seed" in previous else int.from_bytes(os.urandom(3), "little")
-    isolation = options.isolation or _isolation()
+    isolation = options.isolation or strongest_isolation()
     digest = manifest_hash()
     opts = options_key(options, seed, chapters, isolation)
     out.mkdir(parents=True, exist_ok=True)
@@ -301,7 +301,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     if not gradeable:
         return
     suite = work / "grader"
-    changed = grading._private_copy(catalog.ROOT, suite, False)
+    changed = grading.private_copy(catalog.ROOT, suite, False)
     warnings = [grading.messages.GRADE_MANIFEST_STALE.format(count=len(changed), files=", ".join(changed[:5]))] \
         if changed else []
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}

@@ -46,7 +46,7 @@ def read_report(out: Path, slug: str) -> dict[str, Any]:
 
 
 def number(x: Any) -> int | float:
-    return report._number(float(x))
+    return report.json_number(float(x))
 
 
 def row_status(result: report.GradeResult) -> str:

@@ -26,7 +26,7 @@ from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
 from kata.sandbox.worker import apply_state, capture_state
-from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, _isolation  # noqa: F401 (re-exported)
+from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
 
 #: A frame from the worker may be at most this large.
 REPLY_LIMIT = 256 * 1024 * 1024

@@ -48,7 +48,7 @@ class _ReadyBeforeChecks:
                 with contextlib.suppress(Exception):
                     importlib.import_module(name)
             with contextlib.suppress(Exception):
-                z._wait_ready()
+                z.wait_ready()
 
 
 def _zygote(config: pytest.Config) -> client.Zygote:

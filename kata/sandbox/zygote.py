@@ -23,7 +23,7 @@ class SandboxError(Exception):
 
 # -- the zygote ----------------------------------------------------------------------------------------------------
 
-def _isolation() -> str:
+def strongest_isolation() -> str:
     """What the sandbox can do on this machine: ``root``, ``userns`` or ``basic``."""
     if not sys.platform.startswith("linux"):
         return "basic"
@@ -52,7 +52,7 @@ class Zygote:
                  root: Path | None = None):
         from kata import catalog
 
-        self.isolation = isolation or _isolation()
+        self.isolation = isolation or strongest_isolation()
         self._ready = False
         self._buffer = b""
         if control is not None:
@@ -92,7 +92,7 @@ class Zygote:
         zygote._ready = os.environ.pop("KATA_ZYGOTE_READY", "") == "1"
         return zygote
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
         if self._ready:
             return
         self.control.settimeout(300)
@@ -116,7 +116,7 @@ class Zygote:
         return line
 
     def spawn(self, config: dict) -> tuple[socket.socket, int]:
-        self._wait_ready()
+        self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             socket.send_fds(self.control, [json.dumps({"op": "spawn", "config": config}).encode()],

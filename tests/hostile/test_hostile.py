@@ -25,7 +25,7 @@ BUDGET = 200.0
 SANDBOX_UIDS = range(61000, 61100)
 WORLD_WRITABLE = ("/dev/shm", "/var/tmp", "/run/lock")
 
-ISOLATION = client._isolation()
+ISOLATION = client.strongest_isolation()
 
 
 @dataclass
@@ -246,7 +246,7 @@ def test_hostile_case(case: Hostile, graded):
     chapter = catalog.chapter_of_key(key)
     # The report was written and parses, and says what the result says.
     assert run.report is not None, f"no valid report on disk:\n{run.report_text[:2000]}"
-    assert run.report["score"] == report._number(run.result.score)
+    assert run.report["score"] == report.json_number(run.result.score)
     for fmt in report.FORMATS:
         json.loads(report.render(run.result, fmt))
     verdicts = "\n".join(run.texts(key))
