@@ -186,6 +186,7 @@ CLI_OPTIONS = "オプション"
 CLI_DESCRIPTION = "Intro2DL カタ: PyTorch の基礎を演習で学ぶ"
 CLI_COMMAND = "コマンド"  # metavar of the sub-command
 ARG_EXERCISE = "演習"  # metavar
+ARG_NAME = "名前"  # metavar
 ARG_EXERCISE_NAME = "演習の名前 (例: grad_of_mean)"
 ARG_CHAPTER_OR_ALL = "章の番号 (省略するとすべての章)"
 ARG_SECONDS = "秒"  # metavar

@@ -23,12 +23,12 @@ SHOWN_FILES = 3
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     dev = subparsers.add_parser("dev", help=messages.DEV_HELP, description=messages.DEV_DESCRIPTION)
-    commands = dev.add_subparsers(dest="dev_command", metavar="コマンド", parser_class=type(dev))
+    commands = dev.add_subparsers(dest="dev_command", metavar=messages.CLI_COMMAND, parser_class=type(dev))
     commands.required = True
 
     new = commands.add_parser("new", help=messages.DEV_NEW_HELP, description=messages.DEV_NEW_HELP)
-    new.add_argument("chapter", metavar="章", help=messages.DEV_ARG_CHAPTER)
-    new.add_argument("name", metavar="名前", help=messages.DEV_ARG_NAME)
+    new.add_argument("chapter", metavar=messages.ARG_CHAPTER, help=messages.DEV_ARG_CHAPTER)
+    new.add_argument("name", metavar=messages.ARG_NAME, help=messages.DEV_ARG_NAME)
     new.add_argument("--title", help=messages.DEV_ARG_TITLE)
     new.add_argument("--file", help=messages.DEV_ARG_FILE)
     new.set_defaults(func=cmd_new)
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sync.set_defaults(func=cmd_sync)
 
     check = commands.add_parser("check", help=messages.DEV_CHECK_HELP, description=messages.DEV_CHECK_HELP)
-    check.add_argument("chapters", nargs="*", metavar="章", help=messages.DEV_ARG_CHAPTERS)
+    check.add_argument("chapters", nargs="*", metavar=messages.ARG_CHAPTER, help=messages.DEV_ARG_CHAPTERS)
     check.add_argument("--seed", type=int, default=None, help=messages.DEV_ARG_SEED)
     check.set_defaults(func=cmd_check)
 

@@ -173,7 +173,7 @@ class Progress:
             try:
                 tqdm = importlib.import_module("tqdm").tqdm  # the optional extra "class"
 
-                self.bar = tqdm(total=total, desc=messages.PROGRESS_DESC, unit="人", file=sys.stderr,
+                self.bar = tqdm(total=total, desc=messages.PROGRESS_DESC, unit=messages.PROGRESS_UNIT, file=sys.stderr,
                                 dynamic_ncols=True)
             except ImportError:
                 self.bar = None

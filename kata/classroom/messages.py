@@ -37,6 +37,7 @@ SUMMARY = "{graded} 人を採点し、{unchanged} 人は変更がないため前
 WROTE = "書き出し: {path} (scores.csv、index.html、reports/)"
 PROGRESS = "採点中 {done}/{total} ({percent}%) 経過 {elapsed} 残り約 {eta}"
 PROGRESS_DESC = "採点"
+PROGRESS_UNIT = "人"  # what the progress bar counts: learners
 TIME_MS = "{minutes} 分 {seconds:02d} 秒"
 
 # -- row statuses (the status column of scores.csv and the dashboard) ------------------------------------------------
