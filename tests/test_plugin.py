@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ENGINE_COURSE, replace_exactly
 from kata import catalog, messages
+from kata.authoring import stubs
 
 COURSE = catalog.Catalog(ENGINE_COURSE)
 CH01, CH02 = COURSE.chapter("01"), COURSE.chapter("02")
@@ -208,3 +209,17 @@ def test_a_fresh_interpreter_loads_the_plugin_from_the_course_conftest():
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     pytest.LineMatcher(proc.stdout.splitlines()).fnmatch_lines([
         f"*{CHECKS_01} failed*", f"{messages.MARK_TODO} 01 answer", f"01  {CH01.title}*0 / {len(CH01.exercises)}*"])
+
+
+# -- the engine's test course itself ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chapter", COURSE.chapters(), ids=lambda c: c.key)
+def test_the_engine_course_stubs_are_built_from_its_references(chapter):
+    assert chapter.learner_file().read_text(encoding="utf-8") == stubs.stub_source(chapter)
+
+
+def test_the_engine_course_references_pass_every_check(course):
+    result = course.run("--solutions")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"{c.number}  {c.title}*{len(c.exercises)} / {len(c.exercises)}*"
+                                 for c in COURSE.chapters()])
