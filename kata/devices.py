@@ -9,6 +9,8 @@ import torch
 
 from kata import messages, portable
 
+__all__ = ["HAS_CUDA", "HAS_MPS", "call_simulated", "float_dtype", "params", "synchronize"]
+
 # Read once at import, before any learner code can patch the availability functions.
 HAS_CUDA = torch.cuda.is_available()
 HAS_MPS = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

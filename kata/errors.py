@@ -1,6 +1,8 @@
 """The engine's own exceptions."""
 from __future__ import annotations
 
+__all__ = ["KataTimeout", "LearnerImportError", "UsageError"]
+
 
 class LearnerImportError(Exception):
     """The learner's file could not be imported; ``verdict`` is the Japanese message for every check of it."""

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+__all__ = ["call_both", "choice", "clone_arg", "items_of", "randint", "seed_all", "shape", "tensor"]
+
 
 def randint(gen: torch.Generator, low: int, high: int) -> int:
     """An int in [low, high)."""

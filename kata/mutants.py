@@ -24,6 +24,8 @@ from typing import Any
 
 from kata import catalog
 
+__all__ = ["REGISTRY", "Mutant", "apply", "for_exercise", "load_all", "mutant"]
+
 
 @dataclass(frozen=True)
 class Mutant:

@@ -6,6 +6,8 @@ from torch import nn
 
 from kata.portable import XorSet
 
+__all__ = ["XorSet", "tiny_classifier", "xor_dataset", "xor_points"]
+
 
 def xor_points(size: int, gen: torch.Generator, std: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """``size`` noisy XOR points (float32 [size, 2]) and their labels (int64 [size])."""
