@@ -15,6 +15,7 @@ from typing import Any
 from kata import catalog, report
 from kata.classroom import messages
 from kata.classroom.outputs import PAGES, chapter_scores, number, read_report
+from kata.status import ExerciseStatus
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
        "base-uri 'none'; form-action 'none'")
@@ -37,9 +38,9 @@ def exercise_attribute(ex: dict[str, Any]) -> str | None:
     """The kind of mistake of one learner's exercise (None when it passed): the attribute of the check that failed
     it, ``todo`` when untouched, ``file`` when its file could not be graded."""
     status = ex.get("status")
-    if status == report.PASS or status == report.SKIP:
+    if status == ExerciseStatus.PASS or status == ExerciseStatus.SKIP:
         return None
-    if status == report.TODO:
+    if status == ExerciseStatus.TODO:
         return "todo"
     checks = [c for c in ex.get("checks", []) if isinstance(c, dict) and not c.get("advisory")]
     if not checks:
@@ -71,7 +72,7 @@ def collect(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str, Any
                 continue
             attribute = exercise_attribute(ex)
             if attribute is None:
-                if ex.get("status") == report.PASS:
+                if ex.get("status") == ExerciseStatus.PASS:
                     passed[key] += 1
                 continue
             attrs[key][attribute] += 1

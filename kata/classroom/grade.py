@@ -37,6 +37,7 @@ from kata import catalog, grading, manifest, report
 from kata.classroom import messages, outputs, roster
 from kata.classroom.template import TemplateGone, TrustedTemplate
 from kata.sandbox.zygote import Zygote, strongest_isolation
+from kata.status import ChapterOutcome
 
 STATE = "state"
 REPORTS = "reports"
@@ -364,7 +365,7 @@ def problem_result(learner: roster.Learner, chapters: list[catalog.Chapter], see
     why = problem or learner.problem
     result = report.GradeResult(learner.name, seed, isolation=isolation)
     for ch in chapters:
-        chapter = report.ChapterResult(ch.key, ch.title, ch.file, outcome=report.ERROR, message=why)
+        chapter = report.ChapterResult(ch.key, ch.title, ch.file, outcome=ChapterOutcome.ERROR, message=why)
         for ex in ch.exercises:
             result.exercises.append(grading.score_exercise(ex, [], why, None))
         chapter.max_score = sum(e.points for e in result.exercises if e.chapter == ch.key)

@@ -18,6 +18,7 @@ from typing import Any
 from kata import catalog, report
 from kata import messages as engine_messages
 from kata.classroom import messages
+from kata.status import ChapterOutcome
 
 STATE = "state"
 REPORTS = "reports"
@@ -53,8 +54,8 @@ def row_status(result: report.GradeResult) -> str:
     """The status column of a graded learner: what kept the grading from being complete, in Japanese."""
     missing = {ch.key: engine_messages.IMPORT_MISSING_FILE.format(file="/".join(("exercises", ch.key, ch.file)))
                for ch in result.chapters}
-    unreadable = [c for c in result.chapters if c.outcome == report.ERROR and c.message != missing.get(c.key)]
-    if result.chapters and all(c.outcome == report.ERROR for c in result.chapters) and not unreadable:
+    unreadable = [c for c in result.chapters if c.outcome == ChapterOutcome.ERROR and c.message != missing.get(c.key)]
+    if result.chapters and all(c.outcome == ChapterOutcome.ERROR for c in result.chapters) and not unreadable:
         return messages.STATUS_NO_FILES
     notes = []
     if unreadable:
@@ -63,7 +64,7 @@ def row_status(result: report.GradeResult) -> str:
     syntax = sorted({e.chapter[:2] for e in result.exercises for c in e.checks if c.attribute == "syntax"})
     if syntax:
         notes.append(messages.STATUS_SYNTAX.format(chapters=", ".join(syntax)))
-    if any(c.outcome == report.TIMEOUT for c in result.chapters):
+    if any(c.outcome == ChapterOutcome.TIMEOUT for c in result.chapters):
         notes.append(messages.STATUS_BUDGET)
     timeouts = [e.name for e in result.exercises if any(c.attribute == "timeout" for c in e.checks)]
     if timeouts:
