@@ -165,7 +165,7 @@ VERIFY_NO_MANIFEST = "マニフェスト {manifest} がありません。講師�
 VERIFY_DIGEST = "マニフェスト自体のハッシュが指定と違います。期待: {expected}、実際: {actual}"
 VERIFY_FAILED = "チェック・エンジン・模範解答が配布時から変更されています ({count} 件)。"
 
-# -- the learner's loop: progress table details, the kata command (kata/learn.py, kata/watch.py, kata/cli.py) --------
+# -- the learner's loop: progress table details, the kata command (kata/cli/) --------
 TABLE_HEADER_TITLE = "タイトル"
 TABLE_HEADER_ALIGNED = "章  {title}  解答済み  次の演習"
 PARTIAL_DETAIL = " (一部のチェックだけ実行したので、まだ解答済みには数えません)"
@@ -443,7 +443,6 @@ DEV_RUN_NAMES = {"reference": "模範解答 (solutions/)", "stub": "未着手の
                  "copied": "exercises/ にコピーした模範解答", "mutants": "誤答カタログ (tests/mutants/)"}
 DEV_RUN_BROKEN = "{run} の実行が結果を書き出さずに終わりました (終了コード {code}):\n{output}"
 DEV_NOT_DEFINED = "{exercise}: chapter.toml にありますが、{file} に定義がありません"
-DEV_NOT_IN_STEP = "{name}: スタブと模範解答で {what} が違います"
 DEV_HINT_COUNT = "{exercise}: ヒントは 3 つです (問いかけ・考え方・空欄つきの骨組み)。いまは {count} つです"
 DEV_HINT_JAPANESE = "{exercise}: {rung} つ目のヒントが日本語ではありません"
 DEV_HINT_QUESTION = "{exercise}: 1 つ目のヒントは問いかけにします (？ を含め、空欄 ____ は入れません)"
