@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from kata import catalog, messages  # noqa: E402
 from kata.authoring import stubs  # noqa: E402
-from kata.cli import learner as learn  # noqa: E402
+from kata.cli import learner  # noqa: E402
 
 STARTUP_TIMEOUT = 300.0
 VERDICT_TIMEOUT = 60.0
@@ -96,7 +96,7 @@ def measure_watch_latency(chapter: str, saves: int, cpu: list[float] | None = No
     If ``cpu`` is a list, the CPU seconds the watch process spent on each save are appended to it: on a busy
     machine they show what the latency would be on an idle one.
     """
-    ch = learn.resolve_chapter(chapter)
+    ch = learner.resolve_chapter(chapter)
     versions = _versions(ch)
     with tempfile.TemporaryDirectory(prefix="kata-watch-bench-") as tmp:
         root = Path(tmp)
@@ -134,7 +134,7 @@ def measure_watch_latency(chapter: str, saves: int, cpu: list[float] | None = No
 
 def measure_cold_check(chapter: str, repeats: int = 3) -> list[float]:
     """Seconds of a cold ``python -m pytest exercises/NN`` (a fresh interpreter each time) on the untouched stubs."""
-    ch = learn.resolve_chapter(chapter)
+    ch = learner.resolve_chapter(chapter)
     out = []
     with tempfile.TemporaryDirectory(prefix="kata-cold-bench-") as tmp:
         env = dict(os.environ, PYTEST_ADDOPTS=f"-o cache_dir={Path(tmp) / '.pytest_cache'}")

@@ -357,7 +357,8 @@ def expect_equal(actual: Any, expected: Any, *, name: str = _RETURNED, attribute
         same = isinstance(expected, bool) and isinstance(actual, bool) and bool.__eq__(expected, actual) is True
     else:
         # The expected type's own equality, so that a subclass of str/int with a lying __eq__ is not believed.
-        same = type(expected).__eq__(expected, actual)
+        own_eq: Any = type(expected).__eq__  # unbound: called with both operands
+        same = own_eq(expected, actual)
     if same is True:
         return
     # A str beside a non-str is quoted, so that "0" and 0 do not read alike.
@@ -401,14 +402,14 @@ class RngSnapshot:
 
     def __init__(self) -> None:
         self.torch = torch.get_rng_state()
-        self.numpy = np.random.get_state()
+        self.numpy: Any = np.random.get_state()
         self.random = random.getstate()
 
     def changed(self) -> list[str]:
         out = []
         if not torch.equal(self.torch, torch.get_rng_state()):
             out.append("torch")
-        now = np.random.get_state()
+        now: Any = np.random.get_state()
         if not (np.array_equal(self.numpy[1], now[1]) and self.numpy[2:] == now[2:]):
             out.append("numpy")
         if self.random != random.getstate():

@@ -225,8 +225,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [messages.HEADER_TARGET.format(target=target, seed=s.seed)]
     chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
                 if c is not None}
-    if len(chapters) == 1:
-        ch = s.course.chapter_of_key(chapters.pop())
+    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 else None
+    if ch is not None:
         lines.append(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
     return lines
 
@@ -237,13 +237,20 @@ def _chapter_of_path(config: pytest.Config, path: Path) -> catalog.Chapter | Non
     return course_of(config).chapter_of_check(path)
 
 
+def _chapter_of_check(request: pytest.FixtureRequest) -> catalog.Chapter:
+    """The chapter of the requesting check; the engine's fixtures exist only for checks under checks/NN_topic/."""
+    chapter = _chapter_of_path(request.config, request.node.path)
+    assert chapter is not None, "ref and sub are only available to checks under checks/NN_topic/"
+    return chapter
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = metafunc.config.stash[SETTINGS]
     if not settings.mutants or "kata_mutant" not in metafunc.fixturenames:
         return
     chapter = _chapter_of_path(metafunc.config, metafunc.definition.path)
-    exercise = chapter and chapter.exercise_of_test(metafunc.definition.originalname)
-    found = mutants.for_exercise(chapter.key, exercise.name) if exercise else []
+    exercise = chapter.exercise_of_test(metafunc.definition.originalname) if chapter else None
+    found = mutants.for_exercise(exercise.chapter, exercise.name) if exercise else []
     if found:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
@@ -336,8 +343,7 @@ def kata_mutant() -> mutants.Mutant | None:
 @pytest.fixture
 def ref(request: pytest.FixtureRequest):
     """The reference module of the check's chapter (always from this repository's ``solutions/``)."""
-    chapter = _chapter_of_path(request.config, request.node.path)
-    assert chapter, "ref is only available to checks under checks/NN_topic/"
+    chapter = _chapter_of_check(request)
     return loader.load(chapter.reference_file(), f"kata_reference.c{chapter.key}", learner=False)
 
 
@@ -346,7 +352,7 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
     """The module under test: the learner's file, the reference (``--solutions``), a submission or a mutant.
 
     In grading mode (``--kata-sandbox``) it is a proxy to a sandbox worker that holds that module."""
-    chapter = _chapter_of_path(request.config, request.node.path)
+    chapter = _chapter_of_check(request)
     settings = request.config.stash[SETTINGS]
     if settings.sandbox:
         from kata.sandbox import pytest_glue
@@ -590,7 +596,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             v = verdict.classify(exc)
             if isinstance(exc, KataTimeout):
                 # The exercise's other checks would wait out their own time limits: not run in this session.
-                item.config.stash[TIMED_OUT][_timeout_key(item)] = exc.seconds
+                key = _timeout_key(item)
+                if key is not None:
+                    item.config.stash[TIMED_OUT][key] = exc.seconds
         text = v.text
         if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
             text += "\n" + messages.NEXT_HINT.format(chapter=info[0][:2], exercise=info[1])
@@ -615,7 +623,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 def exercise_statuses(records: dict[str, CheckResult]) -> dict[tuple[str, str], CheckResult]:
     """One record per exercise: fail beats todo beats pass beats skip (the first failing check in run order)."""
-    rank = {CheckStatus.FAIL: 3, CheckStatus.TODO: 2, CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
+    rank: dict[str, int] = {CheckStatus.FAIL: 3, CheckStatus.TODO: 2, CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
     out: dict[tuple[str, str], CheckResult] = {}
     for rec in records.values():
         key = (rec.chapter, rec.exercise)
@@ -664,7 +672,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     if tr is not None and not getattr(tr, "no_summary", False) and config.stash[RECORDS] and not settings.mutants:
         _write_summary(tr, config)
     if settings.report is not None:
-        _write_report(config, settings, exitstatus)
+        _write_report(config, settings, settings.report, exitstatus)
     return result
 
 
@@ -679,15 +687,14 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     title = messages.SUMMARY_TITLE
     fullwidth = config.get_terminal_writer().fullwidth
     tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), bold=True)
-    marks = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
-             CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
-    colours = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True}, CheckStatus.TODO: {"yellow": True},
-               CheckStatus.SKIP: {"yellow": True}}
+    marks: dict[str, str] = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
+                             CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
+    colours: dict[str, dict[str, bool]] = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True},
+                                           CheckStatus.TODO: {"yellow": True}, CheckStatus.SKIP: {"yellow": True}}
     show_verdicts = config.option.tbstyle != "no" and config.option.verbose < 1
     untouched = []
     for chapter in ran:
-        recs = [(e, per_exercise.get((chapter.key, e.name))) for e in chapter.exercises]
-        recs = [(e, r) for e, r in recs if r is not None]
+        recs = [(e, r) for e in chapter.exercises if (r := per_exercise.get((chapter.key, e.name))) is not None]
         if len(ran) > 1 and all(r.status == CheckStatus.TODO for _, r in recs):
             untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
             continue
@@ -751,12 +758,13 @@ def _merged_progress(config: pytest.Config, per_exercise: dict[tuple[str, str], 
     suffix = f"{settings.mode}/{zlib.crc32(str(settings.learner_root).encode()):08x}"
     cache = getattr(config, "cache", None) if settings.mode in ("exercises", "submission") else None
     stored: dict[str, str] = dict(cache.get(f"{CACHE_KEY}/{suffix}", {}) or {}) if cache is not None else {}
-    stamps: dict[str, str] = dict(cache.get(f"{CACHE_KEY}-files/{suffix}", {}) or {}) if cache is not None else {}
-    for (chapter, name), rec in per_exercise.items():
-        exercise, status = f"{chapter}/{name}", rec.status
-        if status in (CheckStatus.PASS, CheckStatus.SKIP) and (chapter, name) not in complete:
-            status = stored.get(exercise) if stored.get(exercise) in SOLVED else ExerciseStatus.PARTIAL
-        elif status == CheckStatus.PASS and counts.get((chapter, name), {}).get(CheckStatus.SKIP):
+    stamps: dict[str, str | None] = dict(cache.get(f"{CACHE_KEY}-files/{suffix}", {}) or {}) if cache is not None else {}
+    for (key, name), rec in per_exercise.items():
+        exercise, status = f"{key}/{name}", rec.status
+        if status in (CheckStatus.PASS, CheckStatus.SKIP) and (key, name) not in complete:
+            before = stored.get(exercise)
+            status = before if before is not None and before in SOLVED else ExerciseStatus.PARTIAL
+        elif status == CheckStatus.PASS and counts.get((key, name), {}).get(CheckStatus.SKIP):
             status = ExerciseStatus.UNVERIFIED
         stored[exercise] = status
     files = {c.key: _file_stamp(c.learner_file(settings.learner_root)) for c in settings.course.chapters()}
@@ -813,6 +821,7 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         tr.write_line(done, green=True)
     else:
         ch = course.chapter_of_key(upcoming.chapter)
+        assert ch is not None, upcoming
         file = display_path(ch.learner_file(settings.learner_root))
         tr.write_line(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name, chapter=ch.number), bold=True)
@@ -831,7 +840,7 @@ def _legend(tr: Any, stale: bool) -> str:
     return messages.LEGEND.format(items=messages.LEGEND_SEPARATOR.join(letters)) if letters else ""
 
 
-def _write_report(config: pytest.Config, settings: Settings, exitstatus: int) -> None:
+def _write_report(config: pytest.Config, settings: Settings, path: Path, exitstatus: int) -> None:
     records = config.stash[RECORDS]
     per_exercise = exercise_statuses(records)
     counts = _counts(records)
@@ -845,5 +854,5 @@ def _write_report(config: pytest.Config, settings: Settings, exitstatus: int) ->
                                   "skipped": counts.get((chapter.key, ex.name), {}).get(CheckStatus.SKIP, 0)})
     payload = {"version": 1, "mode": settings.mode, "seed": settings.seed, "exitstatus": int(exitstatus),
                "exercises": exercises, "tests": [r.to_dict(LEARNING_FIELDS) for r in records.values()]}
-    settings.report.parent.mkdir(parents=True, exist_ok=True)
-    settings.report.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

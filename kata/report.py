@@ -140,8 +140,8 @@ def _functions_in(path: str) -> dict[str, str]:
         if not isinstance(node, ast.FunctionDef) or not node.body:
             continue
         body = node.body
-        if isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        first = body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
             body = body[1:]
         if not body:
             continue
@@ -159,7 +159,7 @@ def test_code(check: CheckResult) -> str:
 
 def exercise_task_ids() -> dict[tuple[str, str], int]:
     """A stable ``task_id`` per exercise: its position in the whole catalogue (not in this run's chapters)."""
-    ids = {}
+    ids: dict[tuple[str, str], int] = {}
     for ch in catalog.chapters():
         for ex in ch.exercises:
             ids[(ch.key, ex.name)] = len(ids) + 1
@@ -259,8 +259,9 @@ def classroom_summary(result: GradeResult) -> str:
     then the chapters and the total."""
     lines = []
     for e in result.exercises:
-        mark = {ExerciseStatus.PASS: messages.MARK_PASS, ExerciseStatus.TODO: messages.CLASSROOM_MARK_TODO}.get(
-            e.status, messages.MARK_FAIL)
+        marks: dict[str, str] = {ExerciseStatus.PASS: messages.MARK_PASS,
+                                 ExerciseStatus.TODO: messages.CLASSROOM_MARK_TODO}
+        mark = marks.get(e.status, messages.MARK_FAIL)
         head = f"{mark} {e.name} ({json_number(e.score)}/{json_number(e.points)})"
         if e.status == ExerciseStatus.TODO:
             lines.append(f"{head} {messages.MARK_TODO}")

@@ -28,7 +28,7 @@ USAGE_EXIT = 2
 
 
 class JapaneseHelpFormatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[override]
+    def add_usage(self, usage, actions, groups, prefix=None):
         return super().add_usage(usage, actions, groups, prefix=messages.CLI_USAGE if prefix is None else prefix)
 
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from kata import catalog, messages
@@ -106,7 +107,7 @@ def forget_learner_module(path: Path) -> None:
     loader.forget(path)
 
 
-def run_report(root: Path, chapter: catalog.Chapter | None, extra: list[str] = ()) -> dict | None:
+def run_report(root: Path, chapter: catalog.Chapter | None, extra: Sequence[str] = ()) -> dict | None:
     """Run the checks in a fresh interpreter (``python -m pytest --kata-report``) and return the JSON report."""
     with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
         report = Path(tmp) / "report.json"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from kata import catalog, messages
-from kata.cli import learner as learn
+from kata.cli import learner
 
 POLL_INTERVAL = 0.03  # seconds between looks at the files
 SETTLE = 0.01  # after a change, how long the file must stay the same before it is checked
@@ -155,7 +155,7 @@ class InProcessRunner:
         self.interrupted = False
 
     def args(self, chapter: catalog.Chapter | None, *more: str) -> list[str]:
-        return learn.pytest_args(chapter, self.root, [*PYTEST_ARGS, *more, *self.extra])
+        return learner.pytest_args(chapter, self.root, [*PYTEST_ARGS, *more, *self.extra])
 
     def _print(self, text: str) -> None:
         print(text, file=self.out or sys.stdout, flush=True)
@@ -163,13 +163,13 @@ class InProcessRunner:
     def pytest(self, chapter: catalog.Chapter | None, *more: str, quiet: bool = False) -> int:
         sink = io.StringIO() if quiet else None
         with _no_plugin_autoload(), (contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()):
-            return learn.run_in_process(self.args(chapter, *more), plugins=[_SkipDiscardedTracebacks()])
+            return learner.run_in_process(self.args(chapter, *more), plugins=[_SkipDiscardedTracebacks()])
 
     def __call__(self, chapter: catalog.Chapter, path: Path, announce: bool = True) -> int:
         if announce:
             self._print(messages.WATCH_CHANGED.format(time=datetime.now().strftime("%H:%M:%S"),
-                                                      file=learn.display(path)))
-        learn.forget_learner_module(path)
+                                                      file=learner.display(path)))
+        learner.forget_learner_module(path)
         code = self.pytest(chapter)
         sys.stdout.flush()
         if self.interrupted:
@@ -207,7 +207,7 @@ def watch(chapters: list[catalog.Chapter], root: Path, *, pytest_args: Iterable[
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         warm_up(runner, chapters)
-        print(messages.WATCH_START.format(files=", ".join(learn.display(p) for p in files)), flush=True)
+        print(messages.WATCH_START.format(files=", ".join(learner.display(p) for p in files)), flush=True)
         if initial_run:
             runner(chapters[0], chapters[0].learner_file(root), announce=False)
         else:
