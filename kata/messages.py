@@ -340,11 +340,11 @@ FINALE_LOW_ACCURACY = ("チュートリアルの設定では、正解率はほ�
                        "見直しましょう")
 FINALE_ELAPSED = "全体の時間: {seconds:.1f} 秒"
 
-FINALE_ERR_TODO = "第 {n} 章の {name} がまだ未着手です: pytest exercises/{nn}"
-FINALE_ERR_RAISED = "第 {n} 章の {name} で例外が発生しました ({where}): {exc_type}: {exc_msg}。確かめるには: pytest exercises/{nn}"
-FINALE_ERR_MISSING = "第 {n} 章の {name} が {file} に見つかりません。確かめるには: pytest exercises/{nn}"
+FINALE_ERR_TODO = "第 {n} 章の『{name}』がまだ未着手です: pytest exercises/{nn}"
+FINALE_ERR_RAISED = "第 {n} 章の『{name}』で例外が発生しました ({where}): {exc_type}: {exc_msg}。確かめるには: pytest exercises/{nn}"
+FINALE_ERR_MISSING = "第 {n} 章の『{name}』が『{file}』に見つかりません。確かめるには: pytest exercises/{nn}"
 FINALE_ERR_IMPORT = "第 {n} 章のファイルを読み込めません: {verdict}。確かめるには: pytest exercises/{nn}"
-FINALE_ERR_WRONG = "第 {n} 章の {name} の結果が正しくありません: {detail}。確かめるには: pytest exercises/{nn}"
+FINALE_ERR_WRONG = "第 {n} 章の『{name}』の結果が正しくありません: {detail}。確かめるには: pytest exercises/{nn}"
 FINALE_ERR_BAD_EPOCHS = "エポック数は 1 以上の整数にしてください (指定: {value})"
 
 FINALE_WRONG_TYPE = "{what}の型が違います (期待: {expected}、実際: {actual})"
@@ -365,7 +365,7 @@ FINALE_EXPECTED_FLOATS = "float のリスト"
 FINALE_WHAT_LOSSES_LENGTH = "戻り値のリストの長さ"
 FINALE_EXPECTED_EPOCHS = "エポック数 {epochs}"
 FINALE_WHAT_LOSSES = "エポックごとの損失"
-FINALE_NOT_WRITTEN = "{file} が書き出されていません"
+FINALE_NOT_WRITTEN = "『{file}』が書き出されていません"
 FINALE_UNREADABLE = "torch.load(weights_only=True) で読めません ({exc_type})"
 FINALE_WHAT_SAVED = "保存した内容"
 FINALE_EXPECTED_STATE_DICT = "state_dict (キー {keys})"
@@ -382,7 +382,7 @@ FINALE_ARG_TASK_HELP = "実行する課題 (xor)"
 FINALE_ARG_SOLUTIONS = "自分の関数の代わりに模範解答の関数を使う"
 FINALE_ARG_OUTPUT = "our_model.tar と画像を書き出すフォルダ (既定: 学習者のフォルダの {output}/)"
 FINALE_ARG_EPOCHS = "エポック数 (既定: {epochs})"
-ARG_ROOT = "学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 {env} も可)"
+ARG_ROOT = "学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 KATA_ROOT でも指定できます)"
 
 # -- grading sandbox (kata.sandbox) -----------------------------------------------------------------------------
 WORKER_DIED = "学習者のコードを実行していたプロセスが途中で終了しました ({how})。"

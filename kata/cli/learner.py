@@ -28,7 +28,7 @@ ROOT_ENV = "KATA_ROOT"
 
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", metavar="DIR", default=None,
-                        help=messages.ARG_ROOT.format(env=ROOT_ENV))
+                        help=messages.ARG_ROOT)
 
 
 def learner_root(raw: str | os.PathLike | None = None) -> Path:
