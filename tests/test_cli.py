@@ -1,5 +1,7 @@
 """The ``kata`` command as the learner sees it: list, hint, check, reset, solution, bad arguments, and
-``kata.check`` from a notebook.  Each runs ``python -m kata`` on a copy of exercises/ (``KATA_ROOT``).
+``kata.check`` from a notebook, on a copy of exercises/ (``KATA_ROOT``).  The commands that run checks run as
+``python -m kata`` in a fresh interpreter (marked slow); the others (hint, reset, argument errors) call
+``kata.cli.main`` in this process, and a few tests run the entry point itself.
 
 The learner commands serve this repository's course, so these tests use its chapter 01: its counts come from the
 catalog and every edit of its source goes through ``replace_exactly`` (a test fails, not passes vacuously, when the
@@ -7,6 +9,8 @@ chapter changes under it)."""
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -17,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import replace_exactly
-from kata import catalog, messages
+from kata import catalog, cli, messages
 from kata.authoring import stubs
 
 ROOT = catalog.ROOT
@@ -48,6 +52,20 @@ class Learner:
 
     def write(self, source: str) -> None:
         self.file.write_text(source, encoding="utf-8")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """``kata ARGS`` in this process, for the commands that run no checks (hint, reset, bad arguments): the same
+        ``kata.cli.main`` as ``python -m kata`` without an interpreter's start-up."""
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            for name in ("KATA_ROOT", "KATA_SEED"):
+                mp.setenv(name, self.env[name])
+            mp.chdir(ROOT)
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse's errors
+                code = exc.code if isinstance(exc.code, int) else 1
+        return subprocess.CompletedProcess(["kata", *args], code, out.getvalue(), err.getvalue())
 
     def kata(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "kata", *args], cwd=ROOT, env=self.env, capture_output=True,
@@ -87,6 +105,7 @@ def test_list_shows_every_chapter_and_exercise_from_a_real_run(learner):
     assert out.count("構文エラー") == len(CH01.exercises)
 
 
+@pytest.mark.slow
 def test_list_of_one_chapter_marks_pass_fail_and_todo(learner):
     wrong = replace_exactly(solved("torch_version", "same_random_twice"), "return first, second",
                             "return first, second * 2")
@@ -108,7 +127,7 @@ def test_list_of_one_chapter_marks_pass_fail_and_todo(learner):
 
 def test_hint_shows_the_next_level_each_time_and_remembers_it(learner):
     ex = CH01.exercise("seeded_rand")
-    first, second, third = (learner.kata("hint", "01", "seeded_rand") for _ in range(3))
+    first, second, third = (learner.cli("hint", "01", "seeded_rand") for _ in range(3))
     assert first.returncode == second.returncode == third.returncode == 0
     lines(first.stdout).fnmatch_lines([
         messages.HINT_TITLE.format(level=1, total=len(ex.hints), chapter="01", exercise="seeded_rand"),
@@ -123,13 +142,13 @@ def test_hint_shows_the_next_level_each_time_and_remembers_it(learner):
 
 
 def test_hint_levels_are_per_exercise_and_can_start_over(learner):
-    learner.kata("hint", "1", "seeded_rand")
-    other = learner.kata("hint", "01_setup", "torch_version")
+    learner.cli("hint", "1", "seeded_rand")
+    other = learner.cli("hint", "01_setup", "torch_version")
     assert "ヒント 1 / " in other.stdout
-    assert "ヒント 2 / " in learner.kata("hint", "01", "seeded_rand").stdout
-    reset = learner.kata("hint", "01", "seeded_rand", "--reset")
+    assert "ヒント 2 / " in learner.cli("hint", "01", "seeded_rand").stdout
+    reset = learner.cli("hint", "01", "seeded_rand", "--reset")
     assert messages.HINT_FORGOTTEN.format(chapter="01", exercise="seeded_rand") in reset.stdout
-    assert "ヒント 1 / " in learner.kata("hint", "01", "seeded_rand").stdout
+    assert "ヒント 1 / " in learner.cli("hint", "01", "seeded_rand").stdout
 
 
 # -- kata check -----------------------------------------------------------------------------------------------------
@@ -139,6 +158,7 @@ def _normalised(text: str) -> str:
 
 
 @pytest.mark.parametrize("extra", [[], ["-x"], ["-k", "seeded_rand"]], ids=["plain", "-x", "-k"])
+@pytest.mark.slow
 def test_check_prints_and_exits_as_pytest_exercises_nn(tmp_path, extra):
     """In the repository itself (no KATA_ROOT): the output and the exit status of `pytest exercises/01`."""
     env = dict(os.environ, KATA_SEED="7", PYTEST_ADDOPTS=f"-o cache_dir={tmp_path / 'cache'}")
@@ -151,6 +171,7 @@ def test_check_prints_and_exits_as_pytest_exercises_nn(tmp_path, extra):
     assert f"{messages.MARK_TODO} 01 " in run[1].stdout
 
 
+@pytest.mark.slow
 def test_check_of_a_solved_chapter_exits_0(learner):
     learner.write(REFERENCE)
     proc = learner.kata("check", "01", "-q")
@@ -169,7 +190,7 @@ def _backup_path(stdout: str) -> Path:
 
 def test_reset_chapter_restores_the_stub_and_says_where_the_backup_is(learner):
     learner.write(REFERENCE)
-    proc = learner.kata("reset", "01")
+    proc = learner.cli("reset", "01")
     assert proc.returncode == 0, proc.stderr
     assert messages.RESET_CHAPTER.format(file=str(learner.file)) in proc.stdout
     assert learner.file.read_text(encoding="utf-8") == CH01.learner_file().read_text(encoding="utf-8")
@@ -180,7 +201,7 @@ def test_reset_chapter_restores_the_stub_and_says_where_the_backup_is(learner):
 
 def test_reset_one_exercise_keeps_the_others(learner):
     learner.write(REFERENCE)
-    proc = learner.kata("reset", "01", "seeded_rand")
+    proc = learner.cli("reset", "01", "seeded_rand")
     assert proc.returncode == 0, proc.stderr
     assert messages.RESET_EXERCISE.format(file=str(learner.file), exercise="seeded_rand") in proc.stdout
     assert learner.file.read_text(encoding="utf-8") == solved("torch_version", "same_random_twice",
@@ -190,7 +211,7 @@ def test_reset_one_exercise_keeps_the_others(learner):
 
 def test_reset_one_exercise_works_in_a_file_with_a_syntax_error(learner):
     learner.write(replace_exactly(REFERENCE, "return torch.rand(shape)", "return torch.rand(shape"))
-    proc = learner.kata("reset", "01", "seeded_rand")
+    proc = learner.cli("reset", "01", "seeded_rand")
     assert proc.returncode == 0, proc.stderr
     ast.parse(learner.file.read_text(encoding="utf-8"))
     assert learner.file.read_text(encoding="utf-8") == solved("torch_version", "same_random_twice",
@@ -201,14 +222,14 @@ def test_reset_puts_back_an_exercise_the_learner_deleted(learner):
     source = solved("torch_version")
     start, end = stubs.definition_span(source, "seeded_rand")
     learner.write("".join(source.splitlines(keepends=True)[:start] + source.splitlines(keepends=True)[end:]))
-    proc = learner.kata("reset", "01", "seeded_rand")
+    proc = learner.cli("reset", "01", "seeded_rand")
     assert messages.RESET_APPENDED.format(file=str(learner.file), exercise="seeded_rand") in proc.stdout
     tree = ast.parse(learner.file.read_text(encoding="utf-8"))
     assert "seeded_rand" in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
 
 
 def test_reset_of_an_untouched_file_changes_nothing_and_makes_no_backup(learner):
-    proc = learner.kata("reset", "01")
+    proc = learner.cli("reset", "01")
     assert proc.returncode == 0
     assert messages.RESET_UNCHANGED.format(target=str(learner.file)) in proc.stdout
     assert not (learner.root / ".kata" / "backup").exists()
@@ -216,7 +237,7 @@ def test_reset_of_an_untouched_file_changes_nothing_and_makes_no_backup(learner)
 
 def test_reset_recreates_a_deleted_file(learner):
     learner.file.unlink()
-    proc = learner.kata("reset", "01")
+    proc = learner.cli("reset", "01")
     assert proc.returncode == 0
     assert messages.RESET_CREATED.format(file=str(learner.file)) in proc.stdout
     assert learner.file.read_text(encoding="utf-8") == STUB
@@ -230,6 +251,7 @@ def test_the_stub_rebuilt_from_the_reference_is_the_committed_stub(chapter):
 
 # -- kata solution --------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_solution_is_refused_before_the_exercise_passes(learner):
     proc = learner.kata("solution", "01", "seeded_rand")
     assert proc.returncode == 1
@@ -238,6 +260,7 @@ def test_solution_is_refused_before_the_exercise_passes(learner):
     assert "torch.manual_seed(seed)" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_solution_with_force_shows_it_with_a_warning(learner):
     proc = learner.kata("solution", "01", "seeded_rand", "--force")
     assert proc.returncode == 0
@@ -245,6 +268,7 @@ def test_solution_with_force_shows_it_with_a_warning(learner):
     assert stubs.reference_source(CH01, "seeded_rand") in proc.stdout
 
 
+@pytest.mark.slow
 def test_solution_is_shown_once_the_exercise_passes(learner):
     learner.write(solved("seeded_rand"))
     proc = learner.kata("solution", "01", "seeded_rand")
@@ -281,7 +305,7 @@ EXERCISES_01 = ", ".join(e.name for e in CH01.exercises)
     (["hint", "01", "seeded_rand", "--bogus"], "kata: 知らない引数です: --bogus"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_bad_arguments_get_one_japanese_line_and_exit_2(learner, args, expected):
-    proc = learner.kata(*args, timeout=120)
+    proc = learner.cli(*args)
     assert proc.returncode == 2
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1, proc.stderr
@@ -291,14 +315,14 @@ def test_bad_arguments_get_one_japanese_line_and_exit_2(learner, args, expected)
 
 def test_a_missing_learner_file_is_a_bad_argument(learner):
     learner.file.unlink()
-    proc = learner.kata("reset", "01", "seeded_rand")
+    proc = learner.cli("reset", "01", "seeded_rand")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "kata reset: " + messages.MISSING_LEARNER_FILE.format(file=str(learner.file),
                                                                                          chapter="01")
 
 
 def test_a_root_without_exercises_is_a_bad_argument(learner, tmp_path):
-    proc = learner.kata("hint", "01", "seeded_rand", "--root", str(tmp_path / "nowhere"))
+    proc = learner.cli("hint", "01", "seeded_rand", "--root", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
     assert proc.stderr.strip() == "kata hint: " + messages.BAD_ROOT.format(root=tmp_path / "nowhere")
 
@@ -322,6 +346,7 @@ def test_import_kata_is_cheap(learner):
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_notebook_check_runs_in_process_and_sees_each_edit(learner):
     code = f"""
 import kata, pathlib, sys
@@ -342,6 +367,7 @@ print(repr(kata.check("99")))
     assert out.strip().endswith("2")
 
 
+@pytest.mark.slow
 def test_notebook_hint_solution_and_progress_follow_the_cli_rules(learner):
     """kata.hint / kata.solution / kata.progress beside kata.check: the same output and the same rules as the CLI."""
     learner.write(solved("seeded_rand"))
