@@ -1,15 +1,18 @@
 """The engine's own exceptions."""
 from __future__ import annotations
 
+from kata.status import Attribute
+
 __all__ = ["KataTimeout", "LearnerImportError", "UsageError"]
 
 
 class LearnerImportError(Exception):
     """The learner's file could not be imported; ``verdict`` is the Japanese message for every check of it."""
 
-    def __init__(self, verdict: str):
+    def __init__(self, verdict: str, attribute: str = Attribute.IMPORT):
         super().__init__(verdict)
         self.verdict = verdict
+        self.attribute = attribute  # Attribute.IMPORT, or Attribute.SYNTAX when the grader knows it was syntax
 
 
 class UsageError(Exception):

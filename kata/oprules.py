@@ -22,6 +22,7 @@ from typing import Any
 from kata import messages
 from kata.compare import fail
 from kata.observe import names_of, watch
+from kata.status import Attribute
 
 __all__ = ["forbid", "record_ops"]
 
@@ -44,4 +45,4 @@ def forbid(sub: Any, rule: str, *funcs: Callable[..., Any]) -> Iterator[list[str
         yield called
     used = sorted({name for name in called if name in banned})
     if used:
-        fail("forbidden", messages.FORBIDDEN_OP, None, op=rule, used=", ".join(used))
+        fail(Attribute.FORBIDDEN, messages.FORBIDDEN_OP, None, op=rule, used=", ".join(used))

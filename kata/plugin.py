@@ -325,7 +325,7 @@ class UnderTest:
         try:
             return getattr(module, name)
         except AttributeError:
-            fail("missing", messages.MISSING_NAME, None, file=self._file, exercise=name)
+            fail(Attribute.MISSING, messages.MISSING_NAME, None, file=self._file, exercise=name)
 
 
 def sandbox_session(sub: Any) -> Any:

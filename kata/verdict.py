@@ -80,7 +80,7 @@ def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, Mismatch):
         return Verdict(CheckStatus.FAIL, exc.verdict, exc.attribute)
     if isinstance(exc, LearnerImportError):
-        return Verdict(CheckStatus.FAIL, exc.verdict, getattr(exc, "attribute", Attribute.IMPORT))
+        return Verdict(CheckStatus.FAIL, exc.verdict, exc.attribute)
     if isinstance(exc, KataTimeout):
         return Verdict(CheckStatus.FAIL, messages.TIMEOUT.format(seconds=exc.seconds), Attribute.TIMEOUT)
     frames = _learner_frames(exc)

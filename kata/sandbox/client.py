@@ -27,6 +27,7 @@ from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
 from kata.sandbox.worker import apply_state, capture_state
 from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
+from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
 REPLY_LIMIT = 256 * 1024 * 1024
@@ -144,8 +145,8 @@ class Session:
         if "syntax" in header:
             info = header["syntax"]
             self.import_error = LearnerImportError(messages.IMPORT_SYNTAX.format(
-                file=self.chapter.filename, line=info.get("line"), msg=wire.clip(str(info.get("msg")), 300)))
-            self.import_error.attribute = "syntax"  # type: ignore[attr-defined]
+                file=self.chapter.filename, line=info.get("line"), msg=wire.clip(str(info.get("msg")), 300)),
+                Attribute.SYNTAX)
         elif "error" in header:
             info = header["error"]
             frames = info.get("frames") or []
