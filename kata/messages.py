@@ -437,7 +437,7 @@ DEV_CHECK_CHAPTER_NG = "{mark} {key}: 問題が {count} 件あります。"
 DEV_CHECK_PROBLEM = "  - {text}"
 DEV_CHECK_OK = "自己検証に合格しました ({count} 章)。"
 DEV_CHECK_NG = "自己検証に失敗しました ({failed} / {count} 章)。"
-DEV_CHECK_SEED = "乱数シード: {seed} (同じ入力でもう一度: kata dev check {chapters} --seed {seed})"
+DEV_CHECK_SEED = "乱数シード: {seed} (同じ入力でもう一度: kata dev check{chapters} --seed {seed})"
 DEV_ARG_SEED = "4 つの実行で使う乱数シード (既定: 毎回ちがう値)"
 DEV_RUN_NAMES = {"reference": "模範解答 (solutions/)", "stub": "未着手のスタブ (exercises/)",
                  "copied": "exercises/ にコピーした模範解答", "mutants": "誤答カタログ (tests/mutants/)"}

@@ -173,5 +173,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     failed = sum(1 for r in results.values() if not r.ok)
     print(messages.DEV_CHECK_NG.format(failed=failed, count=len(results)) if failed
           else messages.DEV_CHECK_OK.format(count=len(results)))
-    print(messages.DEV_CHECK_SEED.format(seed=seed, chapters=" ".join(c.number for c in chapters)))
+    again = "".join(f" {c.number}" for c in chapters) if args.chapters else ""  # none named: every chapter
+    print(messages.DEV_CHECK_SEED.format(seed=seed, chapters=again))
     return 1 if failed else 0
