@@ -18,6 +18,8 @@ from kata import catalog, manifest, messages
 from kata.authoring import scaffold, selfcheck
 from kata.authoring.stubs import make_stub
 
+__all__ = ["cmd_check", "cmd_new", "cmd_sync", "register", "stale_stubs", "sync"]
+
 SHOWN_FILES = 3
 
 

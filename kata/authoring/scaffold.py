@@ -26,6 +26,9 @@ from string import Template
 from kata import catalog, messages
 from kata.authoring.stubs import definition_span
 
+__all__ = ["MARK", "ChapterFiles", "ScaffoldError", "Unfilled", "chapter_files", "files_of", "list_in_lesson",
+           "new_exercise", "render", "unfilled"]
+
 #: The mark of every place a skeleton leaves to its author.
 MARK = "TODO(kata dev new)"
 TEMPLATES = Path(__file__).resolve().parent / "templates"

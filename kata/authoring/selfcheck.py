@@ -29,6 +29,9 @@ from kata import catalog, messages
 from kata.authoring import scaffold
 from kata.status import CheckStatus
 
+__all__ = ["RUNS", "ChapterResult", "RunBroken", "count_checks", "hint_problems", "load_mutants", "run_all",
+           "run_problems", "run_way", "static_problems"]
+
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: The four ways, in the order they are reported; each maps to the plugin options it adds.
 RUNS: dict[str, tuple[str, ...]] = {"reference": ("--solutions",), "stub": (), "copied": (),
