@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from kata import messages
+
 TRANSPOSED = "次元の順序が入れ替わっているようです。permute / transpose / .T で次元の並びを確認しましょう。"
 FLOAT64_FROM_NUMPY = "float64 になっています。NumPy の配列はふつう float64 で、torch.from_numpy や torch.tensor はその dtype を引き継ぎます。float32 が必要なら .float() や dtype=torch.float32 を使いましょう。"
 FLOAT64_NOT_FLOAT32 = ("float64 (倍精度) になっています。dtype は元のデータや指定から引き継がれます。float64 のデータから作っていないか、"
@@ -156,7 +158,7 @@ def for_contiguous(actual: bool, expected: bool) -> str | None:
 
 
 def for_requires_grad(actual: bool, expected: bool, name: str = "") -> str | None:
-    if name.startswith("入力"):
+    if name.startswith(messages.NAME_INPUT):
         return INPUT_REQUIRES_GRAD_CHANGED
     return REQUIRES_GRAD_OFF if expected else REQUIRES_GRAD_ON
 

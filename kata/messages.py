@@ -2,7 +2,8 @@
 
 Every Japanese string the engine (``kata/``) shows is a constant here or in ``kata/hints.py``, so that the engine's
 tests import the same constant and a wording change cannot silently break a test; tests/test_engine_words.py fails on
-a Japanese string literal anywhere else in ``kata/``.  Templates use ``str.format`` fields.
+a Japanese string literal anywhere else in ``kata/`` (the class-grading package keeps its own words in
+``kata/classroom/messages.py``) and on a constant here that nothing uses.  Templates use ``str.format`` fields.
 
 Words that only one chapter's checks use (a verdict about that chapter's exercise, a hint that names its API) are
 not here: they are constants at the top of that chapter's check file (``checks/NN_topic/test_*.py``), under the
