@@ -406,6 +406,7 @@ def test_kata_alone_prints_the_commands():
     lines(proc.stdout).fnmatch_lines(["使い方: kata*", "*list*", "*hint*", "*solution*"])
 
 
+@pytest.mark.slow
 def test_a_non_editable_install_says_what_to_do(tmp_path):
     """`pip install .` copies kata/ away from checks/ and exercises/: every learner command says so in Japanese."""
     package = tmp_path / "site-packages" / "kata"

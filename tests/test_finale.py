@@ -198,6 +198,7 @@ def test_full_run_pictures_decode_with_matplotlib_too(full_run):
 
 # -- without matplotlib; short runs -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_the_pictures(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     code, out, err = run_cli("--solutions", "--epochs", "3", "--output", str(tmp_path))
@@ -208,6 +209,7 @@ def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_the_pictures(tm
     assert not (tmp_path / finale.LOSS_PNG).exists() and not (tmp_path / finale.FIGURE_PNG).exists()
 
 
+@pytest.mark.slow
 def test_the_default_output_folder_is_in_the_learners_folder_and_ignored_by_git(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "exercises")
     code, out, err = run_cli("--solutions", "--epochs", "1", "--root", str(tmp_path))
@@ -216,6 +218,7 @@ def test_the_default_output_folder_is_in_the_learners_folder_and_ignored_by_git(
     assert f"{finale.OUTPUT_DIR}/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.slow
 def test_run_xor_in_a_notebook_shows_the_pictures_inline(tmp_path, monkeypatch):
     shown: list[str] = []
     ipython = types.ModuleType("IPython")

@@ -311,6 +311,7 @@ def test_in_place_never_imports_modules_planted_at_the_top_of_the_learners_repos
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_kata_verify_accepts_an_intact_copy_and_names_a_changed_or_added_file(tmp_path):
     copy = _repo_copy(tmp_path)
     ok = _kata("verify", "--root", str(copy), timeout=60)
