@@ -7,12 +7,14 @@ with :func:`html.escape`; the pages also carry a Content-Security-Policy that al
 from __future__ import annotations
 
 import html
+import math
 import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kata import catalog, report
+from kata import messages as engine_messages
 from kata.classroom import messages
 from kata.classroom.outputs import PAGES, chapter_scores, number, read_report
 from kata.status import ExerciseStatus
@@ -23,7 +25,7 @@ CSP_NO_SCRIPT = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; b
 HISTOGRAM_BINS = 10
 #: The order of the heat map's columns (what a learner meets first); attributes not listed follow by frequency.
 ATTRIBUTE_ORDER = ("todo", "type", "shape", "dtype", "device", "values", "grad", "requires_grad", "is_leaf",
-                   "shares_memory", "copies_memory", "contiguous", "exception", "timeout", "syntax", "import", "file")
+                   "shares_memory", "copies_memory", "contiguous", "exception", "timeout", "syntax", "import", "file", "unsubmitted")
 CHAPTER_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
                    "#9c755f", "#bab0ac", "#2f6690", "#8cd17d")
 
@@ -44,7 +46,10 @@ def exercise_attribute(ex: dict[str, Any]) -> str | None:
         return "todo"
     checks = [c for c in ex.get("checks", []) if isinstance(c, dict) and not c.get("advisory")]
     if not checks:
-        return "file"
+        ch = catalog.chapter_of_key(str(ex.get("chapter")))
+        missing = ch is not None and str(ex.get("verdict", "")) == engine_messages.IMPORT_MISSING_FILE.format(
+            file="/".join(("exercises", ch.key, ch.file)))
+        return "unsubmitted" if missing else "file"
     bad = next((c for c in checks if c.get("status") in ("fail", "notrun")), None)
     if bad is None:
         bad = next((c for c in checks if c.get("status") == "todo"), None)
@@ -89,19 +94,20 @@ def collect(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str, Any
             "learners": learners}
 
 
-def histogram(scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> list[tuple[float, float, int]]:
-    """(low, high, count) per bin over ``[0, max_score]``; the last bin holds the full mark."""
-    top = max(max_score, max(scores, default=0.0), 1.0)
-    width = top / bins
-    counts = [0] * bins
+def histogram(scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> list[tuple[int, int, int]]:
+    """(low, high, count) per bin of whole points: about ``bins`` bins of equal width over ``[0, max_score]``, the
+    last one holding the full mark."""
+    top = math.ceil(max(max_score, max(scores, default=0.0), 1.0))
+    width = max(1, math.ceil(top / bins))
+    counts = [0] * (top // width + 1)
     for s in scores:
-        counts[min(bins - 1, max(0, int(s / width)))] += 1
-    return [(i * width, (i + 1) * width, counts[i]) for i in range(bins)]
+        counts[min(len(counts) - 1, max(0, int(s // width)))] += 1
+    return [(i * width, i * width + width - 1, count) for i, count in enumerate(counts)]
 
 
 # -- SVG ------------------------------------------------------------------------------------------------------------
 
-def svg_histogram(bins: list[tuple[float, float, int]]) -> str:
+def svg_histogram(bins: list[tuple[int, int, int]]) -> str:
     w, h, left, bottom, top = 640, 240, 40, 40, 12
     plot_w, plot_h = w - left - 12, h - bottom - top
     peak = max((c for _, _, c in bins), default=0) or 1
@@ -116,14 +122,14 @@ def svg_histogram(bins: list[tuple[float, float, int]]) -> str:
     for i, (low, high, count) in enumerate(bins):
         bh = plot_h * count / peak
         x = left + i * bar_w
-        label = messages.HIST_BAR.format(low=f"{low:g}", high=f"{high:g}", count=count)
+        label = messages.HIST_BAR.format(low=low, high=high, count=count)
         parts.append(f'<rect class="bar" data-count="{count}" x="{x + 2:.1f}" y="{top + plot_h - bh:.1f}" '
                      f'width="{bar_w - 4:.1f}" height="{bh:.1f}"><title>{esc(label)}</title></rect>')
         if count:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - bh - 3:.1f}" class="value" '
                          f'text-anchor="middle">{count}</text>')
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16:.1f}" class="axis" '
-                     f'text-anchor="middle">{low:.0f}–</text>')
+                     f'text-anchor="middle">{low}{"–" + str(high) if high > low else ""}</text>')
     parts.append(f'<text x="{left + plot_w / 2}" y="{h - 6}" class="axis-title" text-anchor="middle">'
                  f'{esc(messages.HIST_X)}</text>')
     parts.append(f'<text x="12" y="{top + plot_h / 2}" class="axis-title" text-anchor="middle" '

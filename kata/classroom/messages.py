@@ -101,6 +101,6 @@ ATTRIBUTE_LABELS = {
     "training": "学習モード", "accumulated": "勾配の累積", "not_updated": "更新されない", "missing": "欠落",
     "forbidden": "禁止された操作", "weights_only": "weights_only", "exception": "例外", "assert": "assert",
     "timeout": "時間切れ", "crash": "プロセス異常終了", "exit": "終了の呼び出し", "syntax": "構文エラー",
-    "import": "読み込みエラー", "file": "提出ファイル", "notrun": "実行せず", "timeout-not-run": "実行せず",
+    "import": "読み込みエラー", "file": "提出ファイル", "unsubmitted": "未提出", "notrun": "実行せず", "timeout-not-run": "実行せず",
     "check": "チェックのエラー", "other": "その他",
 }

@@ -1,0 +1,324 @@
+"""``kata class grade`` / ``kata class merge``: a synthetic class with known scores graded end to end, hostile rows
+that cost only their own row, resume, shards; and the roster's own rules (zips, links, shards, names, CSV).
+
+The class is built from references, stubs and catalogued wrong answers of chapters 01 and 02, so each learner's
+score is known before grading: a reference earns the chapter's points (``chapter.toml``), a stub or a missing file
+none, and a wrong answer the points in ``MUTANT_POINTS`` (derived once from the catalogue: the reference with one
+exercise replaced loses that exercise's point and nothing else).
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, replace_exactly
+from kata import catalog, mutants
+from kata.classroom import messages, outputs, roster
+from kata.sandbox.pytest_glue import mutant_source
+
+CHAPTERS = ("01_setup", "02_creation")
+SEED = 7
+#: Chapter points a reference with one catalogued wrong answer earns (derived once, asserted by the class run).
+MUTANT_POINTS = {
+    "torch_version:hard_coded_version": 3, "seeded_rand:float64": 3, "rand_with_generator:ignores_generator": 3,
+    "make_zeros:int64_zeros": 8, "make_arange:includes_end": 8, "exact_tensor_from_list:returns_the_list": 8,
+}
+MUTANTS_OF = {"01_setup": list(MUTANT_POINTS)[:3], "02_creation": list(MUTANT_POINTS)[3:]}
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+
+
+def _chapter(key: str) -> catalog.Chapter:
+    ch = catalog.chapter_of_key(key)
+    assert ch is not None
+    return ch
+
+
+def _points(key: str) -> int:
+    return int(sum(e.points for e in _chapter(key).exercises))
+
+
+def _mutant(key: str, ident: str) -> mutants.Mutant:
+    found = [m for m in mutants.load_all(ROOT / "tests" / "mutants") if m.chapter == key and m.id == ident]
+    assert len(found) == 1, ident
+    return found[0]
+
+
+def _chapter_file(key: str, kind: str) -> tuple[bytes | None, int]:
+    """(the file's bytes or None for no file, the chapter points it earns)."""
+    ch = _chapter(key)
+    if kind == "reference":
+        return ch.reference_file().read_bytes(), _points(key)
+    if kind == "stub":
+        return ch.learner_file().read_bytes(), 0
+    if kind == "missing":
+        return None, 0
+    source, _, _ = mutant_source(ch.reference_file(), _mutant(key, kind))
+    return source, MUTANT_POINTS[kind]
+
+
+def _write(folder: Path, key: str, data: bytes | None) -> None:
+    if data is None:
+        return
+    dest = folder / "exercises" / key / _chapter(key).file
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
+def _status_ok(row: list[str]) -> list[str]:
+    return row + [messages.STATUS_OK]
+
+
+def build_class(root: Path) -> dict[str, tuple[list[str], str | None]]:
+    """The roster under ``root``; returns learner -> (expected score cells, expected status or status prefix)."""
+    expected: dict[str, tuple[list[str], str | None]] = {}
+    kinds = {key: ["reference", "stub", "missing", *MUTANTS_OF[key]] for key in CHAPTERS}
+    for i, (a, b) in enumerate(itertools.product(kinds["01_setup"], kinds["02_creation"])):
+        name = f"learner{i:02d}"
+        (root / name).mkdir(parents=True)
+        data_a, pts_a = _chapter_file("01_setup", a)
+        data_b, pts_b = _chapter_file("02_creation", b)
+        _write(root / name, "01_setup", data_a)
+        _write(root / name, "02_creation", data_b)
+        status = messages.STATUS_NO_FILES if data_a is None and data_b is None else messages.STATUS_OK
+        if data_a is None and data_b is None:
+            (root / name / "README.md").write_text("nothing yet", encoding="utf-8")
+        expected[name] = ([str(pts_a), str(pts_b), str(pts_a + pts_b)], status)
+    ref01, ref02 = _chapter("01_setup").reference_file(), _chapter("02_creation").reference_file()
+    full = [str(_points("01_setup")), str(_points("02_creation")), str(_points("01_setup") + _points("02_creation"))]
+
+    # A name that is markup, graded normally.
+    _write(root / HOSTILE_NAME, "01_setup", ref01.read_bytes())
+    _write(root / HOSTILE_NAME, "02_creation", ref02.read_bytes())
+    expected[HOSTILE_NAME] = (full, messages.STATUS_OK)
+    # A zip of a repository archive (one top folder), graded like a folder.
+    with zipfile.ZipFile(root / "zipped.zip", "w") as zf:
+        zf.writestr("kata-main/exercises/01_setup/seeds.py", ref01.read_bytes())
+        zf.writestr("kata-main/exercises/02_creation/creation.py", ref02.read_bytes())
+        zf.writestr("kata-main/README.md", "not unpacked")
+    expected["zipped"] = (full, messages.STATUS_OK)
+    # Hostile rows: each costs its own row only.
+    (root / "zz-broken.zip").write_bytes(b"PK\x03\x04 this is not a zip file")
+    expected["zz-broken"] = (["0", "0", "0"], messages.ZIP_BROKEN.format(why="BadZipFile"))
+    with zipfile.ZipFile(root / "zz-traversal.zip", "w") as zf:
+        zf.writestr("exercises/01_setup/seeds.py", ref01.read_bytes())
+        zf.writestr("../../escaped.py", "print('out')")
+    expected["zz-traversal"] = (["0", "0", "0"], messages.ZIP_UNSAFE.split("{")[0])
+    with zipfile.ZipFile(root / "zz-ziplink.zip", "w") as zf:
+        info = zipfile.ZipInfo("exercises/01_setup/seeds.py")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    expected["zz-ziplink"] = (["0", "0", "0"], messages.ZIP_UNSAFE.split("{")[0])
+    os.symlink(root / "learner00", root / "zz-entrylink")
+    expected["zz-entrylink"] = (["0", "0", "0"], messages.ENTRY_LINK)
+    (root / "zz-filelink" / "exercises" / "01_setup").mkdir(parents=True)
+    os.symlink(ref01, root / "zz-filelink" / "exercises" / "01_setup" / "seeds.py")
+    _write(root / "zz-filelink", "02_creation", ref02.read_bytes())
+    expected["zz-filelink"] = (["0", str(_points("02_creation")), str(_points("02_creation"))],
+                               messages.STATUS_UNREADABLE_CHAPTERS.split("{")[0])
+    _write(root / "zz-syntax", "01_setup", b"def torch_version(:\n    return 1\n")
+    _write(root / "zz-syntax", "02_creation", ref02.read_bytes())
+    expected["zz-syntax"] = (["0", str(_points("02_creation")), str(_points("02_creation"))],
+                             messages.STATUS_SYNTAX.format(chapters="01"))
+    looping = replace_exactly(ref01.read_text(encoding="utf-8"), "    return str(torch.__version__)\n",
+                              "    while True:\n        pass\n")
+    _write(root / "zz-loop", "01_setup", looping.encode())
+    _write(root / "zz-loop", "02_creation", _chapter("02_creation").learner_file().read_bytes())
+    expected["zz-loop"] = ([str(_points("01_setup") - 1), "0", str(_points("01_setup") - 1)],
+                           messages.STATUS_TIMEOUT.format(exercises="01 torch_version"))
+    return expected
+
+
+def _class(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KATA_"))}
+    return subprocess.run([sys.executable, "-m", "kata", "class", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+GRADE_OPTIONS = ("--chapters", "01,02", "--seed", str(SEED), "--check-timeout", "3", "--budget", "240")
+
+
+def _graded(proc: subprocess.CompletedProcess) -> int:
+    """How many learners the run graded, from its summary line."""
+    head = messages.SUMMARY.split("、")[0]  # "{graded} 人を採点し"
+    match = re.search("^" + re.escape(head).replace(re.escape("{graded}"), r"(\d+)"), proc.stderr, re.M)
+    assert match, proc.stderr
+    return int(match.group(1))
+
+
+def _rows(out: Path) -> list[list[str]]:
+    with open(out / "scores.csv", encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("klass")
+    expected = build_class(base / "roster")
+    proc = _class("grade", str(base / "roster"), "--out", str(base / "out"), *GRADE_OPTIONS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"base": base, "roster": base / "roster", "out": base / "out", "expected": expected, "proc": proc}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_class_with_known_scores_is_graded_end_to_end(graded):
+    rows = _rows(graded["out"])
+    assert rows[0] == [messages.CSV_LEARNER, *CHAPTERS, messages.CSV_TOTAL, messages.CSV_MAX, messages.CSV_STATUS]
+    expected = graded["expected"]
+    assert len(expected) >= 30
+    assert [r[0] for r in rows[1:]] == sorted(expected)
+    maximum = str(_points("01_setup") + _points("02_creation"))
+    wrong = []
+    for row in rows[1:]:
+        cells, status = expected[row[0]]
+        if row[1:5] != [*cells, maximum]:
+            wrong.append((row[0], row[1:5], [*cells, maximum]))
+        elif status is not None and not row[5].startswith(status):
+            wrong.append((row[0], row[5], status))
+    assert not wrong, wrong
+    # Exact rows for the ordinary learners (the status of hostile rows quotes grader messages, checked by prefix).
+    for row in rows[1:]:
+        if row[0].startswith("learner"):
+            cells, status = expected[row[0]]
+            assert row == [row[0], *cells, maximum, status]
+    # The CSV opens in Excel in Japan: UTF-8 with a byte order mark.
+    assert (graded["out"] / "scores.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_every_learner_has_a_report_in_kata_grade_json_and_a_page(graded):
+    out = graded["out"]
+    for state in outputs.read_states(out):
+        rep = json.loads((out / "reports" / f"{state['slug']}.json").read_text(encoding="utf-8"))
+        assert rep["format"] == "kata-grade" and rep["submission"] == state["learner"]
+        assert rep["seed"] == SEED
+        assert [c["key"] for c in rep["chapters"]] == list(CHAPTERS)
+        assert (out / "learners" / f"{state['slug']}.html").is_file()
+    # Nothing of the traversal zip landed outside its own folder.
+    assert not list(graded["base"].rglob("escaped.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_hostile_names_are_text_on_the_dashboard(graded):
+    page = (graded["out"] / "index.html").read_text(encoding="utf-8")
+    assert HOSTILE_NAME not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    slug = roster.slug(HOSTILE_NAME)
+    assert "<" not in slug and "/" not in slug
+    learner_page = (graded["out"] / "learners" / f"{slug}.html").read_text(encoding="utf-8")
+    assert HOSTILE_NAME not in learner_page and "<script" not in learner_page
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_second_run_grades_nothing_and_a_changed_submission_alone_is_graded_again(graded):
+    before = _rows(graded["out"])
+    proc = _class("grade", str(graded["roster"]), "--out", str(graded["out"]), *GRADE_OPTIONS)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _graded(proc) == 0, proc.stderr
+    assert _rows(graded["out"]) == before
+    # learner00 (reference, reference) now submits a stub for chapter 02.
+    _write(graded["roster"] / "learner00", "02_creation", _chapter("02_creation").learner_file().read_bytes())
+    proc = _class("grade", str(graded["roster"]), "--out", str(graded["out"]), *GRADE_OPTIONS)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _graded(proc) == 1, proc.stderr
+    after = {r[0]: r for r in _rows(graded["out"])[1:]}
+    assert after["learner00"][1:4] == [str(_points("01_setup")), "0", str(_points("01_setup"))]
+    assert {k: v for k, v in after.items() if k != "learner00"} == \
+        {r[0]: r for r in before[1:] if r[0] != "learner00"}
+    # Back as it was (the other tests of this module see the original class).
+    _write(graded["roster"] / "learner00", "02_creation", _chapter("02_creation").reference_file().read_bytes())
+    proc = _class("grade", str(graded["roster"]), "--out", str(graded["out"]), *GRADE_OPTIONS)
+    assert proc.returncode == 0 and _rows(graded["out"]) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_shards_partition_the_roster_and_merge_to_the_unsharded_result(graded, tmp_path):
+    names = sorted(graded["expected"])
+    shards = []
+    for k in (1, 2, 3):
+        shard = tmp_path / f"shard{k}"
+        # Seeded with the unsharded run's rows: their keys match, so a shard grades nothing again and drops the
+        # rows of learners outside it (grading the class three more times would only repeat the test above).
+        shutil.copytree(graded["out"], shard)
+        proc = _class("grade", str(graded["roster"]), "--out", str(shard), "--shard", f"{k}/3", *GRADE_OPTIONS)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert _graded(proc) == 0, proc.stderr
+        shards.append(shard)
+    members = [[r[0] for r in _rows(s)[1:]] for s in shards]
+    assert sorted(itertools.chain(*members)) == names  # disjoint, and together the whole class
+    assert all(members), members
+    assert members == [[n for n in names if roster.in_shard(n, (k, 3))] for k in (1, 2, 3)]
+    proc = _class("merge", *map(str, shards), "--out", str(tmp_path / "merged"))
+    assert proc.returncode == 0, proc.stderr
+    assert _rows(tmp_path / "merged") == _rows(graded["out"])
+    assert sorted(p.name for p in (tmp_path / "merged" / "reports").iterdir()) == \
+        sorted(p.name for p in (graded["out"] / "reports").iterdir())
+    assert (tmp_path / "merged" / "index.html").is_file()
+
+
+# -- the roster's rules, without grading ------------------------------------------------------------------------------
+
+def test_shards_are_stable_and_cover_everyone():
+    names = [f"student-{i}" for i in range(200)] + ["山田 太郎", HOSTILE_NAME]
+    for n in (1, 2, 5):
+        owners = [[k for k in range(1, n + 1) if roster.in_shard(name, (k, n))] for name in names]
+        assert all(len(o) == 1 for o in owners)
+    assert [roster.in_shard(x, (2, 5)) for x in names] == [roster.in_shard(x, (2, 5)) for x in reversed(names)][::-1]
+    assert roster.parse_shard("2/4") == (2, 4)
+    for bad in ("0/3", "4/3", "a/b", "3"):
+        with pytest.raises(ValueError):
+            roster.parse_shard(bad)
+
+
+def test_unsafe_zips_are_refused_and_write_nothing_outside(tmp_path):
+    cases = {
+        "abs.zip": [("/etc/evil.py", b"x")], "dots.zip": [("a/../../evil.py", b"x")],
+        "drive.zip": [("C:/evil.py", b"x")],
+    }
+    for name, members in cases.items():
+        with zipfile.ZipFile(tmp_path / name, "w") as zf:
+            for member, data in members:
+                zf.writestr(member, data)
+        with pytest.raises(roster.BadZip):
+            roster.unpack_zip(tmp_path / name, tmp_path / "out" / name)
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("seeds.py", b"#" * (roster.ZIP_MAX_MEMBER_BYTES + 10))
+    with pytest.raises(roster.BadZip):
+        roster.unpack_zip(big, tmp_path / "out" / "big")
+    assert not list(tmp_path.rglob("evil.py"))
+
+
+def test_names_become_distinct_safe_file_names():
+    names = ["alice", "Alice", "a/b", "..", "<script>", "山田 太郎", "x" * 300]
+    slugs = [roster.slug(n) for n in names]
+    assert len(set(slugs)) == len(names)
+    assert all("/" not in s and not s.startswith(".") and len(s) < 60 for s in slugs)
+
+
+def test_a_formula_in_a_name_is_written_as_text():
+    assert outputs.csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert outputs.csv_cell("山田") == "山田"
+
+
+def test_the_class_parent_imports_no_torch_numpy_or_pytest():
+    code = ("import sys, argparse; import kata.classroom, kata.classroom.grade, kata.classroom.merge,"
+            " kata.classroom.dashboard, kata.classroom.template;"
+            " kata.classroom.register(argparse.ArgumentParser().add_subparsers());"
+            " bad = [m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
