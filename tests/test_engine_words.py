@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -105,19 +106,20 @@ def _constants(path: Path) -> list[str]:
 
 
 @functools.cache
-def _sources() -> tuple[dict[str, str], dict[str, str]]:
-    """The engine's files and the check files, by relative path."""
-    def read(paths):
-        return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in paths}
-    return read(engine_files()), read(sorted(CHECKS.glob("*/*.py")))
+def _words() -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+    """The words (maximal runs of word characters, as ``\\bNAME\\b`` finds them) of the engine's files and of the
+    check files, counted per file by relative path: read and counted once, not once per constant."""
+    def count(paths):
+        return {p.relative_to(ROOT).as_posix(): Counter(re.findall(r"\w+", p.read_text(encoding="utf-8")))
+                for p in paths}
+    return count(engine_files()), count(sorted(CHECKS.glob("*/*.py")))
 
 
 def _users(name: str, module: str) -> tuple[list[str], list[str]]:
     """The engine files and the chapters whose code names ``name`` (its own definition not counted)."""
-    word = re.compile(rf"\b{name}\b")
-    engine_sources, check_sources = _sources()
-    engine = [rel for rel, text in engine_sources.items() if len(word.findall(text)) > (1 if rel == module else 0)]
-    chapters = sorted({rel.split("/")[1] for rel, text in check_sources.items() if word.search(text)})
+    engine_words, check_words = _words()
+    engine = [rel for rel, words in engine_words.items() if words[name] > (1 if rel == module else 0)]
+    chapters = sorted({rel.split("/")[1] for rel, words in check_words.items() if words[name]})
     return engine, chapters
 
 
