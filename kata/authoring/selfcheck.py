@@ -182,7 +182,7 @@ def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants:
             problems.append(messages.DEV_MUTANT_PASSES.format(mutant=m.id, exercise=m.exercise))
         elif not any(all(fragment in (t["verdict"] or "") for fragment in m.expect) for t in failing):
             verdicts = " / ".join(_short(t["verdict"]) for t in failing[:3])
-            problems.append(messages.DEV_MUTANT_UNNAMED.format(mutant=m.id, expect=m.expect, verdicts=verdicts))
+            problems.append(messages.DEV_MUTANT_UNNAMED.format(mutant=m.id, expect="」「".join(m.expect), verdicts=verdicts))
     return problems
 
 
