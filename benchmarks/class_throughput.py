@@ -87,6 +87,7 @@ def main() -> None:
             f"{sys.executable} -m kata grade {roster / n} --seed {args.seed} --quiet --output {reports / n}.json "
             + " ".join(chosen) + ";" for n in names)
         single = run(["bash", "-c", loop], ROOT, timeout=6 * 3600)
+        print(json.dumps({"kata_grade_loop_s": round(single["seconds"], 1)}), file=sys.stderr, flush=True)
         klass = run([sys.executable, "-m", "kata", "class", "grade", str(roster), "--out", str(work / "class"),
                      "--seed", str(args.seed), "--quiet", *chosen]
                     + ([f"--jobs={args.jobs}"] if args.jobs else []), ROOT, timeout=6 * 3600)
