@@ -26,6 +26,9 @@ HISTOGRAM_BINS = 10
 #: The order of the heat map's columns (what a learner meets first); attributes not listed follow by frequency.
 ATTRIBUTE_ORDER = ("todo", "type", "shape", "dtype", "device", "values", "grad", "requires_grad", "is_leaf",
                    "shares_memory", "copies_memory", "contiguous", "exception", "timeout", "syntax", "import", "file", "unsubmitted")
+#: Kinds that are no mistake in the code (untouched, not submitted, a file that could not be graded): left out of
+#: "the most common mistake".
+NOT_A_MISTAKE = ("todo", "unsubmitted", "file")
 CHAPTER_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
                    "#9c755f", "#bab0ac", "#2f6690", "#8cd17d")
 
@@ -81,7 +84,8 @@ def collect(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str, Any
                     passed[key] += 1
                 continue
             attrs[key][attribute] += 1
-            verdicts[key][first_line(ex.get("verdict", ""))] += 1
+            if attribute not in NOT_A_MISTAKE:
+                verdicts[key][first_line(ex.get("verdict", ""))] += 1
         learners.append({"row": row, "score": float(rep.get("score", row.get("score", 0)) or 0),
                          "max_score": float(rep.get("max_score", row.get("max_score", 0)) or 0),
                          "chapters": chapter_scores(rep)})
@@ -226,13 +230,13 @@ h1 { font-size: 1.5em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 28px 0
 .chart { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
 table { border-collapse: collapse; background: #fff; font-size: 13px; }
 th, td { border: 1px solid #e4e4e4; padding: 3px 7px; }
-#heatmap td.cell { text-align: center; min-width: 2.6em; } #heatmap td.hot { color: #fff; font-weight: bold; }
+#heatmap td.cell { text-align: center; min-width: 2.6em; } #heatmap th.attr { white-space: nowrap; } #heatmap td.hot { color: #fff; font-weight: bold; }
 #heatmap th.ex { text-align: left; font-weight: normal; white-space: nowrap; }
 #heatmap td.verdict { max-width: 34em; font-size: 12px; color: #333; } .n { color: #888; }
 #learners th { cursor: pointer; background: #f0f0f0; user-select: none; }
 #learners th.asc::after { content: " ▲"; } #learners th.desc::after { content: " ▼"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; } td.total { font-weight: bold; }
-td.status.problem { color: #b22; }
+td.status.problem { color: #b22; } #learners td:first-child { white-space: nowrap; }
 #filter { font-size: 14px; padding: 4px 8px; width: 22em; margin-bottom: 8px; }
 .verdict-text { white-space: pre-wrap; font-family: inherit; margin: 0; }
 .ex-pass { color: #2a7d2a; } .ex-fail, .ex-error { color: #b22; } .ex-todo { color: #777; }

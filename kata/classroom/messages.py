@@ -72,7 +72,8 @@ SUMMARY_SETTINGS = "シード {seed}、チェックの版 {manifest}、章 {chap
 H_HISTOGRAM = "得点の分布"
 H_PASS_RATE = "演習ごとの正解率 (章の順)"
 H_HEATMAP = "どこで、どんな間違いをしているか (演習 × 判定の種類)"
-HEATMAP_NOTE = "各セルは、その演習がその種類の判定で不正解 (または未着手) だった学習者の数です。右端は最も多かった判定の文面です。"
+HEATMAP_NOTE = ("各セルは、その演習がその種類の判定で不正解 (または未着手・未提出) だった学習者の数です。"
+                "右端は、未着手・未提出・採点できないファイルを除いて最も多かった判定の文面と、その人数です。")
 H_TABLE = "学習者ごとの結果"
 FILTER_LABEL = "絞り込み"
 FILTER_PLACEHOLDER = "名前や状態で絞り込み"
@@ -81,7 +82,7 @@ HIST_Y = "人数"
 HIST_BAR = "{low}〜{high} 点: {count} 人"
 PASS_BAR = "{exercise}: 正解 {passed}/{total} 人 ({percent}%)"
 CELL_TITLE = "{exercise} × {attribute}: {count} 人"
-COMMON_VERDICT = "最も多い判定"
+COMMON_VERDICT = "最も多い間違い"
 COL_EXERCISE = "演習"
 COL_LEARNER = "学習者"
 COL_TOTAL = "合計"
@@ -90,7 +91,7 @@ COL_VERDICTS = "判定"
 LINK_VERDICTS = "判定を見る"
 BACK = "クラス全体に戻る"
 EX_STATUS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "error": "採点不可"}
-NO_MISTAKES = "(不正解なし)"
+NO_MISTAKES = "(間違いなし)"
 SHARD_NOTE = "この出力は名簿の一部 (シャード {shard}) です。"
 
 #: Labels of the check result attributes (what kind of mismatch a verdict is about); unknown ones show as they are.
