@@ -12,9 +12,12 @@ from kata.errors import KataTimeout, LearnerImportError
 from kata.oprules import forbid, record_ops
 from kata.status import CheckStatus
 
+#: Where a learner's file sits in a learner's copy (any chapter's would do: the loader shows this relative path).
+LEARNER_FILE = "exercises/01_basics/basics.py"
+
 
 def load_source(tmp_path, source: str, name: str = "learner_mod"):
-    path = tmp_path / "exercises" / "01_setup" / "seeds.py"
+    path = tmp_path / LEARNER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source), encoding="utf-8")
     return loader.load(path, f"kata_test_{name}_{tmp_path.name}")
@@ -49,7 +52,7 @@ def test_learner_exception_names_file_line_source_and_hint(tmp_path):
     v = verdict.classify(raised(mod.f))
     assert v.status == CheckStatus.FAIL and v.attribute == "exception"
     first, source, hint = v.text.splitlines()
-    assert first.startswith("『exercises/01_setup/seeds.py:4 (f)』で例外が発生しました: RuntimeError: ")
+    assert first.startswith(f"『{LEARNER_FILE}:4 (f)』で例外が発生しました: RuntimeError: ")
     assert source == "    return x.numpy()"
     assert hint.startswith(messages.HINT_PREFIX) and ".detach()" in hint
 
@@ -74,14 +77,14 @@ def test_check_side_errors_are_not_blamed_on_the_learner():
 def test_syntax_error_names_file_and_line(tmp_path):
     exc = raised(load_source, tmp_path, "def f(:\n    pass\n")
     assert isinstance(exc, LearnerImportError)
-    assert exc.verdict == messages.IMPORT_SYNTAX.format(file="exercises/01_setup/seeds.py", line=1,
+    assert exc.verdict == messages.IMPORT_SYNTAX.format(file=LEARNER_FILE, line=1,
                                                          msg="invalid syntax")
     assert verdict.classify(exc).attribute == "import"
 
 
 def test_import_time_exception_names_the_line(tmp_path):
     exc = raised(load_source, tmp_path, "import torch\nx = torch.ones(2) @ torch.ones(3)\n", "imp")
-    assert exc.verdict.startswith("『exercises/01_setup/seeds.py』を読み込めませんでした (exercises/01_setup/seeds.py:2)")
+    assert exc.verdict.startswith(f"『{LEARNER_FILE}』を読み込めませんでした ({LEARNER_FILE}:2)")
 
 
 def test_missing_file(tmp_path):
@@ -100,7 +103,7 @@ def test_import_time_global_state_is_restored(tmp_path):
 
 def test_module_is_reloaded_only_when_the_file_changes(tmp_path):
     first = load_source(tmp_path, "VALUE = 1\n", "reload")
-    assert loader.load(tmp_path / "exercises/01_setup/seeds.py", f"kata_test_reload_{tmp_path.name}") is first
+    assert loader.load(tmp_path / LEARNER_FILE, f"kata_test_reload_{tmp_path.name}") is first
     second = load_source(tmp_path, "VALUE = 22\n", "reload")
     assert second.VALUE == 22
 
@@ -127,7 +130,7 @@ def test_not_implemented_from_torch_inside_learner_line_is_an_error(tmp_path):
 
 
 def test_import_timeout_is_not_retried_until_the_file_changes(tmp_path):
-    path = tmp_path / "exercises" / "01_setup" / "seeds.py"
+    path = tmp_path / LEARNER_FILE
     path.parent.mkdir(parents=True)
     path.write_text("import signal\nsignal.raise_signal(signal.SIGUSR1)\n", encoding="utf-8")
     import signal
@@ -141,7 +144,7 @@ def test_import_timeout_is_not_retried_until_the_file_changes(tmp_path):
             loader.load(path, "kata_test_import_timeout")
         with pytest.raises(LearnerImportError) as info:
             loader.load(path, "kata_test_import_timeout")
-        assert info.value.verdict == messages.IMPORT_TIMEOUT.format(file="exercises/01_setup/seeds.py")
+        assert info.value.verdict == messages.IMPORT_TIMEOUT.format(file=LEARNER_FILE)
         path.write_text("VALUE = 3\n", encoding="utf-8")
         assert loader.load(path, "kata_test_import_timeout").VALUE == 3
     finally:
