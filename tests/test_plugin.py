@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGINE_COURSE, replace_exactly
+from conftest import ENGINE_COURSE, replace_exactly, run_checks
 from kata import catalog, messages
 from kata.authoring import stubs
 
@@ -223,3 +223,29 @@ def test_the_engine_course_references_pass_every_check(course):
     assert result.ret == 0
     result.stdout.fnmatch_lines([f"{c.number}  {c.title}*{len(c.exercises)} / {len(c.exercises)}*"
                                  for c in COURSE.chapters()])
+
+
+# -- grading mode: the same verdicts behind the sandbox boundary ---------------------------------------------------
+
+@pytest.mark.slow
+def test_grading_mode_gives_the_learning_mode_outcome_for_every_check(tmp_path):
+    """A wrong type, a wrong dtype, an exception, an untouched stub and a right answer: every check ends the same
+    way (status and attribute) whether the learner's code runs in this process or in a sandbox worker."""
+    source = replace_exactly(REFERENCE_01, "    return 42\n", '    return "42"\n')
+    source = replace_exactly(source, "return x * k", "return (x * k).double()")
+    source = replace_exactly(source, "    return once, once * k\n", "    raise ValueError('boom')\n")
+    sub = make_submission(tmp_path, source)
+    stub_02 = stubs.replace_exercise(stubs.stub_source(CH02), CH02.reference_file().read_text(encoding="utf-8"),
+                                     "first_row")[0]
+    (sub / "exercises" / CH02.key / CH02.file).write_text(stub_02, encoding="utf-8")
+    runs = {mode: run_checks(tmp_path / f"{mode}.json", f"--kata-submission={sub}", "--kata-seed=5", *extra,
+                             cwd=ENGINE_COURSE)[0]
+            for mode, extra in (("learning", ()), ("grading", ("--kata-sandbox",)))}
+    assert runs["grading"]["mode"] == runs["learning"]["mode"] == "submission"
+    outcome = {mode: {t["nodeid"]: (t["status"], t["attribute"]) for t in run["tests"]} for mode, run in runs.items()}
+    assert outcome["grading"] == outcome["learning"]
+    assert {status for status, _ in outcome["grading"].values()} == {"pass", "fail", "todo"}
+    exercises = {e["exercise"]: e for e in runs["grading"]["exercises"]}
+    assert [exercises[name]["status"] for name in ("answer", "scaled", "scaled_twice", "flat", "first_row")] == \
+        ["fail", "fail", "fail", "todo", "pass"]
+    assert "データ型 (dtype)" in exercises["scaled"]["verdict"] and "ValueError" in exercises["scaled_twice"]["verdict"]
