@@ -14,8 +14,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -268,6 +270,35 @@ def test_shards_partition_the_roster_and_merge_to_the_unsharded_result(graded, t
     assert sorted(p.name for p in (tmp_path / "merged" / "reports").iterdir()) == \
         sorted(p.name for p in (graded["out"] / "reports").iterdir())
     assert (tmp_path / "merged" / "index.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_run_stopped_midway_continues_where_it_stopped(tmp_path):
+    reference = _chapter("01_setup").reference_file().read_bytes()
+    for i in range(5):
+        _write(tmp_path / "roster" / f"s{i}", "01_setup", reference)
+    out = tmp_path / "out"
+    args = ("grade", str(tmp_path / "roster"), "--out", str(out), "--chapters", "01", "--seed", str(SEED),
+            "--jobs", "1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KATA_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "kata", "class", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None and not list((out / "state").glob("*.json")):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)  # as a cancelled CI job or a batch system's time limit does
+        proc.wait(timeout=300)
+    finally:
+        proc.kill()
+    done = len(list((out / "state").glob("*.json")))
+    assert done >= 1
+    again = _class(*args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert _graded(again) == 5 - done
+    rows = _rows(out)[1:]
+    assert [r[0] for r in rows] == [f"s{i}" for i in range(5)]
+    assert all(r[1:3] == [str(_points("01_setup"))] * 2 and r[-1] == messages.STATUS_OK for r in rows), rows
 
 
 # -- the roster's rules, without grading ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ handles hostile input, and learner code runs only in the sandbox workers.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,16 @@ def grade_command(args: argparse.Namespace) -> int:
     options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs,
                                  check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
                                  isolation=args.isolation, shard=shard, regrade=args.regrade, quiet=args.quiet)
+    # Stopped with SIGTERM (a CI job cancelled, a batch system's time limit): the rows already written stay, the
+    # processes of the run are ended, and the next run continues from there.
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         outcome = grade.grade_class(args.roster, args.out, options)
     except GradingError as err:
         sys.stderr.write(f"kata class grade: {err}\n")
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not args.quiet:
         from kata.classroom import outputs
 
@@ -69,6 +75,10 @@ def grade_command(args: argparse.Namespace) -> int:
                                                  max_score=outputs.number(top)) + "\n")
         sys.stderr.write(messages.WROTE.format(path=args.out) + "\n")
     return 0
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def merge_command(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from typing import Any
 
 from kata import catalog, grading, manifest, report
 from kata.classroom import messages, outputs, roster
-from kata.classroom.template import TemplateGone, TrustedTemplate
+from kata.classroom.template import TrustedTemplate
 from kata.sandbox.zygote import Zygote, strongest_isolation
 from kata.status import ChapterOutcome
 
@@ -251,7 +251,8 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
             key = learner_key(roster.content_hash(learner, chapters), digest, opts)
             keep.add(learner.slug)
             state = _read_state(out, learner.slug)
-            if not options.regrade and state.get("key") == key and (out / REPORTS / f"{learner.slug}.json").is_file():
+            if not options.regrade and state.get("key") == key and not state.get("retry") \
+                    and (out / REPORTS / f"{learner.slug}.json").is_file():
                 outcome.unchanged += 1
                 continue
             todo.append((learner, key))
@@ -309,6 +310,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     env.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"})
     jobs = max(1, min(options.jobs or default_jobs(len(gradeable)), len(gradeable)))
     lock = threading.Lock()
+    stopping = threading.Event()  # the run is being stopped: what a thread finds now is not a result
     holder: dict[str, TrustedTemplate] = {"t": TrustedTemplate(suite, env, work / "template.log")}
     slots = [Slot(i, suite, work, options.isolation) for i in range(jobs)]
     for learner_key_pair in gradeable:
@@ -337,13 +339,15 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
                 result = grader.grade()
                 if grader.finished_jobs:
                     slot.recycle()  # killed or ended abnormally: its workers go, and no reply is left unread
-            except (TemplateGone, OSError, grading.GradingError, RuntimeError, ValueError) as err:
+            except Exception as err:  # a grader-side failure costs this row (graded again next run), not the run
                 problem = messages.STATUS_GRADER_ERROR.format(why=f"{type(err).__name__}: {report.clean(err, 200)}")
                 result = problem_result(learner, chapters, seed, isolation, problem)
                 with contextlib.suppress(Exception):
                     slot.recycle()
             result.submission = learner.name
             with lock:
+                if stopping.is_set():
+                    return
                 _finish(out, learner, key, result, problem, outcome)
                 progress.step()
 
@@ -354,6 +358,8 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
         for t in threads:
             t.join()
     finally:
+        with lock:
+            stopping.set()
         for slot in slots:
             slot.close()
         holder["t"].close()
@@ -379,7 +385,9 @@ def _finish(out: Path, learner: roster.Learner, key: str, result: report.GradeRe
     result.submission = learner.name
     write_atomic(out / REPORTS / f"{learner.slug}.json", report.render(result, "json"))
     status = problem or outputs.row_status(result)
-    state = {"learner": learner.name, "slug": learner.slug, "kind": learner.kind, "key": key,
+    # A grader-side failure is graded again by the next run, whatever the key.
+    retry = bool(problem) and learner.submission is not None
+    state = {"learner": learner.name, "slug": learner.slug, "kind": learner.kind, "key": key, "retry": retry,
              "problem": bool(problem) or status != messages.STATUS_OK, "status": status,
              "score": result.score, "max_score": result.max_score}
     write_atomic(out / STATE / f"{learner.slug}.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")
