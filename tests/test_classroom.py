@@ -334,6 +334,27 @@ def test_unsafe_zips_are_refused_and_write_nothing_outside(tmp_path):
     assert not list(tmp_path.rglob("evil.py"))
 
 
+def test_the_roster_is_folders_and_zips_and_nothing_else(tmp_path):
+    ref = _chapter("01_setup").reference_file().read_bytes()
+    _write(tmp_path / "alice", "01_setup", ref)
+    with zipfile.ZipFile(tmp_path / "bob.zip", "w") as zf:
+        zf.writestr("bob-main/exercises/01_setup/seeds.py", ref)
+    with zipfile.ZipFile(tmp_path / "alice.zip", "w") as zf:  # a zip beside a folder of the same name
+        zf.writestr("seeds.py", ref)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "submission_metadata.yml").write_text("x", encoding="utf-8")
+    (tmp_path / "class").mkdir()  # the class folder, put inside the roster
+    os.symlink(tmp_path / "alice", tmp_path / "carol")
+    learners = roster.discover(tmp_path, tmp_path / ".unpacked", exclude=(tmp_path / "class",))
+    assert [(x.name, x.kind) for x in learners] == [("alice", "folder"), ("alice.zip", "zip"), ("bob", "zip"),
+                                                   ("carol", "other")]
+    assert learners[2].submission is not None and learners[2].submission.name == "bob-main"
+    assert learners[3].submission is None and learners[3].problem == messages.ENTRY_LINK
+    chapters = [_chapter("01_setup")]
+    assert roster.content_hash(learners[0], chapters) == roster.content_hash(learners[1], chapters)
+    assert roster.content_hash(learners[0], chapters) != roster.content_hash(learners[3], chapters)
+
+
 def test_names_become_distinct_safe_file_names():
     names = ["alice", "Alice", "a/b", "..", "<script>", "山田 太郎", "x" * 300]
     slugs = [roster.slug(n) for n in names]

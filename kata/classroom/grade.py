@@ -244,7 +244,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
     os.chmod(work, 0o700)
     outcome = Outcome()
     try:
-        learners = roster.discover(roster_dir, work / "unpacked", options.shard)
+        learners = roster.discover(roster_dir, work / "unpacked", options.shard, exclude=(out,))
         todo: list[tuple[roster.Learner, str]] = []
         keep = set()
         for learner in learners:

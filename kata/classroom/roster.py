@@ -64,13 +64,16 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-def discover(roster: Path, unpack_to: Path, shard: tuple[int, int] | None = None) -> list[Learner]:
-    """Every learner of ``roster`` in ``shard``, sorted by name; zips unpacked under ``unpack_to``."""
+def discover(roster: Path, unpack_to: Path, shard: tuple[int, int] | None = None,
+             exclude: tuple[Path, ...] = ()) -> list[Learner]:
+    """Every learner of ``roster`` in ``shard``, sorted by name; zips unpacked under ``unpack_to``; ``exclude``:
+    folders that are no learner's (the class folder itself, when it was put inside the roster)."""
+    skip = {os.path.realpath(p) for p in exclude}
     entries = sorted(os.scandir(roster), key=lambda e: e.name)
     folders = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
     learners: list[Learner] = []
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or os.path.realpath(entry.path) in skip:
             continue
         path = Path(entry.path)
         mode = os.lstat(path).st_mode
