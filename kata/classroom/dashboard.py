@@ -314,7 +314,8 @@ def render_learner(row: dict[str, Any], rep: dict[str, Any]) -> str:
              f"<h1>{esc(messages.LEARNER_PAGE_TITLE.format(learner=name))}</h1>",
              f'<p class="summary">{esc(number(rep.get("score", 0)))} / {esc(number(rep.get("max_score", 0)))}'
              f' — {esc(row.get("status", ""))}</p>',
-             f'<table><thead><tr><th>{esc(messages.COL_EXERCISE)}</th><th></th><th></th>'
+             f'<table><thead><tr><th>{esc(messages.COL_EXERCISE)}</th><th>{esc(messages.COL_RESULT)}</th>'
+             f'<th>{esc(messages.COL_SCORE)}</th>'
              f"<th>{esc(messages.COL_VERDICTS)}</th></tr></thead><tbody>"]
     for ex in rep.get("exercises", []):
         status = str(ex.get("status", ""))
