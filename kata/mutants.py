@@ -18,7 +18,7 @@ import importlib.util
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +46,22 @@ REGISTRY: list[Mutant] = []
 
 def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: str | None = None
            ) -> Callable[[Any], Any]:
-    """Register the decorated function or class as a wrong answer for ``exercise`` of ``chapter``."""
-    ch = catalog.chapter(chapter)
-    if ch is None or ch.exercise(exercise) is None:
-        raise ValueError(f"unknown chapter/exercise for a mutant: {chapter} {exercise}")
+    """Register the decorated function or class as a wrong answer for ``exercise`` of ``chapter`` ("01" or
+    "01_setup"; :func:`load_all` checks both against the course and stores the chapter's key)."""
     fragments = (expect,) if isinstance(expect, str) else tuple(expect)
 
     def register(obj: Any) -> Any:
-        REGISTRY.append(Mutant(ch.key, exercise, name or obj.__name__, obj, fragments,
+        REGISTRY.append(Mutant(chapter, exercise, name or obj.__name__, obj, fragments,
                                str(Path(sys.modules[obj.__module__].__file__ or "").resolve())))
         return obj
 
     return register
 
 
-def load_all(folder: Path) -> list[Mutant]:
-    """Import every mutant file in ``folder`` once and return the registry."""
+def load_all(folder: Path, course: catalog.Catalog | None = None) -> list[Mutant]:
+    """Import every mutant file in ``folder`` once and return the registry; the chapters and exercises the mutants
+    name must exist in ``course`` (default: this repository's)."""
+    course = course or catalog.default()
     for path in sorted(folder.glob("*.py")):
         name = f"kata_mutants.{path.stem}"
         if name in sys.modules or path.name.startswith("_"):
@@ -70,7 +70,16 @@ def load_all(folder: Path) -> list[Mutant]:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
+        first = len(REGISTRY)
         spec.loader.exec_module(module)
+        for i in range(first, len(REGISTRY)):
+            m = REGISTRY[i]
+            ch = course.chapter(m.chapter)
+            if ch is None or ch.exercise(m.exercise) is None:
+                del REGISTRY[first:]
+                del sys.modules[name]
+                raise ValueError(f"unknown chapter/exercise for a mutant: {m.chapter} {m.exercise} ({path})")
+            REGISTRY[i] = replace(m, chapter=ch.key)
     return REGISTRY
 
 

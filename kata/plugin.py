@@ -156,7 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TERMINAL_FD] = _terminal_fd()
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
     if settings.mutants:
-        mutants.load_all(settings.course.root / "tests" / "mutants")
+        mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
 
 
