@@ -146,7 +146,7 @@ def _class(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
                           timeout=timeout, env=env)
 
 
-GRADE_OPTIONS = ("--chapters", "01,02", "--seed", str(SEED), "--check-timeout", "3", "--budget", "240")
+GRADE_OPTIONS = ("--chapters", "01,02", "--seed", str(SEED), "--check-timeout", "5", "--budget", "240")
 
 
 def _graded(proc: subprocess.CompletedProcess) -> int:

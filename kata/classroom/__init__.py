@@ -14,6 +14,8 @@ from typing import Any
 
 from kata.classroom import messages
 
+__all__ = ["grade_command", "merge_command", "register"]
+
 
 def register(subparsers: Any) -> None:
     c = subparsers.add_parser("class", help=messages.CLASS_HELP, description=messages.CLASS_DESCRIPTION)

@@ -19,6 +19,8 @@ from kata.classroom import messages
 from kata.classroom.outputs import PAGES, chapter_scores, number, read_report
 from kata.status import ExerciseStatus
 
+__all__ = ["exercise_attribute", "histogram", "render_index", "render_learner", "write"]
+
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
        "base-uri 'none'; form-action 'none'")
 CSP_NO_SCRIPT = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

@@ -39,6 +39,9 @@ from kata.classroom.template import TrustedTemplate
 from kata.sandbox.zygote import Zygote, strongest_isolation
 from kata.status import ChapterOutcome
 
+__all__ = ["CLASS_FILE", "ClassGrader", "ClassOptions", "Outcome", "Progress", "Slot", "default_jobs", "grade_class",
+           "learner_key", "load_class", "problem_result", "write_atomic"]
+
 STATE = "state"
 REPORTS = "reports"
 CLASS_FILE = "class.json"

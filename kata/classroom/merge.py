@@ -11,6 +11,8 @@ from kata.classroom import messages, outputs
 from kata.classroom.grade import CLASS_FILE, load_class, write_atomic
 from kata.grading import GradingError
 
+__all__ = ["merge"]
+
 #: What must agree between shards for their rows to be one class.
 SAME = ("chapters", "seed", "manifest", "options")
 

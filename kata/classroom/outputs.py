@@ -20,6 +20,9 @@ from kata import messages as engine_messages
 from kata.classroom import messages
 from kata.status import ChapterOutcome
 
+__all__ = ["PAGES", "REPORTS", "STATE", "chapter_scores", "class_chapters", "csv_cell", "number", "read_report",
+           "read_states", "row_status", "write_all", "write_scores"]
+
 STATE = "state"
 REPORTS = "reports"
 PAGES = "learners"

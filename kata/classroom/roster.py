@@ -20,6 +20,9 @@ from kata import catalog
 from kata.classroom import messages
 from kata.sandbox.files import BadSubmissionFile
 
+__all__ = ["ZIP_MAX_MEMBERS", "ZIP_MAX_MEMBER_BYTES", "ZIP_MAX_TOTAL_BYTES", "BadZip", "Learner", "content_hash",
+           "discover", "in_shard", "parse_shard", "slug", "unpack_zip"]
+
 #: Limits on one zip file: members unpacked (only ``.py`` files are), bytes per member and bytes in all.
 ZIP_MAX_MEMBERS = 5000
 ZIP_MAX_MEMBER_BYTES = 2 << 20

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+__all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
+
 #: Imported by the template before it says "ready": everything a trusted pytest run of the checks imports.
 WARM = ("torch", "torch._dynamo", "numpy", "pytest", "_pytest.python", "_pytest.fixtures", "pytest_timeout",
         "kata.plugin", "kata.sandbox.pytest_glue", "kata.sandbox.client", "kata.compare", "kata.inputs",
