@@ -15,6 +15,7 @@ Three things live here besides small helpers:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,22 @@ ENGINE_COURSE = TESTS / "engine_course"
 collect_ignore = ["engine_course"]
 #: The engine's tests' own time limit (seconds), for tests without an explicit ``@pytest.mark.timeout``.
 ENGINE_TEST_TIMEOUT = 300.0
+
+
+@pytest.fixture(scope="session")
+def torch_distributed_imported() -> None:
+    """``torch.distributed.tensor`` imported once for the session (see ``pytester`` below)."""
+    with contextlib.suppress(ImportError):
+        import torch.distributed.tensor  # noqa: F401
+
+
+@pytest.fixture
+def pytester(torch_distributed_imported: None, pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytest's own, created after ``torch.distributed.tensor`` is imported (a session fixture is set up first):
+    ``torch.testing`` imports that package on its first comparison, pytester's in-process runs drop the modules a run
+    imported from ``sys.modules``, and torch cannot import it a second time (its operator library registers once per
+    process), so a later test of the session that compares tensors would fail."""
+    return pytester
 
 
 def replace_exactly(text: str, old: str, new: str) -> str:
