@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ENGINE_COURSE, replace_exactly, run_checks
-from kata import catalog, messages
+from kata import catalog, messages, mutants
 from kata.authoring import stubs
 
 COURSE = catalog.Catalog(ENGINE_COURSE)
@@ -249,3 +249,20 @@ def test_grading_mode_gives_the_learning_mode_outcome_for_every_check(tmp_path):
     assert [exercises[name]["status"] for name in ("answer", "scaled", "scaled_twice", "flat", "first_row")] == \
         ["fail", "fail", "fail", "todo", "pass"]
     assert "データ型 (dtype)" in exercises["scaled"]["verdict"] and "ValueError" in exercises["scaled_twice"]["verdict"]
+
+
+# -- the mutant catalogue: wrong answers the checks must reject -----------------------------------------------------
+
+def test_mutant_mode_rejects_every_wrong_answer_naming_what_differs(course, tmp_path, monkeypatch):
+    """``--kata-mutants`` runs each check against the reference with one wrong answer swapped in (the course's own
+    ``tests/mutants/``); every wrong answer fails a check whose verdict says what differs."""
+    monkeypatch.setattr(mutants, "REGISTRY", [])  # this run's catalogue only, not this process's
+    course.run("--kata-mutants", f"--kata-report={tmp_path / 'r.json'}")
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["mode"] == "mutants"
+    assert {(m.chapter, m.exercise) for m in mutants.REGISTRY} == {(CH01.key, "answer"), (CH01.key, "scaled"),
+                                                                    (CH01.key, "scaled_twice")}
+    for m in mutants.REGISTRY:
+        failing = [t["verdict"] for t in report["tests"] if t["mutant"] == m.id and t["status"] == "fail"]
+        assert any(all(fragment in v for fragment in m.expect) for v in failing), (m.id, failing)
+    assert {t["mutant"] for t in report["tests"]} == {m.id for m in mutants.REGISTRY}, "only mutated checks run"
