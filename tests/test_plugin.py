@@ -1,7 +1,8 @@
 """The pytest plugin as a learner and an instructor meet it: argument mapping, verdicts, isolation, timeouts.
 
 Run in-process (pytester) against the engine's test course, ``tests/engine_course/`` (its own rootdir, checks,
-references and stubs), so that these tests follow the engine and not the real chapters.
+references, stubs and mutant catalogue), so that these tests follow the engine and not the real chapters.  Two slow
+tests start fresh interpreters: a learner's plain run, and grading mode (learner code behind the sandbox boundary).
 """
 from __future__ import annotations
 
