@@ -462,3 +462,6 @@ DEV_FEW_MUTANTS = "{exercise}: 誤答カタログに {count} 個しかありま�
 DEV_MUTANT_NOT_RUN = "誤答 {mutant}: どのチェックにもかけられていません"
 DEV_MUTANT_PASSES = "誤答 {mutant}: 『{exercise}』のチェックをすべて通ってしまいます"
 DEV_MUTANT_UNNAMED = "誤答 {mutant}: 落ちましたが、判定に「{expect}」が含まれていません (判定: {verdicts})"
+
+# `python -m kata` on an interpreter older than the engine needs (kata/__main__.py).
+PYTHON_TOO_OLD = "kata: Python 3.11 以上が必要です (この Python は {major}.{minor} です)。"
