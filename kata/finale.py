@@ -401,7 +401,7 @@ class _Code:
             return fn(*args)
         except (KeyboardInterrupt, FinaleError):
             raise
-        except Exception as err:
+        except Exception as err:  # any failure in learner code becomes one Japanese line
             raise self._explain(err, nn, name) from None
 
     def wrong(self, nn: str, name: str, detail: str) -> None:
@@ -515,7 +515,7 @@ def _check_optimizer(code: _Code, optimizer: Any, model: Any) -> None:
 def _check_losses(code: _Code, losses: Any, epochs: int) -> list[float]:
     try:
         values = [float(v) for v in losses]
-    except Exception:
+    except Exception:  # None, a tensor of the wrong kind, …
         code.wrong("11", "train_model", messages.FINALE_WRONG_TYPE.format(
             what=messages.NAME_RETURNED, expected=messages.FINALE_EXPECTED_FLOATS, actual=type(losses).__name__))
     if len(values) != epochs:

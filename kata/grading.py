@@ -527,7 +527,7 @@ def grade_command(args: argparse.Namespace) -> int:
     except GradingError as err:
         sys.stderr.write(f"kata grade: {err}\n")
         return 2
-    except Exception as err:
+    except Exception as err:  # one line, not a traceback, whatever went wrong
         sys.stderr.write(messages.GRADE_CRASHED.format(exc_type=type(err).__name__,
                                                         exc_msg=report.clean(str(err), 300)) + "\n")
         return 2

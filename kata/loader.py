@@ -48,7 +48,7 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
         sys.modules.pop(module_name, None)
         raise LearnerImportError(messages.IMPORT_SYNTAX.format(
             file=display_path(path), line=err.lineno, msg=err.msg)) from None
-    except BaseException as err:
+    except BaseException as err:  # any failure at import time is the learner's
         sys.modules.pop(module_name, None)
         if isinstance(err, KataTimeout):
             # Do not import (and time out) again for every check of this file until it changes.

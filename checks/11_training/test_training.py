@@ -270,7 +270,7 @@ def _load_checkpoint(sub, path):
     __tracebackhide__ = True
     try:
         return load_weights(sub, path)
-    except Exception as exc:
+    except Exception as exc:  # any failure to read the file is the finding
         fail("weights_only", CHECKPOINT_UNREADABLE, SAVE_STATE_DICT, path=Path(path).name,
              exc_type=type(exc).__name__, exc_msg=(str(exc).strip().splitlines() or [""])[0][:200])
 

@@ -500,7 +500,7 @@ class Worker:
                     "NotImplementedError" in (last.line or ""))
         try:
             text = str(err)
-        except Exception:
+        except Exception:  # a learner's exception whose __str__ fails
             text = ""
         out = {"type": type(err).__name__, "mro": [c.__name__ for c in type(err).__mro__][:20],
                "module": type(err).__module__, "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub,
