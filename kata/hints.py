@@ -253,3 +253,7 @@ STEP_MISSING = "backward() は勾配を計算するだけで、パラメータ�
 ZERO_GRAD = "backward() は .grad に足し合わせます。backward() の前に optimizer.zero_grad() で前の勾配を消しましょう。"
 TRAIN_MODE = ("学習の前に model.train() を呼びましょう。評価のあとなどで model.eval() のままだと、"
               "Dropout や BatchNorm が学習用の動きをしません。")
+
+#: Every constant above is public: check files and the engine use them by name (a check file keeps its own chapter's
+#: words; see tests/test_engine_words.py).
+__all__ = [name for name in dict(globals()) if name.isupper() and not name.startswith("_")]

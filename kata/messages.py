@@ -465,3 +465,7 @@ DEV_MUTANT_UNNAMED = "誤答 {mutant}: 落ちましたが、判定に「{expect}
 
 # `python -m kata` on an interpreter older than the engine needs (kata/__main__.py).
 PYTHON_TOO_OLD = "kata: Python 3.11 以上が必要です (この Python は {major}.{minor} です)。"
+
+#: Every constant above is public: check files and the engine use them by name (a check file keeps its own chapter's
+#: words; see tests/test_engine_words.py).
+__all__ = [name for name in dict(globals()) if name.isupper() and not name.startswith("_")]

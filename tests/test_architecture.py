@@ -179,3 +179,46 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(root):
         if bad:
             heavy[module] = (sorted(bad), " -> ".join(chain))
     assert heavy == {}
+
+
+# -- the check-author API ------------------------------------------------------------------------------------------
+
+#: The modules a check file, a reference or a catalogued wrong answer may import: flat, each with ``__all__``.
+AUTHOR_API = ("kata.compare", "kata.inputs", "kata.hints", "kata.messages", "kata.observe", "kata.oprules",
+              "kata.portable", "kata.devices", "kata.probe", "kata.mutants", "kata.xor", "kata.errors")
+COURSE = KATA.parent
+
+
+def _course_files() -> list[Path]:
+    return [p for top in ("checks", "solutions", "tests/mutants", "tests/engine_course") for p in
+            sorted((COURSE / top).rglob("*.py")) if "__pycache__" not in p.parts]
+
+
+@pytest.mark.parametrize("name", AUTHOR_API)
+def test_check_author_module_declares_all(name):
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    assert any(isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+        isinstance(t, ast.Name) and t.id == "__all__" for t in (node.targets if isinstance(node, ast.Assign)
+                                                               else [node.target])) for node in tree.body), \
+        f"{name} has no __all__"
+
+
+def test_course_files_use_only_the_check_author_api():
+    """What checks, references and wrong answers import from ``kata`` is in the author API and in its ``__all__``:
+    the engine can change everything else without touching a chapter."""
+    import importlib
+
+    problems = []
+    for path in _course_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "kata":
+                names = [f"kata.{a.name}" for a in node.names]
+                problems += [f"{path.relative_to(COURSE)}: {n}" for n in names if n not in AUTHOR_API]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kata."):
+                if node.module not in AUTHOR_API:
+                    problems.append(f"{path.relative_to(COURSE)}: {node.module}")
+                    continue
+                public = set(importlib.import_module(node.module).__all__)
+                problems += [f"{path.relative_to(COURSE)}: {node.module}.{a.name} is not in __all__"
+                             for a in node.names if a.name not in public]
+    assert not problems, "\n".join(problems)
