@@ -108,6 +108,17 @@ def main() -> None:
         total_column = rows[0].index("合計")
         class_scores = {r[0]: float(r[total_column]) for r in rows[1:]}
         differ = sorted(n for n in names if float(single_scores[n]) != class_scores.get(n))
+        for n in differ:  # which chapters, and what each side said there
+            one = json.loads((reports / f"{n}.json").read_text(encoding="utf-8"))
+            found = sorted((work / "class" / "reports").glob(f"{n}-*.json"))
+            if not found:
+                continue
+            other = json.loads(found[0].read_text(encoding="utf-8"))
+            for a, b in zip(one["chapters"], other["chapters"]):
+                if a.get("score") != b.get("score"):
+                    print(json.dumps({"learner": n, "chapter": a.get("key"), "kata_grade": a.get("score"),
+                                      "class": b.get("score"), "class_outcome": b.get("outcome"),
+                                      "class_message": b.get("message")}, ensure_ascii=False), file=sys.stderr)
         out = {
             "submissions": len(names), "chapters": len(chapters), "cpus": os.cpu_count(),
             "kata_grade_loop_s": round(single["seconds"], 1), "class_grade_s": round(klass["seconds"], 1),
