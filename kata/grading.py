@@ -485,6 +485,17 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
     return Grader(submission, options).grade()
 
 
+def add_limit_options(parser: Any) -> None:
+    """The per-submission limits and isolation, shared by ``kata grade`` and ``kata class grade`` (defaults from
+    :class:`Options`)."""
+    parser.add_argument("--check-timeout", type=float, default=Options.check_timeout,
+                        help=messages.GRADE_ARG_CHECK_TIMEOUT)
+    parser.add_argument("--budget", type=float, default=Options.budget, help=messages.GRADE_ARG_BUDGET)
+    parser.add_argument("--memory-limit", type=int, default=Options.memory_mb, metavar="MiB",
+                        help=messages.GRADE_ARG_MEMORY)
+    parser.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.OPT_ISOLATION)
+
+
 def register(subparsers: Any) -> None:
     g = subparsers.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
     g.add_argument("submission", type=Path, help=messages.GRADE_ARG_SUBMISSION)
@@ -493,10 +504,7 @@ def register(subparsers: Any) -> None:
     g.add_argument("--chapters", help=messages.GRADE_ARG_CHAPTERS)
     g.add_argument("--seed", type=int, help=messages.GRADE_ARG_SEED)
     g.add_argument("--jobs", type=int, help=messages.GRADE_ARG_JOBS)
-    g.add_argument("--check-timeout", type=float, default=10.0, help=messages.GRADE_ARG_CHECK_TIMEOUT)
-    g.add_argument("--budget", type=float, default=300.0, help=messages.GRADE_ARG_BUDGET)
-    g.add_argument("--memory-limit", type=int, default=1024, metavar="MiB", help=messages.GRADE_ARG_MEMORY)
-    g.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.OPT_ISOLATION)
+    add_limit_options(g)
     g.add_argument("--in-place", action="store_true", help=messages.GRADE_ARG_IN_PLACE)
     g.add_argument("--visibility", default="visible",
                    choices=("visible", "hidden", "after_due_date", "after_published"),

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kata import grading
 from kata.classroom import messages
 
 __all__ = ["grade_command", "merge_command", "register"]
@@ -29,10 +30,7 @@ def register(subparsers: Any) -> None:
     g.add_argument("--shard", metavar="K/N", help=messages.ARG_SHARD)
     g.add_argument("--chapters", help=messages.ARG_CHAPTERS)
     g.add_argument("--seed", type=int, help=messages.ARG_SEED)
-    g.add_argument("--check-timeout", type=float, default=10.0, help=messages.ARG_CHECK_TIMEOUT)
-    g.add_argument("--budget", type=float, default=300.0, help=messages.ARG_BUDGET)
-    g.add_argument("--memory-limit", type=int, default=1024, metavar="MiB", help=messages.ARG_MEMORY)
-    g.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.ARG_ISOLATION)
+    grading.add_limit_options(g)
     g.add_argument("--regrade", action="store_true", help=messages.ARG_REGRADE)
     g.add_argument("--quiet", action="store_true", help=messages.ARG_QUIET)
     g.set_defaults(func=grade_command)

@@ -52,9 +52,9 @@ class ClassOptions:
     chapters: str | None = None
     seed: int | None = None
     jobs: int | None = None
-    check_timeout: float = 10.0
-    budget: float = 300.0
-    memory_mb: int = 1024
+    check_timeout: float = grading.Options.check_timeout  # the per-submission limits are kata grade's
+    budget: float = grading.Options.budget
+    memory_mb: int = grading.Options.memory_mb
     isolation: str | None = None
     shard: tuple[int, int] | None = None
     regrade: bool = False
