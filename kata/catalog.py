@@ -87,6 +87,7 @@ class Catalog:
         self.checks = self.root / "checks"
         self.solutions = self.root / "solutions"
         self.exercises = self.root / "exercises"
+        self._of_check: dict[str, Chapter | None] = {}
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.root)!r})"
@@ -129,12 +130,18 @@ class Catalog:
         return next((c for c in self.chapters() if c.key == key), None)
 
     def chapter_of_check(self, path: Path) -> Chapter | None:
-        """The chapter whose ``checks/NN_topic/`` holds ``path`` (a check file or anything below the folder)."""
-        try:
-            rel = Path(path).resolve().relative_to(self.checks)
-        except ValueError:
-            return None
-        return self.chapter_of_key(rel.parts[0]) if len(rel.parts) > 1 else None
+        """The chapter whose ``checks/NN_topic/`` holds ``path`` (a check file or anything below the folder).
+
+        Asked for every check several times (collection, fixtures, reports): remembered per path."""
+        text = str(path)
+        if text not in self._of_check:
+            try:
+                rel = Path(path).resolve().relative_to(self.checks)
+            except ValueError:
+                self._of_check[text] = None
+            else:
+                self._of_check[text] = self.chapter_of_key(rel.parts[0]) if len(rel.parts) > 1 else None
+        return self._of_check[text]
 
 
 @functools.cache

@@ -106,6 +106,38 @@ def read_learner_file(submission: Path, chapter: catalog.Chapter) -> bytes:
     return read_submission_file(submission, parts, "/".join(("exercises", chapter.key, chapter.file)))
 
 
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (field 22 of /proc/PID/stat), or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def work_folder(prefix: str) -> Path:
+    """A private (0700) temporary folder for one grading run, named after this process (pid and start time).
+
+    A run stopped by SIGKILL (or a machine that lost power) cannot remove its folder, which holds a copy of the
+    checks and the submissions staged: the next run removes the folders of runs whose process is gone.  Linux only
+    (it reads /proc); elsewhere the folder is simply made."""
+    tmp = Path(tempfile.gettempdir())
+    me = _start_time(os.getpid())
+    if me is not None:
+        for old in tmp.glob(f"{prefix}*-*-*"):
+            parts = old.name[len(prefix):].split("-")
+            if len(parts) < 3 or not parts[0].isdigit() or not parts[1].isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if old.is_symlink() or not old.is_dir() or old.stat().st_uid != os.getuid():
+                    continue
+                if _start_time(int(parts[0])) != parts[1]:  # that process is gone (or its pid is someone else's)
+                    shutil.rmtree(old, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-{me or 0}-"))
+    os.chmod(work, 0o700)
+    return work
+
+
 def private_copy(root: Path, target: Path, in_place: bool) -> list[str]:
     """The grading path (engine, checks, references, pytest settings) copied into ``target``, which the trusted
     processes then import from.  In place (the learner's own repository), only files the manifest names, each
@@ -200,8 +232,7 @@ class Grader:
         self.started = time.monotonic()
         self.chapters = select_chapters(self.options.chapters)
         self.seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(3), "little")
-        work = Path(tempfile.mkdtemp(prefix="kata-grade-"))
-        os.chmod(work, 0o700)
+        work = work_folder("kata-grade-")
         try:
             return self._grade_in(work)
         finally:

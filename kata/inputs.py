@@ -75,7 +75,13 @@ def clone_arg(x: Any) -> Any:
 
 
 def seed_all(seed: int) -> None:
-    torch.manual_seed(seed)
+    if torch.cuda.is_available() or (getattr(torch.backends, "mps", None) is not None
+                                     and torch.backends.mps.is_available()):
+        torch.manual_seed(seed)
+    else:
+        # What torch.manual_seed does on a CPU-only machine, without queueing a lazy seeding call for CUDA, XPU and
+        # MTIA each time (each one records a stack trace, and the queue only grows).
+        torch.default_generator.manual_seed(int(seed))
     np.random.seed(seed % 2**32)
     random.seed(seed)
 

@@ -9,6 +9,7 @@ exercise replaced loses that exercise's point and nothing else).
 from __future__ import annotations
 
 import csv
+import html
 import itertools
 import json
 import os
@@ -17,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -374,3 +376,124 @@ def test_the_class_parent_imports_no_torch_numpy_or_pytest():
             " bad = [m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_learner_page_lists_every_check_with_its_own_verdict(graded):
+    """An instructor defends a grade check by check: each check's function, result and (when it failed) its verdict."""
+    out = graded["out"]
+    seen_failing = 0
+    for state in outputs.read_states(out):
+        rep = outputs.read_report(out, state["slug"])
+        page = (out / "learners" / f"{state['slug']}.html").read_text(encoding="utf-8")
+        for ex in rep["exercises"]:
+            for check in ex["checks"]:
+                assert f"<code>{check['function']}</code>" in page, (state["learner"], check["function"])
+                if check["status"] == "fail":
+                    seen_failing += 1
+                    assert html.escape(check["verdict"].splitlines()[0], quote=True) in page
+                    label = messages.ATTRIBUTE_LABELS.get(check["attribute"], check["attribute"])
+                    assert f"[{html.escape(label, quote=True)}]" in page
+        assert page.count('<details class="checks">') == sum(1 for ex in rep["exercises"] if ex["checks"])
+    assert seen_failing > 0
+
+
+GRADESCOPE_METADATA = """\
+submission_1001:
+  :submitters:
+  - :name: 山田 花子
+    :sid: 'A001'
+    :email: hanako@example.jp
+  :created_at: 2026-11-20 10:00:00.000000000 +09:00
+  :score: 0.0
+  :history: []
+submission_1002:
+  :submitters:
+  - :name: "=1+2"
+    :sid: A002
+    :email: bob@example.jp
+  - :name: <b>Carol</b>
+    :sid: A003
+    :email: carol@example.jp
+  :created_at: 2026-11-21 11:00:00.000000000 +09:00
+  :score: 0.0
+  :history: []
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_gradescope_export_is_shown_with_its_submitters(tmp_path):
+    """A Gradescope export names its folders submission_NNN; submission_metadata.yml says who submitted each: the
+    CSV has a line per submitter (a group's members each get the group's points) with the student ID and e-mail."""
+    ref, stub = _chapter("01_setup").reference_file().read_bytes(), _chapter("01_setup").learner_file().read_bytes()
+    base = tmp_path / "export"
+    _write(base / "submission_1001", "01_setup", ref)
+    _write(base / "submission_1002", "01_setup", stub)
+    _write(base / "submission_1003", "01_setup", ref)  # not in the metadata: shown by its folder's name
+    (base / roster.GRADESCOPE_METADATA).write_text(GRADESCOPE_METADATA, encoding="utf-8")
+    out = tmp_path / "out"
+    options = ("--chapters", "01", "--seed", str(SEED), "--check-timeout", "5", "--budget", "240")
+    proc = _class("grade", str(base), "--out", str(out), *options)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    full = str(_points("01_setup"))
+    rows = _rows(out)
+    assert rows[0] == [messages.CSV_LEARNER, messages.CSV_SID, messages.CSV_EMAIL, messages.CSV_FOLDER, "01_setup",
+                       messages.CSV_TOTAL, messages.CSV_MAX, messages.CSV_STATUS]
+    assert [r[:7] for r in rows[1:]] == [
+        ["山田 花子", "A001", "hanako@example.jp", "submission_1001", full, full, full],
+        ["'=1+2", "A002", "bob@example.jp", "submission_1002", "0", "0", full],
+        ["<b>Carol</b>", "A003", "carol@example.jp", "submission_1002", "0", "0", full],
+        ["submission_1003", "", "", "submission_1003", full, full, full]]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "山田 花子" in index and "=1+2、&lt;b&gt;Carol&lt;/b&gt;" in index and "<b>Carol</b>" not in index
+    assert '<span class="folder">submission_1001</span>' in index
+    page = (out / "learners" / f"{roster.slug('submission_1001')}.html").read_text(encoding="utf-8")
+    assert messages.LEARNER_PAGE_TITLE.format(learner="山田 花子 (submission_1001)") in page
+
+    # Who submitted is not graded: a corrected name shows without grading anyone again.
+    (base / roster.GRADESCOPE_METADATA).write_text(GRADESCOPE_METADATA.replace("山田 花子", "山田 華子"),
+                                                   encoding="utf-8")
+    again = _class("grade", str(base), "--out", str(out), *options)
+    assert again.returncode == 0 and _graded(again) == 0, again.stderr[-3000:]
+    assert _rows(out)[1][0] == "山田 華子"
+
+
+def test_gradescope_metadata_that_cannot_be_used_is_said_once_and_names_stay_folders(tmp_path, monkeypatch):
+    meta = tmp_path / roster.GRADESCOPE_METADATA
+    assert roster.gradescope_people(tmp_path) == ({}, None)  # no file: nothing to say
+    meta.write_text(GRADESCOPE_METADATA, encoding="utf-8")
+    people, warning = roster.gradescope_people(tmp_path)
+    assert warning is None and [p["name"] for p in people["submission_1002"]] == ["=1+2", "<b>Carol</b>"]
+    assert people["submission_1001"] == [{"name": "山田 花子", "sid": "A001", "email": "hanako@example.jp"}]
+    meta.write_text("submission_1: [unclosed\n", encoding="utf-8")
+    assert roster.gradescope_people(tmp_path)[1].startswith(messages.METADATA_UNREADABLE.split("(")[0])
+    meta.write_text("- just\n- a list\n", encoding="utf-8")
+    assert roster.gradescope_people(tmp_path)[0] == {}
+    meta.unlink()
+    os.symlink("/etc/passwd", meta)  # never followed
+    assert roster.gradescope_people(tmp_path)[1] == messages.METADATA_UNREADABLE.format(why=messages.WHY_SPECIAL)
+    meta.unlink()
+    meta.write_text(GRADESCOPE_METADATA, encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # PyYAML not installed
+    assert roster.gradescope_people(tmp_path) == ({}, messages.METADATA_NO_YAML)
+
+
+def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path, monkeypatch):
+    """SIGKILL leaves a run no chance to clean up: the next run removes folders whose process is gone."""
+    from kata import grading
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"kata-class-{int(gone.stdout)}-12345-abcdefgh"
+    reused = tmp_path / f"kata-class-{os.getpid()}-1-abcdefgh"  # this pid, but another process's start time
+    (dead / "grader").mkdir(parents=True)
+    reused.mkdir()
+    alive = grading.work_folder("kata-class-")
+    assert alive.is_dir() and oct(alive.stat().st_mode & 0o777) == "0o700"
+    assert not dead.exists() and not reused.exists()
+    other = tmp_path / "kata-class-unrelated"
+    other.mkdir()
+    second = grading.work_folder("kata-class-")
+    assert alive.is_dir() and second.is_dir() and other.is_dir()  # a live run's folder and foreign names stay

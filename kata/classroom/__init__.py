@@ -63,6 +63,8 @@ def grade_command(args: argparse.Namespace) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
+    for warning in outcome.warnings:
+        sys.stderr.write(f"kata class grade: {warning}\n")
     if not args.quiet:
         from kata.classroom import outputs
 

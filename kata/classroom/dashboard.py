@@ -16,7 +16,7 @@ from typing import Any
 from kata import catalog, report
 from kata import messages as engine_messages
 from kata.classroom import messages
-from kata.classroom.outputs import PAGES, chapter_scores, number, read_report
+from kata.classroom.outputs import PAGES, chapter_scores, display_name, number, read_report
 from kata.status import ExerciseStatus
 
 __all__ = ["exercise_attribute", "histogram", "render_index", "render_learner", "write"]
@@ -207,8 +207,9 @@ def learner_table(data: dict[str, Any], chapters: list[catalog.Chapter]) -> str:
     for item in data["learners"]:
         row = item["row"]
         slug = str(row["slug"])
-        cells = [f'<td data-value="{esc(row["learner"])}"><a href="{PAGES}/{esc(slug)}.html">'
-                 f'{esc(row["learner"])}</a></td>']
+        name = display_name(row)
+        folder = f' <span class="folder">{esc(row["learner"])}</span>' if name != str(row["learner"]) else ""
+        cells = [f'<td data-value="{esc(name)}"><a href="{PAGES}/{esc(slug)}.html">{esc(name)}</a>{folder}</td>']
         for ch in chapters:
             value = item["chapters"].get(ch.key, 0)
             cells.append(f'<td class="num" data-value="{value}">{value}</td>')
@@ -241,6 +242,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; } td.total { fon
 td.status.problem { color: #b22; } #learners td:first-child { white-space: nowrap; }
 #filter { font-size: 14px; padding: 4px 8px; width: 22em; margin-bottom: 8px; }
 .verdict-text { white-space: pre-wrap; font-family: inherit; margin: 0; }
+.folder { color: #888; font-size: 11px; } details.checks { margin-top: 4px; font-size: 12px; }
+details.checks ul { margin: 4px 0; padding-left: 1.2em; } details.checks li { margin: 2px 0; }
 .ex-pass { color: #2a7d2a; } .ex-fail, .ex-error { color: #b22; } .ex-todo { color: #777; }
 """
 
@@ -310,8 +313,33 @@ def render_index(out: Path, meta: dict[str, Any], chapters: list[catalog.Chapter
     return page(messages.PAGE_TITLE, body, SCRIPT)
 
 
+def check_list(checks: Any) -> str:
+    """Every check of an exercise with its own result and verdict (folded: the exercise's verdict is the first
+    failing check's), so that an instructor can defend the grade check by check."""
+    items = [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+    if not items:
+        return ""
+    failed = sum(1 for c in items if c.get("status") in ("fail", "todo"))
+    lines = []
+    for c in items:
+        status = str(c.get("status", ""))
+        attribute = str(c.get("attribute") or "")
+        label = messages.ATTRIBUTE_LABELS.get(attribute, attribute)
+        verdict = report.clean(c.get("verdict") or "")
+        advisory = f' <span class="n">{esc(messages.ADVISORY)}</span>' if c.get("advisory") else ""
+        lines.append(f'<li><span class="ex-{esc(status)}">{esc(messages.CHECK_STATUS.get(status, status))}</span> '
+                     f'<code>{esc(c.get("function", ""))}</code>{advisory}'
+                     + (f' <span class="n">[{esc(label)}]</span>' if label and status != "pass" else "")
+                     + (f'<pre class="verdict-text">{esc(verdict)}</pre>' if verdict and status != "pass" else "")
+                     + "</li>")
+    summary = messages.CHECKS_SUMMARY.format(count=len(items), failed=failed)
+    return f'<details class="checks"><summary>{esc(summary)}</summary><ul>{"".join(lines)}</ul></details>'
+
+
 def render_learner(row: dict[str, Any], rep: dict[str, Any]) -> str:
-    name = str(row["learner"])
+    name = display_name(row)
+    if name != str(row["learner"]):
+        name = f"{name} ({row['learner']})"
     parts = [f'<p><a href="../index.html">{esc(messages.BACK)}</a></p>',
              f"<h1>{esc(messages.LEARNER_PAGE_TITLE.format(learner=name))}</h1>",
              f'<p class="summary">{esc(number(rep.get("score", 0)))} / {esc(number(rep.get("max_score", 0)))}'
@@ -325,7 +353,8 @@ def render_learner(row: dict[str, Any], rep: dict[str, Any]) -> str:
                      f'<td>{esc(ex.get("name", ""))}</td>'
                      f'<td class="ex-{esc(status)}">{esc(messages.EX_STATUS.get(status, status))}</td>'
                      f'<td class="num">{esc(number(ex.get("score", 0)))}/{esc(number(ex.get("max_score", 0)))}</td>'
-                     f'<td><pre class="verdict-text">{esc(report.clean(ex.get("verdict", "")))}</pre></td></tr>')
+                     f'<td><pre class="verdict-text">{esc(report.clean(ex.get("verdict", "")))}</pre>'
+                     f'{check_list(ex.get("checks"))}</td></tr>')
     parts.append("</tbody></table>")
     return page(messages.LEARNER_PAGE_TITLE.format(learner=name), "".join(parts))
 

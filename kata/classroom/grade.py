@@ -26,7 +26,6 @@ import os
 import queue
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ class Outcome:
     unchanged: int = 0
     problems: int = 0
     learners: list[str] = field(default_factory=list)  # names graded in this run
+    warnings: list[str] = field(default_factory=list)  # about the roster as a whole (Japanese)
 
 
 def default_jobs(learners: int) -> int:
@@ -246,11 +246,13 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
             "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None}
     write_atomic(out / CLASS_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
 
-    work = Path(tempfile.mkdtemp(prefix="kata-class-"))
-    os.chmod(work, 0o700)
+    work = grading.work_folder("kata-class-")
     outcome = Outcome()
     try:
-        learners = roster.discover(roster_dir, work / "unpacked", options.shard, exclude=(out,))
+        people, warning = roster.gradescope_people(roster_dir)
+        if warning:
+            outcome.warnings.append(warning)
+        learners = roster.discover(roster_dir, work / "unpacked", options.shard, exclude=(out,), people=people)
         todo: list[tuple[roster.Learner, str]] = []
         keep = set()
         for learner in learners:
@@ -260,6 +262,10 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
             if not options.regrade and state.get("key") == key and not state.get("retry") \
                     and (out / REPORTS / f"{learner.slug}.json").is_file():
                 outcome.unchanged += 1
+                if state.get("people", []) != learner.people:  # who submitted it is not graded: kept up to date
+                    state["people"] = learner.people
+                    write_atomic(out / STATE / f"{learner.slug}.json",
+                                 json.dumps(state, ensure_ascii=False, indent=1) + "\n")
                 continue
             todo.append((learner, key))
         _prune(out, keep)
@@ -313,7 +319,9 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     warnings = [grading.messages.GRADE_MANIFEST_STALE.format(count=len(changed), files=", ".join(changed[:5]))] \
         if changed else []
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
-    env.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"})
+    # Without PYTHONDONTWRITEBYTECODE (kata grade sets it): the checks' compiled (assertion-rewritten) modules are
+    # cached in the private copy by the first submission's run and read by every later one.
+    env.update({"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"})
     jobs = max(1, min(options.jobs or default_jobs(len(gradeable)), len(gradeable)))
     lock = threading.Lock()
     stopping = threading.Event()  # the run is being stopped: what a thread finds now is not a result
@@ -393,7 +401,8 @@ def _finish(out: Path, learner: roster.Learner, key: str, result: report.GradeRe
     status = problem or outputs.row_status(result)
     # A grader-side failure is graded again by the next run, whatever the key.
     retry = bool(problem) and learner.submission is not None
-    state = {"learner": learner.name, "slug": learner.slug, "kind": learner.kind, "key": key, "retry": retry,
+    state = {"learner": learner.name, "people": learner.people, "slug": learner.slug, "kind": learner.kind,
+             "key": key, "retry": retry,
              "problem": bool(problem) or status != messages.STATUS_OK, "status": status,
              "score": result.score, "max_score": result.max_score}
     write_atomic(out / STATE / f"{learner.slug}.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")

@@ -51,9 +51,16 @@ WHY_SPECIAL = "ふつうのファイルではない"
 WHY_MEMBER_SIZE = "1 項目が大きすぎる"
 ENTRY_LINK = "名簿フォルダの項目がシンボリックリンクのため採点しませんでした (リンク先はたどりません)"
 ENTRY_SPECIAL = "名簿フォルダの項目がふつうのフォルダでも zip ファイルでもないため採点しませんでした"
+METADATA_NO_YAML = ("名簿フォルダに Gradescope の submission_metadata.yml がありますが、読むには PyYAML が必要です "
+                    "(pip install \"intro2dl-kata[class]\")。学習者はフォルダ名 (submission_…) で表示します。")
+METADATA_UNREADABLE = ("Gradescope の submission_metadata.yml を読めませんでした ({why})。"
+                       "学習者はフォルダ名 (submission_…) で表示します。")
 
 # -- the dashboard --------------------------------------------------------------------------------------------------
 CSV_LEARNER = "学習者"
+CSV_SID = "学籍番号"
+CSV_EMAIL = "メールアドレス"
+CSV_FOLDER = "提出フォルダ"
 CSV_TOTAL = "合計"
 CSV_MAX = "満点"
 CSV_STATUS = "状態"
@@ -87,6 +94,10 @@ COL_SCORE = "得点"
 BACK = "クラス全体に戻る"
 EX_STATUS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "error": "採点不可"}
 NO_MISTAKES = "(間違いなし)"
+CHECKS_SUMMARY = "チェック {count} 件 (うち不正解・未着手 {failed} 件) の内訳"
+CHECK_STATUS = {"pass": "✔ 正解", "fail": "✘ 不正解", "todo": "… 未着手", "skip": "― スキップ", "notrun": "― 実行せず",
+}
+ADVISORY = "(参考: 得点に含まれません)"
 SHARD_NOTE = "この出力は名簿の一部 (シャード {shard}) です。"
 
 #: Labels of the check result attributes (what kind of mismatch a verdict is about); unknown ones show as they are.

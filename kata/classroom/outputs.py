@@ -20,8 +20,8 @@ from kata import messages as engine_messages
 from kata.classroom import messages
 from kata.status import ChapterOutcome
 
-__all__ = ["PAGES", "REPORTS", "STATE", "chapter_scores", "class_chapters", "csv_cell", "number", "read_report",
-           "read_states", "row_status", "write_all", "write_scores"]
+__all__ = ["PAGES", "REPORTS", "STATE", "chapter_scores", "class_chapters", "csv_cell", "display_name", "number",
+           "people_of", "read_report", "read_states", "row_status", "write_all", "write_scores"]
 
 STATE = "state"
 REPORTS = "reports"
@@ -47,6 +47,19 @@ def read_report(out: Path, slug: str) -> dict[str, Any]:
         if isinstance(data, dict):
             return data
     return {}
+
+
+def people_of(row: dict[str, Any]) -> list[dict[str, str]]:
+    """Who submitted the row's entry, as the roster said (a Gradescope export); [] when it did not say."""
+    people = row.get("people")
+    return [{k: str(p.get(k) or "") for k in ("name", "sid", "email")}
+            for p in people if isinstance(p, dict)] if isinstance(people, list) else []
+
+
+def display_name(row: dict[str, Any]) -> str:
+    """The learner as the instructor knows them: the submitters' names (a group's joined), else the entry's name."""
+    names = [p["name"] for p in people_of(row) if p["name"]]
+    return "、".join(names) if names else str(row["learner"])
 
 
 def number(x: Any) -> int | float:
@@ -94,17 +107,25 @@ def csv_cell(text: str) -> str:
 def write_scores(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str, Any]]) -> None:
     path = Path(out) / "scores.csv"
     tmp = path.with_name(".scores.csv.tmp")
+    # With a Gradescope export's names: one line per submitter (a group's members each get the group's points, as
+    # a gradebook wants them), with the student ID, the e-mail address and the submission folder.
+    named = any(people_of(row) for row in rows)
     with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([messages.CSV_LEARNER, *[c.key for c in chapters], messages.CSV_TOTAL, messages.CSV_MAX,
-                         messages.CSV_STATUS])
+        who = [messages.CSV_LEARNER, messages.CSV_SID, messages.CSV_EMAIL, messages.CSV_FOLDER] if named \
+            else [messages.CSV_LEARNER]
+        writer.writerow([*who, *[c.key for c in chapters], messages.CSV_TOTAL, messages.CSV_MAX, messages.CSV_STATUS])
         for row in rows:
             rep = read_report(out, str(row["slug"]))
             scores = chapter_scores(rep)
-            writer.writerow([csv_cell(str(row["learner"])), *[scores.get(c.key, 0) for c in chapters],
-                             number(rep.get("score", row.get("score", 0))),
-                             number(rep.get("max_score", row.get("max_score", 0))),
-                             csv_cell(str(row.get("status", "")))])
+            points = [*[scores.get(c.key, 0) for c in chapters], number(rep.get("score", row.get("score", 0))),
+                      number(rep.get("max_score", row.get("max_score", 0))), csv_cell(str(row.get("status", "")))]
+            if not named:
+                writer.writerow([csv_cell(str(row["learner"])), *points])
+                continue
+            for person in people_of(row) or [{"name": str(row["learner"]), "sid": "", "email": ""}]:
+                writer.writerow([csv_cell(person["name"] or str(row["learner"])), csv_cell(person["sid"]),
+                                 csv_cell(person["email"]), csv_cell(str(row["learner"])), *points])
     tmp.replace(path)
 
 

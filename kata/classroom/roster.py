@@ -13,15 +13,20 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kata import catalog
 from kata.classroom import messages
 from kata.sandbox.files import BadSubmissionFile
 
-__all__ = ["ZIP_MAX_MEMBERS", "ZIP_MAX_MEMBER_BYTES", "ZIP_MAX_TOTAL_BYTES", "BadZip", "Learner", "content_hash",
-           "discover", "in_shard", "parse_shard", "slug", "unpack_zip"]
+__all__ = ["GRADESCOPE_METADATA", "METADATA_MAX_BYTES", "ZIP_MAX_MEMBERS", "ZIP_MAX_MEMBER_BYTES",
+           "ZIP_MAX_TOTAL_BYTES", "BadZip", "Learner", "content_hash", "discover", "gradescope_people", "in_shard",
+           "parse_shard", "slug", "unpack_zip"]
+
+#: A Gradescope export's list of who submitted each ``submission_NNN`` folder, and the most of it that is read.
+GRADESCOPE_METADATA = "submission_metadata.yml"
+METADATA_MAX_BYTES = 32 << 20
 
 #: Limits on one zip file: members unpacked (only ``.py`` files are), bytes per member and bytes in all.
 ZIP_MAX_MEMBERS = 5000
@@ -36,6 +41,8 @@ class Learner:
     kind: str  # "folder" / "zip" / "other"
     submission: Path | None = None  # the folder graded (a zip's unpacked copy); None when there is none
     problem: str = ""  # why there is nothing to grade (Japanese), when submission is None
+    #: Who submitted it, when the roster says so (a Gradescope export): one {"name", "sid", "email"} per submitter.
+    people: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -67,10 +74,55 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
+def gradescope_people(roster: Path) -> tuple[dict[str, list[dict[str, str]]], str | None]:
+    """The submitters of each folder of a Gradescope export, from its ``submission_metadata.yml``:
+    ``({"submission_123": [{"name": ..., "sid": ..., "email": ...}, ...]}, None)``, or ``({}, why)`` in Japanese
+    when the file is there but cannot be used (no PyYAML, not YAML, too big, a link).  ``({}, None)`` without it.
+
+    The file maps each folder to ``:submitters:`` (a group submission has several), each with ``:name:``, ``:sid:``
+    and ``:email:`` (Ruby symbols as keys, as Gradescope writes them)."""
+    path = Path(roster) / GRADESCOPE_METADATA
+    if not os.path.lexists(path):
+        return {}, None
+    try:
+        import yaml
+    except ImportError:
+        return {}, messages.METADATA_NO_YAML
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(messages.WHY_SPECIAL)
+        if st.st_size > METADATA_MAX_BYTES:
+            raise ValueError(messages.WHY_MEMBER_SIZE)
+        with open(path, "rb") as f:
+            data = yaml.safe_load(f.read(METADATA_MAX_BYTES))
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        why = str(err) if isinstance(err, ValueError) and not isinstance(err, yaml.YAMLError) else type(err).__name__
+        return {}, messages.METADATA_UNREADABLE.format(why=why)
+    if not isinstance(data, dict):
+        return {}, messages.METADATA_UNREADABLE.format(why=type(data).__name__)
+    out: dict[str, list[dict[str, str]]] = {}
+    for folder, record in data.items():
+        submitters = record.get(":submitters", record.get("submitters")) if isinstance(record, dict) else None
+        people = []
+        for person in submitters if isinstance(submitters, list) else []:
+            if isinstance(person, dict):
+                people.append({k: _text(person.get(f":{k}", person.get(k))) for k in ("name", "sid", "email")})
+        if people:
+            out[str(folder)] = people
+    return out, None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()[:200]
+
+
 def discover(roster: Path, unpack_to: Path, shard: tuple[int, int] | None = None,
-             exclude: tuple[Path, ...] = ()) -> list[Learner]:
+             exclude: tuple[Path, ...] = (), people: dict[str, list[dict[str, str]]] | None = None) -> list[Learner]:
     """Every learner of ``roster`` in ``shard``, sorted by name; zips unpacked under ``unpack_to``; ``exclude``:
-    folders that are no learner's (the class folder itself, when it was put inside the roster)."""
+    folders that are no learner's (the class folder itself, when it was put inside the roster); ``people``: who
+    submitted which entry (:func:`gradescope_people`)."""
+    people = people or {}
     skip = {os.path.realpath(p) for p in exclude}
     entries = sorted(os.scandir(roster), key=lambda e: e.name)
     folders = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
@@ -100,6 +152,8 @@ def discover(roster: Path, unpack_to: Path, shard: tuple[int, int] | None = None
         elif is_zip:
             learners.append(Learner(name, path, "other", problem=messages.ENTRY_SPECIAL))
         # other plain files (a Gradescope metadata file, a CSV of names) are not learners
+    for learner in learners:
+        learner.people = people.get(learner.name, [])
     return sorted(learners, key=lambda learner: learner.name)
 
 

@@ -188,6 +188,9 @@ def serve() -> None:
                 # One thread, set before any fork: the template never runs an operation, so torch has not started
                 # its thread pool, and every child begins single-threaded (as ``OMP_NUM_THREADS=1`` asks).
                 module.set_num_threads(1)
+    from kata.sandbox.worker import prepare_to_fork
+
+    prepare_to_fork()
     control.sendall(b"ready\n")
     children: set[int] = set()
     while True:

@@ -158,17 +158,25 @@ def _share_the_budget(request: pytest.FixtureRequest, session: client.Session) -
     from kata.plugin import ITEM_INFO
 
     items = request.session.items
-    index = request.config.stash.setdefault(_INDEX, {id(it): i for i, it in enumerate(items)})
-    position = index.get(id(request.node), 0)
-    upcoming = {it.stash.get(ITEM_INFO, None) for it in items[position:]} - {None}
+    if _UPCOMING not in request.config.stash:
+        # For each check: how many exercises are left from it on (its own included), counted once for the run.
+        upcoming: dict[int, int] = {}
+        seen: set = set()
+        for it in reversed(items):
+            info = it.stash.get(ITEM_INFO, None)
+            if info is not None:
+                seen.add(info)
+            upcoming[id(it)] = len(seen)
+        request.config.stash[_UPCOMING] = upcoming
+    count = request.config.stash[_UPCOMING].get(id(request.node), len(items))
     left = float(raw) - time.time()
     base = limits(request.config).call_timeout
-    share = max(0.5, left / max(1, len(upcoming)))
+    share = max(0.5, left / max(1, count))
     session.limits.call_timeout = min(base, share)
     session.limits.import_timeout = min(base, share)
 
 
-_INDEX = pytest.StashKey[dict[int, int]]()
+_UPCOMING = pytest.StashKey[dict[int, int]]()
 
 
 def unconfigure(config: pytest.Config) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import importlib
 import json
 import linecache
@@ -662,6 +663,19 @@ def _worker_main(fd: int, cfg: dict, report: int) -> None:
     os._exit(code)
 
 
+def prepare_to_fork() -> None:
+    """What every forked child would otherwise do for itself, done once before the forks (pure Python, no thread).
+
+    torch's table of overridable functions (the names the op recorder gives) is built on first use; and the objects
+    imported so far are moved out of the garbage collector's reach (``gc.freeze``), so that a collection in a child
+    neither walks them (torch alone brings hundreds of thousands) nor writes to their pages, which the child then
+    has to copy."""
+    with contextlib.suppress(Exception):
+        torch.overrides.resolve_name(torch.add)
+    gc.collect()
+    gc.freeze()
+
+
 def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
     """Fork one worker per ``spawn`` request; kill them all when the control socket closes.
 
@@ -674,6 +688,7 @@ def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
     for name in warm:  # before "ready": imported later, it would hold up the spawn of a chapter that is waiting
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    prepare_to_fork()
     control.sendall(b"ready\n")
     while True:
         try:
