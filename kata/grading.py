@@ -307,6 +307,9 @@ class Grader:
                     # would first parse each traceback entry's source file (about 0.3 s per failed check), and even
                     # the native style formats a traceback nobody reads (the log then shows no verdicts either).
                     "--tb=no",
+                    # Nothing of a check's output is read (learner code prints in the worker, which reports it): no
+                    # per-check capture of stdout and stderr, which the log takes instead.
+                    "--capture=no",
                     f"--kata-submission={stage}", "--kata-sandbox", f"--kata-seed={self.seed}",
                     f"--kata-stream={job.stream}", f"--basetemp={temp}"]
             if self.options.isolation:
