@@ -299,7 +299,9 @@ class Grader:
             temp = work / f"tmp-{i}"
             code = ("import sys; sys.path.insert(0, %r); import pytest; sys.exit(pytest.main(sys.argv[1:]))"
                     % str(suite))
-            args = [sys.executable, "-I", "-c", code, "-p", "kata.plugin", "--noconftest",
+            # Only the plugins grading needs (PYTEST_DISABLE_PLUGIN_AUTOLOAD below): a grade must not depend on the
+            # pytest plugins installed beside it (one that reorders checks or reseeds the RNGs would change it).
+            args = [sys.executable, "-I", "-c", code, "-p", "kata.plugin", "-p", "pytest_timeout", "--noconftest",
                     "-c", str(suite / "pyproject.toml"), "--rootdir", str(suite), "-p", "no:cacheprovider",
                     # The sandbox's own per-call limit is the one that fires; pytest-timeout only guards trusted code.
                     "-q", "--no-header", "-o", f"timeout={3 * self.options.check_timeout + 30}",
@@ -323,7 +325,7 @@ class Grader:
                         "KATA_MEMORY_MB": str(self.options.memory_mb),
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-                        "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
+                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
             zygote = self._zygotes[i]
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation

@@ -220,3 +220,28 @@ def test_markup_in_names_and_verdicts_is_shown_as_text(page, browser, dashboard)
     assert VERDICTS["shape"] in pg.locator("body").inner_text()
     assert pg.locator("b").count() == 0
     assert problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_learner_page_unfolds_each_exercises_checks(browser, dashboard):
+    """The checks behind each exercise's verdict, folded under it: closed at first, opened by a click, as text."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    pg.goto((dashboard / "learners" / f"{roster.slug('alice')}.html").as_uri())
+    folds = pg.locator("details.checks")
+    assert folds.count() == len(_exercises())
+    shape_row = pg.locator("tbody tr").nth(7)  # a chapter-02 exercise: alice's shape mistake
+    fold = shape_row.locator("details.checks")
+    check = fold.locator("li").first
+    assert not check.is_visible()
+    fold.locator("summary").click()
+    assert check.is_visible()
+    text = check.inner_text()
+    assert f"test_{_exercises()[7].name}" in text and "[形状]" in text and VERDICTS["shape"] in text
+    assert pg.locator("b").count() == 0
+    assert problems == []
+    context.close()

@@ -17,7 +17,7 @@ from kata import catalog, report
 from kata import messages as engine_messages
 from kata.classroom import messages
 from kata.classroom.outputs import PAGES, chapter_scores, display_name, number, read_report
-from kata.status import ExerciseStatus
+from kata.status import CheckStatus, ExerciseStatus
 
 __all__ = ["exercise_attribute", "histogram", "render_index", "render_learner", "write"]
 
@@ -319,7 +319,7 @@ def check_list(checks: Any) -> str:
     items = [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
     if not items:
         return ""
-    failed = sum(1 for c in items if c.get("status") in ("fail", "todo"))
+    failed = sum(1 for c in items if c.get("status") in (CheckStatus.FAIL, CheckStatus.TODO))
     lines = []
     for c in items:
         status = str(c.get("status", ""))
@@ -329,8 +329,9 @@ def check_list(checks: Any) -> str:
         advisory = f' <span class="n">{esc(messages.ADVISORY)}</span>' if c.get("advisory") else ""
         lines.append(f'<li><span class="ex-{esc(status)}">{esc(messages.CHECK_STATUS.get(status, status))}</span> '
                      f'<code>{esc(c.get("function", ""))}</code>{advisory}'
-                     + (f' <span class="n">[{esc(label)}]</span>' if label and status != "pass" else "")
-                     + (f'<pre class="verdict-text">{esc(verdict)}</pre>' if verdict and status != "pass" else "")
+                     + (f' <span class="n">[{esc(label)}]</span>' if label and status != CheckStatus.PASS else "")
+                     + (f'<pre class="verdict-text">{esc(verdict)}</pre>' if verdict and status != CheckStatus.PASS
+                        else "")
                      + "</li>")
     summary = messages.CHECKS_SUMMARY.format(count=len(items), failed=failed)
     return f'<details class="checks"><summary>{esc(summary)}</summary><ul>{"".join(lines)}</ul></details>'
