@@ -572,7 +572,7 @@ def _timeout_key(item: pytest.Item) -> tuple | None:
     return (*info, mutant.id if mutant else None)
 
 
-def _verdict_follows(excinfo: Any) -> str:
+def _verdict_follows(excinfo: Any, style: Any = None) -> str:
     return ""
 
 

@@ -75,7 +75,8 @@ def default_jobs(learners: int) -> int:
 
     A submission's trusted run and its worker take turns (each waits on the other's reply), so one submission per CPU
     leaves the CPUs idle between turns: on 2 CPUs, 100 submissions took 248 s with 2 at a time, 179 s with 3 and
-    178 s with 4 (benchmarks/class_throughput.py's class, same seed and scores)."""
+    178 s with 4 (benchmarks/class_throughput.py's class, same seed and scores; an earlier, slower
+    version of the grader: the order is what counts)."""
     jobs = grading.usable_cpus() + 1
     memory = grading.usable_memory_mb()
     if memory is not None:
