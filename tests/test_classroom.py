@@ -468,12 +468,19 @@ def test_gradescope_metadata_that_cannot_be_used_is_said_once_and_names_stay_fol
     assert warning is None and [p["name"] for p in people["submission_1002"]] == ["=1+2", "<b>Carol</b>"]
     assert people["submission_1001"] == [{"name": "山田 花子", "sid": "A001", "email": "hanako@example.jp"}]
     meta.write_text("submission_1: [unclosed\n", encoding="utf-8")
-    assert roster.gradescope_people(tmp_path)[1].startswith(messages.METADATA_UNREADABLE.split("(")[0])
+    assert roster.gradescope_people(tmp_path) == ({}, messages.METADATA_UNREADABLE.format(
+        why=messages.METADATA_NOT_YAML.format(what="ParserError")))
     meta.write_text("- just\n- a list\n", encoding="utf-8")
-    assert roster.gradescope_people(tmp_path)[0] == {}
+    assert roster.gradescope_people(tmp_path) == ({}, messages.METADATA_UNREADABLE.format(
+        why=messages.METADATA_NOT_YAML.format(what="list")))
     meta.unlink()
     os.symlink("/etc/passwd", meta)  # never followed
-    assert roster.gradescope_people(tmp_path)[1] == messages.METADATA_UNREADABLE.format(why=messages.WHY_SPECIAL)
+    people, warning = roster.gradescope_people(tmp_path)
+    assert people == {} and warning is not None and roster.GRADESCOPE_METADATA in warning and "passwd" not in warning
+    meta.unlink()
+    meta.write_bytes(b"#" * (roster.METADATA_MAX_BYTES + 1))
+    people, warning = roster.gradescope_people(tmp_path)
+    assert people == {} and warning is not None and str(roster.METADATA_MAX_BYTES // 1024) in warning
     meta.unlink()
     meta.write_text(GRADESCOPE_METADATA, encoding="utf-8")
     monkeypatch.setitem(sys.modules, "yaml", None)  # PyYAML not installed

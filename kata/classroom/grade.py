@@ -264,9 +264,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
                     and (out / REPORTS / f"{learner.slug}.json").is_file():
                 outcome.unchanged += 1
                 if state.get("people", []) != learner.people:  # who submitted it is not graded: kept up to date
-                    state["people"] = learner.people
-                    write_atomic(out / STATE / f"{learner.slug}.json",
-                                 json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+                    _write_state(out, {**state, "people": learner.people})
                 continue
             todo.append((learner, key))
         _prune(out, keep)
@@ -406,6 +404,10 @@ def _finish(out: Path, learner: roster.Learner, key: str, result: report.GradeRe
              "key": key, "retry": retry,
              "problem": bool(problem) or status != messages.STATUS_OK, "status": status,
              "score": result.score, "max_score": result.max_score}
-    write_atomic(out / STATE / f"{learner.slug}.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+    _write_state(out, state)
     outcome.graded += 1
     outcome.learners.append(learner.name)
+
+
+def _write_state(out: Path, state: dict[str, Any]) -> None:
+    write_atomic(out / STATE / f"{state['slug']}.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")

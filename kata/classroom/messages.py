@@ -53,8 +53,9 @@ ENTRY_LINK = "名簿フォルダの項目がシンボリックリンクのため
 ENTRY_SPECIAL = "名簿フォルダの項目がふつうのフォルダでも zip ファイルでもないため採点しませんでした"
 METADATA_NO_YAML = ("名簿フォルダに Gradescope の submission_metadata.yml がありますが、読むには PyYAML が必要です "
                     "(pip install \"intro2dl-kata[class]\")。学習者はフォルダ名 (submission_…) で表示します。")
-METADATA_UNREADABLE = ("Gradescope の submission_metadata.yml を読めませんでした ({why})。"
+METADATA_UNREADABLE = ("Gradescope の submission_metadata.yml を使えませんでした。{why}"
                        "学習者はフォルダ名 (submission_…) で表示します。")
+METADATA_NOT_YAML = "学習者ごとの項目が並んだ YAML として読めません ({what})。"
 
 # -- the dashboard --------------------------------------------------------------------------------------------------
 CSV_LEARNER = "学習者"
@@ -95,8 +96,8 @@ BACK = "クラス全体に戻る"
 EX_STATUS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "error": "採点不可"}
 NO_MISTAKES = "(間違いなし)"
 CHECKS_SUMMARY = "チェック {count} 件 (うち不正解・未着手 {failed} 件) の内訳"
-CHECK_STATUS = {"pass": "✔ 正解", "fail": "✘ 不正解", "todo": "… 未着手", "skip": "― スキップ", "notrun": "― 実行せず",
-}
+CHECK_STATUS = {"pass": "✔ 正解", "fail": "✘ 不正解", "todo": "… 未着手", "skip": "― スキップ",
+                "notrun": "― 実行せず"}
 ADVISORY = "(参考: 得点に含まれません)"
 SHARD_NOTE = "この出力は名簿の一部 (シャード {shard}) です。"
 

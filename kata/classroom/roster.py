@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from kata import catalog
 from kata.classroom import messages
-from kata.sandbox.files import BadSubmissionFile
+from kata.sandbox.files import BadSubmissionFile, read_submission_file
 
 __all__ = ["GRADESCOPE_METADATA", "METADATA_MAX_BYTES", "ZIP_MAX_MEMBERS", "ZIP_MAX_MEMBER_BYTES",
            "ZIP_MAX_TOTAL_BYTES", "BadZip", "Learner", "content_hash", "discover", "gradescope_people", "in_shard",
@@ -81,26 +81,22 @@ def gradescope_people(roster: Path) -> tuple[dict[str, list[dict[str, str]]], st
 
     The file maps each folder to ``:submitters:`` (a group submission has several), each with ``:name:``, ``:sid:``
     and ``:email:`` (Ruby symbols as keys, as Gradescope writes them)."""
-    path = Path(roster) / GRADESCOPE_METADATA
-    if not os.path.lexists(path):
+    if not os.path.lexists(Path(roster) / GRADESCOPE_METADATA):
         return {}, None
     try:
         import yaml
     except ImportError:
         return {}, messages.METADATA_NO_YAML
+    try:  # read as a submission's file is: no link followed, a regular file, bounded
+        raw = read_submission_file(Path(roster), (GRADESCOPE_METADATA,), GRADESCOPE_METADATA, METADATA_MAX_BYTES)
+    except BadSubmissionFile as err:
+        return {}, messages.METADATA_UNREADABLE.format(why=err.verdict)
     try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(messages.WHY_SPECIAL)
-        if st.st_size > METADATA_MAX_BYTES:
-            raise ValueError(messages.WHY_MEMBER_SIZE)
-        with open(path, "rb") as f:
-            data = yaml.safe_load(f.read(METADATA_MAX_BYTES))
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        why = str(err) if isinstance(err, ValueError) and not isinstance(err, yaml.YAMLError) else type(err).__name__
-        return {}, messages.METADATA_UNREADABLE.format(why=why)
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        data = err
     if not isinstance(data, dict):
-        return {}, messages.METADATA_UNREADABLE.format(why=type(data).__name__)
+        return {}, messages.METADATA_UNREADABLE.format(why=messages.METADATA_NOT_YAML.format(what=type(data).__name__))
     out: dict[str, list[dict[str, str]]] = {}
     for folder, record in data.items():
         submitters = record.get(":submitters", record.get("submitters")) if isinstance(record, dict) else None
