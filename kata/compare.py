@@ -18,6 +18,7 @@ import torch
 
 from kata import hints, messages
 from kata.portable import SimulatedCudaTensor, plain
+from kata.state import learner_generator, learner_state, torch_rng_of
 
 __all__ = [
     "Mismatch",
@@ -36,7 +37,10 @@ __all__ = [
     "expect_type",
     "expect_unchanged",
     "fail",
+    "learner_generator",  # re-exported from kata.state
+    "learner_state",  # re-exported from kata.state: the global state as the code under test left it
     "tolerances",
+    "torch_rng_of",
 ]
 
 
@@ -173,11 +177,17 @@ def expect_no_shared_memory(actual: Any, other: Any, name: str = _RETURNED, othe
 def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rtol: float | None,
                     atol: float | None, equal_nan: bool, attribute: str = "values", hint_fn=hints.for_values) -> None:
     __tracebackhide__ = True
-    if "meta" in (actual.device.type, expected.device.type):
-        return  # meta tensors carry no values
-    a, e = plain(actual).detach(), plain(expected).detach()  # the simulated GPU's tensors hold CPU data
-    if a.device != e.device:
-        a, e = a.cpu(), e.cpu()
+    if expected.device.type == "meta" and actual.device.type == "meta":
+        return  # the check itself asked for the meta device, which holds no values: nothing to compare
+    try:
+        a, e = plain(actual).detach(), plain(expected).detach()  # the simulated GPU's tensors hold CPU data
+        if a.device.type == "meta" or e.device.type == "meta":
+            raise RuntimeError("a meta tensor holds no values")
+        if a.device != e.device:
+            a, e = a.cpu(), e.cpu()
+        a.flatten()[:1].tolist()  # values that cannot be read (another kind of tensor) fail here, with a verdict
+    except Exception as err:
+        fail(attribute, messages.VALUES_UNREADABLE, None, name=name, why=f"{type(err).__name__}: {str(err)[:200]}")
     if a.dtype != e.dtype:
         common = torch.promote_types(a.dtype, e.dtype)
         a, e = a.to(common), e.to(common)
@@ -398,23 +408,43 @@ def expect_unchanged(current: torch.Tensor | np.ndarray, snapshot: torch.Tensor 
 
 
 class RngSnapshot:
-    """The global RNG states of torch (CPU), NumPy and ``random``, to check that a call left them alone."""
+    """The global RNG states of torch (CPU), NumPy and ``random`` in the learner's world, to check that a call left
+    them alone.  Pass the module under test (``sub``): in grading mode the learner's code runs in a sandbox worker,
+    and its RNG states are the ones it reports (:func:`kata.state.learner_state`), never this process's."""
 
-    def __init__(self) -> None:
-        self.torch = torch.get_rng_state()
-        self.numpy: Any = np.random.get_state()
-        self.random = random.getstate()
+    def __init__(self, sub: Any = None) -> None:
+        self.sub = sub
+        self.torch, self.numpy, self.random = self._read()
+
+    def _read(self) -> tuple[Any, Any, Any]:
+        if self.sub is None:
+            return torch.get_rng_state(), np.random.get_state(), random.getstate()
+        state = learner_state(self.sub)
+        return state.get("torch_rng"), state.get("numpy_rng"), state.get("random_rng")
 
     def changed(self) -> list[str]:
         out = []
-        if not torch.equal(self.torch, torch.get_rng_state()):
+        now_torch, now_numpy, now_random = self._read()
+        if not _same_rng(self.torch, now_torch):
             out.append("torch")
-        now: Any = np.random.get_state()
-        if not (np.array_equal(self.numpy[1], now[1]) and self.numpy[2:] == now[2:]):
+        if self.sub is None:
+            same_numpy = np.array_equal(self.numpy[1], now_numpy[1]) and self.numpy[2:] == now_numpy[2:]
+        else:
+            same_numpy = _same_rng(self.numpy, now_numpy)
+        if not same_numpy:
             out.append("numpy")
-        if self.random != random.getstate():
+        if not _same_rng(self.random, now_random):
             out.append("random")
         return out
+
+
+def _same_rng(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and torch.equal(a, b)
+    try:
+        return bool(a == b)
+    except Exception:  # values of another kind (as data from the learner's world): not the same
+        return False
 
 
 def expect_rng_unchanged(snapshot: RngSnapshot) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from kata.state import seeded
+
 __all__ = ["call_both", "choice", "clone_arg", "items_of", "randint", "seed_all", "shape", "tensor"]
 
 
@@ -84,6 +86,7 @@ def seed_all(seed: int) -> None:
         torch.default_generator.manual_seed(int(seed))
     np.random.seed(seed % 2**32)
     random.seed(seed)
+    seeded()  # the learner's world takes these generators at its next call, even where their state is as before
 
 
 def call_both(sub_fn: Callable[..., Any], ref_fn: Callable[..., Any], *args: Any, seed: int = 0,

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import types
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from kata import catalog, loader, messages, mutants, verdict
 from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
-from kata.state import GlobalState
+from kata.state import GlobalState, LearnerWorld
 from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
 
 SETTINGS = pytest.StashKey["Settings"]()
@@ -312,6 +313,15 @@ class UnderTest:
         self._file = file
         self._module = None
         self._session = session  # grading mode: the sandbox session that holds the module
+        # Learning mode: the learner's configuration (default dtype, grad mode, flags…) kept apart from the check's,
+        # as the sandbox worker keeps it in grading mode (kata.state.LearnerWorld).
+        self._world = LearnerWorld()
+
+    def _learner_state(self) -> dict[str, Any]:
+        """The global state as the code under test left it (kata.state.learner_state)."""
+        if self._session is not None:
+            return self._session.learner_state()
+        return self._world.state()
 
     @property
     def module(self):
@@ -324,9 +334,12 @@ class UnderTest:
             raise AttributeError(name)
         module = self.module
         try:
-            return getattr(module, name)
+            value = getattr(module, name)
         except AttributeError:
             fail(Attribute.MISSING, messages.MISSING_NAME, None, file=self._file, exercise=name)
+        if self._session is None and isinstance(value, types.FunctionType):
+            return self._world.fence(value)
+        return value
 
 
 def sandbox_session(sub: Any) -> Any:

@@ -117,3 +117,191 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:
         return a is b
+
+
+# -- the learner's world: global state as data, on both sides of the grading boundary -----------------------------
+
+#: The keys of :func:`state_snapshot` that are random-number streams; the others are configuration.
+RNG_KEYS = frozenset({"torch_rng", "numpy_rng", "random_rng"})
+_SEEDINGS = [0]
+
+
+def seeded() -> None:
+    """The check has just seeded the global generators (``kata.inputs.seed_all``): the learner's world takes them at
+    its next call even where their state equals the one last handed over (the learner's draws since moved its own
+    generators on; in learning mode the seeding resets the very generators it drew from)."""
+    _SEEDINGS[0] += 1
+
+
+def seedings() -> int:
+    """How many times the check's side has seeded the global generators with :func:`seeded` in this process."""
+    return _SEEDINGS[0]
+
+
+def state_snapshot() -> dict[str, Any]:
+    """The global state that learner code can change, as plain data (bytes, lists, dtypes): the form that crosses the
+    grading boundary (:mod:`kata.sandbox.wire`) and that :func:`learner_state` returns in both modes."""
+    cudnn = torch.backends.cudnn
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    assert not isinstance(keys, str)
+    state: dict[str, Any] = {
+        "torch_rng": torch.get_rng_state().numpy().tobytes(),
+        "numpy_rng": [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)],
+        "random_rng": random.getstate(), "default_dtype": torch.get_default_dtype(),
+        "grad_enabled": torch.is_grad_enabled(),
+        "deterministic": [torch.are_deterministic_algorithms_enabled(),
+                          torch.is_deterministic_algorithms_warn_only_enabled()],
+        "cudnn": [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32],
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "anomaly": [torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()]}
+    if hasattr(torch, "get_default_device"):
+        state["default_device"] = torch.get_default_device()
+    return state
+
+
+def apply_snapshot(state: dict[str, Any] | None) -> None:
+    """Set this process's global state to ``state`` (a :func:`state_snapshot`, or part of one).
+
+    Only ever applied to the process that runs learner code (the sandbox worker, or the learner's world in learning
+    mode): the trusted grading process never applies state that learner code reported."""
+    if not state:
+        return
+    cudnn = torch.backends.cudnn
+    setters: dict[str, Callable[[Any], Any]] = {
+        "torch_rng": lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8)),
+        "numpy_rng": lambda v: np.random.set_state((str(v[0]), np.frombuffer(v[1], dtype=np.uint32).copy(),
+                                                    int(v[2]), int(v[3]), float(v[4]))),
+        "random_rng": lambda v: random.setstate((v[0], tuple(v[1]), v[2])),
+        "default_dtype": lambda v: torch.set_default_dtype(v) if torch.get_default_dtype() != v else None,
+        "grad_enabled": torch.set_grad_enabled,
+        "deterministic": lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])
+        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        != tuple(v) else None,
+        "cudnn": lambda v: None if [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32] == list(v)
+        else _set_cudnn(v),
+        "matmul_precision": lambda v: torch.set_float32_matmul_precision(v)
+        if torch.get_float32_matmul_precision() != v else None,
+        "anomaly": lambda v: torch.set_anomaly_enabled(v[0], v[1])
+        if (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()) != tuple(v) else None,
+        "default_device": lambda v: torch.set_default_device(v)
+        if hasattr(torch, "set_default_device") and torch.get_default_device() != v else None,
+    }
+    for name, value in state.items():
+        if name in setters:
+            try:
+                setters[name](value)
+            except Exception:  # a value this torch cannot take: the state stays as it was
+                pass
+    if "cuda_available" in state:
+        value = bool(state["cuda_available"])
+        torch.cuda.is_available = lambda: value
+        count = int(state.get("cuda_count", 0))
+        torch.cuda.device_count = lambda: count
+    if "mps_available" in state and getattr(torch.backends, "mps", None) is not None:
+        mps = bool(state["mps_available"])
+        torch.backends.mps.is_available = lambda: mps  # type: ignore[assignment]
+
+
+class LearnerWorld:
+    """The configuration part of the global state (default dtype and device, grad mode, deterministic and cuDNN
+    flags, …) as the learner's code sees it, kept apart from the check's own.
+
+    Grading mode keeps the learner's world in the sandbox worker: what the worker reports is recorded here and
+    never applied to the trusted process.  Learning mode does the same in one process, around every call of a
+    function of the module under test (:meth:`fence`): the learner's configuration is put in place for the call and
+    taken out again afterwards, so that the check computes its expected values in its own state in both modes.
+    Random-number streams are not fenced in learning mode (the learner's objects draw from the same generators as
+    the check); :func:`learner_state` reads them from where the learner's code runs.
+    """
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] = {}  # the check's configuration as last handed to the learner's world
+        self.config: dict[str, Any] = {}  # the learner's world's configuration, as far as it differs or was sent
+
+    def handed(self, check: dict[str, Any]) -> dict[str, Any]:
+        """The configuration the check changed since it last handed it over (what the learner's world must take)."""
+        changed = {k: v for k, v in check.items() if k not in RNG_KEYS and not _same(self.sent.get(k), v)}
+        self.sent.update(changed)
+        self.config.update(changed)
+        return changed
+
+    def reported(self, after: dict[str, Any]) -> None:
+        """What the learner's code left (its world's state after a call): recorded, never applied here."""
+        self.config.update({k: v for k, v in after.items() if k not in RNG_KEYS})
+
+    def fence(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` (learner code, learning mode) run in the learner's configuration, the check's restored after."""
+        import functools
+
+        @functools.wraps(func)
+        def fenced(*args: Any, **kwargs: Any) -> Any:
+            check = state_snapshot()
+            self.handed(check)
+            learner = {k: v for k, v in self.config.items() if not _same(check.get(k), v)}
+            apply_snapshot(learner)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                after = state_snapshot()
+                self.reported(after)
+                apply_snapshot({k: check[k] for k in check if k not in RNG_KEYS and not _same(after[k], check[k])})
+
+        return fenced
+
+    def state(self, rng: dict[str, Any] | None = None, now: dict[str, Any] | None = None,
+              pending: set[str] | None = None) -> dict[str, Any]:
+        """The learner's world's global state as its next call will find it: the check's state (``now``),
+        overlaid with the learner's configuration and, in grading mode, its random-number streams (``rng``), except
+        where the check has changed its own since it last handed it over (``pending``: the learner's world takes
+        those at its next call)."""
+        now = state_snapshot() if now is None else now
+        if pending is None:
+            pending = {k for k, v in now.items() if k not in RNG_KEYS and not _same(self.sent.get(k), v)}
+        config = {k: v for k, v in self.config.items() if k not in pending}
+        return {**now, **config, **{k: v for k, v in (rng or {}).items() if k not in pending}}
+
+
+def learner_state(sub: Any) -> dict[str, Any]:
+    """The global state as the code under test last left it (a :func:`state_snapshot`), in either mode.
+
+    Checks that judge what learner code did to the global state (seeded the RNG, set cuDNN flags, left grad mode
+    off, consumed the global RNG) read it here, never from this process: in grading mode the learner's code runs
+    in a sandbox worker, and the trusted process never takes on the state that the worker reports."""
+    read = getattr(sub, "_learner_state", None)
+    return read() if callable(read) else state_snapshot()
+
+
+def torch_rng_of(state: dict[str, Any]) -> torch.Tensor:
+    """The torch CPU generator's state in a :func:`state_snapshot`, as ``torch.get_rng_state()`` returns it."""
+    value = state.get("torch_rng")
+    if not isinstance(value, (bytes, bytearray, memoryview)) or not len(value):
+        return torch.empty(0, dtype=torch.uint8)  # no state, or not one (data from the learner's world): unequal
+    return torch.frombuffer(bytearray(value), dtype=torch.uint8)
+
+
+def learner_generator(sub: Any, which: str) -> Any:
+    """A private copy of a global generator of the learner's world, as the code under test left it: ``"torch"`` (a
+    ``torch.Generator``), ``"numpy"`` (an ``np.random.RandomState``) or ``"random"`` (a ``random.Random``).
+
+    Checks draw from the copy to see what the learner's next draws would be, without touching this process's own
+    generators.  ``None`` when the learner's world reports no usable state."""
+    state = learner_state(sub)
+    try:
+        if which == "torch":
+            gen = torch.Generator()
+            gen.set_state(torch_rng_of(state))
+            return gen
+        if which == "numpy":
+            kind, keys, pos, has_gauss, cached = state["numpy_rng"]
+            rs = np.random.RandomState()
+            rs.set_state((str(kind), np.frombuffer(bytes(keys), dtype=np.uint32).copy(), int(pos), int(has_gauss),
+                          float(cached)))
+            return rs
+        if which == "random":
+            version, internal, gauss = state["random_rng"]
+            r = random.Random()
+            r.setstate((version, tuple(internal), gauss))
+            return r
+    except Exception:  # not a generator's state (data from the learner's world): no generator
+        return None
+    raise ValueError(f"unknown generator {which!r}")

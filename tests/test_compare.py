@@ -340,3 +340,73 @@ def test_expect_equal_number_subclass_is_not_believed():
         __hash__ = int.__hash__
 
     assert mismatch(expect_equal, Liar(3), 4).attribute == "values"
+
+
+# -- values that cannot be read, and the learner's world -----------------------------------------------------------
+
+def test_values_that_cannot_be_read_fail_with_a_verdict():
+    """A tensor whose values cannot be read (meta) is never "equal" by default: value comparison fails with a
+    verdict unless the check itself asked for the meta device on both sides."""
+    from kata.compare import _compare_values
+
+    err = mismatch(_compare_values, torch.empty(3, device="meta"), torch.zeros(3), "x", None, None, False)
+    assert head(messages.VALUES_UNREADABLE).split("{")[0] in err.message or "値を読み出して" in err.message
+    err = mismatch(_compare_values, torch.zeros(3), torch.empty(3, device="meta"), "x", None, None, False)
+    assert "値を読み出して" in err.message
+    _compare_values(torch.empty(3, device="meta"), torch.empty(3, device="meta"), "x", None, None, False)
+
+
+def test_learner_world_configuration_is_fenced_in_learning_mode():
+    """Learning mode keeps the learner's configuration apart from the check's, as the sandbox worker does in
+    grading mode: the check's default dtype is back after the call, and the learner's is what learner_state says
+    (and what the learner's next call finds)."""
+    from kata.state import LearnerWorld, learner_state
+
+    world = LearnerWorld()
+
+    def learner_sets_float64():
+        before = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        return before
+
+    class Sub:
+        _learner_state = staticmethod(world.state)
+
+    fenced = world.fence(learner_sets_float64)
+    assert fenced() == torch.float32
+    assert torch.get_default_dtype() == torch.float32  # the check's own state, untouched
+    assert learner_state(Sub())["default_dtype"] == torch.float64
+    assert fenced() == torch.float64  # the learner's world kept what its code set
+    assert torch.get_default_dtype() == torch.float32
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.set_default_dtype(torch.float32)  # the check sets its own again: pending, handed at the next call
+        assert learner_state(Sub())["default_dtype"] == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_learner_rng_is_read_from_a_private_generator_copy():
+    from kata.state import learner_generator
+
+    class Sub:
+        @staticmethod
+        def _learner_state():
+            from kata.state import state_snapshot
+
+            g = torch.Generator().manual_seed(7)
+            return {**state_snapshot(), "torch_rng": g.get_state().numpy().tobytes()}
+
+    before = torch.get_rng_state()
+    copy = learner_generator(Sub(), "torch")
+    assert torch.equal(torch.rand(3, generator=copy), torch.rand(3, generator=torch.Generator().manual_seed(7)))
+    assert torch.equal(before, torch.get_rng_state())
+
+    class Garbage:
+        @staticmethod
+        def _learner_state():
+            return {"torch_rng": [1, 2, 3], "numpy_rng": "x", "random_rng": None}
+
+    assert learner_generator(Garbage(), "torch") is None
+    assert learner_generator(Garbage(), "numpy") is None
+    assert learner_generator(Garbage(), "random") is None

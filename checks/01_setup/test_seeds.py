@@ -9,6 +9,8 @@ from kata.compare import (
     expect_sequence,
     expect_tensor,
     expect_type,
+    learner_state,
+    torch_rng_of,
 )
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
@@ -19,9 +21,10 @@ GLOBAL_SEED = ("この演習で学ぶのはグローバルな乱数生成器の�
                "torch.manual_seed(seed) でシードを固定してから、generator を渡さずに乱数を引きましょう。")
 
 
-def _expect_global_rng_after(what: str, replay) -> None:
-    """The global torch RNG is where ``replay()`` (the prompt's own calls) leaves it: seeding is the lesson."""
-    after = torch.get_rng_state()
+def _expect_global_rng_after(sub, what: str, replay) -> None:
+    """The global torch RNG of the learner's world is where ``replay()`` (the prompt's own calls) leaves it: seeding
+    is the lesson."""
+    after = torch_rng_of(learner_state(sub))
     replay()
     expect(torch.equal(after, torch.get_rng_state()), "rng", RNG_NOT_SEEDED, GLOBAL_SEED,
            expected=what)
@@ -58,7 +61,7 @@ def test_seeded_rand_seeds_the_global_rng(sub, gen):
     shape = (int(torch.randint(1, 5, (), generator=gen)), int(torch.randint(1, 5, (), generator=gen)))
     torch.manual_seed(seed + 1)
     sub.seeded_rand(seed, shape)
-    _expect_global_rng_after(f"torch.manual_seed({seed}); torch.rand({shape})",
+    _expect_global_rng_after(sub, f"torch.manual_seed({seed}); torch.rand({shape})",
                              lambda: (torch.manual_seed(seed), torch.rand(shape)))
 
 
@@ -80,7 +83,7 @@ def test_same_random_twice_seeds_the_global_rng(sub, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
     torch.manual_seed(seed + 1)
     sub.same_random_twice(seed, n)
-    _expect_global_rng_after(f"torch.manual_seed({seed}); torch.randn({n})",
+    _expect_global_rng_after(sub, f"torch.manual_seed({seed}); torch.randn({n})",
                              lambda: (torch.manual_seed(seed), torch.randn(n)))
 
 
@@ -95,6 +98,6 @@ def test_rand_with_generator_matches_reference(sub, ref, gen):
 
 def test_rand_with_generator_leaves_global_rng(sub, gen):
     torch.manual_seed(int(torch.randint(0, 10_000, (), generator=gen)))
-    before = RngSnapshot()
+    before = RngSnapshot(sub)
     sub.rand_with_generator(7, 5)
     expect_rng_unchanged(before)

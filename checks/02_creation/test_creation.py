@@ -79,7 +79,7 @@ def test_make_rand_matches_reference(sub, ref, gen):
 
 def test_make_rand_leaves_global_rng(sub, gen):
     torch.manual_seed(inputs.randint(gen, 0, 10_000))
-    before = RngSnapshot()
+    before = RngSnapshot(sub)
     sub.make_rand((3, 4), torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
     expect_rng_unchanged(before)
 
@@ -101,7 +101,7 @@ def test_make_randn_matches_reference(sub, ref, gen):
 
 def test_make_randn_leaves_global_rng(sub, gen):
     torch.manual_seed(inputs.randint(gen, 0, 10_000))
-    before = RngSnapshot()
+    before = RngSnapshot(sub)
     sub.make_randn((3, 4), torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
     expect_rng_unchanged(before)
 

@@ -11,6 +11,7 @@ from kata.compare import (
     expect_sequence,
     expect_tensor,
     fail,
+    learner_state,
 )
 from kata.portable import GradModeModel
 
@@ -337,8 +338,9 @@ def test_predict_no_grad_no_graph_built_inside_f(sub, gen):
 def test_predict_no_grad_restores_grad_mode(sub, gen):
     model, x = _model_and_input(gen)
     sub.predict_no_grad(model, x)
-    expect(torch.is_grad_enabled(), "grad_mode", messages.STATE_CHANGED, GRAD_MODE_LEFT_OFF,
-           what="torch.is_grad_enabled() (勾配の記録)", expected=True, actual=torch.is_grad_enabled())
+    enabled = learner_state(sub)["grad_enabled"]
+    expect(enabled is True, "grad_mode", messages.STATE_CHANGED, GRAD_MODE_LEFT_OFF,
+           what="torch.is_grad_enabled() (勾配の記録)", expected=True, actual=enabled)
 
 
 def test_predict_no_grad_matches_reference(sub, ref, gen, seed):

@@ -10,7 +10,16 @@ import pytest
 import torch
 
 from kata import devices, inputs, messages, portable
-from kata.compare import expect, expect_array, expect_equal, expect_tensor, expect_type, expect_unchanged
+from kata.compare import (
+    expect,
+    expect_array,
+    expect_equal,
+    expect_tensor,
+    expect_type,
+    expect_unchanged,
+    learner_generator,
+    learner_state,
+)
 from kata.observe import names_of, watch
 from kata.oprules import record_ops
 
@@ -146,13 +155,20 @@ def test_same_device_add_matches_reference(sub, ref, gen, seed):
 
 # -- seed_everything -----------------------------------------------------------------------------------------------
 
-def _draw_twice(sub, seed, draw, disturb):
-    """Seed, draw, disturb the generator, seed again, draw again."""
-    sub.seed_everything(seed)
-    first = draw()
-    disturb()
-    sub.seed_everything(seed)
-    return first, draw()
+def _draws_after_seeding(sub, seed, which, draw):
+    """Twice: every global generator set elsewhere (so that a function that seeds nothing is seen), then
+    ``sub.seed_everything(seed)`` and ``draw(generator)`` from a private copy of the learner's generator ``which``
+    as the call left it.  Returns both draws (``None`` where the learner's world reported no generator).  The
+    learner's world is never applied to this process."""
+    out = []
+    for disturb in (1, 2):
+        torch.manual_seed(seed + disturb)
+        np.random.seed((seed + disturb) % 2**32)
+        random.seed(seed + disturb)
+        sub.seed_everything(seed)
+        generator = learner_generator(sub, which)
+        out.append(None if generator is None else draw(generator))
+    return out
 
 
 def _seed(gen):
@@ -166,16 +182,15 @@ def test_seed_everything_returns_none(sub, gen):
 def test_seed_everything_cudnn_flags(sub, gen):
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
     sub.seed_everything(_seed(gen))
-    expect_equal(torch.backends.cudnn.deterministic, True, name="torch.backends.cudnn.deterministic",
-                 attribute="flags", hint=CUDNN_FLAGS)
-    expect_equal(torch.backends.cudnn.benchmark, False, name="torch.backends.cudnn.benchmark", attribute="flags",
-                 hint=CUDNN_FLAGS)
+    enabled, deterministic, benchmark, allow_tf32 = learner_state(sub)["cudnn"]
+    expect_equal(deterministic, True, name="torch.backends.cudnn.deterministic", attribute="flags", hint=CUDNN_FLAGS)
+    expect_equal(benchmark, False, name="torch.backends.cudnn.benchmark", attribute="flags", hint=CUDNN_FLAGS)
 
 
 def test_seed_everything_torch_reproducible(sub, ref, gen):
     seed = _seed(gen)
-    first, second = _draw_twice(sub, seed, lambda: torch.rand(5), lambda: torch.rand(3))
-    expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
+    first, second = _draws_after_seeding(sub, seed, "torch", lambda g: torch.rand(5, generator=g))
+    expect(first is not None and second is not None and torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
            SEED_LIBRARY.format(library="torch", call="torch.manual_seed(seed)"), name="torch.rand")
     torch.manual_seed(seed)
     expect_tensor(first, torch.rand(5), name=f"シード {seed} のあとの torch.rand(5)")
@@ -185,8 +200,8 @@ def test_seed_everything_torch_reproducible(sub, ref, gen):
 
 def test_seed_everything_numpy_reproducible(sub, ref, gen):
     seed = _seed(gen)
-    first, second = _draw_twice(sub, seed, lambda: np.random.rand(5), lambda: np.random.rand(3))
-    expect(np.array_equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
+    first, second = _draws_after_seeding(sub, seed, "numpy", lambda g: g.rand(5))
+    expect(first is not None and second is not None and np.array_equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
            SEED_LIBRARY.format(library="NumPy", call="np.random.seed(seed)"), name="np.random.rand")
     np.random.seed(seed)
     expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
@@ -194,14 +209,14 @@ def test_seed_everything_numpy_reproducible(sub, ref, gen):
     expect_array(first, np.random.rand(5), name=f"シード {seed} のあとの np.random.rand(5)")
 
 
-def _five_random():
-    return torch.tensor([random.random() for _ in range(5)], dtype=torch.float64)
+def _five_random(r=random):
+    return torch.tensor([r.random() for _ in range(5)], dtype=torch.float64)
 
 
 def test_seed_everything_random_reproducible(sub, ref, gen):
     seed = _seed(gen)
-    first, second = _draw_twice(sub, seed, _five_random, random.random)
-    expect(torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
+    first, second = _draws_after_seeding(sub, seed, "random", _five_random)
+    expect(first is not None and second is not None and torch.equal(first, second), "reproducible", messages.NOT_REPRODUCIBLE,
            SEED_LIBRARY.format(library="random", call="random.seed(seed)"), name="random.random")
     name = f"シード {seed} のあとの random.random() 5 回"
     random.seed(seed)

@@ -217,7 +217,7 @@ def test_seeded_loader_matches_reference(sub, ref, gen):
 def test_seeded_loader_leaves_global_rng(sub, gen):
     n, batch = randint(gen, 10, 40), randint(gen, 1, 10)
     seed_all(randint(gen, 0, 2**31 - 1))
-    before = RngSnapshot()
+    before = RngSnapshot(sub)
     loader = sub.seeded_loader(IndexDataset(n), batch, randint(gen, 0, 2**31 - 1))
     expect_rng_unchanged(before)
     list(loader)

@@ -25,8 +25,8 @@ import torch
 from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
-from kata.sandbox.worker import apply_state, capture_state
 from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
+from kata.state import RNG_KEYS, LearnerWorld, seedings, state_snapshot
 from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
@@ -116,7 +116,10 @@ class Session:
         self.observers: list[tuple[list, dict]] = []
         self.pending_deps: dict[str, list[str]] = {}
         self.related: dict[str, set[str]] = {}
-        self.remote_state: dict[str, Any] = {}
+        self.remote_state: dict[str, Any] = {}  # the trusted side's state as last handed to the worker
+        self.world = LearnerWorld()  # the learner's world's configuration (recorded, never applied here)
+        self.world_rng: dict[str, Any] = {}  # and its random-number streams, as the worker last reported them
+        self.seedings = -1  # kata.state.seedings() when the generators were last handed over
         self.names: dict[str, str] = {}
         self.pending_reset = False
         self.deadline: float | None = None
@@ -138,6 +141,9 @@ class Session:
         self.table.reset()
         self.prints = {}
         self.remote_state = {}
+        self.world = LearnerWorld()
+        self.world_rng = {}
+        self.seedings = -1
         self.loaded = False
         header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename,
                                     "extra_files": self.chapter.extra_files},
@@ -204,7 +210,7 @@ class Session:
                 sock.settimeout(left)
                 return sock.recv(n)
 
-            return wire.unpack(recv, REPLY_LIMIT)
+            return wire.unpack(recv, REPLY_LIMIT, wire.MAX_HEADER)
         except TimeoutError:
             self.stop()
             if importing:
@@ -265,30 +271,41 @@ class Session:
         header["kwargs"] = enc.value({k: self._pathlike(v) for k, v in (kwargs or {}).items()}) \
             if kwargs else None
         header["sync"] = self._changed(enc, list(operands) + [kwargs])
-        state = capture_state()
+        state = state_snapshot()
         state.update(_availability())
-        header["state"] = enc.value({k: v for k, v in state.items() if self.remote_state.get(k) != v})
+        handed = {k: v for k, v in state.items() if self.remote_state.get(k) != v}
+        if seedings() != self.seedings:  # seeded again, perhaps to the same state: the worker's streams moved on
+            self.seedings = seedings()
+            handed.update({k: state[k] for k in RNG_KEYS})
+        header["state"] = enc.value(handed)
         self.remote_state.update(state)
+        self.world.handed(handed)
+        self.world_rng.update({k: v for k, v in handed.items() if k in RNG_KEYS})
         spec = self._observe_spec()
         if spec:
             header["observe"] = spec
         header["states"], header["storages"] = enc.states, enc.storages
         self.calls += 1
-        reply, buffers = self._exchange(header, enc.buffers, self.limits.call_timeout)
+        # One deadline for the whole call: the worker's answer, then decoding and rebuilding it here.  A reply that
+        # is slow to decode costs its own call (a time-out), never the budget of the calls after it.
+        timeout = self.limits.call_timeout
+        deadline = time.monotonic() + timeout
+        reply, buffers = self._exchange(header, enc.buffers, timeout)
         if "fatal" in reply:
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA)
-        return self._receive(reply, buffers, action, operands)
+        return self._receive(reply, buffers, action, operands, deadline, timeout)
 
     def _relate(self, reply: dict) -> None:
         """Remember, for each handle, the crossed objects the worker can reach from it (its parameters, say)."""
         for key, keys in (reply.get("reach") or {}).items():
             self.related[str(key)] = {str(k) for k in keys}
 
-    def _receive(self, reply: dict, buffers: list, action: str, operands: list) -> Any:
+    def _receive(self, reply: dict, buffers: list, action: str, operands: list, deadline: float | None = None,
+                 timeout: float = 0.0) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
-            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf)
+            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, deadline=deadline)
             value = dec.value(reply.get("value"))
             for key in list(dec.states):
                 dec.keyed(key)
@@ -300,13 +317,22 @@ class Session:
                 path = self.table.files.get(str(key))
                 if path is not None:
                     self._write_back(path, dec.buffer(index) if index is not None else None)
+        except wire.WireTimeout:
+            self.stop()
+            raise KataTimeout(timeout) from None
         except (wire.WireError, KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA + f" ({type(err).__name__})") from None
-        if state:
-            state = {k: v for k, v in state.items() if not k.endswith(("available", "count"))}
-            apply_state(state)
-            self.remote_state.update(capture_state())
+        if deadline is not None and time.monotonic() > deadline:
+            self.stop()
+            raise KataTimeout(timeout)
+        if isinstance(state, dict) and state:
+            # The learner's world as the worker reports it: recorded for the checks that judge it
+            # (kata.state.learner_state), never applied to this process.  Only known keys are kept.
+            known = state_snapshot().keys()
+            state = {k: v for k, v in state.items() if k in known}
+            self.world.reported(state)
+            self.world_rng.update({k: v for k, v in state.items() if k in RNG_KEYS})
         for log, _ in self.observers:
             log.extend(events if isinstance(events, list) else [])
         self._relate(reply)
@@ -386,6 +412,14 @@ class Session:
             raise RuntimeError("the result's graph is no longer available")
         grads = self.do("backward", [target, grad], deps=deps)
         return list(grads)
+
+    def learner_state(self) -> dict[str, Any]:
+        """The global state of the learner's world (kata.state.learner_state)."""
+        now = state_snapshot()
+        pending = {k for k, v in now.items() if self.remote_state.get(k) != v}
+        if seedings() != self.seedings:
+            pending |= RNG_KEYS
+        return self.world.state(self.world_rng, now, pending)
 
     def clean_call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """``func(*args, **kwargs)`` in a worker that has run no learner code (to read a file learner code wrote)."""

@@ -17,6 +17,7 @@ import importlib
 import json
 import pathlib
 import struct
+import time
 import types
 import zlib
 from collections.abc import Callable
@@ -31,6 +32,12 @@ MAX_FRAME = 512 * 1024 * 1024
 MAX_TEXT = 20_000
 #: Deepest nesting of containers accepted.
 MAX_DEPTH = 64
+#: A reply's JSON header (the trusted side reads at most this much; tensors' data travels in buffers, not here).
+MAX_HEADER = 16 * 1024 * 1024
+#: Values one message may hold (containers, numbers, strings, tensors…), and tensor elements all together: decoding,
+#: rebuilding and comparing a reply stay bounded, so a flood of data costs the call that sent it, not the run.
+MAX_VALUES = 250_000
+MAX_ELEMENTS = 1 << 26
 
 #: Modules whose classes and functions may be rebuilt from their names.
 ALLOWED_MODULES = ("torch", "numpy", "kata.portable", "collections", "builtins", "functools", "math", "operator")
@@ -40,6 +47,10 @@ ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "int", "float", "str", "bool
 
 class WireError(Exception):
     """The other side sent something that is not valid data (too large, too deep, unknown class)."""
+
+
+class WireTimeout(WireError):
+    """Decoding a reply went past the call's deadline (charged to the call that sent it)."""
 
 
 # -- frames --------------------------------------------------------------------------------------------------------
@@ -65,10 +76,13 @@ def read_exact(recv: Callable[[int], bytes], n: int) -> bytes:
     return b"".join(chunks)
 
 
-def unpack(recv: Callable[[int], bytes], limit: int = MAX_FRAME) -> tuple[dict, list[memoryview]]:
+def unpack(recv: Callable[[int], bytes], limit: int = MAX_FRAME, head_limit: int | None = None
+           ) -> tuple[dict, list[memoryview]]:
     total, head_len = _HEAD.unpack(read_exact(recv, _HEAD.size))
     if total > limit or head_len > total:
         raise WireError(f"frame of {total} bytes is over the limit of {limit}")
+    if head_limit is not None and head_len > head_limit:
+        raise WireError(f"frame header of {head_len} bytes is over the limit of {head_limit}")
     body = memoryview(read_exact(recv, total))
     try:
         header = json.loads(bytes(body[:head_len]).decode("ascii"))
@@ -508,8 +522,11 @@ class Decoder:
 
     def __init__(self, table: ObjectTable, header: dict, buffers: list[memoryview], *,
                  make_nonleaf: Callable[[str, dict, torch.Tensor], torch.Tensor] | None = None,
-                 file_map: Callable[[Any], Any] | None = None):
+                 file_map: Callable[[Any], Any] | None = None, deadline: float | None = None):
         self.table = table
+        self.deadline = deadline  # time.monotonic() by which decoding must be done (the call's own deadline)
+        self.count = 0  # values decoded so far (at most MAX_VALUES)
+        self.elements = 0  # tensor and array elements rebuilt so far (at most MAX_ELEMENTS)
         self.states: dict[str, Any] = header.get("states") or {}
         self.storage_states: dict[str, Any] = header.get("storages") or {}
         self.buffers = buffers
@@ -532,6 +549,11 @@ class Decoder:
             return clip(v)
         if not isinstance(v, dict) or len(v) == 0:
             raise WireError("bad value")
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise WireError(f"more than {MAX_VALUES} values in one message")
+        if self.deadline is not None and not self.count & 1023 and time.monotonic() > self.deadline:
+            raise WireTimeout("decoding went past the call's deadline")
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
@@ -704,11 +726,21 @@ class Decoder:
         obj.__dict__.update(attrs)
         return obj
 
+    def _count_elements(self, shape: Any) -> None:
+        """Count a tensor's or array's elements against MAX_ELEMENTS (an expanded view counts all it shows)."""
+        n = 1
+        for size in shape:
+            n *= max(int(size), 0)
+        self.elements += n
+        if self.elements > MAX_ELEMENTS:
+            raise WireError(f"more than {MAX_ELEMENTS} tensor elements in one message")
+
     def _array(self, key: str, state: dict, known: Any) -> np.ndarray:
         dtype = np.dtype(str(state["dtype"]))
         if dtype.kind not in "biufc":
             raise WireError("bad array dtype")
         shape = tuple(int(x) for x in state["shape"])
+        self._count_elements(shape)
         storage = self.storage(state["storage"]) if state["storage"] is not None else None
         if storage is None:
             out = np.zeros(shape, dtype=dtype)
@@ -739,6 +771,8 @@ class Decoder:
         device = torch.device(state["device"])
         if not _device_ok(device):
             raise WireError(f"device {device} is not available here")
+        if device.type != "meta":
+            self._count_elements(shape)
         _check_bounds(storage, dtype, shape, stride, offset)
         if isinstance(known, torch.Tensor):
             t = known

@@ -27,14 +27,12 @@ import json
 import linecache
 import os
 import pathlib
-import random
 import resource
 import signal
 import socket
 import sys
 import traceback
 import types
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +41,7 @@ import torch
 from kata import portable
 from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.sandbox import wire
+from kata.state import apply_snapshot, state_snapshot
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUSER = 0x20000, 0x20000000, 0x40000000, 0x8000000, \
     0x10000000
@@ -541,69 +540,9 @@ def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
 
 
 # -- global state across the boundary ------------------------------------------------------------------------------
-
-def capture_state() -> dict:
-    cudnn = torch.backends.cudnn
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
-    assert not isinstance(keys, str)
-    state = {"torch_rng": torch.get_rng_state().numpy().tobytes(),
-             "numpy_rng": [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)],
-             "random_rng": random.getstate(), "default_dtype": torch.get_default_dtype(),
-             "grad_enabled": torch.is_grad_enabled(),
-             "deterministic": [torch.are_deterministic_algorithms_enabled(),
-                               torch.is_deterministic_algorithms_warn_only_enabled()],
-             "cudnn": [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32],
-             "matmul_precision": torch.get_float32_matmul_precision(),
-             "anomaly": [torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()]}
-    if hasattr(torch, "get_default_device"):
-        state["default_device"] = torch.get_default_device()
-    return state
-
-
-def restore_state(state: dict) -> None:
-    apply_state(state)
-
-
-def _set_cudnn(flags: Any) -> None:
-    cudnn = torch.backends.cudnn
-    cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32 = (bool(f) for f in flags)
-
-
-def apply_state(state: dict | None) -> None:
-    if not state:
-        return
-    cudnn = torch.backends.cudnn
-    setters: dict[str, Callable[[Any], Any]] = {
-        "torch_rng": lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8)),
-        "numpy_rng": lambda v: np.random.set_state((str(v[0]), np.frombuffer(v[1], dtype=np.uint32).copy(),
-                                                    int(v[2]), int(v[3]), float(v[4]))),
-        "random_rng": lambda v: random.setstate((v[0], tuple(v[1]), v[2])),
-        "default_dtype": lambda v: torch.set_default_dtype(v) if torch.get_default_dtype() != v else None,
-        "grad_enabled": torch.set_grad_enabled,
-        "deterministic": lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])
-        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-        != tuple(v) else None,
-        "cudnn": lambda v: None if [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32] == list(v)
-        else _set_cudnn(v),
-        "matmul_precision": lambda v: torch.set_float32_matmul_precision(v)
-        if torch.get_float32_matmul_precision() != v else None,
-        "anomaly": lambda v: torch.set_anomaly_enabled(v[0], v[1])
-        if (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()) != tuple(v) else None,
-        "default_device": lambda v: torch.set_default_device(v)
-        if hasattr(torch, "set_default_device") and torch.get_default_device() != v else None,
-    }
-    for name, value in state.items():
-        if name in setters:
-            with contextlib.suppress(Exception):
-                setters[name](value)
-    if "cuda_available" in state:
-        value = bool(state["cuda_available"])
-        torch.cuda.is_available = lambda: value
-        count = int(state.get("cuda_count", 0))
-        torch.cuda.device_count = lambda: count
-    if "mps_available" in state and getattr(torch.backends, "mps", None) is not None:
-        mps = bool(state["mps_available"])
-        torch.backends.mps.is_available = lambda: mps  # type: ignore[assignment]
+# One definition, in kata.state: the trusted client uses the same snapshot format (and never applies the worker's).
+capture_state, apply_state = state_snapshot, apply_snapshot
+restore_state = apply_snapshot
 
 
 # -- observation of what learner code calls ------------------------------------------------------------------------

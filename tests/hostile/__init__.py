@@ -1018,6 +1018,47 @@ class _HUnprintable(Exception):
     Hostile("names_odd_siblings", "encoding", "the reference beside files named with a newline, invalid UTF-8, "
             "dashes, ANSI escapes, 200 characters, a 3 MB file and links to /etc/shadow and nowhere",
             expect="full", build=_odd_names),
+    # -- the trusted side adopts nothing the worker reports (issue: one grade, sealed) ---------------------------------
+    Hostile("state_meta_default_device", "forge", "every function of a stub sets the default device to meta and the "
+            "default dtype to float64, then returns its first tensor argument moved to meta (a trusted side that "
+            "took the reported state on would build its expected values on meta and skip comparing them)",
+            base="stub", expect="zero", chapter="04_shapes", code='''
+import torch as _torch
+
+
+def _h_forge(*args, **kwargs):
+    _torch.set_default_device("meta")
+    _torch.set_default_dtype(_torch.float64)
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, _torch.Tensor)]
+    return (tensors[0] if tensors else _torch.zeros(1)).to("meta")
+
+
+for _h_name, _h_value in list(globals().items()):
+    if callable(_h_value) and getattr(_h_value, "__module__", None) == __name__ and not _h_name.startswith("_"):
+        globals()[_h_name] = _h_forge
+'''),
+    Hostile("state_rng_reported", "forge", "every function of a stub reseeds every global generator the check "
+            "might draw its expected values from, and returns a fresh draw of the global generator shaped like its "
+            "first tensor argument", base="stub", expect="zero", chapter="05_matmul", code='''
+import random as _random
+
+import numpy as _np
+import torch as _torch
+
+
+def _h_forge(*args, **kwargs):
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, _torch.Tensor)]
+    _torch.manual_seed(0)
+    _np.random.seed(0)
+    _random.seed(0)
+    shape = tensors[0].shape if tensors else (1,)
+    return _torch.rand(shape)
+
+
+for _h_name, _h_value in list(globals().items()):
+    if callable(_h_value) and getattr(_h_value, "__module__", None) == __name__ and not _h_name.startswith("_"):
+        globals()[_h_name] = _h_forge
+'''),
 ]
 
 
