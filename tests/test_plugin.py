@@ -252,6 +252,22 @@ def test_grading_mode_gives_the_learning_mode_outcome_for_every_check(tmp_path):
     assert "データ型 (dtype)" in exercises["scaled"]["verdict"] and "ValueError" in exercises["scaled_twice"]["verdict"]
 
 
+@pytest.mark.slow
+def test_global_state_reported_by_learner_code_is_never_taken_on_by_the_check(tmp_path):
+    """Learner code that changes the global configuration (here the default dtype) changes the learner's world only:
+    the check builds its expected values in its own state in both modes (the trusted process never applies what
+    the worker reports; learning mode fences the learner's configuration), so both modes give the same outcome."""
+    source = replace_exactly(REFERENCE_01, "return x * k", "torch.set_default_dtype(torch.float64)\n    return x * k")
+    sub = make_submission(tmp_path, source)
+    runs = {mode: run_checks(tmp_path / f"{mode}.json", f"--kata-submission={sub}", "--kata-seed=5", *extra,
+                             cwd=ENGINE_COURSE)[0]
+            for mode, extra in (("learning", ()), ("grading", ("--kata-sandbox",)))}
+    outcome = {mode: {t["nodeid"]: (t["status"], t["attribute"]) for t in run["tests"]} for mode, run in runs.items()}
+    assert outcome["grading"] == outcome["learning"]
+    scaled = {nodeid: status for nodeid, (status, _) in outcome["grading"].items() if "scaled" in nodeid}
+    assert scaled and set(scaled.values()) == {"pass"}, scaled
+
+
 # -- the mutant catalogue: wrong answers the checks must reject -----------------------------------------------------
 
 def test_mutant_mode_rejects_every_wrong_answer_naming_what_differs(course, tmp_path, monkeypatch):
