@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import os
 import pathlib
+import random
 import signal
 import socket
 import time
@@ -31,6 +32,10 @@ from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
 REPLY_LIMIT = 256 * 1024 * 1024
+#: When both sides forget the objects of earlier checks (begin_check): past this many, or by chance at a boundary.
+FORGET_AFTER = 1024
+FORGET_CHANCE = 0.2
+_BOUNDARIES = random.SystemRandom()
 FILE_LIMIT = 64 * 1024 * 1024
 
 
@@ -186,12 +191,18 @@ class Session:
             self.start()
 
     def begin_check(self) -> None:
-        """A new check: the worker forgets every object of the previous one."""
-        self.table.reset()
-        self.prints = {}
-        self.related = {}
+        """A new check, which the worker is not told about.
+
+        The objects of earlier checks stay known on both sides (keys are never reused), so that nothing the worker
+        receives marks where a check starts or how many calls it has made.  Both sides forget them together now
+        and then: when the table has grown large, and otherwise at a boundary drawn at random (from the system's
+        randomness, never the global generators), so that a forgetting marks no particular check."""
         self.observers.clear()
-        self.pending_reset = True  # sent with the next request (one round trip fewer per check)
+        if len(self.table.objects) > FORGET_AFTER or _BOUNDARIES.random() < FORGET_CHANCE:
+            self.table.reset()
+            self.prints = {}
+            self.related = {}
+            self.pending_reset = True  # sent with the next request (one round trip fewer)
 
     # transport -------------------------------------------------------------------------------------------------
     def _exchange(self, header: dict, buffers: list[bytes], timeout: float, importing: bool = False

@@ -201,7 +201,9 @@ class ObjectTable:
         self.handles: dict[str, Any] = {}  # key -> local proxy for a remote handle
         self.own_handles: dict[str, Any] = {}  # key -> local object the other side holds a handle to
         self.files: dict[str, pathlib.Path] = {}
-        self._next = 0
+        # Keys are never reused, not even after a reset: a key's number tells the other side nothing about where
+        # a check starts.
+        self._next: int = getattr(self, "_next", 0)
 
     def new_key(self, prefix: str = "") -> str:
         self._next += 1

@@ -380,7 +380,10 @@ class Worker:
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
         before = self.state if self.state is not None else capture_state()
-        self._snapshot(operands + [kwargs])
+        # The leaves of a graph that ``backward`` runs through get gradients: they are in scope like the operands.
+        leaves = _leaves(operands[0]) if header.get("action") == "backward" and operands and \
+            isinstance(operands[0], torch.Tensor) else []
+        self._snapshot(operands + [kwargs] + leaves)
         action = header.get("action")
         events: list = []
         try:
@@ -401,7 +404,7 @@ class Worker:
         try:
             enc = wire.Encoder(self.table, allow_handles=True)
             value = enc.value(result) if error is None else None
-            self._changed(enc, operands + [kwargs, result])
+            self._changed(enc, operands + [kwargs, result] + leaves)
             reply = {"value": value, "states": enc.states, "storages": enc.storages, "state": enc.value(state),
                      "events": enc.value(events), "files": self._files_out(enc)}
             if error is not None:

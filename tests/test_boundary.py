@@ -1,0 +1,167 @@
+"""The grading boundary seen from the trusted side, with a real zygote and sandbox worker in this process's tests.
+
+Each test is named after a kind of trust the trusted side must not place in the worker (issue "one grade, sealed"):
+
+- the worker is not told where a check starts, nor how many calls a check has made;
+- the global state the worker reports is recorded as data and never applied to the trusted process;
+- the trusted side's work on a reply (decoding, rebuilding) is bounded and charged to the call that sent it.
+
+The learner modules below run inside the worker and reach into it as hostile code would (the worker's own module is
+in their ``sys.modules``): what they record is what the worker can see.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from kata.sandbox import client, wire
+
+pytestmark = pytest.mark.slow
+
+#: A learner module that wraps the worker's request handler and records, for every request, what could mark a
+#: check: the header's fields, the reset flag and the keys of the operands.
+SPY = '''
+import sys
+import torch
+
+_seen = []
+_worker = sys.modules["kata.sandbox.worker"].Worker
+_real_do = _worker.do
+
+
+def _spy(self, header, buffers):
+    _seen.append({"fields": sorted(k for k in header if k not in ("operands", "kwargs", "state", "states",
+                                                                   "storages", "sync")),
+                  "reset": bool(header.get("reset")),
+                  "keys": [v.get("t") for v in header.get("operands", []) if isinstance(v, dict) and "t" in v]})
+    return _real_do(self, header, buffers)
+
+
+_worker.do = _spy
+
+
+def double(x):
+    return x * 2
+
+
+def seen():
+    return [dict(e) for e in _seen[:-1]]  # the request that asks is not one of the checks' calls
+
+
+def set_state():
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    torch.backends.cudnn.benchmark = True
+    return torch.get_default_dtype()
+
+
+def flood(n):
+    return [[i] for i in range(n)]
+'''
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[client.Zygote]:
+    z = client.Zygote()
+    yield z
+    z.close()
+
+
+def _session(zygote: client.Zygote, tmp_path: Path, source: str = SPY) -> client.Session:
+    chapter = client.Chapter("01_setup", source.encode(), "learner.py")
+    session = client.Session(zygote, chapter, client.Limits(call_timeout=60, import_timeout=60), [tmp_path])
+    session.ensure()
+    return session
+
+
+def test_the_worker_is_not_told_where_a_check_starts(zygote, tmp_path, monkeypatch):
+    """Between checks nothing in a request changes: no reset flag, no key restarting at 1, the same fields in the
+    first call of a check as in its second.  (Both sides forget old objects together now and then, at a boundary
+    drawn at random; here never, so that every boundary is seen to be unmarked.)"""
+    monkeypatch.setattr(client, "FORGET_CHANCE", 0.0)
+    session = _session(zygote, tmp_path)
+    try:
+        for _ in range(6):
+            session.begin_check()
+            for _ in range(2):
+                session.do("callname", [torch.ones(3)], name="double")
+        seen = session.do("callname", [], name="seen")
+    finally:
+        session.close()
+    assert len(seen) == 12
+    assert not any(e["reset"] for e in seen)
+    assert len({tuple(e["fields"]) for e in seen}) == 1, "the first call of a check looks like any other"
+    keys = [int(k[1:]) for e in seen for k in e["keys"]]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys), "keys are never reused or restarted"
+
+
+def test_the_worker_forgets_old_objects_only_with_the_trusted_side(zygote, tmp_path, monkeypatch):
+    """When the table has grown past its bound, both sides forget together (one reset flag), and the keys still
+    go on rising: even a forgetting does not say how many calls the checks before made."""
+    monkeypatch.setattr(client, "FORGET_CHANCE", 0.0)
+    monkeypatch.setattr(client, "FORGET_AFTER", 5)
+    session = _session(zygote, tmp_path)
+    try:
+        for _ in range(8):
+            session.begin_check()
+            assert torch.equal(session.do("callname", [torch.ones(2)], name="double"), torch.full((2,), 2.0))
+        seen = session.do("callname", [], name="seen")
+    finally:
+        session.close()
+    assert 0 < sum(e["reset"] for e in seen) < len(seen)
+    keys = [int(k[1:]) for e in seen for k in e["keys"]]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_reported_global_state_is_recorded_and_never_applied(zygote, tmp_path):
+    """The worker's default dtype, RNG and cuDNN flags are the learner's world: the trusted process keeps its own,
+    and learner_state reports the learner's."""
+    dtype, rng, benchmark = torch.get_default_dtype(), torch.get_rng_state(), torch.backends.cudnn.benchmark
+    session = _session(zygote, tmp_path)
+    try:
+        session.begin_check()
+        assert session.do("callname", [], name="set_state") == torch.float64
+        assert torch.get_default_dtype() == dtype
+        assert torch.equal(torch.get_rng_state(), rng)
+        assert torch.backends.cudnn.benchmark == benchmark
+        learner = session.learner_state()
+        assert learner["default_dtype"] == torch.float64
+        assert learner["cudnn"][2] is True
+        assert learner["torch_rng"] == torch.Generator().manual_seed(0).get_state().numpy().tobytes()
+    finally:
+        session.close()
+
+
+def test_a_reply_with_too_many_values_costs_its_own_call(zygote, tmp_path, monkeypatch):
+    """More values than one reply may hold: that call fails as bad data, and the next call gets a fresh worker."""
+    monkeypatch.setattr(wire, "MAX_VALUES", 1000)
+    session = _session(zygote, tmp_path)
+    try:
+        session.begin_check()
+        with pytest.raises(client.WorkerDied):
+            session.do("callname", [5000], name="flood")
+        session.begin_check()
+        assert torch.equal(session.do("callname", [torch.ones(2)], name="double"), torch.full((2,), 2.0))
+    finally:
+        session.close()
+
+
+def test_decoding_past_the_calls_deadline_is_that_calls_time_out():
+    """The decoder checks the call's deadline as it goes: a reply still being decoded when it passes is a time-out
+    of that call, not time taken from the calls after it."""
+    table = wire.ObjectTable("t")
+    values = {"L": [{"L": [i]} for i in range(5000)]}
+    with pytest.raises(wire.WireTimeout):
+        wire.Decoder(table, {}, [], deadline=0.0).value(values)
+    assert len(wire.Decoder(table, {}, [], deadline=None).value(values)) == 5000
+
+
+def test_a_reply_whose_tensors_show_too_many_elements_is_refused():
+    """An expanded view shows more elements than its storage holds: counted as shown, so that comparing it stays
+    bounded."""
+    decoder = wire.Decoder(wire.ObjectTable("t"), {}, [])
+    with pytest.raises(wire.WireError):
+        decoder._count_elements((1 << 20, 1 << 20))
