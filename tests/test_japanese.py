@@ -98,3 +98,45 @@ def test_chapter_words_are_read():
     words = chapter_words(catalog.CHECKS / "06_autograd" / "test_autograd.py")
     assert "{name}" in words["VERSION_NOT_BUMPED"]
     assert "detach" in words["DETACH_FORGOTTEN"]
+
+
+# -- the course's own files: prompts, references, checks and lessons ------------------------------------------------
+
+def _python_strings(path):
+    """Every string literal of a Python file (docstrings included).  An f-string's fields read as Latin text (its
+    values are names, shapes, dtypes and numbers, after which a space is ordinary); a str.format template keeps its
+    ``{field}`` for the scan above."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for value in node.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    parts.append(value.value)
+                elif isinstance(value, ast.FormattedValue):
+                    parts.append("X")
+            yield f"{path.relative_to(catalog.ROOT)}:{node.lineno}", "".join(parts)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield f"{path.relative_to(catalog.ROOT)}:{node.lineno}", node.value
+
+
+def _course_texts():
+    for folder in (catalog.EXERCISES, catalog.SOLUTIONS, catalog.CHECKS):
+        for path in sorted(folder.rglob("*.py")):
+            yield from _python_strings(path)
+    for path in sorted(catalog.EXERCISES.rglob("README.md")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            yield f"{path.relative_to(catalog.ROOT)}:{number}", line
+
+
+@pytest.mark.parametrize("where, text", list(_course_texts()), ids=lambda v: v if ":" in v else "")
+def test_no_space_before_a_particle_in_the_course(where, text):
+    """The prompts (stubs and references), the checks' strings (verdicts, names put into templates, docstrings) and
+    the lessons read as natural Japanese too, not only kata/ and chapter.toml."""
+    assert space_before_particle(text) == [], f"{where}: {text}"
+
+
+def test_one_word_per_concept_in_the_course():
+    """次元 names a tensor's dim everywhere (NumPy's axis included); 軸 only the axes of a plot (横軸・縦軸)."""
+    found = [where for where, text in _course_texts() if re.search(r"(?<![横縦])軸", text)]
+    assert found == []

@@ -17,7 +17,7 @@ from kata.portable import GradModeModel
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
-VERSION_NOT_BUMPED = ("『{name}』のその場での更新が autograd に記録されていません (バージョンカウンタ {name}._version が "
+VERSION_NOT_BUMPED = ("『{name}』のその場での更新を autograd が検知できません (バージョンカウンタ {name}._version が "
                       "呼び出しの前後で {version} のまま)。")
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def _expect_same_losses(actual: list[float], expected: list[float]) -> None:
 def _expect_same_parameters(actual: nn.Module, expected: nn.Module, what: str) -> None:
     __tracebackhide__ = True
     for (name, a), e in zip(actual.named_parameters(), expected.parameters()):
-        expect_tensor(a.detach(), e.detach(), name=f"{what} のパラメータ {name}")
+        expect_tensor(a.detach(), e.detach(), name=f"{what}のパラメータ {name}")
 
 
 # -- train_model -------------------------------------------------------------------------------------------------

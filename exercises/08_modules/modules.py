@@ -9,7 +9,7 @@ from torch import nn
 
 
 class SimpleClassifier(nn.Module):
-    """入力 → 隠れ層 → 出力 の小さな分類器を nn.Module で作ってください (あとの章で XOR の分類に使います)。
+    """入力 → 隠れ層 → 出力とつながる小さな分類器を nn.Module で作ってください (あとの章で XOR の分類に使います)。
 
     __init__(num_inputs, num_hidden, num_outputs):
         最初に super().__init__() を呼び、次の 3 つの層をこの順番で作って属性に代入します。

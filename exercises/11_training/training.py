@@ -23,7 +23,7 @@ def train_model(model: nn.Module, optimizer: torch.optim.Optimizer, loader: data
           バッチは、モデルのパラメータと同じデバイスに移してから使います (デバイスはモデルから読みます。
           例: next(model.parameters()).device)。
     出力: 長さ num_epochs の float のリスト。リストの i 番目 (0 から数えます) は、i + 1 回目のエポックの損失の
-          「データ 1 件あたりの平均」: 各バッチの損失 (の値) × そのバッチの件数 を足し合わせ、そのエポックで loader が
+          「データ 1 件あたりの平均」: 各バッチの損失 (の値) とそのバッチの件数の積を足し合わせ、そのエポックで loader が
           出したデータの件数 (各バッチの件数の合計。drop_last=True のローダーでは len(dataset) より少なくなります)
           で割ったもの (最後のバッチが小さくても、各データを同じ重みで平均します)。
     """
@@ -59,7 +59,7 @@ def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module)
           (バッチはモデルのデバイスに移し、出力を [B] に、ラベルを float に。パラメータは更新しない)。
           Dropout や BatchNorm のような層は学習モードと評価モードで計算が変わるので、評価モードで測ります。
           呼び出しのあとも評価モードのままにします。
-    出力: データ 1 件あたりの平均損失 (float)。train_model と同じく、各バッチの損失 × 件数 の合計を
+    出力: データ 1 件あたりの平均損失 (float)。train_model と同じく、各バッチの損失と件数の積の合計を
           loader が出したデータの件数で割ります。全データを 1 つのバッチにして計算した損失と同じ値になります。
     """
     raise NotImplementedError

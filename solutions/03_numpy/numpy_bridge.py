@@ -57,7 +57,7 @@ def tensor_to_numpy(t: torch.Tensor) -> np.ndarray:
 
 
 def flipped_to_tensor(a: np.ndarray) -> torch.Tensor:
-    """NumPy 配列 `a` を先頭の軸 (axis 0) で逆順にした `a[::-1]` を、テンソルにして返してください。
+    """NumPy 配列 `a` を先頭の次元 (NumPy では axis 0) で逆順にした `a[::-1]` を、テンソルにして返してください。
 
     入力: a (1 次元以上の NumPy 配列)
     出力: a[::-1] と同じ形状・値・dtype のテンソル
