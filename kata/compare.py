@@ -292,7 +292,7 @@ def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = _GRAD
         fail("grad", messages.GRAD_MISSING, hints.GRAD_NONE, name=name, expected=_fmt(expected.shape))
     expect_type(actual, torch.Tensor, name)
     if actual.shape != expected.shape:
-        fail("grad", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
+        fail("shape", messages.SHAPE, hints.for_shape(actual.shape, expected.shape), name=name,
              expected=_fmt(expected.shape), actual=_fmt(actual.shape))
     hint_fn = (lambda a, e: hints.for_grad(a, e, backward_calls)) if hint is None else (lambda a, e: hint)
     _compare_values(actual, expected, name, rtol, atol, False, attribute="grad", hint_fn=hint_fn)

@@ -34,7 +34,7 @@ from typing import Any
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.sandbox.zygote import Zygote
-from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus
+from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus, headline_rank
 
 KILL_GRACE = 2.0
 #: Rough peak memory of one trusted process with its zygote and a worker (MiB), for the default ``--jobs``.
@@ -484,7 +484,9 @@ def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | N
         return out(ExerciseStatus.ERROR, ended or messages.GRADE_NO_CHECKS)
     scored = [c for c in checks if not c.advisory]
     advice = [c for c in checks if c.advisory and c.status in (CheckStatus.FAIL, CheckStatus.TODO)]
-    bad_check = next((c for c in scored if c.status in (CheckStatus.FAIL, CheckStatus.NOT_RUN)), None)
+    failing = [c for c in scored if c.status == CheckStatus.FAIL]
+    bad_check = min(failing, key=lambda c: headline_rank(c.attribute), default=None) or next(
+        (c for c in scored if c.status == CheckStatus.NOT_RUN), None)
     if bad_check is not None:
         return out(ExerciseStatus.FAIL, bad_check.verdict)
     todo = next((c for c in scored if c.status == CheckStatus.TODO), None)

@@ -13,7 +13,7 @@ TRANSPOSED = "次元の順序が入れ替わっているようです。permute /
 FLOAT64_FROM_NUMPY = "float64 になっています。NumPy の配列はふつう float64 で、torch.from_numpy や torch.tensor はその dtype を引き継ぎます。float32 が必要なら .float() や dtype=torch.float32 を使いましょう。"
 FLOAT64_NOT_FLOAT32 = ("float64 (倍精度) になっています。dtype は元のデータや指定から引き継がれます。float64 のデータから作っていないか、"
                        "dtype=torch.float64 や .double() を使っていないかを確かめ、float32 にするには .float() か dtype=torch.float32 を使いましょう。")
-INT_VS_FLOAT = "torch.tensor([1, 2]) は整数から int64 を推論し、torch.Tensor([1, 2]) は常に float32 を作ります。どちらが求められているか確認しましょう。"
+INT_VS_FLOAT = "torch.tensor([1, 2]) は整数から int64 を推論し、torch.Tensor([1, 2]) は既定の dtype (torch.get_default_dtype()、ふつうは float32) で作ります。どちらが求められているか確認しましょう。"
 FLOAT_VS_INT = "整数の入力から作ると int64 になるのが期待です。float に変換していませんか？ torch.tensor と torch.Tensor の違いを確認しましょう。"
 FLOAT64_DEFAULT = "float64 になっています。dtype=torch.float64 や .double() を使っていないか、float64 のデータから作っていないかを確認し、求められている dtype を指定しましょう。"
 GRAD_NONE = "勾配が None です。backward() を呼びましたか？ 対象のテンソルは requires_grad=True の葉テンソルですか？"
@@ -43,13 +43,16 @@ REQUIRES_GRAD_ON = ("勾配の記録が残っています (計算グラフが作
                     "計算します。.detach() は、いったん作ったグラフをあとから切り離すだけです。")
 INPUT_REQUIRES_GRAD_CHANGED = ("入力の requires_grad が変わっています。t.requires_grad_(False) や t.detach_() は入力そのものを書き換えます。"
                                "t.detach() は t を変えずに、切り離した新しいテンソルを返します。")
-NOT_LEAF = "葉テンソル (is_leaf) ではありません。requires_grad を付けたあとに演算 (.float() や * など) をすると葉ではなくなります。作成時に dtype と requires_grad を指定しましょう。"
+NOT_LEAF = ("葉テンソル (is_leaf) ではありません。requires_grad を付けたあとに演算 (* など) や dtype を変える変換 (.double() など。"
+            "dtype が変わらない .float() は同じテンソルを返すだけ) をすると、結果は葉ではなくなります。作成時に dtype と "
+            "requires_grad を指定しましょう。")
 NEGATED = "値の符号が反対です。引き算の向きや、勾配降下の符号 (w - lr * grad) を確認しましょう。"
 SCALED = "値が期待のちょうど {factor} 倍です。平均 (mean) と合計 (sum) の違いや、係数を確認しましょう。"
 VALUES_TRANSPOSED = ("値の行と列 (次元 0 と 1) が入れ替わっています。torch.meshgrid は indexing='xy' だと最初の 2 つの次元が"
                      "入れ替わった並びになります。indexing='ij' を指定するか、permute / transpose の次元を確認しましょう。")
 TENSOR_FROM_SHAPE = ("形状のタプルが「値」として読まれたようです。torch.Tensor((2, 3)) は値 [2., 3.] の 1 次元テンソルを作ります。"
-                     "形状として渡すなら torch.Tensor(*shape) か、torch.empty(shape) / torch.zeros(shape) を使いましょう。")
+                     "形状は torch.empty(shape) / torch.zeros(shape) に渡しましょう (torch.Tensor(*shape) は shape が () のとき形状 (0,) の"
+                     "空のテンソルになり、0 次元になりません)。")
 SQUEEZED_TOO_MUCH = ("大きさ 1 の次元まで消えています。引数なしの squeeze() は大きさ 1 の次元をすべて消すので、"
                      "B = 1 のときはバッチの次元まで消えます。消す次元を squeeze(dim=...) で指定しましょう。")
 EXTRA_SIZE1_DIM = "余分な大きさ 1 の次元が残っています。squeeze(dim=...) で消す次元を指定するか、unsqueeze を付けすぎていないか確認しましょう。"
@@ -73,12 +76,23 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     ("view size is not compatible", "このテンソルはメモリ上の並びが形状と合わない (非連続な) ので、view が使えません。"
      ".contiguous() で連続なコピーを作ってから view しましょう。reshape も使えますが、できるときは view を返すので、"
      "結果が連続になるとは限りません。"),
-    ("a leaf variable that requires grad is being used in an in-place operation", "requires_grad=True の葉テンソルをその場で更新するときは torch.no_grad() の中で行いましょう。"),
+    ("a leaf variable that requires grad is being used in an in-place operation",
+     "requires_grad=True の葉テンソル (パラメータなど) を、その場で (+= や add_ などで) 書き換えようとしています。"
+     "その操作まで計算グラフに記録しようとするのでエラーになります。パラメータの更新は with torch.no_grad(): の中で行い、"
+     "それ以外なら書き換えずに新しいテンソルを作りましょう。"),
+    ("can require gradients",
+     "勾配 (requires_grad=True) を持てるのは浮動小数点数 (と複素数) のテンソルだけです。整数のテンソル (torch.arange(3) や "
+     "torch.tensor([1, 2]) は int64) に requires_grad を付けていませんか？ 作るときに dtype=torch.float32 を指定しましょう。"),
     ("element 0 of tensors does not require grad", "backward() する値が勾配グラフにつながっていません。入力に requires_grad=True が付いているか、no_grad の中で計算していないか確認しましょう。"),
     ("grad can be implicitly created only for scalar outputs", "スカラーでない値に backward() するには、同じ形状の gradient 引数 (例: torch.ones_like(y)) が必要です。"),
     ("trying to backward through the graph a second time", "同じ計算グラフで 2 回 backward() するには retain_graph=True が必要です。"),
-    ("expected all tensors to be on the same device", "テンソルが別々のデバイスにあります。.to(device) でそろえましょう。"),
+    ("expected all tensors to be on the same device",
+     "計算に使うテンソルが別々のデバイス (CPU と GPU など) にあります。エラーに出ている 2 つのデバイスを確かめ、"
+     "片方を .to(もう片方.device) で移してそろえましょう (.to は新しいテンソルを返すので、戻り値を使います)。"),
     ("mat1 and mat2 shapes cannot be multiplied", "行列積の内側の次元が合っていません。形状を print して、転置が必要か確認しましょう。"),
+    ("mat1 and mat2 must have the same dtype",
+     "行列積の 2 つのテンソル (入力と nn.Linear の重みなど) の dtype がそろっていません。NumPy から来た float64 の入力を "
+     "float32 の重みに渡していませんか？ 入力を .float() (または .to(重み.dtype)) で重みの dtype に合わせましょう。"),
     ("expected scalar type", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
     ("found dtype", "dtype がそろっていません。.float() / .to(dtype) で合わせましょう。"),
     ("only integer tensors of a single element can be converted to an index", "インデックスには整数を使いましょう。"),
@@ -124,29 +138,53 @@ def _is_float(dtype: torch.dtype) -> bool:
     return dtype.is_floating_point or dtype.is_complex
 
 
+def _dims_permuted(actual: torch.Size, expected: torch.Size) -> bool:
+    """The same sizes in another order (2 or more dims)."""
+    return len(actual) == len(expected) >= 2 and sorted(actual) == sorted(expected) and actual != expected
+
+
+def _shape_became_values(actual: torch.Size, expected: torch.Size) -> bool:
+    """One dim as long as the expected shape has dims: torch.Tensor(shape) read the tuple as data."""
+    return len(expected) >= 1 and tuple(actual) == (len(expected),) and actual != expected
+
+
+def _size1_dims_lost(actual: torch.Size, expected: torch.Size) -> bool:
+    """The expected shape without (some of) its size-1 dims."""
+    return len(actual) < len(expected) and tuple(actual) == tuple(d for d in expected if d != 1)
+
+
+def _size1_dims_extra(actual: torch.Size, expected: torch.Size) -> bool:
+    """The expected shape with size-1 dims added."""
+    return len(actual) > len(expected) and \
+        tuple(d for d in actual if d != 1) == tuple(d for d in expected if d != 1)
+
+
+#: Each targeted shape hint with its premise (a predicate on (actual, expected)); the first that holds is given.
+SHAPE_PREMISES = (
+    (_dims_permuted, TRANSPOSED),
+    (_shape_became_values, TENSOR_FROM_SHAPE),
+    (_size1_dims_lost, SQUEEZED_TOO_MUCH),
+    (_size1_dims_extra, EXTRA_SIZE1_DIM),
+)
+
+
 def for_shape(actual: torch.Size, expected: torch.Size) -> str | None:
-    if len(actual) == len(expected) >= 2 and sorted(actual) == sorted(expected) and actual != expected:
-        return TRANSPOSED
-    if tuple(actual) == (len(expected),) and actual != expected and len(expected) >= 1:
-        return TENSOR_FROM_SHAPE  # torch.Tensor(shape): the tuple became the data
-    if len(actual) < len(expected) and tuple(actual) == tuple(d for d in expected if d != 1):
-        return SQUEEZED_TOO_MUCH
-    if len(actual) > len(expected) and tuple(d for d in actual if d != 1) == tuple(d for d in expected if d != 1):
-        return EXTRA_SIZE1_DIM
-    return None
+    return next((hint for premise, hint in SHAPE_PREMISES if premise(actual, expected)), None)
+
+
+#: Each targeted dtype hint with its premise (a predicate on (actual, expected, from_numpy)); the first that holds.
+DTYPE_PREMISES = (
+    (lambda a, e, numpy: a == torch.float64 and e == torch.float32 and numpy, FLOAT64_FROM_NUMPY),
+    (lambda a, e, numpy: a == torch.float64 and e == torch.float32, FLOAT64_NOT_FLOAT32),
+    (lambda a, e, numpy: a == torch.int64 and _is_float(e), INT_VS_FLOAT),
+    (lambda a, e, numpy: _is_float(a) and e == torch.int64, FLOAT_VS_INT),
+    (lambda a, e, numpy: a == torch.float64, FLOAT64_DEFAULT),
+)
 
 
 def for_dtype(actual: torch.dtype, expected: torch.dtype, from_numpy: bool = False) -> str | None:
     """``from_numpy``: the input came from NumPy (only then may a float64 result be blamed on NumPy)."""
-    if actual == torch.float64 and expected == torch.float32:
-        return FLOAT64_FROM_NUMPY if from_numpy else FLOAT64_NOT_FLOAT32
-    if actual == torch.int64 and _is_float(expected):
-        return INT_VS_FLOAT
-    if _is_float(actual) and expected == torch.int64:
-        return FLOAT_VS_INT
-    if actual == torch.float64:
-        return FLOAT64_DEFAULT
-    return None
+    return next((hint for premise, hint in DTYPE_PREMISES if premise(actual, expected, from_numpy)), None)
 
 
 def for_device(actual: torch.device, expected: torch.device) -> str | None:

@@ -10,7 +10,10 @@ A mutant file in ``tests/mutants/`` defines wrong versions of exercises::
 
 Run with ``pytest --kata-mutants`` every check of that exercise gets the reference module with that one name
 replaced by the mutant.  Self-verification requires that at least one check fails and that its verdict contains
-every ``expect`` fragment (the Japanese name of what differs).
+every ``expect`` fragment (the Japanese name of what differs).  ``headline=True``: the exercise's headline verdict
+(the failing check with the most basic difference, :func:`kata.status.headline_rank`) is the one that must contain
+them.  ``absent``: fragments that no failing check's verdict may contain (a hint whose premise is false for this
+wrong answer must not fire).
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ class Mutant:
     obj: Any
     expect: tuple[str, ...]
     file: str
+    headline: bool = False
+    absent: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -44,15 +49,16 @@ class Mutant:
 REGISTRY: list[Mutant] = []
 
 
-def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: str | None = None
-           ) -> Callable[[Any], Any]:
+def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: str | None = None,
+           headline: bool = False, absent: str | tuple[str, ...] = ()) -> Callable[[Any], Any]:
     """Register the decorated function or class as a wrong answer for ``exercise`` of ``chapter`` ("01" or
     "01_setup"; :func:`load_all` checks both against the course and stores the chapter's key)."""
     fragments = (expect,) if isinstance(expect, str) else tuple(expect)
+    never = (absent,) if isinstance(absent, str) else tuple(absent)
 
     def register(obj: Any) -> Any:
         REGISTRY.append(Mutant(chapter, exercise, name or obj.__name__, obj, fragments,
-                               str(Path(sys.modules[obj.__module__].__file__ or "").resolve())))
+                               str(Path(sys.modules[obj.__module__].__file__ or "").resolve()), headline, never))
         return obj
 
     return register

@@ -29,7 +29,7 @@ from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.state import GlobalState, LearnerWorld
-from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
+from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus, headline_rank
 
 SETTINGS = pytest.StashKey["Settings"]()
 RECORDS = pytest.StashKey[dict[str, CheckResult]]()
@@ -640,16 +640,19 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 # -- summary ------------------------------------------------------------------------------------------------------
 # A bare `pytest` must fit a screen and end with what to do next.  So, unless -v asks for every check: pytest's own
 # failure blocks and short-summary lines are left out for the kata checks, and after pytest's last line comes one
-# line per exercise (the first failing check's verdict once, with how many more of its checks failed), the chapter
+# line per exercise (the headline failing check's verdict once, with how many more of its checks failed), the chapter
 # table and 「次はこれ」.
 
 def exercise_statuses(records: dict[str, CheckResult]) -> dict[tuple[str, str], CheckResult]:
-    """One record per exercise: fail beats todo beats pass beats skip (the first failing check in run order)."""
+    """One record per exercise: fail beats todo beats pass beats skip; among failing checks, the one whose attribute
+    is the most basic difference (:func:`kata.status.headline_rank`), then the first in run order."""
     rank: dict[str, int] = {CheckStatus.FAIL: 3, CheckStatus.TODO: 2, CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
     out: dict[tuple[str, str], CheckResult] = {}
     for rec in records.values():
         key = (rec.chapter, rec.exercise)
-        if key not in out or rank[rec.status] > rank[out[key].status]:
+        if key not in out or rank[rec.status] > rank[out[key].status] or (
+                rec.status == out[key].status == CheckStatus.FAIL
+                and headline_rank(rec.attribute) < headline_rank(out[key].attribute)):
             out[key] = rec
     return out
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = ["GRADING_FIELDS", "LEARNING_FIELDS", "SOLVED", "Attribute", "ChapterOutcome", "CheckResult", "CheckStatus",
-           "ExerciseStatus"]
+           "ExerciseStatus", "headline_rank"]
 
 
 class CheckStatus(StrEnum):
@@ -71,6 +71,30 @@ class Attribute(StrEnum):
     SYNTAX = "syntax"  # ... because of a syntax error
     MISSING = "missing"  # a name the check needs is not defined in the learner's file
     FORBIDDEN = "forbidden"  # an operation the exercise forbids was used
+
+
+#: How basic a difference is: an exercise's headline is the failing check whose attribute comes first here (run order
+#: breaks ties).  The learner's code not running at all comes first; then type → shape → dtype → device → graph state
+#: → values; a memory layout (view or copy, contiguity) matters only once the values are right.  An attribute not
+#: listed (a check's own word: "flags", "rng", "training", ...) ranks with the values.
+_RANKS: tuple[tuple[str, ...], ...] = (
+    (Attribute.IMPORT, Attribute.SYNTAX, Attribute.MISSING, Attribute.EXCEPTION, Attribute.CRASH, Attribute.EXIT,
+     Attribute.TIMEOUT, Attribute.FORBIDDEN),
+    ("type",),
+    ("length", "shape"),
+    ("dtype",),
+    ("device",),
+    ("requires_grad", "is_leaf", "grad_fn", "grad_mode"),
+    (),  # values, and every attribute not listed
+    ("contiguous", "shares_memory", "copies_memory"),
+)
+_VALUES_RANK = 6
+_RANK = {attribute: rank for rank, group in enumerate(_RANKS) for attribute in group}
+
+
+def headline_rank(attribute: str) -> int:
+    """The rank of a failing check's attribute for the exercise's headline (lower: more basic)."""
+    return _RANK.get(str(attribute), _VALUES_RANK)
 
 
 #: The keys of a check in the learning plugin's ``--kata-report`` (version 1) and in ``kata grade``'s json report.

@@ -164,3 +164,83 @@ def test_meshgrid_xy_reads_as_transposed_values():
 def test_japanese_hint_for_raw_torch_errors(message):
     hint = hints.for_exception(RuntimeError(message))
     assert hint and JAPANESE.search(hint)
+
+
+# -- every targeted hint has a premise, and does not fire where its premise is false ----------------------------------
+
+@pytest.mark.parametrize("hint, holds, fails", [
+    (hints.TRANSPOSED, ((3, 2), (2, 3)), ((3, 2), (2, 4))),
+    (hints.TENSOR_FROM_SHAPE, ((3,), (2, 3, 4)), ((3,), (3, 1))),
+    (hints.SQUEEZED_TOO_MUCH, ((4,), (4, 1)), ((4,), (4, 2))),
+    (hints.EXTRA_SIZE1_DIM, ((4, 1), (4,)), ((4, 2), (4,))),
+], ids=["transposed", "tensor_from_shape", "squeezed", "extra_dim"])
+def test_shape_hint_fires_only_on_its_premise(hint, holds, fails):
+    premise = {h: p for p, h in hints.SHAPE_PREMISES}[hint]
+    assert premise(torch.Size(holds[0]), torch.Size(holds[1])) and hints.for_shape(*map(torch.Size, holds)) == hint
+    assert not premise(torch.Size(fails[0]), torch.Size(fails[1])) and hints.for_shape(*map(torch.Size, fails)) != hint
+
+
+@pytest.mark.parametrize("hint, holds, fails", [
+    (hints.FLOAT64_FROM_NUMPY, (torch.float64, torch.float32, True), (torch.float64, torch.float32, False)),
+    (hints.FLOAT64_NOT_FLOAT32, (torch.float64, torch.float32, False), (torch.float64, torch.float16, False)),
+    (hints.INT_VS_FLOAT, (torch.int64, torch.float32, False), (torch.int32, torch.float32, False)),
+    (hints.FLOAT_VS_INT, (torch.float32, torch.int64, False), (torch.float32, torch.bool, False)),
+    (hints.FLOAT64_DEFAULT, (torch.float64, torch.float16, False), (torch.float32, torch.float16, False)),
+], ids=["numpy", "float64", "int_vs_float", "float_vs_int", "float64_default"])
+def test_dtype_hint_fires_only_on_its_premise(hint, holds, fails):
+    assert hints.for_dtype(*holds) == hint
+    assert hints.for_dtype(*fails) != hint
+
+
+def test_grad_hints_fire_only_on_their_ratio():
+    e = torch.full((2, 3), 0.5)
+    assert hints.for_grad(e * 3, e) == hints.GRAD_LEN_NOT_NUMEL.format(factor=3, length=2, numel=6)
+    assert hints.for_grad(e * 3, e.view(6)) != hints.GRAD_LEN_NOT_NUMEL.format(factor=3, length=2, numel=6)  # 1-D
+    assert hints.for_grad(e * 1.5, e) is None  # no whole factor: no cause named
+    assert hints.for_grad(e, e) is None
+
+
+def _raised(fn) -> BaseException:
+    try:
+        fn()
+    except Exception as exc:  # the error torch raises is the point
+        return exc
+    raise AssertionError("torch raised nothing")
+
+
+def _leaf_in_place():
+    w = torch.ones(2, requires_grad=True)
+    w += 1
+
+
+#: Common RuntimeErrors as this torch raises them (the device mismatch needs two real devices: its message as quoted)
+#: and a word of the Japanese hint each must get.
+RUNTIME_ERRORS = {
+    "requires_grad_on_int": (lambda: torch.arange(3).requires_grad_(), "浮動小数点数"),
+    "requires_grad_on_int_literal": (lambda: torch.tensor([1, 2], requires_grad=True), "浮動小数点数"),
+    "device_mismatch": (lambda: (_ for _ in ()).throw(RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!")), "デバイス"),
+    "view_not_contiguous": (lambda: torch.arange(6.0).view(2, 3).t().view(6), ".contiguous()"),
+    "leaf_in_place": (_leaf_in_place, "torch.no_grad()"),
+    "float64_into_linear": (lambda: torch.nn.Linear(2, 3)(torch.ones(1, 2, dtype=torch.float64)), "float64"),
+}
+
+
+@pytest.mark.parametrize("case", list(RUNTIME_ERRORS))
+def test_common_runtime_errors_get_their_japanese_hint(case):
+    fn, word = RUNTIME_ERRORS[case]
+    exc = _raised(fn)
+    hint = hints.for_exception(exc)
+    assert hint and JAPANESE.search(hint) and word in hint, (str(exc), hint)
+
+
+def test_each_kind_of_runtime_error_gets_its_own_hint():
+    found = {hints.for_exception(_raised(fn)) for name, (fn, _) in RUNTIME_ERRORS.items() if not name.endswith("_literal")}
+    assert len(found) == len(RUNTIME_ERRORS) - 1
+
+
+def test_a_shape_error_of_a_matmul_gets_no_dtype_hint():
+    """The premise of the dtype hint is the dtype message: a shape error of the same product does not get it."""
+    exc = _raised(lambda: torch.nn.Linear(2, 3)(torch.ones(1, 4)))
+    assert "shapes cannot be multiplied" in str(exc)
+    assert "float64" not in (hints.for_exception(exc) or "")

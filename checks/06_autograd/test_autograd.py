@@ -83,6 +83,7 @@ def test_grad_of_mean_closed_form(sub, gen):
     """For any x the gradient is 2 * (x + 2) / x.numel(), both returned and left in x.grad."""
     x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
     y, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    expect_tensor(y, _mean_value(x), name="y (戻り値[0])", values=False)  # a y of another shape explains the grad
     expect_grad(grad, _mean_grad(x), name="x.grad (戻り値[1])")
     expect_grad(x.grad, _mean_grad(x), name="入力 x.grad")
 
@@ -90,12 +91,13 @@ def test_grad_of_mean_closed_form(sub, gen):
 def test_grad_of_mean_closed_form_on_a_matrix(sub, gen):
     """A matrix (at least 2 x 2): the mean divides by every element, not by the length of the first dim."""
     x = _leaf(gen, (inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5)))
-    _, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    y, grad = expect_sequence(sub.grad_of_mean(x), 2)
+    expect_tensor(y, _mean_value(x), name="y (戻り値[0])", values=False)  # a mean over one dim: y is not 0-dim
     expect_grad(grad, _mean_grad(x), name="x.grad (戻り値[1])")
 
 
 def test_grad_of_mean_y_is_0dim_with_grad_fn(sub, gen):
-    x = _leaf(gen, inputs.shape(gen, (1, 4), 1, 5))
+    x = _leaf(gen, inputs.shape(gen, (2, 4), 2, 5))  # at least 2-D: a mean over one dim shows in y's shape
     y, _ = expect_sequence(sub.grad_of_mean(x), 2)
     _expect_in_graph(y, _mean_value(x))
 

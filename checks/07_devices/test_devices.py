@@ -26,7 +26,11 @@ from kata.oprules import record_ops
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
 CUDNN_FLAGS = "cuDNN の再現性の設定です。torch.backends.cudnn.deterministic = True と torch.backends.cudnn.benchmark = False を設定しましょう。"
-CUDA_SEED = "GPU の乱数にも同じシードを使いましょう (torch.cuda.manual_seed_all(seed))。"
+CUDNN_GUARD = ("cuDNN のフラグが、CUDA が使えないときにだけ設定されています。cuDNN は GPU (CUDA) の上でしか動かないので、"
+               "フラグが効くのは GPU があるときです。if の条件 (torch.cuda.is_available() など) の向きを確かめ、"
+               "GPU があるときにも設定されるようにしましょう (条件なしで設定してもかまいません)。")
+CUDA_SEED = ("GPU の乱数にも同じシードを使いましょう。torch.manual_seed(seed) は CPU とすべての GPU の乱数をまとめて固定します "
+             "(中で torch.cuda.manual_seed_all(seed) を呼びます)。")
 NOT_SYNCHRONIZED = "GPU の計算は非同期です。時刻を読む前に torch.cuda.synchronize() (MPS なら torch.mps.synchronize()) で計算の完了を待ちましょう。"
 SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入っています。GPU では a や b を作る計算もまだ終わっていないことが"
                      "あるので、時刻を読み始める前にも synchronize() でそれまでの計算の完了を待ちましょう。")
@@ -179,12 +183,30 @@ def test_seed_everything_returns_none(sub, gen):
     expect_type(sub.seed_everything(_seed(gen)), type(None), "seed_everything の戻り値")
 
 
+def _cudnn_flags(sub) -> tuple[bool, bool]:
+    """(deterministic, benchmark) as the learner's code left them."""
+    _enabled, deterministic, benchmark, _allow_tf32 = learner_state(sub)["cudnn"]
+    return bool(deterministic), bool(benchmark)
+
+
 def test_seed_everything_cudnn_flags(sub, gen):
+    """The flags are set when a GPU is there: the call runs on the simulated CUDA machine, so that the source text's
+    form (the flags set inside ``if torch.cuda.is_available():``, since cuDNN runs only on a GPU) passes on a CPU
+    machine too.  Flags left unset there are blamed on the guard when a plain call (no GPU) does set them."""
+    seed = _seed(gen)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
-    sub.seed_everything(_seed(gen))
-    enabled, deterministic, benchmark, allow_tf32 = learner_state(sub)["cudnn"]
-    expect_equal(deterministic, True, name="torch.backends.cudnn.deterministic", attribute="flags", hint=CUDNN_FLAGS)
-    expect_equal(benchmark, False, name="torch.backends.cudnn.benchmark", attribute="flags", hint=CUDNN_FLAGS)
+    devices.call_simulated(sub.seed_everything, seed)
+    flags = _cudnn_flags(sub)
+    hint = CUDNN_FLAGS
+    if flags != (True, False):
+        sub.seed_everything(seed)  # without a GPU: are the flags set only when CUDA is missing?
+        if _cudnn_flags(sub) == (True, False):
+            hint = CUDNN_GUARD
+    deterministic, benchmark = flags
+    expect_equal(deterministic, True, name="CUDA が使えるときの torch.backends.cudnn.deterministic", attribute="flags",
+                 hint=hint)
+    expect_equal(benchmark, False, name="CUDA が使えるときの torch.backends.cudnn.benchmark", attribute="flags",
+                 hint=hint)
 
 
 def test_seed_everything_torch_reproducible(sub, ref, gen):

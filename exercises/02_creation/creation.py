@@ -1,7 +1,8 @@
 """第 2 章 テンソルの作成とデータ型
 
 torch.zeros / torch.ones / torch.rand / torch.arange などでテンソルを作り、データ型 (dtype) がどう決まるかを学びます。
-特に torch.Tensor(...) (常に float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
+特に torch.Tensor(...) (既定の dtype。torch.get_default_dtype() で、変えていなければ float32) と torch.tensor(...)
+(中身から dtype を推論) の違いに注意しましょう。
 各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/02` で確かめましょう。
 """
 import torch

@@ -24,7 +24,8 @@ def requires_grad_arange(n: int) -> torch.Tensor:
 
     入力: n (int, 0 以上)
     出力: 形状 (n,)、dtype float32、requires_grad=True、is_leaf=True のテンソル
-    注意: requires_grad を付けたあとに演算 (.float() など) をすると、葉テンソルではなくなります。
+    注意: requires_grad を付けたあとに dtype を変える (.double() や .to(torch.float64) など) と、変換の結果は計算グラフの
+    新しいノードになり、葉テンソルではありません (dtype が変わらない .float() は同じテンソルを返すだけです)。
     """
     raise NotImplementedError
 

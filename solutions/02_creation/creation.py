@@ -1,7 +1,8 @@
 """第 2 章 テンソルの作成とデータ型
 
 torch.zeros / torch.ones / torch.rand / torch.arange などでテンソルを作り、データ型 (dtype) がどう決まるかを学びます。
-特に torch.Tensor(...) (常に float32) と torch.tensor(...) (中身から dtype を推論) の違いに注意しましょう。
+特に torch.Tensor(...) (既定の dtype。torch.get_default_dtype() で、変えていなければ float32) と torch.tensor(...)
+(中身から dtype を推論) の違いに注意しましょう。
 各関数の本体 (いまは「未実装」のエラーを送出する raise 文) を書き換えて、`pytest exercises/02` で確かめましょう。
 """
 import torch
@@ -14,7 +15,7 @@ def make_empty(shape: tuple[int, ...]) -> torch.Tensor:
     出力: 形状 shape、dtype float32 のテンソル。値は何でもかまいません (形状と dtype だけを確かめます)。
     例: make_empty((2, 3, 4)).shape → torch.Size([2, 3, 4])
     """
-    # torch.empty only allocates memory (like torch.Tensor(*shape)): the values are whatever was there.
+    # torch.empty only allocates memory: the values are whatever was there (shape () gives a 0-dim tensor).
     return torch.empty(shape)
 
 
@@ -83,7 +84,7 @@ def float_tensor_from_list(data: list) -> torch.Tensor:
     出力: data と同じ形状・値で、dtype float32 のテンソル
     例: float_tensor_from_list([[1, 2], [3, 4]]) → tensor([[1., 2.], [3., 4.]])
     """
-    # torch.Tensor is the float32 tensor type: it converts whatever Python values it is given.
+    # torch.Tensor builds a tensor of the default dtype (float32 unless changed), whatever Python values it is given.
     return torch.Tensor(data)
 
 

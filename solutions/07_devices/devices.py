@@ -61,9 +61,8 @@ def seed_everything(seed: int) -> None:
     入力: seed (int, 0 以上 2**32 未満)
     出力: なし (None)
     """
+    # torch.manual_seed seeds every device's generator: the CPU's and each CUDA (and MPS) device's.
     torch.manual_seed(seed)
-    # Every CUDA device has its own generator; manual_seed_all seeds them all (a no-op without CUDA).
-    torch.cuda.manual_seed_all(seed)
     np.random.seed(seed)
     random.seed(seed)
     torch.backends.cudnn.deterministic = True

@@ -53,6 +53,13 @@ def backward_of_the_sum(x):
     return terms.mean(), x.grad
 
 
+@mutant("06", "grad_of_mean", expect=("y (戻り値[0])", "形状"), headline=True, absent="len(x)")
+def mean_over_dim_0(x):
+    y = ((x + 2) ** 2 + 3).mean(dim=0)
+    y.backward(torch.ones_like(y))
+    return y, x.grad
+
+
 @mutant("06", "grad_of_mean", expect=("len(x)", "numel"))
 def divides_by_len_not_numel(x):
     y = ((x + 2) ** 2 + 3).sum() / len(x)

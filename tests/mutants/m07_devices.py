@@ -149,6 +149,24 @@ def cuda_seed_from_the_source_text(seed):
     _cudnn()
 
 
+@mutant("07", "seed_everything", expect=("torch.backends.cudnn.deterministic", "CUDA が使えないときにだけ"))
+def cudnn_flags_guarded_the_wrong_way(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    if not torch.cuda.is_available():
+        _cudnn()
+
+
+@mutant("07", "seed_everything", expect="torch.backends.cudnn.deterministic")
+def cudnn_flags_only_with_mps(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    if torch.backends.mps.is_available():
+        _cudnn()
+
+
 @mutant("07", "seed_everything", expect="値が違います")
 def off_by_one_seed(seed):
     torch.manual_seed(seed + 1)
