@@ -257,13 +257,6 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = _RETURNED,
     if device and actual.device != expected.device:
         fail("device", messages.DEVICE, hints.for_device(actual.device, expected.device), name=name,
              expected=expected.device, actual=actual.device)
-    if contiguous is not None and actual.is_contiguous() != contiguous:
-        fail("contiguous", messages.CONTIGUOUS, hints.for_contiguous(actual.is_contiguous(), contiguous),
-             name=name, expected=contiguous, actual=actual.is_contiguous())
-    if shares_memory_with is not None:
-        expect_shares_memory(actual, shares_memory_with, name, other_name)
-    if no_shared_memory_with is not None:
-        expect_no_shared_memory(actual, no_shared_memory_with, name, other_name)
     if requires_grad is not None and actual.requires_grad != requires_grad:
         fail("requires_grad", messages.REQUIRES_GRAD, hints.for_requires_grad(actual.requires_grad, requires_grad, name),
              name=name, expected=requires_grad, actual=actual.requires_grad)
@@ -274,6 +267,15 @@ def expect_tensor(actual: Any, expected: torch.Tensor, *, name: str = _RETURNED,
         expect_grad(actual.grad, grad, name=f"{name}.grad")
     if values:
         _compare_values(actual, expected, name, rtol, atol, equal_nan)
+    # The memory layout last: a view or a copy matters only once the values are right (rot90 for a swap of dims
+    # is wrong in its values, not in being a copy).
+    if contiguous is not None and actual.is_contiguous() != contiguous:
+        fail("contiguous", messages.CONTIGUOUS, hints.for_contiguous(actual.is_contiguous(), contiguous),
+             name=name, expected=contiguous, actual=actual.is_contiguous())
+    if shares_memory_with is not None:
+        expect_shares_memory(actual, shares_memory_with, name, other_name)
+    if no_shared_memory_with is not None:
+        expect_no_shared_memory(actual, no_shared_memory_with, name, other_name)
 
 
 def expect_grad(actual: Any, expected: torch.Tensor | None, *, name: str = _GRAD, rtol: float | None = None,

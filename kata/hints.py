@@ -47,6 +47,8 @@ NOT_LEAF = ("葉テンソル (is_leaf) ではありません。requires_grad を
             "dtype が変わらない .float() は同じテンソルを返すだけ) をすると、結果は葉ではなくなります。作成時に dtype と "
             "requires_grad を指定しましょう。")
 NEGATED = "値の符号が反対です。引き算の向きや、勾配降下の符号 (w - lr * grad) を確認しましょう。"
+FLIPPED = ("次元 {dim} の並びが逆になっています。rot90 や flip は要素の並びを反転します (rot90 は回転で、転置ではありません)。"
+           "次元を入れ替えるだけなら permute / transpose です。")
 SCALED = "値が期待のちょうど {factor} 倍です。平均 (mean) と合計 (sum) の違いや、係数を確認しましょう。"
 VALUES_TRANSPOSED = ("値の行と列 (次元 0 と 1) が入れ替わっています。torch.meshgrid は indexing='xy' だと最初の 2 つの次元が"
                      "入れ替わった並びになります。indexing='ij' を指定するか、permute / transpose の次元を確認しましょう。")
@@ -90,6 +92,9 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
      "計算に使うテンソルが別々のデバイス (CPU と GPU など) にあります。エラーに出ている 2 つのデバイスを確かめ、"
      "片方を .to(もう片方.device) で移してそろえましょう (.to は新しいテンソルを返すので、戻り値を使います)。"),
     ("mat1 and mat2 shapes cannot be multiplied", "行列積の内側の次元が合っていません。形状を print して、転置が必要か確認しましょう。"),
+    ("sampler option is mutually exclusive with shuffle",
+     "DataLoader の引数は (dataset, batch_size, shuffle, sampler, ...) の順です。4 番目に位置で渡した値は sampler に"
+     "なります。drop_last= のように、キーワード引数で渡しましょう。"),
     ("mat1 and mat2 must have the same dtype",
      "行列積の 2 つのテンソル (入力と nn.Linear の重みなど) の dtype がそろっていません。NumPy から来た float64 の入力を "
      "float32 の重みに渡していませんか？ 入力を .float() (または .to(重み.dtype)) で重みの dtype に合わせましょう。"),
@@ -230,7 +235,20 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.equal(a, b))
 
 
+def _flipped_dim(actual: torch.Tensor, expected: torch.Tensor) -> int | None:
+    """The dim (of size 2 or more) along which actual is expected reversed, if there is one."""
+    if actual.shape != expected.shape or actual.dtype != expected.dtype or actual.device != expected.device:
+        return None
+    a, e = actual.detach(), expected.detach()
+    if _same_values(a, e):
+        return None
+    return next((d for d in range(a.dim()) if a.shape[d] >= 2 and _same_values(a, e.flip(d))), None)
+
+
 def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
+    flipped = _flipped_dim(actual, expected)
+    if flipped is not None:
+        return FLIPPED.format(dim=flipped)
     if (actual.dim() >= 2 and actual.shape[0] == actual.shape[1] >= 2 and actual.shape == expected.shape
             and actual.dtype == expected.dtype and actual.device == expected.device
             and _same_values(actual.detach(), expected.detach().transpose(0, 1))):

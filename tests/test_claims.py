@@ -92,7 +92,7 @@ def test_torch_Tensor_of_an_unpacked_empty_shape_is_not_0_dim():
 def test_cudnn_flags_matter_only_on_a_gpu_lesson():
     """07: the lesson explains the source's guarded form (the flags only matter on a GPU) and accepts it."""
     lesson = _lesson("07_devices")
-    assert "if torch.cuda.is_available():" in lesson and "cuDNN" in lesson
+    assert "if has_cuda:" in lesson and "cuDNN" in lesson and "GPU の上でしか動かない" in lesson
 
 
 GUARDED = '''def seed_everything(seed: int) -> None:

@@ -19,7 +19,7 @@ JAPANESE_BEFORE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）
 FIELD_BEFORE = re.compile(r"\{(?P<field>[^{}!:]*)(?P<conversion>![rsa])?(?::[^{}]*)?\}[ \u3000]+" + PARTICLE)
 # Fields that hold numbers or chapter numbers (ASCII): 「4 個」「1/{factor} で」「06 の」 read naturally with a space.
 NUMERIC_FIELDS = {"chapter", "nn", "factor", "count", "total", "seconds", "limit", "line", "level", "code", "score", "max_score",
-                  "chapters", "exercises", "size", "accuracy", "threshold", "first", "last", "low", "high"}
+                  "chapters", "exercises", "size", "accuracy", "threshold", "first", "last", "low", "high", "dim"}
 
 
 def _texts(value, where: str):

@@ -8,6 +8,10 @@ from kata.compare import RngSnapshot, expect_equal, expect_rng_unchanged, expect
 
 # torch.rand(2, 2) right after torch.manual_seed(0), as printed in the source text; a generator seeded with 0 agrees.
 SOURCE_RAND = torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
+TRUNCATES = ("float を整数の dtype に変換すると、小数部分は 0 の方へ切り捨てられます (Python の int() と同じで、"
+             "2.75 → 2、-2.75 → -2)。戻り値は『{how}』と同じ値です。丸めの関数は使わずに、dtype の変換だけにしましょう。")
+ROUNDINGS = (("floor (小さい方へ切り捨て)", torch.floor), ("round (いちばん近い整数へ丸め)", torch.round),
+             ("ceil (大きい方へ切り上げ)", torch.ceil))
 CAST_DTYPES = (torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.int16)
 
 
@@ -231,7 +235,15 @@ def test_cast_dtype_float_to_int_truncates(sub, gen):
     for target in (torch.int32, torch.int64):
         t = values.clone()
         expected = torch.tensor([int(v) for v in values.tolist()], dtype=target)
-        expect_tensor(sub.cast_dtype(t, target), expected, name=f"{torch.float32} → {target} の戻り値")
+        out = sub.cast_dtype(t, target)
+        name = f"{torch.float32} → {target} の戻り値"
+        expect_tensor(out, expected, name=name, values=False)
+        # The premise of the hint: the values are those of one rounding function (the inputs include -2.75 and 0.5,
+        # on which truncation differs from each of them).
+        how = next((how for how, rounding in ROUNDINGS if torch.equal(out, rounding(values).to(target))), None)
+        if how is not None and not torch.equal(out, expected):
+            expect_equal(out.tolist(), expected.tolist(), name=name, hint=TRUNCATES.format(how=how))
+        expect_tensor(out, expected, name=name)
         expect_unchanged(t, values, name="t")
 
 

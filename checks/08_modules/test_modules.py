@@ -16,6 +16,8 @@ MISSING_SUBMODULE = "『{name}』にサブモジュール『{attr}』が登録�
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 UNREGISTERED_LAYERS = "パラメータが 1 つも登録されていません。Python のリストや辞書に入れただけの層は nn.Module に登録されません。nn.Sequential や nn.ModuleList を使うか、層を self の属性にしましょう。"
 SUBMODULE_NAMES = "__init__ の中で super().__init__() を呼んだあと、「self.<名前> = 層」の形で属性に代入すると、その名前でサブモジュールとして登録されます。名前のつづりも確認しましょう。"
+LAYER_COUNT = ("Linear 層の数が違います。sizes = {sizes} なら、隣り合う 2 つの大きさごとに Linear が 1 つで、{expected} 個に"
+               "なります (実際は {actual} 個)。ループの range の範囲 (len(sizes) - 1 回) を確かめましょう。")
 EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 
 SUBMODULES = (("linear1", nn.Linear), ("act_fn", nn.Tanh), ("linear2", nn.Linear))
@@ -51,6 +53,25 @@ def _n_params(sizes):
 
 def _count_hint(actual, expected):
     return UNREGISTERED_LAYERS if actual == 0 and expected else None
+
+
+def _mlp_hint(model, sizes):
+    """The cause of a wrong parameter count of build_mlp(sizes), where its premise holds: Linear layers that compute
+    but are not registered (no parameters, yet the output has the last size and is not the input), or a wrong
+    number of Linear layers (one weight matrix per Linear)."""
+    params = list(model.parameters())
+    if not params:
+        x = torch.ones(2, sizes[0])
+        try:
+            out = model(x)
+        except Exception:  # a forward that fails names no cause here; the checks of the forward say why
+            return None
+        if isinstance(out, torch.Tensor) and tuple(out.shape) == (2, sizes[-1]) and not torch.equal(out, x):
+            return UNREGISTERED_LAYERS
+    linears = sum(1 for p in params if p.dim() == 2)
+    if linears != len(sizes) - 1:
+        return LAYER_COUNT.format(sizes=sizes, expected=len(sizes) - 1, actual=linears)
+    return None
 
 
 def _submodule(model, attr, kind):
@@ -202,17 +223,19 @@ def test_build_mlp_is_module(sub, gen):
 def test_build_mlp_parameters_registered(sub, gen):
     for layers in (1, randint(gen, 2, 5)):
         sizes = _mlp_sizes(gen, layers)
-        count = sum(p.numel() for p in sub.build_mlp(list(sizes)).parameters())
+        model = sub.build_mlp(list(sizes))
+        count = sum(p.numel() for p in model.parameters())
         expect_equal(count, _n_params(sizes), name=f"build_mlp({sizes}) の登録されたパラメータ数 (parameters() の要素数)",
-                     hint=_count_hint(count, _n_params(sizes)))
+                     hint=_mlp_hint(model, sizes) if count != _n_params(sizes) else None)
 
 
 def test_build_mlp_parameter_shapes(sub, gen):
     sizes = _distinct_neighbour_sizes(gen, randint(gen, 2, 5))
-    params = list(sub.build_mlp(list(sizes)).parameters())
+    model = sub.build_mlp(list(sizes))
+    params = list(model.parameters())
     expected = [shape for a, b in zip(sizes[:-1], sizes[1:]) for shape in ((b, a), (b,))]
     expect_equal(len(params), len(expected), name=f"build_mlp({sizes}) の parameters() の個数",
-                 hint=_count_hint(len(params), len(expected)))
+                 hint=_mlp_hint(model, sizes) if len(params) != len(expected) else None)
     for i, (p, shape) in enumerate(zip(params, expected)):
         kind = "重み" if i % 2 == 0 else "バイアス"
         expect_equal(tuple(p.shape), shape, name=f"{i // 2 + 1} 番目の Linear の{kind}の形状")
@@ -224,7 +247,7 @@ def test_build_mlp_forward(sub, gen):
         model = sub.build_mlp(list(sizes))
         params = list(model.parameters())
         expect_equal(len(params), 2 * layers, name=f"build_mlp({sizes}) の parameters() の個数",
-                     hint=_count_hint(len(params), 2 * layers))
+                     hint=_mlp_hint(model, sizes) if len(params) != 2 * layers else None)
         x = 3 * tensor(gen, (randint(gen, 1, 6), sizes[0]))
         expected = x
         for i in range(layers):
@@ -237,7 +260,7 @@ def test_build_mlp_same_init_as_reference(sub, ref, gen, seed):
     actual, expected = call_both(sub.build_mlp, ref.build_mlp, sizes, seed=seed)
     a_params, e_params = list(actual.parameters()), list(expected.parameters())
     expect_equal(len(a_params), len(e_params), name=f"build_mlp({sizes}) の parameters() の個数",
-                 hint=_count_hint(len(a_params), len(e_params)))
+                 hint=_mlp_hint(actual, sizes) if len(a_params) != len(e_params) else None)
     for i, (a, e) in enumerate(zip(a_params, e_params)):
         kind = "重み" if i % 2 == 0 else "バイアス"
         expect_tensor(a, e.detach(), name=f"{i // 2 + 1} 番目の Linear の{kind}の初期値 (同じシードで作成)")

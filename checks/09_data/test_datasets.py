@@ -22,6 +22,13 @@ SEED_IGNORED = "『{name}』が seed によって変わりません (seed={first
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 SHUFFLE_ARG = "DataLoader の shuffle 引数を確認しましょう。"
+POSITIONAL_SAMPLER = ("DataLoader の引数は (dataset, batch_size, shuffle, sampler, ...) の順なので、4 番目に位置で渡した値は "
+                      "drop_last ではなく sampler になります。shuffle= や drop_last= はキーワード引数で渡しましょう。")
+SAMPLER_NOT_SAMPLER = "『{name}』の sampler が {actual} です (サンプラーではありません)。"
+DREW_WHILE_BUILDING = ("『{name}』を作るときに、グローバルな乱数 (torch) を引いています。そのため、同じシードでもシャッフルの"
+                       "順番が模範解答とずれます。")
+BUILD_WITHOUT_DRAWING = ("shuffle=True の DataLoader は、回すときにグローバルな乱数から順番を決めます。ローダーを作るときに "
+                         "torch.randint などで乱数を引くと、その分だけ順番が変わります。作るときは乱数を使わないようにしましょう。")
 SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"
 
 
@@ -29,10 +36,19 @@ def _cat(batches: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat(batches) if batches else torch.zeros(0, dtype=torch.int64)
 
 
+def _made_loader(loader, name: str = "返されたローダー"):
+    """``loader``, after checking that it is a DataLoader whose sampler is a sampler (a bool there was passed by
+    position where drop_last was meant)."""
+    expect_type(loader, data.DataLoader, name=name)
+    sampler = loader.sampler
+    expect(not isinstance(sampler, (bool, int, float)), "sampler", SAMPLER_NOT_SAMPLER, POSITIONAL_SAMPLER, name=name,
+           actual=repr(sampler))
+    return loader
+
+
 def _order(loader) -> torch.Tensor:
     """The indices a loader over ``IndexDataset`` yields, in order, as one int64 tensor."""
-    expect_type(loader, data.DataLoader, name="返されたローダー")
-    return _cat(list(loader))
+    return _cat(list(_made_loader(loader)))
 
 
 POINT, LABEL = torch.zeros(2), torch.zeros((), dtype=torch.int64)  # what an item looks like (shape and dtype)
@@ -123,8 +139,7 @@ def test_make_loader_returns_dataloader(sub, gen):
 def test_make_loader_batch_count_source(sub):
     """2500 items in batches of 128: 20 batches, the last of 68; 19 full batches with drop_last."""
     for drop_last, count, last in ((False, 20, 68), (True, 19, 128)):
-        loader = sub.make_loader(IndexDataset(2500), 128, False, drop_last=drop_last)
-        expect_type(loader, data.DataLoader, name="make_loader(...)")
+        loader = _made_loader(sub.make_loader(IndexDataset(2500), 128, False, drop_last=drop_last), "make_loader(...)")
         expect_equal(len(loader), count, name=f"len(loader) (バッチ数。2500 件、batch_size=128、drop_last={drop_last})")
         batches = list(loader)
         expect_equal(len(batches), count, name=f"回したときのバッチ数 (drop_last={drop_last})")
@@ -134,7 +149,7 @@ def test_make_loader_batch_count_source(sub):
 def test_make_loader_default_keeps_last_batch(sub, gen):
     batch = randint(gen, 2, 10)
     n = batch * randint(gen, 1, 5) + randint(gen, 1, batch)
-    batches = list(sub.make_loader(IndexDataset(n), batch, False))
+    batches = list(_made_loader(sub.make_loader(IndexDataset(n), batch, False)))
     expect_equal(len(batches), n // batch + 1, name=f"drop_last を省略したときのバッチ数 ({n} 件、batch_size={batch})")
 
 
@@ -145,7 +160,7 @@ def test_make_loader_batch_sizes(sub, gen):
     full, rest = divmod(n, batch)
     expected = [batch] * full + ([rest] if rest and not drop_last else [])
     shuffle = bool(randint(gen, 0, 2))
-    sizes = [len(b) for b in sub.make_loader(IndexDataset(n), batch, shuffle, drop_last=drop_last)]
+    sizes = [len(b) for b in _made_loader(sub.make_loader(IndexDataset(n), batch, shuffle, drop_last=drop_last))]
     expect_equal(sizes, expected,
                  name=f"各バッチの件数 ({n} 件、batch_size={batch}、shuffle={shuffle}、drop_last={drop_last})")
 
@@ -163,14 +178,23 @@ def test_make_loader_shuffles(sub, gen):
 
 
 def test_make_loader_matches_reference(sub, ref, gen, seed):
-    n, batch = randint(gen, 10, 60), randint(gen, 1, 10)
-    shuffle, drop_last = bool(randint(gen, 0, 2)), bool(randint(gen, 0, 2))
-    dataset = IndexDataset(n)
-    actual, expected = call_both(lambda: _order(sub.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
-                                 lambda: _order(ref.make_loader(dataset, batch, shuffle, drop_last=drop_last)),
-                                 seed=seed)
-    expect_tensor(actual, expected,
-                  name=f"出てきたデータの順番 ({n} 件、batch_size={batch}、shuffle={shuffle}、drop_last={drop_last}、同じシード)")
+    """Shuffled and not, under the same seed as the reference.  An order that differs where the learner's function
+    drew from the global RNG while building the loader is blamed on that draw (the premise of its hint)."""
+    for shuffle in (True, False):
+        n, batch, drop_last = randint(gen, 10, 60), randint(gen, 1, 10), bool(randint(gen, 0, 2))
+        dataset = IndexDataset(n)
+        seed_all(seed)
+        before = RngSnapshot(sub)
+        _made_loader(sub.make_loader(dataset, batch, shuffle, drop_last=drop_last), "make_loader(...)")
+        drew = "torch" in before.changed()
+        args = (dataset, batch, shuffle)
+        actual, expected = call_both(lambda a=args, d=drop_last: _order(sub.make_loader(*a, drop_last=d)),
+                                     lambda a=args, d=drop_last: _order(ref.make_loader(*a, drop_last=d)),
+                                     seed=seed)
+        expect(not drew or torch.equal(actual, expected), "rng", DREW_WHILE_BUILDING, BUILD_WITHOUT_DRAWING,
+               name="make_loader(...)")
+        expect_tensor(actual, expected, name=f"出てきたデータの順番 ({n} 件、batch_size={batch}、shuffle={shuffle}、"
+                                             f"drop_last={drop_last}、同じシード)")
 
 
 # -- seeded_loader ----------------------------------------------------------------------------------------------------

@@ -230,7 +230,7 @@ def reinterprets_bits(t, dtype):
     return t.view(dtype)
 
 
-@mutant("02", "cast_dtype", expect="値が違います")
+@mutant("02", "cast_dtype", expect=("値が違います", "0 の方へ切り捨て", "round"))
 def rounds_instead_of_truncating(t, dtype):
     return t.round().to(dtype) if t.is_floating_point() else t.to(dtype)
 
@@ -239,3 +239,8 @@ def rounds_instead_of_truncating(t, dtype):
 def through_float64(t, dtype):
     """Exact for small integers; int64 beyond 2**53 loses its last digits on the way through float64."""
     return t.double().to(dtype)
+
+
+@mutant("02", "cast_dtype", expect=("値が違います", "0 の方へ切り捨て", "floor"))
+def floors_instead_of_truncating(t, dtype):
+    return t.floor().to(dtype) if t.is_floating_point() and not dtype.is_floating_point else t.to(dtype)

@@ -200,3 +200,9 @@ def contiguous_copy(x):
 @mutant("04", "channels_last", expect=("形状", TRANSPOSED))
 def channels_first_kept(x):
     return x
+
+
+@mutant("04", "swap_axes", expect=("値が違います", "rot90"), headline=True, absent="view (メモリ共有)")
+def rotates_instead_of_swapping(x):
+    # rot90 turns the matrix: the dims are swapped, and one of them is read backwards.
+    return x.rot90()

@@ -247,3 +247,9 @@ def overwrites_input(x):
     sign = torch.sign(x)
     e = x.abs_().mul_(-2).exp_()
     return sign * (1 - e) / (1 + e)
+
+
+@mutant("08", "build_mlp", expect="Linear 層の数", absent="Python のリスト")
+def one_layer_short(sizes):
+    # range(len(sizes) - 2): the last Linear is never made.
+    return nn.Sequential(*_layers(sizes[:-1]))

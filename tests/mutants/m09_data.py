@@ -210,3 +210,16 @@ def skips_first_batch(loader):
 def returns_the_batch_list(loader):
     batch = next(iter(loader))
     return batch
+
+
+@mutant("09", "make_loader", expect=("位置", "sampler"), absent="チェック側の内部エラー")
+def drop_last_passed_by_position(dataset, batch_size, shuffle, drop_last=False):
+    # DataLoader's fourth parameter is sampler, not drop_last.
+    return data.DataLoader(dataset, batch_size, shuffle, drop_last)
+
+
+@mutant("09", "make_loader", expect="グローバルな乱数", absent="の値が違います")
+def draws_from_the_global_rng_while_building(dataset, batch_size, shuffle, drop_last=False):
+    start = int(torch.randint(0, 1, ()))  # always 0, but it moves the global generator on before the shuffle
+    return data.DataLoader(data.Subset(dataset, range(start, len(dataset))), batch_size=batch_size, shuffle=shuffle,
+                           drop_last=drop_last)
