@@ -446,11 +446,11 @@ DEV_RUN_NAMES = {"reference": "模範解答 (solutions/)", "stub": "未着手の
                  "copied": "exercises/ にコピーした模範解答", "mutants": "誤答カタログ (tests/mutants/)"}
 DEV_RUN_BROKEN = "実行「{run}」が結果を書き出さずに終わりました (終了コード {code}):\n{output}"
 DEV_NOT_DEFINED = "{exercise}: chapter.toml にありますが、『{file}』に定義がありません"
-DEV_HINT_COUNT = "{exercise}: ヒントは 3 つです (問いかけ・考え方・空欄つきの骨組み)。いまは {count} つです"
+DEV_HINT_COUNT = "{exercise}: ヒントは 3 つです (問いかけ・考え方・骨組みか解いた例)。いまは {count} つです"
 DEV_HINT_JAPANESE = "{exercise}: {rung} つ目のヒントが日本語ではありません"
 DEV_HINT_QUESTION = "{exercise}: 1 つ目のヒントは問いかけにします (「？」を含め、空欄 ____ は入れません)"
 DEV_HINT_CONCEPT = "{exercise}: 2 つ目のヒントにはドキュメントの URL (https://) を入れ、空欄 ____ は入れません"
-DEV_HINT_SKELETON = "{exercise}: 3 つ目のヒントは空欄 ____ つきの骨組みにします"
+DEV_HINT_SKELETON = "{exercise}: 3 つ目のヒントは、空欄 ____ つきの骨組みか、別のデータで解いた例 (1 行目に「例」) にします"
 DEV_LESSON_MISSING = "{exercise}: 章の解説『{file}』の「## 演習」に `{exercise}` がありません"
 DEV_LESSON_TODO = "TODO(kata dev new): 「## 演習」の一覧に `{exercise}` を足してください。"
 DEV_ORPHAN_CHECKS = "test_<課題>_<事実> という名前になっていないチェック: {names}"

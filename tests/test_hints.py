@@ -1,12 +1,18 @@
 """The hint ladder of every exercise, and the targeted hints' choice of cause.
 
 Each exercise has exactly three hints in ``checks/NN_topic/chapter.toml``: a question that points at the concept, the
-concept with the API names and a documentation pointer (no code), and a code skeleton with blanks (``____``).  Full
-code is only shown by ``kata solution``: no hint may contain a non-trivial line of the reference body.
+concept with a documentation pointer (no code), and a third rung.  For a one-liner (a reference body of one statement)
+the second rung names the concept, not the call (no name the reference calls that its prompt does not already give),
+and the third is a worked example on other data (a sibling problem, run here), never the answer with blanks.  For a
+longer exercise the third rung is a code skeleton with blanks (``____``).  Full code is only shown by ``kata
+solution``: no hint may contain a non-trivial line of the reference body, nor, for a one-liner, a line that differs
+from a reference line only by blanks.
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 
 import pytest
@@ -68,13 +74,102 @@ def test_hints_are_japanese(ex):
         assert JAPANESE.search(hint), f"{ex.name}: hint {i} has no Japanese"
 
 
+def _one_line_body(ex) -> ast.stmt | None:
+    """The reference's body of ``ex`` when it is one statement (docstring aside), else None."""
+    tree = ast.parse(catalog.chapter_of_key(ex.chapter).reference_file().read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == ex.name:
+            body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            return body[0] if len(body) == 1 else None
+    return None
+
+
+def _prompt(ex) -> str:
+    tree = ast.parse(catalog.chapter_of_key(ex.chapter).reference_file().read_text(encoding="utf-8"))
+    return next(ast.get_docstring(n) or "" for n in tree.body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == ex.name)
+
+
+def called_names(stmt: ast.stmt) -> set[str]:
+    """The functions and methods a statement calls (``@`` for a matrix product), by their last name."""
+    out = set()
+    for node in ast.walk(stmt):
+        calls = [node] if isinstance(node, ast.Call) else \
+            [i.context_expr for i in node.items if isinstance(i.context_expr, ast.Call)] if isinstance(node, ast.With) else []
+        for call in calls:
+            func = call.func
+            out.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            out.add("@")
+    return out - {""}
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(r"(?<![A-Za-z0-9_])" + re.escape(name) + r"(?![A-Za-z0-9_])", text) is not None
+
+
+ONE_LINERS = [p for p in all_exercises() if _one_line_body(p.values[0]) is not None]
+
+
 @pytest.mark.parametrize("ex", all_exercises())
-def test_ladder_question_concept_skeleton(ex):
-    question, concept, skeleton = ex.hints
+def test_ladder_question_concept_third_rung(ex):
+    question, concept, third = ex.hints
     assert "？" in question or "?" in question, f"{ex.name}: the first hint is a question"
     assert BLANK not in question and BLANK not in concept, f"{ex.name}: only the third hint has blanks"
     assert "https://" in concept, f"{ex.name}: the second hint points at the documentation"
-    assert BLANK in skeleton, f"{ex.name}: the third hint is a skeleton with blanks ({BLANK})"
+    if _one_line_body(ex) is None:
+        assert BLANK in third, f"{ex.name}: the third hint is a skeleton with blanks ({BLANK})"
+
+
+@pytest.mark.parametrize("ex", ONE_LINERS)
+def test_one_liner_concept_rung_names_no_call(ex):
+    """Rung 2 of a one-liner names the concept and links its documentation, not the call: no name the reference
+    calls appears in it (the URL included) unless the prompt already gives it."""
+    prompt = _prompt(ex)
+    given = [name for name in called_names(_one_line_body(ex)) if not _mentions(prompt, name)]
+    named = [name for name in given if (name == "@" and "@" in ex.hints[1]) or (name != "@" and _mentions(ex.hints[1], name))]
+    assert not named, f"{ex.chapter} {ex.name}: hint 2 names the call {named}"
+
+
+@pytest.mark.parametrize("ex", ONE_LINERS)
+def test_one_liner_third_rung_is_a_worked_example(ex, tmp_path, monkeypatch):
+    """Rung 3 of a one-liner is a worked example on other data: no blanks, and its code (the lines after the first)
+    runs as written."""
+    third = ex.hints[2]
+    assert BLANK not in third, f"{ex.name}: the third hint of a one-liner is a worked example, not blanks"
+    first, *code = third.splitlines()
+    assert "例" in first and code, f"{ex.name}: the third hint says it is an example and shows code"
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile("\n".join(code), f"{ex.name} hint 3", "exec"), {"torch": torch})  # the course's own text
+
+
+def _blank_pattern(line: str) -> re.Pattern[str] | None:
+    """A hint line with blanks as a pattern over squashed reference lines (None: no blanks, or nothing but them)."""
+    squashed = _squash(line.split("#", 1)[0])
+    if BLANK not in squashed or len(squashed.replace(BLANK, "")) < 8:  # "return ____" alone says nothing
+        return None
+    return re.compile(".+?".join(re.escape(part) for part in squashed.split(BLANK)))
+
+
+@pytest.mark.parametrize("ex", ONE_LINERS)
+def test_no_one_liner_hint_is_a_reference_line_with_blanks(ex):
+    """A rung that differs from a reference line only by blanks (``torch.____(x)`` for ``torch.flip(x)``) gives the
+    answer away as much as the line itself."""
+    source = catalog.chapter_of_key(ex.chapter).reference_file().read_text(encoding="utf-8")
+    lines = [_squash(line.split("#", 1)[0]) for line in source.splitlines()]
+    for i, hint in enumerate(ex.hints, 1):
+        for line in hint.splitlines():
+            pattern = _blank_pattern(line)
+            matched = [ref for ref in lines if pattern is not None and ref and pattern.fullmatch(ref)]
+            assert not matched, f"{ex.chapter} {ex.name}: hint {i} is a reference line with blanks: {line!r} ~ {matched}"
+
+
+def test_blank_pattern_sees_a_reference_line_with_blanks():
+    """The guard itself: the skeleton the issue names is caught, a worked example on other data is not."""
+    assert _blank_pattern("return torch.____(x)").fullmatch(_squash("return torch.flip(x)"))
+    assert _blank_pattern("return ____") is None
+    assert _blank_pattern("y = torch.full(shape, 7.0)") is None
 
 
 @pytest.mark.parametrize("ex", all_exercises())

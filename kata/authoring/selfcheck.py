@@ -37,7 +37,7 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 RUNS: dict[str, tuple[str, ...]] = {"reference": ("--solutions",), "stub": (), "copied": (),
                                     "mutants": ("--kata-mutants",)}
 MIN_MUTANTS = 3
-HINTS = 3  # a question, the concept with a documentation link, a skeleton with blanks (tests/test_hints.py)
+HINTS = 3  # a question, the concept with a documentation link, a skeleton or a worked example (tests/test_hints.py)
 BLANK = "____"
 RUN_TIMEOUT = 3600.0
 VERDICT_CHARS = 300
@@ -97,7 +97,8 @@ def static_problems(chapter: catalog.Chapter, found_mutants: Sequence[Any]) -> l
 
 
 def hint_problems(ex: catalog.Exercise) -> list[str]:
-    """The ladder of three hints: a question, the concept with a documentation link, a skeleton with blanks."""
+    """The ladder of three hints: a question, the concept with a documentation link, and a code skeleton with blanks
+    or a worked example on other data (「例」; a one-liner's third rung is always one: tests/test_hints.py)."""
     if len(ex.hints) != HINTS:
         return [messages.DEV_HINT_COUNT.format(exercise=ex.name, count=len(ex.hints))]
     problems = [messages.DEV_HINT_JAPANESE.format(exercise=ex.name, rung=i)
@@ -107,7 +108,7 @@ def hint_problems(ex: catalog.Exercise) -> list[str]:
         problems.append(messages.DEV_HINT_QUESTION.format(exercise=ex.name))
     if "https://" not in concept or BLANK in concept:
         problems.append(messages.DEV_HINT_CONCEPT.format(exercise=ex.name))
-    if BLANK not in skeleton:
+    if BLANK not in skeleton and "例" not in skeleton.splitlines()[0]:
         problems.append(messages.DEV_HINT_SKELETON.format(exercise=ex.name))
     return problems
 

@@ -76,7 +76,7 @@ def limits(config: pytest.Config) -> client.Limits:
                          memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
 
 
-_MUTANT_DECORATOR = ("def mutant(chapter, exercise, *, expect=(), name=None): "
+_MUTANT_DECORATOR = ("def mutant(chapter, exercise, *, expect=(), name=None, headline=False, absent=()): "
                      "return lambda obj: _kata_found.setdefault((exercise, name or obj.__name__), obj)")
 _ANYTHING = "{name} = type('_Anything', (), {{'__getattr__': lambda self, attr: ''}})()"
 

@@ -5,7 +5,7 @@ import torch
 from kata.mutants import mutant
 
 # Fragments of the targeted hints in kata/hints.py that a verdict must show.
-INT_VS_FLOAT = "torch.Tensor([1, 2]) は常に float32"  # hints.INT_VS_FLOAT: int64 where float32 was expected
+INT_VS_FLOAT = "torch.Tensor([1, 2]) は既定の dtype"  # hints.INT_VS_FLOAT: int64 where float32 was expected
 FLOAT_VS_INT = "torch.tensor と torch.Tensor の違い"  # hints.FLOAT_VS_INT: float where int64 was expected
 FLOAT64_FROM_NUMPY = "float64 (倍精度) になっています"  # hints.FLOAT64_NOT_FLOAT32 (chapter 02 passes no array, so the hint names no NumPy)
 
@@ -230,7 +230,7 @@ def reinterprets_bits(t, dtype):
     return t.view(dtype)
 
 
-@mutant("02", "cast_dtype", expect=("値が違います", "0 の方へ切り捨て", "round"))
+@mutant("02", "cast_dtype", expect=("が違います", "0 の方へ切り捨て", "round"))
 def rounds_instead_of_truncating(t, dtype):
     return t.round().to(dtype) if t.is_floating_point() else t.to(dtype)
 
@@ -241,6 +241,6 @@ def through_float64(t, dtype):
     return t.double().to(dtype)
 
 
-@mutant("02", "cast_dtype", expect=("値が違います", "0 の方へ切り捨て", "floor"))
+@mutant("02", "cast_dtype", expect=("が違います", "0 の方へ切り捨て", "floor"))
 def floors_instead_of_truncating(t, dtype):
     return t.floor().to(dtype) if t.is_floating_point() and not dtype.is_floating_point else t.to(dtype)
