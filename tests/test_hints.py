@@ -339,3 +339,19 @@ def test_a_shape_error_of_a_matmul_gets_no_dtype_hint():
     exc = _raised(lambda: torch.nn.Linear(2, 3)(torch.ones(1, 4)))
     assert "shapes cannot be multiplied" in str(exc)
     assert "float64" not in (hints.for_exception(exc) or "")
+
+
+@pytest.mark.parametrize("hint, actual, expected", [
+    ("NEGATED", torch.tensor([-1.0, 2.0]), torch.tensor([1.0, -2.0])),
+    ("SCALED", torch.tensor([2.0, 4.0]), torch.tensor([1.0, 2.0])),
+    ("FLIPPED", torch.tensor([[2, 1], [4, 3], [6, 5]]), torch.tensor([[1, 2], [3, 4], [5, 6]])),
+    ("VALUES_TRANSPOSED", torch.tensor([[1, 3], [2, 4]]), torch.tensor([[1, 2], [3, 4]])),
+])
+def test_value_hints_fire_only_on_their_premise(hint, actual, expected):
+    """Each value hint where its premise holds, and not on a near miss (one element off) where it does not."""
+    named = hints.for_values(actual, expected)
+    template = getattr(hints, hint)
+    assert named is not None and named.startswith(template.split("{")[0]) and named.endswith(template.split("}")[-1])
+    near = actual.clone()
+    near.view(-1)[0] += 7
+    assert hints.for_values(near, expected) is None

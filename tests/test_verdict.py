@@ -10,7 +10,7 @@ from kata import loader, messages, verdict
 from kata.compare import Mismatch
 from kata.errors import KataTimeout, LearnerImportError
 from kata.oprules import forbid, record_ops
-from kata.status import CheckStatus
+from kata.status import CheckResult, CheckStatus, headline_rank
 
 #: Where a learner's file sits in a learner's copy (any chapter's would do: the loader shows this relative path).
 LEARNER_FILE = "exercises/01_basics/basics.py"
@@ -177,3 +177,40 @@ def test_tensor_subclasses_and_lying_equality_are_not_believed():
 
     with pytest.raises(Mismatch):
         expect_scalar(LyingFloat(0.5), 0.7111)
+
+
+# -- the headline of an exercise: the most basic difference among its failing checks -----------------------------------
+
+def _check(name: str, status: str, attribute: str) -> CheckResult:
+    return CheckResult(f"checks/06_autograd/test_autograd.py::{name}", "06_autograd", "grad_of_mean", name, status,
+                       f"verdict of {name}", attribute)
+
+
+@pytest.mark.parametrize("order", [("grad", "values", "shape"), ("shape", "grad", "values")])
+def test_headline_is_the_most_basic_difference_in_either_run_order(order):
+    """type → shape → dtype → device → graph state → values (→ layout): a y of the wrong shape explains a wrong
+    gradient, so the headline names the shape whichever check ran first; kata grade picks the same one."""
+    from kata import catalog, grading
+    from kata.plugin import exercise_statuses
+
+    checks = [_check(f"test_{i}_{a}", CheckStatus.FAIL, a) for i, a in enumerate(order)]
+    headline = exercise_statuses({c.nodeid: c for c in checks})[("06_autograd", "grad_of_mean")]
+    assert headline.attribute == "shape"
+    ex = catalog.chapter("06").exercise("grad_of_mean")
+    assert grading.score_exercise(ex, checks, None, None).verdict == headline.verdict
+
+
+def test_headline_rank_order():
+    ranks = [headline_rank(a) for a in ("exception", "type", "shape", "dtype", "device", "requires_grad", "values",
+                                        "shares_memory")]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+    assert headline_rank("a check's own word") == headline_rank("values")
+    assert headline_rank("is_leaf") == headline_rank("grad_fn") == headline_rank("requires_grad")
+
+
+def test_ties_keep_run_order_and_a_failure_beats_todo():
+    from kata.plugin import exercise_statuses
+
+    checks = [_check("test_a", CheckStatus.TODO, "todo"), _check("test_b", CheckStatus.FAIL, "values"),
+              _check("test_c", CheckStatus.FAIL, "flags")]
+    assert exercise_statuses({c.nodeid: c for c in checks})[("06_autograd", "grad_of_mean")].function == "test_b"
