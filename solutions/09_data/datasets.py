@@ -51,6 +51,7 @@ def make_loader(dataset: data.Dataset, batch_size: int, shuffle: bool, drop_last
     入力: dataset (data.Dataset)、batch_size (int)、shuffle (bool: 回すたびに順番を混ぜるか)、
           drop_last (bool: 最後の半端なバッチを捨てるか)
     出力: data.DataLoader。num_workers は既定値 (0) のままにします。
+    条件: 作るときにグローバルな乱数を引かないこと (shuffle=True の順番は、回すときにグローバルな乱数から決まります)。
     例: 2500 件を batch_size=128 で → 20 バッチ (最後のバッチは 68 件)。drop_last=True なら 19 バッチ。
         shuffle=False なら、データセットの順番どおりに出てきます。
     """
