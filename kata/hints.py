@@ -236,23 +236,23 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _flipped_dim(actual: torch.Tensor, expected: torch.Tensor) -> int | None:
-    """The dim (of size 2 or more) along which actual is expected reversed, if there is one."""
+    """The dim (of size 3 or more: reversing two elements is also a swap) along which actual is expected reversed."""
     if actual.shape != expected.shape or actual.dtype != expected.dtype or actual.device != expected.device:
         return None
     a, e = actual.detach(), expected.detach()
     if _same_values(a, e):
         return None
-    return next((d for d in range(a.dim()) if a.shape[d] >= 2 and _same_values(a, e.flip(d))), None)
+    return next((d for d in range(a.dim()) if a.shape[d] >= 3 and _same_values(a, e.flip(d))), None)
 
 
 def for_values(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
-    flipped = _flipped_dim(actual, expected)
-    if flipped is not None:
-        return FLIPPED.format(dim=flipped)
     if (actual.dim() >= 2 and actual.shape[0] == actual.shape[1] >= 2 and actual.shape == expected.shape
             and actual.dtype == expected.dtype and actual.device == expected.device
             and _same_values(actual.detach(), expected.detach().transpose(0, 1))):
         return VALUES_TRANSPOSED
+    flipped = _flipped_dim(actual, expected)
+    if flipped is not None:
+        return FLIPPED.format(dim=flipped)
     r = _ratio(actual, expected)
     if r is None or abs(r - 1) < 1e-6:
         return None

@@ -344,7 +344,7 @@ def test_a_shape_error_of_a_matmul_gets_no_dtype_hint():
 @pytest.mark.parametrize("hint, actual, expected", [
     ("NEGATED", torch.tensor([-1.0, 2.0]), torch.tensor([1.0, -2.0])),
     ("SCALED", torch.tensor([2.0, 4.0]), torch.tensor([1.0, 2.0])),
-    ("FLIPPED", torch.tensor([[2, 1], [4, 3], [6, 5]]), torch.tensor([[1, 2], [3, 4], [5, 6]])),
+    ("FLIPPED", torch.tensor([[3, 2, 1], [6, 5, 4]]), torch.tensor([[1, 2, 3], [4, 5, 6]])),
     ("VALUES_TRANSPOSED", torch.tensor([[1, 3], [2, 4]]), torch.tensor([[1, 2], [3, 4]])),
 ])
 def test_value_hints_fire_only_on_their_premise(hint, actual, expected):
@@ -355,3 +355,9 @@ def test_value_hints_fire_only_on_their_premise(hint, actual, expected):
     near = actual.clone()
     near.view(-1)[0] += 7
     assert hints.for_values(near, expected) is None
+
+
+def test_two_elements_swapped_are_not_called_flipped():
+    """Reversing a dim of size 2 is also a swap (meshgrid's indexing='xy' swaps the last dim's pair): no flip hint."""
+    e = torch.arange(8.0).view(2, 2, 2)
+    assert hints.for_values(e.flip(2), e) != hints.FLIPPED.format(dim=2)
