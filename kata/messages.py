@@ -450,6 +450,7 @@ DEV_HINT_COUNT = "{exercise}: ヒントは 3 つです (問いかけ・考え方
 DEV_HINT_JAPANESE = "{exercise}: {rung} つ目のヒントが日本語ではありません"
 DEV_HINT_QUESTION = "{exercise}: 1 つ目のヒントは問いかけにします (「？」を含め、空欄 ____ は入れません)"
 DEV_HINT_CONCEPT = "{exercise}: 2 つ目のヒントにはドキュメントの URL (https://) を入れ、空欄 ____ は入れません"
+DEV_HINT_EXAMPLE_WORD = "例"  # on the first line of a third rung that is a worked example on other data
 DEV_HINT_SKELETON = "{exercise}: 3 つ目のヒントは、空欄 ____ つきの骨組みか、別のデータで解いた例 (1 行目に「例」) にします"
 DEV_LESSON_MISSING = "{exercise}: 章の解説『{file}』の「## 演習」に `{exercise}` がありません"
 DEV_LESSON_TODO = "TODO(kata dev new): 「## 演習」の一覧に `{exercise}` を足してください。"

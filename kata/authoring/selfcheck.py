@@ -108,7 +108,7 @@ def hint_problems(ex: catalog.Exercise) -> list[str]:
         problems.append(messages.DEV_HINT_QUESTION.format(exercise=ex.name))
     if "https://" not in concept or BLANK in concept:
         problems.append(messages.DEV_HINT_CONCEPT.format(exercise=ex.name))
-    if BLANK not in skeleton and "例" not in skeleton.splitlines()[0]:
+    if BLANK not in skeleton and messages.DEV_HINT_EXAMPLE_WORD not in (skeleton.splitlines() or [""])[0]:
         problems.append(messages.DEV_HINT_SKELETON.format(exercise=ex.name))
     return problems
 
