@@ -100,6 +100,12 @@ def _cudnn():
     torch.backends.cudnn.benchmark = False
 
 
+def _seed_the_three(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
 @mutant("07", "seed_everything", expect=("再現", "NumPy"))
 def forgets_numpy(seed):
     torch.manual_seed(seed)
@@ -151,18 +157,14 @@ def cuda_seed_from_the_source_text(seed):
 
 @mutant("07", "seed_everything", expect=("torch.backends.cudnn.deterministic", "CUDA が使えないときにだけ"))
 def cudnn_flags_guarded_the_wrong_way(seed):
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+    _seed_the_three(seed)
     if not torch.cuda.is_available():
         _cudnn()
 
 
 @mutant("07", "seed_everything", expect="torch.backends.cudnn.deterministic")
 def cudnn_flags_only_with_mps(seed):
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+    _seed_the_three(seed)
     if torch.backends.mps.is_available():
         _cudnn()
 
