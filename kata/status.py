@@ -88,7 +88,7 @@ _RANKS: tuple[tuple[str, ...], ...] = (
     (),  # values, and every attribute not listed
     ("contiguous", "shares_memory", "copies_memory"),
 )
-_VALUES_RANK = 6
+_VALUES_RANK = _RANKS.index(())
 _RANK = {attribute: rank for rank, group in enumerate(_RANKS) for attribute in group}
 
 
