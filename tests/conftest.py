@@ -115,6 +115,13 @@ COURSE_RUNS = {
     "seeded_mutant_run": CourseRun(("--kata-mutants", f"--kata-seed={MUTANT_SEED}")),
 }
 
+#: A rotating handful of further seeds for the mutant catalogue in every run of the suite (a wrong answer that
+#: passes on some seeds is a hole: its telling case was left to chance).  ``kata dev check --seeds N`` runs many
+#: more (the scheduled workflow .github/workflows/mutant-seeds.yml: 20).
+ROTATING_SEEDS = [int.from_bytes(os.urandom(3), "little") for _ in range(3)]
+ROTATING_RUNS = {f"mutant_run_seed_{seed}": seed for seed in ROTATING_SEEDS}
+COURSE_RUNS.update({name: CourseRun(("--kata-mutants", f"--kata-seed={seed}")) for name, seed in ROTATING_RUNS.items()})
+
 
 def chapter_of_item(item: pytest.Item) -> str | None:
     """The chapter key of the exercise, mutant or chapter a test is parametrised with."""
@@ -162,7 +169,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     wanted: dict[str, set[str]] = {}
     for item in session.items:
         chapter = chapter_of_item(item)
-        for name in set(getattr(item, "fixturenames", ())) & COURSE_RUNS.keys():
+        names = set(getattr(item, "fixturenames", ()))
+        if "rotating_mutant_runs" in names:
+            names |= ROTATING_RUNS.keys()
+        for name in names & COURSE_RUNS.keys():
             if chapter is not None:
                 wanted.setdefault(name, set()).add(chapter)
     session.config.stash[WANTED] = wanted
@@ -200,6 +210,12 @@ def copied_reference_run(request: pytest.FixtureRequest, course_runs: CourseRuns
 @pytest.fixture
 def mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
     return _course_report("mutant_run", request, course_runs)
+
+
+@pytest.fixture
+def rotating_mutant_runs(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict[int, dict]:
+    """The mutant catalogue in learning mode under each of this run's rotating seeds: ``{seed: report}``."""
+    return {seed: _course_report(name, request, course_runs) for name, seed in ROTATING_RUNS.items()}
 
 
 @pytest.fixture

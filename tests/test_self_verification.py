@@ -62,6 +62,16 @@ def test_mutant_is_rejected_naming_what_differs(mutant_run, m):
                     + "\n".join(t["verdict"] for t in failing))
 
 
+@pytest.mark.parametrize("m", [pytest.param(m, id=f"{m.chapter}/{m.id}") for m in mutants.REGISTRY])
+def test_mutant_is_rejected_on_every_rotating_seed(rotating_mutant_runs, m):
+    """The same judgement under a rotating handful of further seeds (new ones in every run of the suite)."""
+    for seed, run in rotating_mutant_runs.items():
+        failing = [t for t in run["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter
+                   and t["status"] == "fail"]
+        assert any(all(frag in t["verdict"] for frag in m.expect) for t in failing), \
+            f"mutant {m.id} is not rejected with a verdict saying {m.expect} under --kata-seed={seed}"
+
+
 # -- the same in grading mode: learner code behind the sandbox boundary ------------------------------------------
 
 @pytest.mark.parametrize("ex", all_exercises())
