@@ -26,6 +26,7 @@ __all__ = [
     "expect",
     "expect_array",
     "expect_equal",
+    "expect_generator_moved_as",
     "expect_grad",
     "expect_no_shared_memory",
     "expect_rng_unchanged",
@@ -445,6 +446,14 @@ def _same_rng(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # values of another kind (as data from the learner's world): not the same
         return False
+
+
+def expect_generator_moved_as(actual: Any, expected: torch.Generator, name: str = "渡した generator") -> None:
+    """The generator that learner code was given has moved on exactly as ``expected`` (a generator seeded the same,
+    that the reference drew from): used, and drawn from neither more nor less than the prompt asks."""
+    __tracebackhide__ = True
+    same = isinstance(actual, torch.Generator) and torch.equal(actual.get_state(), expected.get_state())
+    expect(same, "generator", messages.GENERATOR_STATE, hints.GIVEN_GENERATOR, name=name)
 
 
 def expect_rng_unchanged(snapshot: RngSnapshot) -> None:

@@ -59,6 +59,8 @@ TENSOR_NOT_NUMPY = "テンソルが返されています。.numpy() で NumPy �
 ZERO_DIM_NOT_NUMBER = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
 RETURN_MISSING = "return 文を忘れていませんか？"
 OWN_GENERATOR = "torch.Generator() を作って manual_seed し、generator= 引数で渡しましょう。"
+GIVEN_GENERATOR = ("渡された generator をそのまま generator= 引数に渡して、必要な回数だけ乱数を引きましょう。"
+                   "別の Generator を作ったり、余分に引いたりすると、呼び出し側の generator の状態がずれます。")
 TUPLE_NOT_LIST = "タプル (tuple) が返されています。リストが求められているので、[...] で作るか list(...) で変換しましょう。"
 
 MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"

@@ -5,6 +5,7 @@ from kata.compare import (
     RngSnapshot,
     expect,
     expect_equal,
+    expect_no_shared_memory,
     expect_rng_unchanged,
     expect_sequence,
     expect_tensor,
@@ -69,6 +70,8 @@ def test_same_random_twice_equal(sub, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
     first, second = expect_sequence(sub.same_random_twice(seed, n), 2)
     expect_tensor(second, first, name="2 回目")
+    # Two draws, not one draw returned twice: equal values in two separate tensors.
+    expect_no_shared_memory(second, first, name="2 回目", other_name="1 回目")
 
 
 def test_same_random_twice_matches_reference(sub, ref, gen):

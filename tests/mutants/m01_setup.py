@@ -37,6 +37,13 @@ def hard_coded(seed, shape):
     return torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
 
 
+@mutant("01", "same_random_twice", expect="メモリ")
+def one_draw_returned_twice(seed, n):
+    torch.manual_seed(seed)
+    first = torch.randn(n)
+    return first, first
+
+
 @mutant("01", "same_random_twice", expect="値が違います")
 def seeds_once(seed, n):
     torch.manual_seed(seed)

@@ -88,6 +88,23 @@ def explicit_float64(shape):
 
 # -- make_rand / make_randn ----------------------------------------------------------------------------------------
 
+@mutant("02", "make_rand", expect="generator")
+def rand_from_a_copy_of_the_generator(shape, generator):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(generator.initial_seed()))
+
+
+@mutant("02", "make_randn", expect="generator")
+def randn_from_a_copy_of_the_generator(shape, generator):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(generator.initial_seed()))
+
+
+@mutant("02", "make_rand", expect="generator")
+def rand_draws_one_extra(shape, generator):
+    out = torch.rand(shape, generator=generator)
+    torch.rand(1, generator=generator)
+    return out
+
+
 @mutant("02", "make_rand", expect="乱数状態")
 def global_rand(shape, generator):
     return torch.rand(shape)
@@ -129,7 +146,7 @@ def float64_randn(shape, generator):
     return torch.randn(shape, generator=generator, dtype=torch.float64)
 
 
-@mutant("02", "make_randn", expect="状態が進んだ")
+@mutant("02", "make_randn", expect=("generator", "状態が"))
 def fresh_generator(shape, generator):
     return torch.randn(shape, generator=torch.Generator())
 
