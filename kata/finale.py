@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from kata import catalog, messages
 from kata.display import display_path
 from kata.errors import UsageError
+from kata.frontend import say
 
 # -- the tutorial's configuration ---------------------------------------------------------------------------------
 
@@ -205,7 +206,7 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print(messages.FINALE_NO_MATPLOTLIB, file=out)
+        print(say(messages.FINALE_NO_MATPLOTLIB), file=out)
     else:
         figure = _plot_classification(folder / FIGURE_PNG, image, points, labels)
         curve = _plot_losses(folder / LOSS_PNG, losses)
@@ -388,14 +389,14 @@ class _Code:
                                                 learner=not self.solutions)
             except LearnerImportError as err:
                 verdict = str(err.verdict).strip().rstrip("。")
-                raise FinaleError(messages.FINALE_ERR_IMPORT.format(n=int(nn), nn=nn, verdict=verdict)) from None
+                raise FinaleError(say(messages.FINALE_ERR_IMPORT, nn, n=int(nn), nn=nn, verdict=verdict)) from None
         return self._modules[nn]
 
     def call(self, nn: str, name: str, *args: Any) -> Any:
         module = self.module(nn)
         fn = getattr(module, name, None)
         if fn is None:
-            raise FinaleError(messages.FINALE_ERR_MISSING.format(n=int(nn), nn=nn, name=name,
+            raise FinaleError(say(messages.FINALE_ERR_MISSING, nn, n=int(nn), nn=nn, name=name,
                                                                  file=display_path(self.files[nn])))
         try:
             return fn(*args)
@@ -405,7 +406,7 @@ class _Code:
             raise self._explain(err, nn, name) from None
 
     def wrong(self, nn: str, name: str, detail: str) -> None:
-        raise FinaleError(messages.FINALE_ERR_WRONG.format(n=int(nn), nn=nn, name=name, detail=detail))
+        raise FinaleError(say(messages.FINALE_ERR_WRONG, nn, n=int(nn), nn=nn, name=name, detail=detail))
 
     def _explain(self, err: Exception, nn: str, name: str) -> FinaleError:
         """Blame the innermost frame in a chapter file (a model's forward called by train_model is chapter 08's)."""
@@ -426,12 +427,12 @@ class _Code:
         else:
             exercise = name.split(".")[0] if blamed == nn else qualname
         if isinstance(err, NotImplementedError) and innermost:
-            return FinaleError(messages.FINALE_ERR_TODO.format(n=int(blamed), nn=blamed, name=exercise))
+            return FinaleError(say(messages.FINALE_ERR_TODO, blamed, n=int(blamed), nn=blamed, name=exercise))
         text = str(err).strip().splitlines()
         message = text[0] if text else ""
         if len(message) > 200:
             message = message[:197] + "…"
-        return FinaleError(messages.FINALE_ERR_RAISED.format(n=int(blamed), nn=blamed, name=exercise, where=where,
+        return FinaleError(say(messages.FINALE_ERR_RAISED, blamed, n=int(blamed), nn=blamed, name=exercise, where=where,
                                              exc_type=type(err).__name__, exc_msg=message))
 
 

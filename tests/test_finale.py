@@ -17,6 +17,7 @@ import torch
 import kata
 from kata import catalog, finale, loader, messages, png
 from kata.cli import main
+from kata.frontend import say
 
 ROOT = catalog.ROOT
 
@@ -243,7 +244,7 @@ def test_run_xor_in_a_notebook_shows_the_pictures_inline(tmp_path, monkeypatch):
 BROKEN = {
     "stub": ("11_training/training.py",
              "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise NotImplementedError\n",
-             messages.FINALE_ERR_TODO.format(n=11, nn="11", name="train_model")),
+             say(messages.FINALE_ERR_TODO, "11", n=11, nn="11", name="train_model")),
     "raises": ("11_training/training.py",
                "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise ValueError('boom')\n",
                "第 11 章の『train_model』で例外が発生しました (exercises/11_training/training.py:"),
@@ -255,7 +256,7 @@ BROKEN = {
                      "第 11 章の『train_model』の結果が正しくありません"),
     "forward_stub": ("08_modules/modules.py",
                      "def _forward(self, x):\n    raise NotImplementedError\nSimpleClassifier.forward = _forward\n",
-                     messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")),
+                     say(messages.FINALE_ERR_TODO, "08", n=8, nn="08", name="SimpleClassifier")),
     "wrong_accuracy": ("12_evaluation/evaluation.py", "def accuracy(model, loader):\n    return 0.123\n",
                        "第 12 章の『accuracy』の結果が正しくありません"),
     "load_returns_other": ("11_training/training.py",
@@ -298,7 +299,7 @@ def test_the_repositorys_stubs_name_the_first_chapter_to_do(tmp_path):
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
     code, _, err = run_cli("--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert code == 1
-    assert err.strip() == messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")
+    assert err.strip() == say(messages.FINALE_ERR_TODO, "08", n=8, nn="08", name="SimpleClassifier")
 
 
 # -- small parts --------------------------------------------------------------------------------------------------
