@@ -178,7 +178,8 @@ OPT_ISOLATION = "サンドボックスの隔離方法 (既定: この環境で�
 # What the run checks, by mode ({submission}: the submission's folder).
 HEADER_TARGETS = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
                   "submission": "提出物 {submission}", "exercises": "あなたの解答 (exercises/)"}
-HEADER_TARGET = "kata: チェック対象 = {target}、乱数シード = {seed} (同じ入力で再現するには: {check_seed})"
+# Two lines, so that each fits an 80-column terminal.
+HEADER_TARGET = "kata: チェック対象 = {target}\n乱数シード = {seed} (同じ入力で再現するには: {check_seed})"
 SEED_NOT_INTEGER = "『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234"
 NOT_A_COURSE = "『{root}』に checks/NN_名前/chapter.toml がありません。"
 SUBMISSION_NO_EXERCISES = "提出物『{submission}』に exercises/ フォルダがありません。"

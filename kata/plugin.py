@@ -252,10 +252,13 @@ def header_lines(config: pytest.Config) -> list[str]:
     """What is checked, the seed (and how to replay it) and, for one chapter, its lesson."""
     s = config.stash[SETTINGS]
     target = messages.HEADER_TARGETS[s.mode].format(submission=s.submission)
-    chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
-                if c is not None}
-    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 else None
-    lines = [say(messages.HEADER_TARGET, ch.number if ch else None, target=target, seed=s.seed)]
+    paths = [Path(a.split("::")[0]).resolve() for a in config.args]
+    # A check file or anything in a chapter's folder, or the folder itself (`pytest exercises/01`).
+    found = [_chapter_of_path(config, p) or (s.course.chapter_of_key(p.name) if p.parent == s.course.checks else None)
+             for p in paths]
+    chapters = {c.key for c in found if c is not None}
+    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 and None not in found else None
+    lines = say(messages.HEADER_TARGET, ch.number if ch else None, target=target, seed=s.seed).splitlines()
     if ch is not None:
         lines.append(say(messages.READ_LESSON, ch.number, key=ch.key))
     return lines
