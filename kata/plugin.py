@@ -49,6 +49,7 @@ TIMER = pytest.StashKey["_CheckTimer"]()
 NOTICE = pytest.StashKey["threading.Timer | None"]()
 TERMINAL_FD = pytest.StashKey["int | None"]()  # the terminal itself, past pytest's output capture
 SLOW_NOTICE_AFTER = 5.0  # seconds before a still-running check is announced
+FILE_FAILURES = (Attribute.IMPORT, Attribute.SYNTAX)  # verdicts about the learner's file, not about an exercise
 
 
 @dataclass
@@ -641,7 +642,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 if key is not None:
                     item.config.stash[TIMED_OUT][key] = exc.seconds
         text = v.text
-        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
+        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission") \
+                and v.attribute not in FILE_FAILURES:  # the file's own error: no exercise's hint helps
             text += "\n" + say(messages.NEXT_HINT, info[0][:2], info[1])
         report.longrepr = text
         report.kata_status = v.status
@@ -754,7 +756,19 @@ def _write_summary(tr: Any, config: pytest.Config, title: str, markup: dict[str,
         if len(ran) > 1 and all(r.status == CheckStatus.TODO for _, r in recs):
             untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
             continue
+        # The file itself could not be imported (a syntax error, an error at import time): every exercise of it fails
+        # with the same verdict, which is the file's, not an exercise's.  Said once, with no exercise's hint.
+        unreadable = [ex.name for ex, rec in recs if rec.status == CheckStatus.FAIL and rec.attribute in FILE_FAILURES]
+        if unreadable:
+            first, *rest = next(r for e, r in recs if e.name == unreadable[0]).verdict.splitlines()
+            tr.write_line(messages.FILE_LINE.format(mark=marks[CheckStatus.FAIL], chapter=chapter.number,
+                                                    file=chapter.file, detail=" — " + first), red=True)
+            if show_verdicts:
+                for line in [*rest, messages.FILE_UNREADABLE_EXERCISES.format(count=len(unreadable))]:
+                    tr.write_line(f"    {line}")
         for ex, rec in recs:
+            if ex.name in unreadable:
+                continue
             key = (chapter.key, ex.name)
             n = counts.get(key, {})
             detail, more = "", []

@@ -167,7 +167,23 @@ def test_syntax_error_fails_only_that_file(course, tmp_path):
     for t in report["tests"]:
         by_chapter.setdefault(t["chapter"], set()).add(t["status"])
     assert by_chapter == {CH01.key: {"fail"}, CH02.key: {"pass"}}
-    result.stdout.fnmatch_lines([f"*『exercises/{CH01.key}/{CH01.file}』の * 行目に構文エラーがあります*"])
+    line = REFERENCE_01.splitlines().index(next(t for t in REFERENCE_01.splitlines() if t.startswith("def scaled("))) + 1
+    result.stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 {CH01.file} — 『exercises/{CH01.key}/{CH01.file}』の {line} "
+                                 "行目に構文エラーがあります*"])
+
+
+@pytest.mark.parametrize("edit", [("def scaled(", "def scaled(:"),  # a syntax error
+                                  ("def answer(", "import no_such_module_here\n\n\ndef answer(")],  # at import
+                         ids=["syntax", "import"])
+def test_a_file_that_cannot_be_imported_is_one_line_with_no_exercise_hint(course, tmp_path, edit):
+    result = course.graded(make_submission(tmp_path, replace_exactly(REFERENCE_01, *edit)), "exercises/01")
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 {CH01.file} — 『exercises/{CH01.key}/{CH01.file}』*",
+                                 "    " + messages.FILE_UNREADABLE_EXERCISES.format(count=len(CH01.exercises))])
+    assert out.count(f"『exercises/{CH01.key}/{CH01.file}』") == 1, "the file's error once, not once per exercise"
+    assert messages.NEXT_HINT.split("{")[0] not in out, "no exercise's hint for the file's own error"
+    assert not any(line.startswith(f"{messages.MARK_FAIL} 01 {ex.name}") for ex in CH01.exercises
+                   for line in result.outlines)
 
 
 def test_global_state_changes_do_not_leak(course, tmp_path):
