@@ -375,6 +375,16 @@ FINALE_SAVED = "パラメータを保存し (save_state)、新しいモデルに
 FINALE_TEST_LOSS = "テストデータ {n} 点の平均損失 (evaluate_loss): {loss:.4f}"
 FINALE_ACCURACY = "テストデータ {n} 点の正解率 (accuracy): {percent:.2f}%"
 FINALE_PICTURE_BOUNDARY = "決定境界 (2 つのクラスの色を予測確率で混ぜた画像): {file}"
+FINALE_BOUNDARY_KEY = ("  色の意味: 青はクラス 0、橙はクラス 1、その間の色は 2 つのクラスの間の確率です。"
+                       "横軸は x1、縦軸は x2 ({low}〜{high})。\n"
+                       "  右の帯はクラス 1 の確率 p の色見本です (下が p = 0 で青、上が p = 1 で橙)。")
+# The words of the matplotlib plots, where a Japanese font is installed (kata.finale.japanese_font).
+FINALE_PLOT_WORDS = {"classification_title": "テストデータと決定境界", "class": "クラス {cls}",
+                     "loss_title": "学習中の損失 (BCEWithLogitsLoss)", "epoch": "エポック",
+                     "loss": "1 サンプルあたりの平均損失"}
+FINALE_NO_JAPANESE_FONT = ("日本語のフォントが見つからないので、グラフの文字は英語で書きました。日本語で書くには、"
+                           "Noto Sans CJK JP などの日本語フォントを入れてから (Ubuntu: sudo apt install fonts-noto-cjk)、"
+                           "matplotlib のフォントのキャッシュ (~/.cache/matplotlib) を消してください。")
 FINALE_PICTURE_FIGURE = "テストデータの点を重ねた図: {file}"
 FINALE_PICTURE_LOSS = "損失の推移のグラフ: {file}"
 FINALE_NO_MATPLOTLIB = ("損失の推移のグラフと、テストデータの点を重ねた図を描くには matplotlib が必要です。"
