@@ -13,6 +13,7 @@ replaces the registered ``terminalreporter``.
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from kata.status import CheckStatus
 
 #: How the plugin hands its part to the reporter: the header lines, and a function that writes the learner's summary
 #: under a given title line and says whether it did (False when the run had no check of the course).
+_STOPPED = re.compile(r"stopping after (?P<count>\d+) failures?")  # pytest's words for -x and --maxfail
 HEADER = pytest.StashKey[Callable[[], list[str]]]()
 SUMMARY = pytest.StashKey[Callable[[str, dict[str, bool]], bool]]()
 
@@ -103,6 +105,14 @@ class LearnerReporter(pytest.TerminalReporter):  # type: ignore[misc]
         title = messages.SUMMARY_TITLE_STATS.format(title=messages.SUMMARY_TITLE, stats=stats)
         if not self.config.stash[SUMMARY](title, {colour: True}):
             self._title(title, **{colour: True})
+
+    def write_sep(self, sep: str, title: str | None = None, fullwidth: int | None = None, **markup: bool) -> None:
+        # pytest's own lines about why the session stopped (-x), in Japanese; anything else as it is.
+        match = _STOPPED.fullmatch(title or "")
+        if match is not None:
+            title = messages.STOPPED_AFTER.format(count=match["count"])
+            fullwidth = (fullwidth or self._tw.fullwidth) - (display_width(title) - len(title))
+        super().write_sep(sep, title, fullwidth, **markup)
 
     def _title(self, title: str, **markup: bool) -> None:
         if self.verbosity < 0:

@@ -154,7 +154,7 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
     learner.write(FLOAT64)
     result = learner.run("-x")
     result.stdout.fnmatch_lines([
-        "*stopping after 1 failures*",
+        f"*{messages.STOPPED_AFTER.format(count=1)}*",
         counts_line(passed=2, failed=1),
         f"{messages.MARK_PASS} 01 answer",
         f"{messages.MARK_FAIL} 01 scaled — *データ型 (dtype)*",
