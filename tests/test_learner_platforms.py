@@ -121,7 +121,8 @@ def test_verbose_shows_every_check_and_x_stops(tmp_path):
         assert any(check in line and ("PASSED" in line or "FAILED" in line) for line in out), check
     assert "FAILURES" in text, "-v keeps pytest's block for every failing check"
     code, out = pytest_run(["exercises/01", f"--kata-submission={root}", "-p", "no:cacheprovider", "-x", "--tb=no"])
-    pytest.LineMatcher(out).fnmatch_lines(["*stopping after 1 failures*", f"{messages.MARK_FAIL} 01 seeded_rand — *"])
+    pytest.LineMatcher(out).fnmatch_lines([f"*{messages.STOPPED_AFTER.format(count=1)}*",
+                                           f"{messages.MARK_FAIL} 01 seeded_rand — *"])
     assert not any(line.startswith("    ヒント") for line in out), "--tb=no: one line per exercise"
 
 
