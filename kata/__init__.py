@@ -50,7 +50,6 @@ def _python_call(func: _Call) -> _Call:
     return call  # type: ignore[return-value]
 
 
-
 @_python_call
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:
     """Run a chapter's checks (every chapter when ``chapter`` is None) in this process and print the verdicts.

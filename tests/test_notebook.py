@@ -58,6 +58,22 @@ def test_an_active_ipython_shell_is_the_notebook(monkeypatch):
     assert current() == FrontEnd.TERMINAL
 
 
+def test_read_and_reset_are_calls_too(tmp_path, capsys):
+    import kata
+    from kata.lessons import lesson_file
+
+    kata.read("01")
+    assert capsys.readouterr().out.rstrip("\n") == lesson_file(CH01).read_text(encoding="utf-8").rstrip("\n")
+    shutil.copytree(catalog.EXERCISES, tmp_path / "exercises")
+    CH01.learner_file(tmp_path).write_text(REFERENCE, encoding="utf-8")
+    kata.reset("01", "seeded_rand", root=tmp_path)
+    out = capsys.readouterr().out
+    pytest.LineMatcher(out.splitlines()).fnmatch_lines([messages.RESET_EXERCISE.format(file="*", exercise="seeded_rand")])
+    assert "raise NotImplementedError" in CH01.learner_file(tmp_path).read_text(encoding="utf-8")
+    kata.read("99")
+    assert "kata read: " in capsys.readouterr().err
+
+
 # -- a real kernel ------------------------------------------------------------------------------------------------
 
 @pytest.fixture
