@@ -177,6 +177,7 @@ def test_lf_rerunning_only_the_failed_check_does_not_count_the_exercise_solved(l
     learner.write(REFERENCE)
     result = learner.run("--lf")
     result.stdout.fnmatch_lines([
+        messages.LAST_FAILED,  # pytest's "run-last-failure: …", in Japanese
         counts_line(passed=1),
         f"{messages.MARK_PASS} 01 scaled{messages.PARTIAL_DETAIL}",
         f"{ROW} 2 / {N01}    scaled",
