@@ -86,8 +86,6 @@ LAST_FAILED = "前回不合格だったチェックをもう一度実行しま�
 SUMMARY_TITLE_STATS = "{title} — {stats}"
 STATS_LINE = "チェック {count} 個: {parts} ({seconds:.1f} 秒)"
 STATS_PART = "{word} {count}"
-STATS_WORDS = {"passed": "正解", "failed": "不正解", "todo": "未着手", "skipped": "スキップ", "error": "エラー",
-               "xfailed": "予想どおりの失敗", "xpassed": "予想外の成功", "deselected": "除外"}
 # Above the first run's table: every exercise of the run untouched and none solved anywhere yet.
 FIRST_RUN = ("はじめは、すべての演習が「未着手」です。これで正常です (準備はできています)。\n"
              "最初の演習に正解するまで、この表示が続きます。")
@@ -266,6 +264,10 @@ MISSING_LEARNER_FILE = "『{file}』が見つかりません。章ごと初期�
 
 STATUS_WORDS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "partial": "一部のみ確認",
                 None: "結果なし"}
+# The closing counts' words per pytest category (kata.reporter): the status words above, the legend's for errors.
+STATS_WORDS = {"passed": STATUS_WORDS["pass"], "failed": STATUS_WORDS["fail"], "todo": STATUS_WORDS["todo"],
+               "skipped": STATUS_WORDS["skip"], "error": dict(LEGEND_LETTERS)["error"].split(" ", 1)[1],
+               "xfailed": "予想どおりの失敗", "xpassed": "予想外の成功", "deselected": "除外"}
 LIST_RUNNING = "チェックを実行しています…"
 LIST_CHAPTER = "{chapter}  {title}  ({solved} / {total})"
 LIST_EXERCISE = "    {mark}  {exercise}{detail}"
