@@ -28,8 +28,13 @@ from kata import catalog, loader, messages, mutants, verdict
 from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
+from kata.frontend import say
 from kata.state import GlobalState, LearnerWorld
 from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
+
+# The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
+# it (this module imports it only inside functions, so that pytest can still rewrite its asserts).
+pytest_plugins = ["kata.reporter"]
 
 SETTINGS = pytest.StashKey["Settings"]()
 RECORDS = pytest.StashKey[dict[str, CheckResult]]()
@@ -45,6 +50,7 @@ TIMER = pytest.StashKey["_CheckTimer"]()
 NOTICE = pytest.StashKey["threading.Timer | None"]()
 TERMINAL_FD = pytest.StashKey["int | None"]()  # the terminal itself, past pytest's output capture
 SLOW_NOTICE_AFTER = 5.0  # seconds before a still-running check is announced
+FILE_FAILURES = (Attribute.IMPORT, Attribute.SYNTAX)  # verdicts about the learner's file, not about an exercise
 
 
 @dataclass
@@ -160,6 +166,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.mutants:
         mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
+    if settings.mode in ("exercises", "submission") and not settings.sandbox and not config.getoption("--kata-stream") \
+            and _only_checks(config, settings):
+        # A learner's run: kata.reporter's terminal, which asks for the header and the summary from here.
+        from kata import reporter
+
+        config.stash[reporter.HEADER] = lambda: header_lines(config)
+        config.stash[reporter.SUMMARY] = lambda title, markup: _summary(config, title, markup)
+
+
+def _only_checks(config: pytest.Config, settings: Settings) -> bool:
+    """Whether every path the run was given is the course's checks (a learner's run, after ``_rewrite_args``), not
+    the engine's own tests or another folder."""
+    checks = settings.course.checks.resolve()
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        path = (path if path.is_absolute() else config.invocation_params.dir / path).resolve()
+        if path != checks and checks not in path.parents:
+            return False
+    return True
 
 
 def _catalog_for(root: Path) -> catalog.Catalog:
@@ -222,14 +247,22 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header_lines(config)
+
+
+def header_lines(config: pytest.Config) -> list[str]:
+    """What is checked, the seed (and how to replay it) and, for one chapter, its lesson."""
     s = config.stash[SETTINGS]
     target = messages.HEADER_TARGETS[s.mode].format(submission=s.submission)
-    lines = [messages.HEADER_TARGET.format(target=target, seed=s.seed)]
-    chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
-                if c is not None}
-    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 else None
+    paths = [Path(a.split("::")[0]).resolve() for a in config.args]
+    # A check file or anything in a chapter's folder, or the folder itself (`pytest exercises/01`).
+    found = [_chapter_of_path(config, p) or (s.course.chapter_of_key(p.name) if p.parent == s.course.checks else None)
+             for p in paths]
+    chapters = {c.key for c in found if c is not None}
+    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 and None not in found else None
+    lines = say(messages.HEADER_TARGET, ch.number if ch else None, target=target, seed=s.seed).splitlines()
     if ch is not None:
-        lines.append(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+        lines.append(say(messages.READ_LESSON, ch.number, key=ch.key))
     return lines
 
 
@@ -622,8 +655,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 if key is not None:
                     item.config.stash[TIMED_OUT][key] = exc.seconds
         text = v.text
-        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
-            text += "\n" + messages.NEXT_HINT.format(chapter=info[0][:2], exercise=info[1])
+        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission") \
+                and v.attribute not in FILE_FAILURES:  # the file's own error: no exercise's hint helps
+            text += "\n" + say(messages.NEXT_HINT, info[0][:2], info[1])
         report.longrepr = text
         report.kata_status = v.status
         if record.status in (CheckStatus.PASS, CheckStatus.SKIP) or v.status == CheckStatus.FAIL:
@@ -690,15 +724,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return result
+    from kata.reporter import LearnerReporter
+
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None and not getattr(tr, "no_summary", False) and config.stash[RECORDS] and not settings.mutants:
-        _write_summary(tr, config)
+    if not isinstance(tr, LearnerReporter):  # that one asked for the summary under its closing counts
+        _summary(config, messages.SUMMARY_TITLE, {"bold": True})
     if settings.report is not None:
         _write_report(config, settings, settings.report, exitstatus)
     return result
 
 
-def _write_summary(tr: Any, config: pytest.Config) -> None:
+def _summary(config: pytest.Config, title: str, markup: dict[str, bool]) -> bool:
+    """The learner's summary under ``title``, if the run checked anything of the course; whether it was written."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or getattr(tr, "no_summary", False) or not config.stash[RECORDS] or config.stash[SETTINGS].mutants:
+        return False
+    _write_summary(tr, config, title, markup)
+    return True
+
+
+def _write_summary(tr: Any, config: pytest.Config, title: str, markup: dict[str, bool]) -> None:
     settings = config.stash[SETTINGS]
     done = config.stash[DONE]
     records = {nodeid: rec for nodeid, rec in config.stash[RECORDS].items() if nodeid in done}  # not Ctrl+C'd
@@ -706,9 +751,13 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     counts = _counts(records)
     complete = _complete_exercises(config)
     ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
-    title = messages.SUMMARY_TITLE
+    progress, stale = _merged_progress(config, per_exercise, complete, counts, ran)
     fullwidth = config.get_terminal_writer().fullwidth
-    tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), bold=True)
+    tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), **markup)
+    if settings.mode in ("exercises", "submission") and all(r.status == CheckStatus.TODO for r in per_exercise.values()) \
+            and not any(status in SOLVED for status in progress.values()):
+        for line in messages.FIRST_RUN.splitlines():  # the first run: nothing is wrong
+            tr.write_line(line)
     marks: dict[str, str] = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
                              CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
     colours: dict[str, dict[str, bool]] = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True},
@@ -720,7 +769,19 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
         if len(ran) > 1 and all(r.status == CheckStatus.TODO for _, r in recs):
             untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
             continue
+        # The file itself could not be imported (a syntax error, an error at import time): every exercise of it fails
+        # with the same verdict, which is the file's, not an exercise's.  Said once, with no exercise's hint.
+        unreadable = [ex.name for ex, rec in recs if rec.status == CheckStatus.FAIL and rec.attribute in FILE_FAILURES]
+        if unreadable:
+            first, *rest = next(r for e, r in recs if e.name == unreadable[0]).verdict.splitlines()
+            tr.write_line(messages.FILE_LINE.format(mark=marks[CheckStatus.FAIL], chapter=chapter.number,
+                                                    file=chapter.file, detail=" — " + first), red=True)
+            if show_verdicts:
+                for line in [*rest, messages.FILE_UNREADABLE_EXERCISES.format(count=len(unreadable))]:
+                    tr.write_line(f"    {line}")
         for ex, rec in recs:
+            if ex.name in unreadable:
+                continue
             key = (chapter.key, ex.name)
             n = counts.get(key, {})
             detail, more = "", []
@@ -737,7 +798,7 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
                     if others > 0:
                         more.append("    " + messages.MORE_FAILED.format(count=others))
                     if settings.mode in ("exercises", "submission"):
-                        more.append("    " + messages.NEXT_HINT.format(chapter=chapter.number, exercise=ex.name))
+                        more.append("    " + say(messages.NEXT_HINT, chapter.number, ex.name))
             elif rec.status in (CheckStatus.PASS, CheckStatus.SKIP) and key not in complete:
                 detail = messages.PARTIAL_DETAIL
             elif rec.status == CheckStatus.PASS and n.get(CheckStatus.SKIP):
@@ -749,7 +810,6 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     if untouched:
         tr.write_line(messages.UNTOUCHED_CHAPTERS.format(mark=messages.MARK_TODO, chapters=" ".join(untouched)),
                       yellow=True)
-    progress, stale = _merged_progress(config, per_exercise, complete, counts, ran)
     _write_table(tr, progress, settings, ran, stale)
 
 
@@ -845,7 +905,7 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         ch = course.chapter_of_key(upcoming.chapter)
         assert ch is not None, upcoming
         file = display_path(ch.learner_file(settings.learner_root))
-        tr.write_line(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+        tr.write_line(say(messages.READ_LESSON, ch.number, key=ch.key))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name, chapter=ch.number), bold=True)
 
 

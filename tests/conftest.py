@@ -65,6 +65,19 @@ def replace_exactly(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def counts_line(**counts: int | str) -> str:
+    """An fnmatch pattern for the learner's closing counts (kata.reporter) with these counts, in the order the line
+    writes them: ``counts_line(passed=8, failed=2)`` matches "Intro2DL カタ — チェック 10 個: 正解 8、不正解 2 (…)".
+    A count may be "*"."""
+    from kata import messages
+
+    unknown = set(counts) - set(messages.STATS_WORDS)
+    assert not unknown, f"no such count: {unknown}"
+    parts = [messages.STATS_PART.format(word=word, count=counts[key])
+             for key, word in messages.STATS_WORDS.items() if key in counts]
+    return f"*{messages.SUMMARY_TITLE} * 個: {messages.LEGEND_SEPARATOR.join(parts)} (*"  # a console may lack "—"
+
+
 def run_checks(report: Path, *args: str, cwd: Path = ROOT, timeout: float = 900) -> tuple[dict, str]:
     """Run the checks in a fresh interpreter and return the JSON report and the printed output."""
     env = dict(os.environ, KATA_SEED=os.environ.get("KATA_SEED", ""))
