@@ -448,7 +448,7 @@ def _same_rng(a: Any, b: Any) -> bool:
         return False
 
 
-def expect_generator_moved_as(actual: Any, expected: torch.Generator, name: str = "渡した generator") -> None:
+def expect_generator_moved_as(actual: Any, expected: torch.Generator, name: str = messages.GIVEN_GENERATOR_NAME) -> None:
     """The generator that learner code was given has moved on exactly as ``expected`` (a generator seeded the same,
     that the reference drew from): used, and drawn from neither more nor less than the prompt asks."""
     __tracebackhide__ = True

@@ -52,6 +52,7 @@ TYPE_OR = " または "  # between the accepted types in TYPE's {expected}: "int
 SAME_OBJECT = "『{name}』は入力『{other}』そのもの (同じオブジェクト) を返す必要があります。新しいオブジェクトが返されました。"
 INPUT_MUTATED = "入力『{name}』が書き換えられています。入力は変更しないでください。"
 RNG_CHANGED = "グローバルな乱数状態 ({which}) が変わっています。グローバル乱数を消費・再設定しないでください。"
+GIVEN_GENERATOR_NAME = "渡した generator"
 GENERATOR_STATE = ("『{name}』の状態が、期待どおりに乱数を引いたあとの状態と違います (渡した generator から"
                    "引いていないか、引いた回数が違います)。")
 VALUES_UNREADABLE = ("『{name}』の値を読み出して比べられません ({why})。値を持つふつうのテンソル (CPU など) を"
