@@ -43,9 +43,13 @@ ENGINE_TEST_TIMEOUT = 300.0
 
 @pytest.fixture(scope="session")
 def torch_distributed_imported() -> None:
-    """``torch.distributed.tensor`` imported once for the session (see ``pytester`` below)."""
+    """``torch.distributed.tensor`` and ``torch._dynamo`` imported once for the session (see ``pytester`` below):
+    ``torch._dynamo`` imports ``torch._inductor.test_operators``, which registers an operator library too (an
+    optimiser's first step imports it)."""
     with contextlib.suppress(ImportError):
         import torch.distributed.tensor  # noqa: F401
+    with contextlib.suppress(ImportError):
+        import torch._dynamo  # noqa: F401
 
 
 @pytest.fixture
