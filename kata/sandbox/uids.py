@@ -139,6 +139,25 @@ def lock_dir() -> str:
     raise NoUids("no private folder for the uid locks")
 
 
+def _sweep(folder: str, most: int = 32) -> None:
+    """Remove lock files that no process holds (left by runs that were killed), a few per call."""
+    with contextlib.suppress(OSError):
+        for name in sorted(os.listdir(folder))[:most]:
+            path = os.path.join(folder, name)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
+                    os.unlink(path)  # held while unlinked: whoever opened it meanwhile finds it gone and retries
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+
 def allocate(rng: random.Random | None = None, tries: int = 200) -> UidBlock:
     """A block of uids nothing else uses, held by this process (see the module's text)."""
     rng = rng or random.SystemRandom()
@@ -146,6 +165,7 @@ def allocate(rng: random.Random | None = None, tries: int = 200) -> UidBlock:
     if not spans:
         raise NoUids("this machine maps no free range of uids")
     folder = lock_dir()
+    _sweep(folder)
     taken = _taken()
     running = _running_uids()
     for _ in range(tries):
