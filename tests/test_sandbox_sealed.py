@@ -425,12 +425,14 @@ def test_a_sandbox_that_hides_site_packages_makes_the_grader_refuse_with_one_lin
 
 
 @pytest.fixture(scope="session")
-def python_in_temp(tmp_path_factory) -> Path:
+def python_in_temp(request) -> Path:
     """A grader's Python living under the temp folder: a venv in pytest's temp folder (under /tmp) with torch (the
     pinned local file) and this repository installed in it.  About a minute, once per session."""
-    base = Path(tempfile.gettempdir())
-    venv = tmp_path_factory.mktemp("venv-in-tmp")
-    assert base in venv.parents
+    # As `python -m venv /tmp/NAME` makes it: readable by everyone (the sandbox's uids read the interpreter).
+    venv = Path(tempfile.mkdtemp(prefix="kata-venv-in-tmp-"))
+    venv.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(venv, ignore_errors=True))
+    assert Path(tempfile.gettempdir()) in venv.parents
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
     import torch

@@ -19,8 +19,11 @@ shown after the Japanese message).
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.metadata
+import os
 import platform
+import stat
 import time
 from collections.abc import Callable
 from typing import Any
@@ -172,10 +175,25 @@ def _run(new_session: Callable[[catalog.Chapter | None, bytes, str], client.Sess
             finally:
                 session.close()
     except SelfTestFailed as err:
-        return str(err)
+        return str(err) + unreadable()
     except Exception as err:  # the sandbox itself failed (a worker that did not start, a lazy import missing, …)
-        return f"{type(err).__name__}: {err}"[:300]
+        return f"{type(err).__name__}: {err}"[:300] + unreadable()
     return None
+
+
+def unreadable() -> str:
+    """Why the sandbox's own uids may not read the interpreter (a grader run as root whose venv folder is private,
+    mode 0700): the first folder of the interpreter that others may not read and enter, as a hint; else ''."""
+    if os.geteuid() != 0:
+        return ""
+    from kata.sandbox.worker import _needed_paths
+
+    for path in _needed_paths():
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+            if mode & 0o005 != 0o005:
+                return f" (the sandbox's uids may not read {path}: mode {stat.S_IMODE(mode):o}; make it readable)"
+    return ""
 
 
 __all__ = ["PROBE", "SelfTestFailed", "parse_call", "run"]
