@@ -6,11 +6,16 @@ worker that, before it reads a single byte of learner code:
 
 - when the zygote may (root, or an unprivileged user namespace): enters new mount, PID, network and IPC namespaces;
   is PID 1 of its own PID namespace, so every process it starts dies with it; hides the grader's folders, the
-  submission and the report under empty tmpfs mounts, and mounts a private ``/tmp`` as its empty working folder;
-- when root: drops to its own unprivileged uid/gid (one per chapter), so that chapters cannot signal or read each
-  other;
+  submission and the report under empty tmpfs mounts, and mounts a private ``/tmp`` (its empty working folder),
+  ``/var/tmp``, ``/dev/shm``…; the grader's own Python (interpreter, standard library, site-packages with the
+  packages' metadata) stays visible and read-only wherever it lives, under those temp folders too;
+- when root: drops to its own unprivileged uid/gid, one per chapter from a block taken for this run only
+  (:mod:`kata.sandbox.uids`), so that chapters cannot signal or read each other and nothing the kernel keeps per
+  uid reaches another run or submission;
 - always: a new session, ``PR_SET_NO_NEW_PRIVS``, rlimits (address space, CPU seconds, file size, processes, open
-  files, no core files), death with its parent.
+  files, no core files), death with its parent, and a system-call filter (seccomp, :data:`DENIED_SYSCALLS`) that
+  refuses with EPERM what a kata never needs; a worker that cannot install it stops (unless ``--isolation basic``
+  was asked for by name).
 
 The worker then receives the learner's source as bytes over the socket, imports it as a module and answers requests
 (``kata.sandbox.wire`` frames): attribute reads, calls, iteration, ``backward`` of results, each with the caller's
