@@ -39,7 +39,7 @@ import socket
 import sys
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,7 +95,7 @@ def interpreter_paths() -> list[str]:
     return sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
 
 
-def _needed_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+def _needed_paths(hidden: Sequence[str] = ()) -> list[str]:
     """Folders the worker must still read after the grader's folders are hidden: the interpreter, its standard
     library, its site-packages (with the packages' metadata, ``*.dist-info``), the folders of the packages already
     imported and every other ``sys.path`` folder (a ``.pth`` file's target) -- wherever they live, the temp folders
