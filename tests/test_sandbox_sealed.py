@@ -487,3 +487,46 @@ def test_the_needed_paths_cover_the_interpreter_and_leave_out_the_graders_reposi
         assert any(real == p or real.startswith(p + "/") for p in needed), (name, real)
     assert os.path.realpath(sys.prefix) in needed and os.path.realpath(sys.base_prefix) in needed
     assert not any(p == str(ROOT) or str(ROOT).startswith(p + "/") for p in needed)
+
+
+@pytest.mark.skipif(ISOLATION != "root", reason="uids of their own need a grader run as root")
+@pytest.mark.timeout(300)
+def test_namespaces_and_uids_alone_keep_kernel_state_apart(tmp_path):
+    """The second wall, without the first: with no system-call filter, submission A does leave a key in its uid's
+    keyring, SysV IPC objects, a POSIX message queue, an abstract socket, temp files and a process -- and B, graded
+    next under a block of uids of its own, in namespaces of its own, finds none of them."""
+    zygote = client.Zygote(ISOLATION)
+    zygote.syscall_filter = "off"  # this test only: the filter is never off in grading (``require`` or ``try``)
+    blocks = [uids.allocate(), uids.allocate()]
+    sessions = []
+    try:
+        planted: dict = {}
+        found: dict = {}
+        for block, (source, name) in zip(blocks, ((PLANT + "\ndef planted():\n    return _planted\n", "a"),
+                                                  (SEARCH + "\ndef found():\n    return _found\n", "b"))):
+            chapter = client.Chapter("01_setup", source.encode(), f"{name}.py", block.uid(1), block.uid(1),
+                                     [str(ROOT)])
+            session = client.Session(zygote, chapter, client.Limits(call_timeout=60, import_timeout=120),
+                                     [tmp_path])
+            sessions.append(session)
+            if name == "a":
+                planted = dict(session.module().planted())
+                session.close()
+            else:
+                found = dict(session.module().found())
+        assert isinstance(planted["keyring"], int) and planted["keyring"] > 0, planted  # the key was made
+        assert planted["sysv_shm"] >= 0 and planted["sysv_msg"] >= 0 and planted["sysv_sem"] >= 0, planted
+        assert found == {}, found
+        # The control: the same search under A's own uid finds A's key (what a fixed uid per chapter let through).
+        chapter = client.Chapter("01_setup", (SEARCH + "\ndef found():\n    return _found\n").encode(), "c.py",
+                                 blocks[0].uid(1), blocks[0].uid(1), [str(ROOT)])
+        control = client.Session(zygote, chapter, client.Limits(call_timeout=60, import_timeout=120), [tmp_path])
+        sessions.append(control)
+        assert "keyring" in dict(control.module().found())
+    finally:
+        for session in sessions:
+            session.close()
+        zygote.close()
+        for block in blocks:
+            block.release()
+    assert _no_carrier_left() == []
