@@ -412,11 +412,7 @@ def test_a_sandbox_that_hides_site_packages_makes_the_grader_refuse_with_one_lin
               "        _mount('tmpfs', _p, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=4k')\n")
     path.write_text(text.replace(anchor, broken + anchor, 1), encoding="utf-8")
     out = tmp_path / "report.json"
-    code = ("import sys; sys.path.insert(0, %r); from kata.cli import main; sys.exit(main(sys.argv[1:]))"
-            % str(grader))
-    proc = subprocess.run([sys.executable, "-I", "-c", code, "grade", str(_references(tmp_path)), "--chapters",
-                           "01,11", "--output", str(out)], capture_output=True, text=True, timeout=500, env=_env(),
-                          cwd=tmp_path)
+    proc = _grade_with_copy(grader, tmp_path, str(_references(tmp_path)), "--chapters", "01,11", "--output", str(out))
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, lines
@@ -530,3 +526,37 @@ def test_namespaces_and_uids_alone_keep_kernel_state_apart(tmp_path):
         for block in blocks:
             block.release()
     assert _no_carrier_left() == []
+
+
+def _grade_with_copy(grader: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    code = ("import sys; sys.path.insert(0, %r); from kata.cli import main; sys.exit(main(sys.argv[1:]))"
+            % str(grader))
+    return subprocess.run([sys.executable, "-I", "-c", code, "grade", *args], capture_output=True, text=True,
+                          timeout=500, env=_env(), cwd=tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_grader_without_the_system_call_filter_refuses_unless_basic_is_asked_for(tmp_path):
+    """A grader copy whose worker finds no libseccomp: ``kata grade`` refuses (exit 2, one line, no report); with
+    ``--isolation basic`` asked for by name it grades (the references in full)."""
+    grader = _copy_grader(tmp_path)
+    path = grader / "kata" / "sandbox" / "worker.py"
+    text = path.read_text(encoding="utf-8")
+    line = "    import pyseccomp as _seccomp  # type: ignore[import-untyped]\n"
+    assert line in text
+    path.write_text(text.replace(line, "    raise ImportError('no libseccomp here')\n", 1), encoding="utf-8")
+    subs = _references(tmp_path)
+    out = tmp_path / "report.json"
+    proc = _grade_with_copy(grader, tmp_path, str(subs), "--chapters", "01", "--output", str(out))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "kata grade: " + messages.GRADE_SELFTEST_FAILED.split("{why}")[0]), lines
+    assert "no system-call filter" in lines[0]
+    assert not out.exists()
+    proc = _grade_with_copy(grader, tmp_path, str(subs), "--chapters", "01", "--isolation", "basic", "--output",
+                            str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["score"] == data["max_score"] and data["isolation"] == "basic"

@@ -135,6 +135,12 @@ def _run(new_session: Callable[[catalog.Chapter | None, bytes, str], client.Sess
         chapters: list[catalog.Chapter], require_filter: bool) -> str | None:
     """The self-test (see the module's text); ``new_session(chapter, source, filename)`` makes a session set up as
     the chapter's learner session is (``chapter`` None: the probe).  ``None`` when everything matched."""
+    if require_filter:
+        from kata.sandbox.worker import syscall_filter_available
+
+        missing = syscall_filter_available()
+        if missing is not None:  # the workers would stop before the first check: said here, with the reason
+            return f"no system-call filter: {missing}"
     try:
         probe = new_session(None, PROBE, "<kata-selftest>")
         try:
