@@ -560,3 +560,36 @@ def test_a_grader_without_the_system_call_filter_refuses_unless_basic_is_asked_f
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["score"] == data["max_score"] and data["isolation"] == "basic"
+
+
+@pytest.mark.timeout(300)
+def test_the_self_test_passes_on_references_and_fails_on_a_chapter_whose_call_differs(tmp_path):
+    """:func:`kata.sandbox.selftest.run` in real workers: this course's first chapter (its ``selftest`` call), the
+    engine course's chapters (no ``selftest``: the names are compared) -- and a call whose result the sandbox
+    cannot reproduce (the reference's own file changed under the grader's feet) is a failure."""
+    from conftest import ENGINE_COURSE
+    from kata.sandbox import selftest
+
+    zygote = client.Zygote(ISOLATION)
+    block = uids.allocate() if ISOLATION == "root" else None
+
+    def new_session(chapter, source, filename, override=None):
+        uid = block.uid(int(chapter.number) if chapter else 0) if block else None
+        return client.Session(zygote, client.Chapter(chapter.key if chapter else "00", override or source, filename,
+                                                     uid, uid, [str(ROOT)]),
+                              client.Limits(call_timeout=60, import_timeout=120), [tmp_path])
+
+    try:
+        first = catalog.chapters()[0]
+        engine = list(catalog.Catalog(ENGINE_COURSE).chapters())
+        assert first.selftest and not any(c.selftest for c in engine)
+        assert selftest.run(new_session, [first, *engine], worker._seccomp is not None) is None
+        wrong = first.reference_file().read_text(encoding="utf-8") + (
+            "\n\ndef seeded_rand(seed, shape):\n    return torch.zeros(shape)\n")
+        why = selftest.run(lambda c, s, f: new_session(c, s, f, wrong.encode() if c else None), [first],
+                           worker._seccomp is not None)
+        assert why is not None and "01_setup" in why, why
+    finally:
+        zygote.close()
+        if block is not None:
+            block.release()
