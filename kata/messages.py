@@ -457,6 +457,10 @@ SUBMISSION_TOO_LARGE = "『{file}』が大きすぎます (上限 {limit} KiB)�
 SUBMISSION_UNREADABLE = "『{file}』を読めませんでした ({why})。"
 GRADE_KEPT = "作業フォルダを残しました: {path}"
 GRADE_PENDING = "採点がここまで進む前に終わりました"
+#: The sandbox failed its self-test (kata.sandbox.selftest): nothing is graded, exit status 2.  {why}: English,
+#: the grader's own detail.
+GRADE_SELFTEST_FAILED = ("この環境のサンドボックスでは模範解答が正しく動かないため、採点しません (正しい点を出せないためで、"
+                         "提出物の問題ではありません。採点する側の環境を確認してください): {why}")
 GRADE_NEEDS_LINUX = "kata grade は Linux でだけ動きます (学習者のコードを隔離するのに Linux の機能を使うため)。"
 GRADE_MANIFEST_STALE = ("採点側のファイル {count} 個がマニフェストと一致しません ({files} など)。講師の手元の変更として、"
                         "そのまま採点しました (`python -m kata.manifest --write` でマニフェストを更新できます)。")

@@ -47,7 +47,7 @@ def torch_distributed_imported() -> None:
     ``torch._dynamo`` imports ``torch._inductor.test_operators``, which registers an operator library too (an
     optimiser's first step imports it)."""
     with contextlib.suppress(ImportError):
-        import torch.distributed.tensor  # noqa: F401
+        import torch.distributed.tensor
     with contextlib.suppress(ImportError):
         import torch._dynamo  # noqa: F401
 
