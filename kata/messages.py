@@ -54,6 +54,13 @@ INPUT_MUTATED = "入力『{name}』が書き換えられています。入力は
 RNG_CHANGED = "グローバルな乱数状態 ({which}) が変わっています。グローバル乱数を消費・再設定しないでください。"
 STATE_CHANGED = "グローバルな設定『{what}』が変わっています。期待: {expected}、実際: {actual}"
 FORBIDDEN_OP = "この演習では『{op}』は使えません (使われた関数: {used})。"
+# Op rules read from the source text (kata.staticrules): they count in kata grade too.
+SOURCE_PLACE = "『{file}』の {line} 行目"
+FORBIDDEN_NAME = "この演習では『{op}』は使えません ({where}: {used})。"
+FORBIDDEN_DYNAMIC = ("この演習では、関数を名前の文字列や実行時の検索で取り出す書き方は使えません ({where}: {used})。"
+                     "禁止された関数が隠れてしまうため、使う関数は名前を直接書きましょう。")
+FORBIDDEN_LOOP = ("この演習では Python のループは使えません ({where}: {used})。"
+                  "ループを使わず、テンソルの演算で一度に計算しましょう。")
 NOT_REPRODUCIBLE = "『{name}』が再現できていません。同じシードなのに結果が違います。"
 
 # -- exceptions and failures outside the comparison -------------------------------------------------------------

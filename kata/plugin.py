@@ -8,6 +8,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import gc
+import inspect
 import io
 import json
 import os
@@ -307,11 +308,12 @@ class UnderTest:
     A missing name is reported as a verdict rather than an AttributeError inside the check.
     """
 
-    def __init__(self, load, file: str, session: Any = None):
+    def __init__(self, load, file: str, session: Any = None, source: Any = None):
         self._load = load
         self._file = file
         self._module = None
         self._session = session  # grading mode: the sandbox session that holds the module
+        self._source = source  # () -> kata.staticrules.Source: the module's text, never imported for that
 
     @property
     def module(self):
@@ -361,15 +363,51 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
         info = request.node.stash.get(ITEM_INFO, None)
         shown = f"exercises/{chapter.key}/{chapter.file}"
         session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
-        return UnderTest(session.module, shown, session)
+        source = _mutant_source(kata_mutant) if kata_mutant is not None else _text_source(
+            lambda: session.chapter.source, shown)
+        return UnderTest(session.module, shown, session, source)
     if kata_mutant is not None:
         loader.LEARNER_FILES.add(kata_mutant.file)
-        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file)
+        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file, source=_mutant_source(kata_mutant))
     if settings.solutions:
         path, role = chapter.reference_file(), "solutions"
     else:
         path, role = chapter.learner_file(settings.learner_root), settings.mode
-    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path))
+    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path),
+                     source=_text_source(path.read_bytes, display_path(path)))
+
+
+def _text_source(read: Any, shown: str) -> Any:
+    """The module's source as text for static op rules (:mod:`kata.staticrules`): the same bytes it is run from."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        try:
+            data = read()
+        except OSError:
+            return None
+        return Source(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data), shown)
+
+    return source
+
+
+def _mutant_source(m: mutants.Mutant) -> Any:
+    """A catalogued wrong answer's file as text, with the first line of its definition (one file holds many)."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        code = getattr(m.obj, "__code__", None)
+        line = code.co_firstlineno if code is not None else None
+        if line is None:
+            with contextlib.suppress(OSError, TypeError):
+                line = inspect.getsourcelines(m.obj)[1]
+        try:
+            text = Path(m.file).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        return Source(text, f"tests/mutants/{Path(m.file).name}", line)
+
+    return source
 
 
 @pytest.fixture

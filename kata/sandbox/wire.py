@@ -214,18 +214,18 @@ def _stand_in_enum(mro: list[str], members: list[tuple[str, Any]]) -> type[enum.
 def _stand_in_namedtuple(mro: list[str], fields: list[str]) -> type:
     mro = [clip(str(m), 300) for m in list(mro)[:50]]
     key = (tuple(mro), tuple(fields), "namedtuple")
-    cls = _STAND_INS.get(key)
-    if cls is not None:
-        return cls
+    known = _STAND_INS.get(key)
+    if known is not None:
+        return known
     own = mro[0] if mro else "learner:Learner"
     module, _, qual = own.partition(":")
     name = qual.rsplit(".", 1)[-1]
-    cls = collections.namedtuple(name if name.isidentifier() else "Learner",  # type: ignore[misc]
-                                 fields, rename=True, module=module)
-    cls.__qualname__ = qual
+    made: Any = collections.namedtuple(name if name.isidentifier() else "Learner",  # type: ignore[misc]
+                                       fields, rename=True, module=module)
+    made.__qualname__ = qual
     if len(_STAND_INS) < 10_000:
-        _STAND_INS[key] = cls
-    return cls
+        _STAND_INS[key] = made
+    return cast(type, made)
 
 
 def _stand_in_dataclass(mro: list[str], fields: list[str], eq: bool, frozen: bool) -> type:
@@ -486,7 +486,8 @@ class Encoder:
             except WireError:
                 args = {"L": [clip(str(a), 2000) for a in v.args[:20]]}
             return {"exc": {"mro": mro_names(v), "args": args}}
-        for base, plain in ((str, str.__str__), (int, int.__index__), (float, float.__float__)):
+        plains: tuple[tuple[type, Any], ...] = ((str, str.__str__), (int, int.__index__), (float, float.__float__))
+        for base, plain in plains:
             if isinstance(v, base):
                 attrs = getattr(v, "__dict__", None)
                 return {"sub": {"mro": mro_names(v), "base": base.__name__, "v": self.value(plain(v)),
@@ -499,10 +500,11 @@ class Encoder:
             factory = self.value(v.default_factory) if isinstance(v, collections.defaultdict) else None
             return {"dsub": {"mro": mro_names(v), "items": [[self.value(k), self.value(x)] for k, x in dict.items(v)],
                              "factory": factory, "dd": isinstance(v, collections.defaultdict)}}
-        for base in (list, set, frozenset):
-            if isinstance(v, base):
-                return {"csub": {"mro": mro_names(v), "base": base.__name__,
-                                 "items": [self.value(x) for x in base.__iter__(v)]}}
+        kinds: tuple[Any, ...] = (list, set, frozenset)
+        for kind in kinds:
+            if isinstance(v, kind):
+                return {"csub": {"mro": mro_names(v), "base": kind.__name__,
+                                 "items": [self.value(x) for x in kind.__iter__(v)]}}
         if _is_plain_dataclass(v):
             params = getattr(type(v), "__dataclass_params__", None)
             return {"dc": {"mro": mro_names(v), "eq": bool(getattr(params, "eq", True)),
@@ -834,30 +836,29 @@ class Decoder:
             err.args = tuple(args) if isinstance(args, list) else ()
             return err
         if tag == "sub":
-            base = {"str": str, "int": int, "float": float}[str(body["base"])]
+            scalar: Any = {"str": str, "int": int, "float": float}[str(body["base"])]
             plain = self.value(body["v"])
-            if type(plain) is not base and not (base is float and type(plain) is float):
+            if type(plain) is not scalar:
                 raise WireError("bad value")
-            cls = stand_in(mro, base)
-            obj = base.__new__(cls, plain)
+            obj = scalar.__new__(stand_in(mro, scalar), plain)
             attrs = self.value(body["attrs"]) if body.get("attrs") is not None else None
             if isinstance(attrs, dict) and hasattr(obj, "__dict__"):
-                obj.__dict__.update({str(k): x for k, x in attrs.items()})
+                cast(Any, obj).__dict__.update({str(k): x for k, x in attrs.items()})
             return obj
         if tag == "tsub":
             items = [self.value(x) for x in body["items"]]
             fields = body.get("fields")
-            found, own = _nearest(mro, tuple)
+            near, own = _nearest(mro, tuple)
             if own is None:  # the class itself (torch.return_types.max, a namedtuple of torch)
-                return cast(Any, found)._make(items) if hasattr(found, "_make") else cast(Any, found)(items)
-            if found is tuple and isinstance(fields, list):
-                return _stand_in_namedtuple(mro, [clip(str(f), 300) for f in fields[:MAX_MEMBERS]])._make(items)
+                return cast(Any, near)._make(items) if hasattr(near, "_make") else cast(Any, near)(items)
+            if near is tuple and isinstance(fields, list):
+                made: Any = _stand_in_namedtuple(mro, [clip(str(f), 300) for f in fields[:MAX_MEMBERS]])
+                return made._make(items)
             cls = stand_in(mro, tuple)
-            return tuple.__new__(cls, items) if found is tuple else cast(Any, cls)(items)
+            return tuple.__new__(cls, items) if near is tuple else cast(Any, cls)(items)
         if tag == "dsub":
             pairs = [(self.value(k), self.value(x)) for k, x in body["items"]]
-            base: type = collections.defaultdict if body.get("dd") else dict
-            cls = stand_in(mro, base)
+            cls = stand_in(mro, collections.defaultdict if body.get("dd") else dict)
             obj = cast(Any, cls).__new__(cls)
             if body.get("dd"):
                 factory = self.value(body["factory"]) if body.get("factory") is not None else None
@@ -867,7 +868,7 @@ class Decoder:
             return obj
         if tag == "csub":
             items = [self.value(x) for x in body["items"]]
-            kind = {"list": list, "set": set, "frozenset": frozenset}[str(body["base"])]
+            kind: Any = {"list": list, "set": set, "frozenset": frozenset}[str(body["base"])]
             cls = stand_in(mro, kind)
             if kind is frozenset:
                 return frozenset.__new__(cls, items)
