@@ -137,6 +137,7 @@ OPT_SUBMISSION = "提出物のフォルダ (その exercises/ をチェックす
 OPT_REPORT = "結果を JSON で FILE に書き出す"
 OPT_SEED = "入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)"
 OPT_MUTANTS = "自己検証: tests/mutants/ の誤答カタログをチェックにかける"
+OPT_ANSWERS = "自己検証: tests/answers/ の別解カタログ (模範解答と違う書き方の正解) をチェックにかける"
 OPT_SANDBOX = "採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る"
 OPT_STREAM = "採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)"
 OPT_COURSE = ("コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"

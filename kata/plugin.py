@@ -54,6 +54,7 @@ class Settings:
     report: Path | None = None
     seed: int = 0
     mutants: bool = False
+    answers: bool = False  # the catalogue of correct answers (tests/answers/) instead of the wrong ones
     sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
     course: catalog.Catalog = field(default_factory=catalog.default)  # the checks, references and chapters
 
@@ -80,6 +81,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=messages.OPT_SEED)
     group.addoption("--kata-mutants", action="store_true", default=False,
                     help=messages.OPT_MUTANTS)
+    group.addoption("--kata-answers", action="store_true", default=False,
+                    help=messages.OPT_ANSWERS)
     group.addoption("--kata-sandbox", action="store_true", default=False,
                     help=messages.OPT_SANDBOX)
     group.addoption("--kata-stream", metavar="FILE", default=None,
@@ -137,7 +140,8 @@ def pytest_configure(config: pytest.Config) -> None:
         submission=submission,
         report=Path(report).resolve() if report else None,
         seed=_resolve_seed(config),
-        mutants=config.getoption("--kata-mutants"),
+        mutants=config.getoption("--kata-mutants") or config.getoption("--kata-answers"),
+        answers=config.getoption("--kata-answers"),
         sandbox=config.getoption("--kata-sandbox"),
         course=_catalog_for(course_root(config)),
     )
@@ -157,7 +161,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # The notice about a slow check is for a learner at a terminal; a grading run (its output is a log) has none.
     config.stash[TERMINAL_FD] = None if config.getoption("--kata-stream", None) else _terminal_fd()
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
-    if settings.mutants:
+    if settings.answers:
+        mutants.load_answers(settings.course.root / "tests" / "answers", settings.course)
+    elif settings.mutants:
         mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
 
@@ -252,7 +258,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     chapter = _chapter_of_path(metafunc.config, metafunc.definition.path)
     exercise = chapter.exercise_of_test(metafunc.definition.originalname) if chapter else None
-    found = mutants.for_exercise(exercise.chapter, exercise.name) if exercise else []
+    catalogue = mutants.answers_for if settings.answers else mutants.for_exercise
+    found = catalogue(exercise.chapter, exercise.name) if exercise else []
     if found:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
@@ -405,7 +412,7 @@ def _mutant_source(m: mutants.Mutant) -> Any:
             text = Path(m.file).read_text(encoding="utf-8")
         except OSError:
             return None
-        return Source(text, f"tests/mutants/{Path(m.file).name}", line)
+        return Source(text, f"tests/{Path(m.file).parent.name}/{Path(m.file).name}", line)
 
     return source
 
