@@ -288,7 +288,7 @@ class Session:
     def _receive(self, reply: dict, buffers: list, action: str, operands: list) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
-            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf)
+            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, leaf_hooks=self._leaf_hooks)
             value = dec.value(reply.get("value"))
             for key in list(dec.states):
                 dec.keyed(key)
@@ -379,6 +379,19 @@ class Session:
         with torch.enable_grad():
             return fn.apply(self, key, [k for k, _ in use], base.detach(), torch.zeros((), requires_grad=True),
                             *[t for _, t in use])
+
+    def _leaf_hooks(self, leaf: torch.Tensor) -> None:
+        """A leaf the learner registered gradient hooks on (``register_hook``): its gradient goes through them in the
+        worker, where they live, before it reaches ``leaf.grad`` here (as in learning mode)."""
+        def hook(grad: torch.Tensor) -> torch.Tensor:
+            out = self.do("hooks", [leaf, grad])
+            if out is None:
+                return grad
+            if not isinstance(out, torch.Tensor) or out.shape != grad.shape:
+                raise RuntimeError("hook returned an invalid value")
+            return out.to(grad.dtype)
+
+        leaf.register_hook(hook)
 
     def backward(self, key: str, grad: torch.Tensor, deps: list[str]) -> list[torch.Tensor | None]:
         target = self.table.objects.get(key)

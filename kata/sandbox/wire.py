@@ -611,6 +611,7 @@ def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
                              "rg": bool(t.requires_grad), "leaf": bool(t.is_leaf),
                              "fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
                              "param": isinstance(t, torch.nn.Parameter), "ver": version_of(t), "inf": bool(t.is_inference()),
+                             "hooks": len(t._backward_hooks or {}) if t.is_leaf and t.requires_grad else 0,
                              "sub": qualified_name(type(t)) if type(t) not in (torch.Tensor, torch.nn.Parameter)
                              and is_allowed_class(type(t)) else None}
     if t.layout != torch.strided:
@@ -685,7 +686,8 @@ class Decoder:
 
     def __init__(self, table: ObjectTable, header: dict, buffers: list[memoryview], *,
                  make_nonleaf: Callable[[str, dict, torch.Tensor], torch.Tensor] | None = None,
-                 file_map: Callable[[Any], Any] | None = None):
+                 file_map: Callable[[Any], Any] | None = None,
+                 leaf_hooks: Callable[[torch.Tensor], None] | None = None):
         self.table = table
         self.states: dict[str, Any] = header.get("states") or {}
         self.storage_states: dict[str, Any] = header.get("storages") or {}
@@ -693,6 +695,7 @@ class Decoder:
         self.done: set[str] = set()
         self.storages_done: set[str] = set()
         self.make_nonleaf = make_nonleaf
+        self.leaf_hooks = leaf_hooks  # a leaf whose gradient hooks live on the other side
         self.file_map = file_map
         self.depth = 0
         self.version_updates: list[tuple[torch.Tensor, int]] = []
@@ -1050,6 +1053,8 @@ class Decoder:
                 t = self.make_nonleaf(key, state, base)
             else:
                 t = base.requires_grad_(True)
+            if self.leaf_hooks is not None and t.is_leaf and t.requires_grad and int(state.get("hooks") or 0) > 0:
+                self.leaf_hooks(t)
         self.table.register(t, key)
         if t.is_leaf:
             grad = self.keyed(state["grad"]) if state.get("grad") else None
