@@ -411,7 +411,7 @@ class Session:
         return clean.do("call", [func, *args], kwargs)
 
     def _handle(self, handle: wire.Handle) -> Any:
-        return RemoteObject(self, handle)
+        return _remote_class(tuple(handle.mro))(self, handle)
 
     def module(self) -> RemoteModule:
         self.ensure()
@@ -591,6 +591,24 @@ class RemoteObject:
 
     def __hash__(self) -> int:
         return id(self)
+
+
+_REMOTE_CLASSES: dict[tuple[str, ...], type[RemoteObject]] = {}
+
+
+def _remote_class(mro: tuple[str, ...]) -> type[RemoteObject]:
+    """The proxy class for a worker-side object of this class: a :class:`RemoteObject` named like it, so that
+    ``type(obj).__name__`` (which no ``__class__`` property can change) reads as in learning mode."""
+    cls = _REMOTE_CLASSES.get(mro)
+    if cls is None:
+        own = mro[0] if mro else "builtins:object"
+        module, _, qual = own.partition(":")
+        name = qual.rsplit(".", 1)[-1]
+        cls = type(name if name.isidentifier() else "RemoteObject", (RemoteObject,),
+                   {"__module__": module, "__qualname__": qual, "__slots__": ()})
+        if len(_REMOTE_CLASSES) < 10_000:
+            _REMOTE_CLASSES[mro] = cls
+    return cls
 
 
 class RemoteModule:
