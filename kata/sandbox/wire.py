@@ -879,7 +879,7 @@ class Decoder:
             kind.__init__(obj, items)
             return obj
         fields = [(clip(str(n), 300), self.value(x)) for n, x in body["fields"][:MAX_MEMBERS]]
-        if not all(n.isidentifier() for n, _ in fields):
+        if not all(n.isidentifier() and not n.startswith("_") for n, _ in fields):
             raise WireError("bad dataclass field")
         cls = _stand_in_dataclass(mro, [n for n, _ in fields], bool(body.get("eq", True)),
                                   bool(body.get("frozen")))
