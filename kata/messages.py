@@ -59,6 +59,8 @@ SOURCE_PLACE = "『{file}』の {line} 行目"
 FORBIDDEN_NAME = "この演習では『{op}』は使えません ({where}: {used})。"
 FORBIDDEN_DYNAMIC = ("この演習では、関数を名前の文字列や実行時の検索で取り出す書き方は使えません ({where}: {used})。"
                      "禁止された関数が隠れてしまうため、使う関数は名前を直接書きましょう。")
+COMPREHENSION = "内包表記"
+GENERATOR_EXPRESSION = "ジェネレータ式"
 FORBIDDEN_LOOP = ("この演習では Python のループは使えません ({where}: {used})。"
                   "ループを使わず、テンソルの演算で一度に計算しましょう。")
 NOT_REPRODUCIBLE = "『{name}』が再現できていません。同じシードなのに結果が違います。"

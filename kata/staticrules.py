@@ -137,8 +137,9 @@ DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "__getattribute__", "__getattr__", "
                                 "__func__", "__self__", "__wrapped__", "__reduce__", "__reduce_ex__"})
 _ATTR_FUNCTIONS = ("builtins.getattr", "builtins.setattr", "builtins.hasattr", "builtins.delattr")
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_LOOP_WORDS = {ast.For: "for", ast.AsyncFor: "async for", ast.While: "while", ast.ListComp: "内包表記",
-               ast.SetComp: "内包表記", ast.DictComp: "内包表記", ast.GeneratorExp: "ジェネレータ式"}
+_LOOP_WORDS = {ast.For: "for", ast.AsyncFor: "async for", ast.While: "while", ast.ListComp: messages.COMPREHENSION,
+               ast.SetComp: messages.COMPREHENSION, ast.DictComp: messages.COMPREHENSION,
+               ast.GeneratorExp: messages.GENERATOR_EXPRESSION}
 
 
 # -- bindings ------------------------------------------------------------------------------------------------------
