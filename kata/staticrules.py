@@ -372,7 +372,9 @@ class _Reader:
             self.add(node, "dynamic", f"setattr/delattr(…, {name!r})")
 
     def changes_of_torch(self) -> None:
-        """Assignments to torch's own attributes anywhere in the file (``torch.exp = torch.tanh``)."""
+        """Assignments to torch's own functions, classes and modules anywhere in the file (``torch.exp =
+        torch.tanh``, ``torch.x = torch.tanh``); settings that hold plain data (``torch.backends.cudnn.benchmark =
+        False``) are no way to hide a function."""
         for node in ast.walk(self.tree):
             targets: list[ast.AST] = []
             if isinstance(node, ast.Assign):
@@ -384,8 +386,13 @@ class _Reader:
             for target in targets:
                 if isinstance(target, ast.Attribute):
                     base, _ = self.paths(target.value)
-                    if any(p.split(".")[0] in ("torch", "numpy", "builtins") for p in base):
-                        self.add(target, "dynamic", _text(target) + " = …")
+                    for path in base:
+                        if path.split(".")[0] not in ("torch", "numpy", "builtins"):
+                            continue
+                        current, _ = _lookup(f"{path}.{target.attr}")
+                        if not isinstance(current, (bool, int, float, str, type(None))):
+                            self.add(target, "dynamic", _text(target) + " = …")
+                            break
 
 
 def _text(node: ast.AST) -> str:

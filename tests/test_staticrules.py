@@ -132,6 +132,10 @@ def test_dynamic_lookup_at_module_level_that_the_exercise_uses():
 def test_change_of_torch_itself_anywhere_in_the_file():
     source = "import torch\ntorch.exp = torch.tanh\ndef f(x):\n    return torch.exp(x)\n"
     assert ("dynamic", "torch.exp = …") in found(source)
+    source = "import torch\ntorch.squash = torch.tanh\ndef f(x):\n    return torch.squash(x)\n"
+    assert ("dynamic", "torch.squash = …") in found(source)
+    # A setting that holds plain data hides no function.
+    assert found("import torch\ntorch.backends.cudnn.benchmark = False\ndef f(x):\n    return x\n") == []
 
 
 def test_loops_where_the_rule_forbids_them():
