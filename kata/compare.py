@@ -84,12 +84,17 @@ def expect(condition: Any, attribute: str, template: str, hint: str | None = Non
         fail(attribute, template, hint, **fields)
 
 
+#: Module names a learner's file is run under: in this process (``kata.plugin``), in the sandbox worker, and for
+#: the catalogues of answers.  A class of the learner's own is named without them, the same in both modes.
+_LEARNER_MODULES = ("kata_under_test", "learner", "kata_mutants", "kata_answers")
+
+
 def _typename(obj: Any) -> str:
     if obj is None:
         return "None"
     t = obj if isinstance(obj, type) else getattr(obj, "__class__", type(obj))
-    if t.__module__ in ("builtins",):
-        return t.__name__
+    if t.__module__ in ("builtins",) or str(t.__module__).split(".")[0] in _LEARNER_MODULES:
+        return t.__qualname__ if t.__module__ != "builtins" else t.__name__
     if t is torch.Tensor:
         return "torch.Tensor"
     if t is np.ndarray:

@@ -59,6 +59,15 @@ VALUES_UNREADABLE = ("『{name}』の値を読み出して比べられません 
                      "返しましょう。meta デバイスのテンソルは形と型だけで、値を持ちません。")
 STATE_CHANGED = "グローバルな設定『{what}』が変わっています。期待: {expected}、実際: {actual}"
 FORBIDDEN_OP = "この演習では『{op}』は使えません (使われた関数: {used})。"
+# Op rules read from the source text (kata.staticrules): they count in kata grade too.
+SOURCE_PLACE = "『{file}』の {line} 行目"
+FORBIDDEN_NAME = "この演習では『{op}』は使えません ({where}: {used})。"
+FORBIDDEN_DYNAMIC = ("この演習では、関数を名前の文字列や実行時の検索で取り出す書き方は使えません ({where}: {used})。"
+                     "禁止された関数が隠れてしまうため、使う関数は名前を直接書きましょう。")
+COMPREHENSION = "内包表記"
+GENERATOR_EXPRESSION = "ジェネレータ式"
+FORBIDDEN_LOOP = ("この演習では Python のループは使えません ({where}: {used})。"
+                  "ループを使わず、テンソルの演算で一度に計算しましょう。")
 NOT_REPRODUCIBLE = "『{name}』が再現できていません。同じシードなのに結果が違います。"
 
 # -- exceptions and failures outside the comparison -------------------------------------------------------------
@@ -176,6 +185,7 @@ OPT_SUBMISSION = "提出物のフォルダ (その exercises/ をチェックす
 OPT_REPORT = "結果を JSON で FILE に書き出す"
 OPT_SEED = "入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)"
 OPT_MUTANTS = "自己検証: tests/mutants/ の誤答カタログをチェックにかける"
+OPT_ANSWERS = "自己検証: tests/answers/ の別解カタログ (模範解答と違う書き方の正解) をチェックにかける"
 OPT_SANDBOX = "採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る"
 OPT_STREAM = "採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)"
 OPT_COURSE = ("コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import gc
+import inspect
 import io
 import json
 import os
@@ -60,6 +61,7 @@ class Settings:
     report: Path | None = None
     seed: int = 0
     mutants: bool = False
+    answers: bool = False  # the catalogue of correct answers (tests/answers/) instead of the wrong ones
     sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
     course: catalog.Catalog = field(default_factory=catalog.default)  # the checks, references and chapters
 
@@ -86,6 +88,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=messages.OPT_SEED)
     group.addoption("--kata-mutants", action="store_true", default=False,
                     help=messages.OPT_MUTANTS)
+    group.addoption("--kata-answers", action="store_true", default=False,
+                    help=messages.OPT_ANSWERS)
     group.addoption("--kata-sandbox", action="store_true", default=False,
                     help=messages.OPT_SANDBOX)
     group.addoption("--kata-stream", metavar="FILE", default=None,
@@ -143,7 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
         submission=submission,
         report=Path(report).resolve() if report else None,
         seed=_resolve_seed(config),
-        mutants=config.getoption("--kata-mutants"),
+        mutants=config.getoption("--kata-mutants") or config.getoption("--kata-answers"),
+        answers=config.getoption("--kata-answers"),
         sandbox=config.getoption("--kata-sandbox"),
         course=_catalog_for(course_root(config)),
     )
@@ -163,7 +168,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # The notice about a slow check is for a learner at a terminal; a grading run (its output is a log) has none.
     config.stash[TERMINAL_FD] = None if config.getoption("--kata-stream", None) else _terminal_fd()
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
-    if settings.mutants:
+    if settings.answers:
+        mutants.load_answers(settings.course.root / "tests" / "answers", settings.course)
+    elif settings.mutants:
         mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
     if settings.mode in ("exercises", "submission") and not settings.sandbox and not config.getoption("--kata-stream") \
@@ -285,7 +292,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     chapter = _chapter_of_path(metafunc.config, metafunc.definition.path)
     exercise = chapter.exercise_of_test(metafunc.definition.originalname) if chapter else None
-    found = mutants.for_exercise(exercise.chapter, exercise.name) if exercise else []
+    catalogue = mutants.answers_for if settings.answers else mutants.for_exercise
+    found = catalogue(exercise.chapter, exercise.name) if exercise else []
     if found:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
@@ -341,11 +349,12 @@ class UnderTest:
     A missing name is reported as a verdict rather than an AttributeError inside the check.
     """
 
-    def __init__(self, load, file: str, session: Any = None):
+    def __init__(self, load, file: str, session: Any = None, source: Any = None):
         self._load = load
         self._file = file
         self._module = None
         self._session = session  # grading mode: the sandbox session that holds the module
+        self._source = source  # () -> kata.staticrules.Source: the module's text, never imported for that
         # Learning mode: the learner's configuration (default dtype, grad mode, flags…) kept apart from the check's,
         # as the sandbox worker keeps it in grading mode (kata.state.LearnerWorld).
         self._world = LearnerWorld()
@@ -407,15 +416,51 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
         info = request.node.stash.get(ITEM_INFO, None)
         shown = f"exercises/{chapter.key}/{chapter.file}"
         session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
-        return UnderTest(session.module, shown, session)
+        source = _mutant_source(kata_mutant) if kata_mutant is not None else _text_source(
+            lambda: session.chapter.source, shown)
+        return UnderTest(session.module, shown, session, source)
     if kata_mutant is not None:
         loader.LEARNER_FILES.add(kata_mutant.file)
-        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file)
+        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file, source=_mutant_source(kata_mutant))
     if settings.solutions:
         path, role = chapter.reference_file(), "solutions"
     else:
         path, role = chapter.learner_file(settings.learner_root), settings.mode
-    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path))
+    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path),
+                     source=_text_source(path.read_bytes, display_path(path)))
+
+
+def _text_source(read: Any, shown: str) -> Any:
+    """The module's source as text for static op rules (:mod:`kata.staticrules`): the same bytes it is run from."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        try:
+            data = read()
+        except OSError:
+            return None
+        return Source(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data), shown)
+
+    return source
+
+
+def _mutant_source(m: mutants.Mutant) -> Any:
+    """A catalogued wrong answer's file as text, with the first line of its definition (one file holds many)."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        code = getattr(m.obj, "__code__", None)
+        line = code.co_firstlineno if code is not None else None
+        if line is None:
+            with contextlib.suppress(OSError, TypeError):
+                line = inspect.getsourcelines(m.obj)[1]
+        try:
+            text = Path(m.file).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        return Source(text, f"tests/{Path(m.file).parent.name}/{Path(m.file).name}", line)
+
+    return source
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ Three things live here besides small helpers:
   start interpreters and whole pytest sessions on machines that may be busy, so every test under ``tests/`` that
   has no ``@pytest.mark.timeout`` of its own gets ``ENGINE_TEST_TIMEOUT`` (unless ``--timeout`` is given).
 * **Course runs keyed by chapter.**  The self-verification grades the whole course eight ways (references, stubs,
-  references copied into ``exercises/``, the mutant catalogue; and the same through the grading sandbox).  Each way
+  references copied into ``exercises/``, the mutant catalogue, the catalogue of correct answers; and the same
+  through the grading sandbox).  Each way
   is a fixture that gives the report of one chapter: the chapter of the exercise, mutant or chapter the test is
   parametrised with.  The first time a way is asked for, one pytest session in a subprocess runs every chapter
   that the selected tests need for it (so ``pytest tests -k 06`` runs chapter 06 only, and the full suite still
@@ -130,6 +131,9 @@ COURSE_RUNS = {
     "sandbox_mutant_run": CourseRun(("--kata-mutants", "--kata-sandbox", f"--kata-seed={MUTANT_SEED}")),
     # The mutant catalogue in learning mode with the same seed as sandbox_mutant_run.
     "seeded_mutant_run": CourseRun(("--kata-mutants", f"--kata-seed={MUTANT_SEED}")),
+    # The catalogue of correct answers written another way (tests/answers/), in both modes with one seed.
+    "answer_run": CourseRun(("--kata-answers", f"--kata-seed={MUTANT_SEED}")),
+    "sandbox_answer_run": CourseRun(("--kata-answers", "--kata-sandbox", f"--kata-seed={MUTANT_SEED}")),
 }
 
 #: A rotating handful of further seeds for the mutant catalogue in every run of the suite (a wrong answer that
@@ -255,3 +259,15 @@ def sandbox_mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) 
 def seeded_mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
     """The mutant catalogue in learning mode with the same seed as ``sandbox_mutant_run``."""
     return _course_report("seeded_mutant_run", request, course_runs)
+
+
+@pytest.fixture
+def answer_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
+    """The catalogue of correct answers (``tests/answers/``) in learning mode."""
+    return _course_report("answer_run", request, course_runs)
+
+
+@pytest.fixture
+def sandbox_answer_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
+    """The catalogue of correct answers through the grading boundary, with the seed of ``answer_run``."""
+    return _course_report("sandbox_answer_run", request, course_runs)

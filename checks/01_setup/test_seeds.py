@@ -13,6 +13,7 @@ from kata.compare import (
     learner_state,
     torch_rng_of,
 )
+from kata.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"
@@ -97,6 +98,12 @@ def test_rand_with_generator_source_values(sub):
 def test_rand_with_generator_matches_reference(sub, ref, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 50, (), generator=gen))
     expect_tensor(sub.rand_with_generator(seed, n), ref.rand_with_generator(seed, n))
+
+
+def test_rand_with_generator_source_without_manual_seed(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "rand_with_generator", "torch.manual_seed", torch.manual_seed)
+    sub.rand_with_generator(3, 2)  # an untouched stub reads 未着手
 
 
 def test_rand_with_generator_leaves_global_rng(sub, gen):

@@ -13,6 +13,11 @@ from kata.compare import (
     expect_tensor,
     expect_unchanged,
 )
+from kata.staticrules import forbid_in_source
+
+#: What the prompts forbid, as far as the source text shows it (read, never run: counts in kata grade).
+GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"
+GLOBAL_SEEDING = (torch.manual_seed, torch.seed, torch.set_rng_state)
 
 # torch.rand(2, 2) right after torch.manual_seed(0), as printed in the source text; a generator seeded with 0 agrees.
 SOURCE_RAND = torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
@@ -85,6 +90,12 @@ def test_make_rand_matches_reference(sub, ref, gen):
     expect_tensor(actual, ref.make_rand(shape, torch.Generator().manual_seed(seed)), name=f"make_rand({shape})")
 
 
+def test_make_rand_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "make_rand", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.make_rand((2,), torch.Generator().manual_seed(1))  # an untouched stub reads 未着手
+
+
 def test_make_rand_leaves_global_rng(sub, gen):
     torch.manual_seed(inputs.randint(gen, 0, 10_000))
     before = RngSnapshot(sub)
@@ -105,6 +116,12 @@ def test_make_randn_matches_reference(sub, ref, gen):
     seed, shape = inputs.randint(gen, 0, 2**31 - 1), inputs.shape(gen, (1, 4), low=1, high=6)
     actual = sub.make_randn(shape, torch.Generator().manual_seed(seed))
     expect_tensor(actual, ref.make_randn(shape, torch.Generator().manual_seed(seed)), name=f"make_randn({shape})")
+
+
+def test_make_randn_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "make_randn", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.make_randn((2,), torch.Generator().manual_seed(1))  # an untouched stub reads 未着手
 
 
 def test_make_randn_leaves_global_rng(sub, gen):

@@ -111,7 +111,7 @@ def limits(config: pytest.Config) -> client.Limits:
                          memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
 
 
-_MUTANT_DECORATOR = ("def mutant(chapter, exercise, *, expect=(), name=None): "
+_MUTANT_DECORATOR = (r"def \1(chapter, exercise, *, expect=(), name=None): "
                      "return lambda obj: _kata_found.setdefault((exercise, name or obj.__name__), obj)")
 _ANYTHING = "{name} = type('_Anything', (), {{'__getattr__': lambda self, attr: ''}})()"
 
@@ -121,9 +121,9 @@ def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
     answer, as one learner file.  The mutant file runs in a namespace of its own, as when it is imported in learning
     mode, with its line numbers kept (the verdicts show its lines)."""
     text = Path(mutant.file).read_text(encoding="utf-8")
-    text = re.sub(r"^from kata\.mutants import mutant[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
+    text = re.sub(r"^from kata\.mutants import (mutant|answer)[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
     text = re.sub(r"^from kata import (\w+)[ \t]*$", lambda m: _ANYTHING.format(name=m.group(1)), text, flags=re.M)
-    shown = f"tests/mutants/{Path(mutant.file).name}"
+    shown = f"tests/{Path(mutant.file).parent.name}/{Path(mutant.file).name}"
     source = reference.read_text(encoding="utf-8")
     source += ("\n\n# ---- the wrong answer under test ----\n"
                f"_kata_space = {{'__name__': 'kata_mutants', '_kata_found': {{}}}}\n"

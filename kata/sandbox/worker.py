@@ -632,6 +632,8 @@ class Worker:
             return isinstance(obj, args[0])
         if action == "backward":
             return self.backward(obj, args[0], header)
+        if action == "hooks":
+            return _run_hooks(obj, args[0])
         raise ValueError(f"unknown action {action!r}")
 
     def backward(self, result: torch.Tensor, grad: torch.Tensor, header: dict) -> list:
@@ -670,6 +672,17 @@ class Worker:
 
 class _Missing(Exception):
     pass
+
+
+def _run_hooks(leaf: Any, grad: Any) -> Any:
+    """The gradient of ``leaf`` through the hooks the learner registered on it, in order (``Tensor.register_hook``)."""
+    if not isinstance(leaf, torch.Tensor) or not isinstance(grad, torch.Tensor):
+        raise TypeError("hooks of a tensor only")
+    for hook in list((leaf._backward_hooks or {}).values()):
+        out = hook(grad)
+        if out is not None:
+            grad = out
+    return grad
 
 
 def _leaves(t: torch.Tensor) -> list[torch.Tensor]:

@@ -94,3 +94,12 @@ def private_generators(seed, n):
     first = torch.randn(n, generator=torch.Generator().manual_seed(seed))
     second = torch.randn(n, generator=torch.Generator().manual_seed(seed))
     return first, second
+
+
+@mutant("01", "rand_with_generator", expect=("使えません", "torch.random.manual_seed"))
+def seeds_global_and_restores_it(seed, n):
+    state = torch.get_rng_state()
+    torch.random.manual_seed(seed)
+    out = torch.rand(n)
+    torch.set_rng_state(state)
+    return out

@@ -256,3 +256,12 @@ def rounds_instead_of_truncating(t, dtype):
 def through_float64(t, dtype):
     """Exact for small integers; int64 beyond 2**53 loses its last digits on the way through float64."""
     return t.double().to(dtype)
+
+
+@mutant("02", "make_rand", expect=("使えません", "torch.manual_seed"))
+def seeds_global_and_restores_it(shape, generator):
+    state = torch.get_rng_state()
+    torch.manual_seed(0)
+    out = torch.rand(shape, generator=generator)
+    torch.set_rng_state(state)
+    return out

@@ -210,3 +210,12 @@ def skips_first_batch(loader):
 def returns_the_batch_list(loader):
     batch = next(iter(loader))
     return batch
+
+
+@mutant("09", "seeded_loader", expect=("使えません", "torch.manual_seed"))
+def seeds_global_generator_then_restores_it(dataset, batch_size, seed):
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ())))
+    torch.set_rng_state(state)
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator)
