@@ -8,20 +8,49 @@ From a notebook cell::
     kata.hint("06", "grad_of_mean")       # the next hint, as `kata hint 06 grad_of_mean`
     kata.solution("06", "grad_of_mean")   # the reference answer, once the exercise passes
     kata.progress()                       # every exercise's state and what to do next, as `kata list`
+    kata.read("06")                       # the chapter's lesson, as `kata read 06`
+    kata.reset("06", "grad_of_mean")      # back to the stub (a backup is kept), as `kata reset 06 grad_of_mean`
 
-Importing this package is cheap: torch and pytest are imported by ``check`` only.
+Every next step these calls print is a call of this package too (``kata.hint("06", "grad_of_mean")``, not
+``kata hint 06 grad_of_mean``; see kata.frontend).  Importing this package is cheap: torch and pytest are imported
+by ``check`` only.
 """
 from __future__ import annotations
 
+import functools
 import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-__all__ = ["__version__", "check", "hint", "progress", "run_xor", "solution"]
+__all__ = ["__version__", "check", "hint", "progress", "read", "reset", "run_xor", "solution"]
 
 #: The version of the suite: the one place it is written (pyproject.toml reads it from here; CHANGELOG.md says what
 #: changed in each).
 __version__ = "0.1.0"
 
+_Call = TypeVar("_Call", bound=Callable[..., Any])
 
+
+def _python_call(func: _Call) -> _Call:
+    """A call from a notebook (or any Python): refused in one line on an unsupported interpreter, and every next step
+    it prints written as a call of this package."""
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from kata.frontend import FrontEnd, using
+        from kata.pyversion import problem
+
+        unsupported = problem()
+        if unsupported is not None:
+            print(unsupported, file=sys.stderr)
+            return None
+        with using(FrontEnd.NOTEBOOK):
+            return func(*args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
+@_python_call
 def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.PathLike | None = None) -> int:
     """Run a chapter's checks (every chapter when ``chapter`` is None) in this process and print the verdicts.
 
@@ -34,6 +63,7 @@ def check(chapter: str | int | None = None, *pytest_args: str, root: str | os.Pa
     return check_here(chapter, pytest_args, root=root)
 
 
+@_python_call
 def hint(chapter: str | int | None = None, exercise: str | None = None, *, reset: bool = False,
          root: str | os.PathLike | None = None) -> None:
     """Print the next level of an exercise's hints, as ``kata hint 06 grad_of_mean`` does (levels are remembered;
@@ -43,6 +73,7 @@ def hint(chapter: str | int | None = None, exercise: str | None = None, *, reset
     notebook_call("hint", show_hint, root, chapter, exercise, reset=reset)
 
 
+@_python_call
 def solution(chapter: str | int | None = None, exercise: str | None = None, *, force: bool = False,
              root: str | os.PathLike | None = None) -> None:
     """Print the reference answer of an exercise you have solved, as ``kata solution`` does (the checks are run
@@ -52,6 +83,7 @@ def solution(chapter: str | int | None = None, exercise: str | None = None, *, f
     notebook_call("solution", show_solution, root, chapter, exercise, force=force)
 
 
+@_python_call
 def progress(chapter: str | int | None = None, *, root: str | os.PathLike | None = None) -> None:
     """Run the checks and print every exercise's state and what to do next, as ``kata list`` does."""
     from kata.cli.commands import notebook_call, show_progress
@@ -59,6 +91,26 @@ def progress(chapter: str | int | None = None, *, root: str | os.PathLike | None
     notebook_call("list", show_progress, root, chapter)
 
 
+@_python_call
+def read(chapter: str | int | None = None) -> None:
+    """Print the chapter's lesson (``exercises/NN_topic/README.md``), as ``kata read 06`` does."""
+    from kata.cli.commands import notebook_call
+    from kata.lessons import show_lesson
+
+    notebook_call("read", lambda root, ch: show_lesson(ch), None, chapter)
+
+
+@_python_call
+def reset(chapter: str | int | None = None, exercise: str | None = None, *,
+          root: str | os.PathLike | None = None) -> None:
+    """Put a chapter's file, or one exercise of it, back to the stub, as ``kata reset`` does (the file as it was is
+    kept under ``.kata/backup/`` and its place printed)."""
+    from kata.cli.commands import notebook_call, reset_file
+
+    notebook_call("reset", reset_file, root, chapter, exercise)
+
+
+@_python_call
 def run_xor(*, solutions: bool = False, root: str | os.PathLike | None = None,
             output: str | os.PathLike | None = None, epochs: int = 100):
     """The finale (``kata run xor``): the tutorial's XOR run with your functions of chapters 08-12.

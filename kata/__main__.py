@@ -1,13 +1,11 @@
-import sys
+# Before anything else is imported: an interpreter outside the supported range (3.11-3.13) says so in one line, not
+# with a traceback from deep inside an import.  (kata.pyversion imports only kata.messages, which imports nothing.)
+from kata.pyversion import refuse_unsupported
 
-# Before anything else is imported: the engine needs Python 3.11 (tomllib, enum.StrEnum), and an older interpreter
-# should say so in one line, not with a traceback from deep inside an import.  (kata.messages imports nothing.)
-if sys.version_info < (3, 11):  # noqa: UP036 - pyproject says >=3.11, but a learner may run `python -m kata` anyway
-    from kata.messages import PYTHON_TOO_OLD
+refuse_unsupported(2)
 
-    sys.stderr.write(PYTHON_TOO_OLD.format(major=sys.version_info[0], minor=sys.version_info[1]) + "\n")
-    sys.exit(2)
+import sys  # noqa: E402 - after the version check, on purpose
 
-from kata.cli import main
+from kata.cli import main  # noqa: E402
 
 sys.exit(main())

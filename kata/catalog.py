@@ -4,6 +4,7 @@ Each chapter has a data file ``checks/NN_topic/chapter.toml``::
 
     title = "NumPy との相互変換"
     file = "numpy_bridge.py"
+    selftest = "numpy_to_float32(np.arange(6).reshape(2, 3))"  # optional: kata.sandbox.selftest
 
     [exercises.numpy_to_tensor]
     points = 1
@@ -49,6 +50,9 @@ class Chapter:
     file: str  # "numpy_bridge.py"
     exercises: tuple[Exercise, ...] = field(default=())
     root: Path = ROOT  # the course this chapter belongs to (its checks/, solutions/, exercises/)
+    #: One call of the reference, ``"name(args…)"``, that the grader's self-test makes in the sandbox and here and
+    #: compares (``kata.sandbox.selftest``); optional.
+    selftest: str = ""
 
     @property
     def number(self) -> str:
@@ -106,7 +110,7 @@ class Catalog:
                 Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())))
                 for name, spec in raw.get("exercises", {}).items()
             )
-            out.append(Chapter(key, raw["title"], raw["file"], exercises, self.root))
+            out.append(Chapter(key, raw["title"], raw["file"], exercises, self.root, str(raw.get("selftest", ""))))
         return tuple(out)
 
     def chapters(self) -> tuple[Chapter, ...]:

@@ -26,6 +26,7 @@ __all__ = [
     "expect",
     "expect_array",
     "expect_equal",
+    "expect_generator_moved_as",
     "expect_grad",
     "expect_no_shared_memory",
     "expect_rng_unchanged",
@@ -83,12 +84,17 @@ def expect(condition: Any, attribute: str, template: str, hint: str | None = Non
         fail(attribute, template, hint, **fields)
 
 
+#: Module names a learner's file is run under: in this process (``kata.plugin``), in the sandbox worker, and for
+#: the catalogues of answers.  A class of the learner's own is named without them, the same in both modes.
+_LEARNER_MODULES = ("kata_under_test", "learner", "kata_mutants", "kata_answers")
+
+
 def _typename(obj: Any) -> str:
     if obj is None:
         return "None"
     t = obj if isinstance(obj, type) else getattr(obj, "__class__", type(obj))
-    if t.__module__ in ("builtins",):
-        return t.__name__
+    if t.__module__ in ("builtins",) or str(t.__module__).split(".")[0] in _LEARNER_MODULES:
+        return t.__qualname__ if t.__module__ != "builtins" else t.__name__
     if t is torch.Tensor:
         return "torch.Tensor"
     if t is np.ndarray:
@@ -447,6 +453,14 @@ def _same_rng(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # values of another kind (as data from the learner's world): not the same
         return False
+
+
+def expect_generator_moved_as(actual: Any, expected: torch.Generator, name: str = messages.GIVEN_GENERATOR_NAME) -> None:
+    """The generator that learner code was given has moved on exactly as ``expected`` (a generator seeded the same,
+    that the reference drew from): used, and drawn from neither more nor less than the prompt asks."""
+    __tracebackhide__ = True
+    same = isinstance(actual, torch.Generator) and torch.equal(actual.get_state(), expected.get_state())
+    expect(same, "generator", messages.GENERATOR_STATE, hints.GIVEN_GENERATOR, name=name)
 
 
 def expect_rng_unchanged(snapshot: RngSnapshot) -> None:

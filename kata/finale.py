@@ -17,12 +17,13 @@ imports it to register the sub-command (``kata.cli.run``).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 from kata import catalog, messages
 from kata.display import display_path
 from kata.errors import UsageError
+from kata.frontend import say
 
 # -- the tutorial's configuration ---------------------------------------------------------------------------------
 
@@ -47,7 +49,22 @@ GRID_LOW, GRID_HIGH = -0.5, 1.5
 # matplotlib's default colours "C0" (blue) and "C1" (orange), which the tutorial blends with to_rgba("C0"/"C1").
 CLASS_COLOURS = ((0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E))
 LOW_ACCURACY_BELOW = 0.9  # the tutorial's run reaches about 100%; below this, something in the loop is off
-PIXELS_PER_POINT = 2  # the 200 x 200 grid becomes a 400 x 400 picture
+PIXELS_PER_POINT = 2  # the 200 x 200 grid becomes a 400 x 400 plot
+# decision_boundary.png around the plot: axes with ticks and numbers (x1 below, x2 on the left) and, on the right, a
+# colour key (the blend from probability 0 at the bottom to 1 at the top); its words are printed, not drawn.
+PLOT_LEFT, PLOT_TOP = 64, 20
+TICKS = (-0.5, 0.0, 0.5, 1.0, 1.5)
+KEY_GAP, KEY_WIDTH = 20, 16
+KEY_TICKS = (0.0, 0.5, 1.0)
+INK = (0x33, 0x33, 0x33)
+# Japanese fonts that matplotlib may find (Linux, macOS, Windows); the first one installed writes the plots' words.
+JAPANESE_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "IPAexGothic", "IPAGothic",
+                  "Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", "Meiryo", "MS Gothic", "TakaoGothic",
+                  "VL Gothic", "Noto Sans CJK SC")
+# The plots' words where no Japanese font is installed (a missing glyph would be an empty box and a warning).
+PLOT_WORDS_ASCII = {"classification_title": "Test samples and decision boundary", "class": "Class {cls}",
+                    "loss_title": "Training loss (BCEWithLogitsLoss)", "epoch": "Epoch",
+                    "loss": "Mean loss per sample"}
 
 OUTPUT_DIR = "kata_output"
 MODEL_FILE = "our_model.tar"
@@ -201,14 +218,18 @@ def _run(code: _Code, folder: Path, epochs: int, out: TextIO) -> FinaleResult:
     boundary = folder / BOUNDARY_PNG
     write_boundary_png(boundary, image)
     print(messages.FINALE_PICTURE_BOUNDARY.format(file=_shown(boundary)), file=out)
+    print(messages.FINALE_BOUNDARY_KEY.format(low=_fmt(GRID_LOW), high=_fmt(GRID_HIGH)), file=out)
     pictures = [boundary]
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print(messages.FINALE_NO_MATPLOTLIB, file=out)
+        print(say(messages.FINALE_NO_MATPLOTLIB), file=out)
     else:
-        figure = _plot_classification(folder / FIGURE_PNG, image, points, labels)
-        curve = _plot_losses(folder / LOSS_PNG, losses)
+        font = japanese_font()
+        if font is None:
+            print(messages.FINALE_NO_JAPANESE_FONT, file=out)
+        figure = _plot_classification(folder / FIGURE_PNG, image, points, labels, font)
+        curve = _plot_losses(folder / LOSS_PNG, losses, font)
         print(messages.FINALE_PICTURE_FIGURE.format(file=_shown(figure)), file=out)
         print(messages.FINALE_PICTURE_LOSS.format(file=_shown(curve)), file=out)
         pictures += [figure, curve]
@@ -231,53 +252,111 @@ def blend_image(probs):
     return blend.permute(1, 0, 2).flip(0).clamp(0, 1)
 
 
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
 def write_boundary_png(path: Path, image) -> Path:
-    """``image`` (H, W, 3 floats in [0, 1]) as an 8-bit PNG, each grid point a PIXELS_PER_POINT square."""
+    """``image`` (H, W, 3 floats in [0, 1]) as an 8-bit PNG, each grid point a PIXELS_PER_POINT square, with axes
+    (ticks and numbers at TICKS, the names x1 and x2) and a colour key of the class probability on the right."""
     import torch
 
     from kata import png
+    from kata.raster import GLYPH_HEIGHT, Canvas, text_width
 
     scaled = image.repeat_interleave(PIXELS_PER_POINT, dim=0).repeat_interleave(PIXELS_PER_POINT, dim=1)
     pixels = (scaled * 255).round().to(torch.uint8).contiguous()
     height, width, _ = pixels.shape
-    return png.write_rgb(path, width, height, pixels.numpy().tobytes())
+    glyph = GLYPH_HEIGHT * 2
+    key_left = PLOT_LEFT + width + KEY_GAP
+    canvas = Canvas(key_left + KEY_WIDTH + 6 + text_width("0.5") + 8, PLOT_TOP + height + 8 + glyph + 6 + glyph + 8)
+    canvas.paste(PLOT_LEFT, PLOT_TOP, width, height, pixels.numpy().tobytes())
+    canvas.frame(PLOT_LEFT, PLOT_TOP, width, height, INK)
+    span = GRID_HIGH - GRID_LOW
+    for value in TICKS:
+        label = _fmt(value)
+        x = PLOT_LEFT + min(width, round((value - GRID_LOW) / span * width))  # x1 grows to the right
+        canvas.fill(x, PLOT_TOP + height + 1, 1, 5, INK)
+        canvas.text(x - text_width(label) // 2, PLOT_TOP + height + 8, label, INK)
+        y = PLOT_TOP + height - min(height, round((value - GRID_LOW) / span * height))  # x2 grows upward
+        canvas.fill(PLOT_LEFT - 6, y, 5, 1, INK)
+        canvas.text(PLOT_LEFT - 9 - text_width(label), y - glyph // 2, label, INK)
+    canvas.text(PLOT_LEFT + width // 2 - text_width("x1") // 2, PLOT_TOP + height + 8 + glyph + 6, "x1", INK)
+    canvas.text(4, PLOT_TOP + height // 2 - glyph // 2, "x2", INK)
+    # The key: each row the blend at its probability, 1 (class 1) at the top, 0 (class 0) at the bottom.
+    (r0, g0, b0), (r1, g1, b1) = CLASS_COLOURS
+    for row in range(height):
+        p = 1 - row / (height - 1)
+        colour = (round((1 - p) * r0 + p * r1), round((1 - p) * g0 + p * g1), round((1 - p) * b0 + p * b1))
+        canvas.fill(key_left, PLOT_TOP + row, KEY_WIDTH, 1, colour)
+    canvas.frame(key_left, PLOT_TOP, KEY_WIDTH, height, INK)
+    for value in KEY_TICKS:
+        y = PLOT_TOP + round((1 - value) * (height - 1))
+        canvas.fill(key_left + KEY_WIDTH + 1, y, 4, 1, INK)
+        canvas.text(key_left + KEY_WIDTH + 6, y - glyph // 2, _fmt(value), INK)
+    canvas.text(key_left + KEY_WIDTH // 2 - text_width("p") // 2, PLOT_TOP - glyph - 6, "p", INK)
+    return png.write_rgb(path, canvas.width, canvas.height, bytes(canvas.pixels))
 
 
-def _plot_classification(path: Path, image, points, labels) -> Path:
+def japanese_font() -> str | None:
+    """The first of JAPANESE_FONTS that matplotlib finds installed, else None."""
+    from matplotlib import font_manager
+
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((name for name in JAPANESE_FONTS if name in installed), None)
+
+
+@contextlib.contextmanager
+def _plot_style(font: str | None) -> Iterator[dict[str, str]]:
+    """The plots' words, and matplotlib set to write them: in Japanese with ``font`` (the default font after it,
+    for the glyphs it lacks), else in English."""
+    import matplotlib
+
+    if font is None:
+        yield PLOT_WORDS_ASCII
+        return
+    with matplotlib.rc_context({"font.family": "sans-serif",
+                                "font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]}):
+        yield messages.FINALE_PLOT_WORDS
+
+
+def _plot_classification(path: Path, image, points, labels, font: str | None = None) -> Path:
     """The tutorial's ``visualize_classification``: the test points over the blend, without pyplot's global state."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4, 4), dpi=150)
-    ax = fig.add_subplot()
-    data = points.numpy()
-    for cls in (0, 1):
-        chosen = data[(labels == cls).numpy()]
-        ax.scatter(chosen[:, 0], chosen[:, 1], s=12, color=f"C{cls}", edgecolor="#333", linewidths=0.5,
-                   label=f"Class {cls}")
-    # image rows run from x2 = 1.5 down; imshow with origin="upper" (its default) draws the first row at the top.
-    ax.imshow(image.numpy(), extent=(GRID_LOW, GRID_HIGH, GRID_LOW, GRID_HIGH))
-    ax.set_title("Test samples and decision boundary")
-    ax.set_xlabel(r"$x_1$")
-    ax.set_ylabel(r"$x_2$")
-    ax.legend()
-    ax.grid(False)
-    fig.tight_layout()
-    fig.savefig(path)
+    with _plot_style(font) as words:
+        fig = Figure(figsize=(4, 4), dpi=150)
+        ax = fig.add_subplot()
+        data = points.numpy()
+        for cls in (0, 1):
+            chosen = data[(labels == cls).numpy()]
+            ax.scatter(chosen[:, 0], chosen[:, 1], s=12, color=f"C{cls}", edgecolor="#333", linewidths=0.5,
+                       label=words["class"].format(cls=cls))
+        # image rows run from x2 = 1.5 down; imshow with origin="upper" (its default) draws the first row at the top.
+        ax.imshow(image.numpy(), extent=(GRID_LOW, GRID_HIGH, GRID_LOW, GRID_HIGH))
+        ax.set_title(words["classification_title"])
+        ax.set_xlabel(r"$x_1$")
+        ax.set_ylabel(r"$x_2$")
+        ax.legend()
+        ax.grid(False)
+        fig.tight_layout()
+        fig.savefig(path)
     return path
 
 
-def _plot_losses(path: Path, losses: list[float]) -> Path:
+def _plot_losses(path: Path, losses: list[float], font: str | None = None) -> Path:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5, 3.5), dpi=150)
-    ax = fig.add_subplot()
-    ax.plot(range(1, len(losses) + 1), losses, color="C0")
-    ax.set_title("Training loss (BCEWithLogitsLoss)")
-    ax.set_xlabel("Epoch")
-    ax.set_ylabel("Mean loss per sample")
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
+    with _plot_style(font) as words:
+        fig = Figure(figsize=(5, 3.5), dpi=150)
+        ax = fig.add_subplot()
+        ax.plot(range(1, len(losses) + 1), losses, color="C0")
+        ax.set_title(words["loss_title"])
+        ax.set_xlabel(words["epoch"])
+        ax.set_ylabel(words["loss"])
+        ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path)
     return path
 
 
@@ -388,14 +467,14 @@ class _Code:
                                                 learner=not self.solutions)
             except LearnerImportError as err:
                 verdict = str(err.verdict).strip().rstrip("。")
-                raise FinaleError(messages.FINALE_ERR_IMPORT.format(n=int(nn), nn=nn, verdict=verdict)) from None
+                raise FinaleError(say(messages.FINALE_ERR_IMPORT, nn, n=int(nn), nn=nn, verdict=verdict)) from None
         return self._modules[nn]
 
     def call(self, nn: str, name: str, *args: Any) -> Any:
         module = self.module(nn)
         fn = getattr(module, name, None)
         if fn is None:
-            raise FinaleError(messages.FINALE_ERR_MISSING.format(n=int(nn), nn=nn, name=name,
+            raise FinaleError(say(messages.FINALE_ERR_MISSING, nn, n=int(nn), nn=nn, name=name,
                                                                  file=display_path(self.files[nn])))
         try:
             return fn(*args)
@@ -405,7 +484,7 @@ class _Code:
             raise self._explain(err, nn, name) from None
 
     def wrong(self, nn: str, name: str, detail: str) -> None:
-        raise FinaleError(messages.FINALE_ERR_WRONG.format(n=int(nn), nn=nn, name=name, detail=detail))
+        raise FinaleError(say(messages.FINALE_ERR_WRONG, nn, n=int(nn), nn=nn, name=name, detail=detail))
 
     def _explain(self, err: Exception, nn: str, name: str) -> FinaleError:
         """Blame the innermost frame in a chapter file (a model's forward called by train_model is chapter 08's)."""
@@ -426,12 +505,12 @@ class _Code:
         else:
             exercise = name.split(".")[0] if blamed == nn else qualname
         if isinstance(err, NotImplementedError) and innermost:
-            return FinaleError(messages.FINALE_ERR_TODO.format(n=int(blamed), nn=blamed, name=exercise))
+            return FinaleError(say(messages.FINALE_ERR_TODO, blamed, n=int(blamed), nn=blamed, name=exercise))
         text = str(err).strip().splitlines()
         message = text[0] if text else ""
         if len(message) > 200:
             message = message[:197] + "…"
-        return FinaleError(messages.FINALE_ERR_RAISED.format(n=int(blamed), nn=blamed, name=exercise, where=where,
+        return FinaleError(say(messages.FINALE_ERR_RAISED, blamed, n=int(blamed), nn=blamed, name=exercise, where=where,
                                              exc_type=type(err).__name__, exc_msg=message))
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
-from kata.sandbox.zygote import Zygote
+from kata.sandbox.zygote import SYSCALL_FILTER_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus, headline_rank
 
 KILL_GRACE = 2.0
@@ -58,6 +58,9 @@ class Options:
     keep: bool = False
     output: Path | None = None
     render: Callable[[report.GradeResult], str] | None = None
+    #: The sandbox's self-test (``kata.sandbox.selftest``): ``first`` (before the checks, in each trusted process),
+    #: ``only`` (nothing else: ``kata class grade`` runs it once per run) or ``none``.
+    selftest: str = "first"
 
 
 # -- chapters, files -------------------------------------------------------------------------------------------------
@@ -227,6 +230,8 @@ class Grader:
     started: float = 0.0
     isolation: str = ""
     warnings: list[str] = field(default_factory=list)
+    selftest_failure: str | None = None  # why the sandbox's self-test failed (the grade is then refused)
+    selftest_seconds: list[float] = field(default_factory=list)  # what each trusted process's self-test took
 
     def grade(self) -> report.GradeResult:
         self.started = time.monotonic()
@@ -259,14 +264,25 @@ class Grader:
         for unused in self._zygotes[len(jobs):]:
             unused.close()
         self._watch(jobs)
+        self.refuse_if_self_test_failed()
         result = self._result()
         self._write_progress(result)
         return result
+
+    def refuse_if_self_test_failed(self) -> None:
+        if self.selftest_failure is not None:
+            if self.options.output is not None and self.options.render is not None:
+                with contextlib.suppress(OSError):  # the report written as the run began: no grade stands
+                    Path(self.options.output).unlink()
+            raise GradingError(messages.GRADE_SELFTEST_FAILED.format(why=report.clean(self.selftest_failure, 300)))
 
     def _stage(self, stage: Path) -> list[catalog.Chapter]:
         """Copy each chapter file of the submission into ``stage`` (read without following links, size bounded);
         a file that cannot be graded is recorded in ``bad`` with its verdict.  The chapters staged are returned."""
         good: list[catalog.Chapter] = []
+        if self.options.selftest == "only":  # no submission: the references only
+            (stage / "exercises").mkdir(parents=True, exist_ok=True)
+            return list(self.chapters)
         for ch in self.chapters:
             try:
                 data = read_learner_file(self.submission, ch)
@@ -326,6 +342,10 @@ class Grader:
                         "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
                         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
+            if self.options.selftest in ("first", "only"):
+                env["KATA_SELFTEST"] = self.options.selftest
+            # Without a system-call filter only where weaker isolation was asked for by name.
+            env[SYSCALL_FILTER_ENV] = "try" if self.options.isolation == "basic" else "require"
             zygote = self._zygotes[i]
             env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
             self.isolation = zygote.isolation
@@ -361,7 +381,7 @@ class Grader:
                     if job.exit not in (0, 1):
                         for ch in job.chapters:
                             self.finished_jobs.setdefault(ch.key, messages.GRADE_NOT_RUN_EXIT.format(code=job.exit))
-            if time.monotonic() > end:
+            if self.selftest_failure is not None or time.monotonic() > end:
                 for job in jobs:
                     if not job.done:
                         self._kill(job)
@@ -421,6 +441,11 @@ class Grader:
             elif event.get("event") == "result":
                 check = CheckResult.from_dict(event["check"])
                 self.results[check.nodeid] = check
+            elif event.get("event") == "selftest":
+                with contextlib.suppress(TypeError, ValueError):
+                    self.selftest_seconds.append(float(event.get("seconds", 0.0)))
+                if not event.get("ok"):
+                    self.selftest_failure = str(event.get("why") or "?")
         return changed
 
     # the result ------------------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ TENSOR_NOT_NUMPY = "テンソルが返されています。.numpy() で NumPy �
 ZERO_DIM_NOT_NUMBER = "0 次元テンソルが返されています。.item() で Python の数値にしましょう。"
 RETURN_MISSING = "return 文を忘れていませんか？"
 OWN_GENERATOR = "torch.Generator() を作って manual_seed し、generator= 引数で渡しましょう。"
+GIVEN_GENERATOR = ("渡された generator をそのまま generator= 引数に渡して、必要な回数だけ乱数を引きましょう。"
+                   "別の Generator を作ったり、余分に引いたりすると、呼び出し側の generator の状態がずれます。")
 TUPLE_NOT_LIST = "タプル (tuple) が返されています。リストが求められているので、[...] で作るか list(...) で変換しましょう。"
 
 MAP_LOCATION = ("GPU で保存したチェックポイントは、そのままでは同じ GPU の上に読み込もうとします。"
@@ -209,6 +211,8 @@ def for_requires_grad(actual: bool, expected: bool, name: str = "") -> str | Non
 def _ratio(actual: torch.Tensor, expected: torch.Tensor) -> float | None:
     """The constant factor actual / expected, if there is one (ignores zeros in expected)."""
     if not (_is_float(actual.dtype) or _is_float(expected.dtype)) and actual.dtype == torch.bool:
+        return None
+    if actual.is_complex() or expected.is_complex():  # a real factor says nothing about complex values
         return None
     a, e = actual.detach().double(), expected.detach().double()
     mask = e.abs() > 1e-12

@@ -27,9 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
+    return show_lesson(args.chapter)
+
+
+def show_lesson(chapter: str | None) -> int:
+    """``kata read`` and ``kata.read()``: the chapter's lesson on stdout."""
     from kata.cli.learner import resolve_chapter  # the one resolver and its Japanese errors
 
-    ch = resolve_chapter(args.chapter)
+    ch = resolve_chapter(chapter)
     path = lesson_file(ch)
     if not path.is_file():
         print(messages.LESSON_MISSING.format(chapter=ch.key), file=sys.stderr)

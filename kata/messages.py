@@ -52,10 +52,22 @@ TYPE_OR = " または "  # between the accepted types in TYPE's {expected}: "int
 SAME_OBJECT = "『{name}』は入力『{other}』そのもの (同じオブジェクト) を返す必要があります。新しいオブジェクトが返されました。"
 INPUT_MUTATED = "入力『{name}』が書き換えられています。入力は変更しないでください。"
 RNG_CHANGED = "グローバルな乱数状態 ({which}) が変わっています。グローバル乱数を消費・再設定しないでください。"
+GIVEN_GENERATOR_NAME = "渡した generator"
+GENERATOR_STATE = ("『{name}』の状態が、期待どおりに乱数を引いたあとの状態と違います (渡した generator から"
+                   "引いていないか、引いた回数が違います)。")
 VALUES_UNREADABLE = ("『{name}』の値を読み出して比べられません ({why})。値を持つふつうのテンソル (CPU など) を"
                      "返しましょう。meta デバイスのテンソルは形と型だけで、値を持ちません。")
 STATE_CHANGED = "グローバルな設定『{what}』が変わっています。期待: {expected}、実際: {actual}"
 FORBIDDEN_OP = "この演習では『{op}』は使えません (使われた関数: {used})。"
+# Op rules read from the source text (kata.staticrules): they count in kata grade too.
+SOURCE_PLACE = "『{file}』の {line} 行目"
+FORBIDDEN_NAME = "この演習では『{op}』は使えません ({where}: {used})。"
+FORBIDDEN_DYNAMIC = ("この演習では、関数を名前の文字列や実行時の検索で取り出す書き方は使えません ({where}: {used})。"
+                     "禁止された関数が隠れてしまうため、使う関数は名前を直接書きましょう。")
+COMPREHENSION = "内包表記"
+GENERATOR_EXPRESSION = "ジェネレータ式"
+FORBIDDEN_LOOP = ("この演習では Python のループは使えません ({where}: {used})。"
+                  "ループを使わず、テンソルの演算で一度に計算しましょう。")
 NOT_REPRODUCIBLE = "『{name}』が再現できていません。同じシードなのに結果が違います。"
 
 # -- exceptions and failures outside the comparison -------------------------------------------------------------
@@ -75,16 +87,30 @@ SKIP_NO_CUDA = "CUDA が使えない環境なのでスキップします"
 SKIP_NO_MPS = "MPS が使えない環境なのでスキップします"
 
 HINT_PREFIX = "ヒント: "
-NEXT_HINT = "さらにヒントを見る: kata hint {chapter} {exercise}"
+NEXT_HINT = "さらにヒントを見る: {hint}"
 
 # -- summary --------------------------------------------------------------------------------------------------
 SUMMARY_TITLE = "Intro2DL カタ"
+# The learner's terminal (kata.reporter): the line after the header, and the closing counts in the summary's title.
+COLLECTED = "チェック {count} 個を実行します"
+COLLECTED_DESELECTED = " (ほかの {count} 個は -k などで除いています)"
+COLLECTED_ERRORS = " (読み込めなかったファイル: {count} 個)"
+STOPPED_AFTER = "正解にならなかったチェックが {count} 個になったので、ここで止めました (-x)"
+LAST_FAILED = "前回不合格だったチェックをもう一度実行します (--lf)"
+SUMMARY_TITLE_STATS = "{title} — {stats}"
+STATS_LINE = "チェック {count} 個: {parts} ({seconds:.1f} 秒)"
+STATS_PART = "{word} {count}"
+# Above the first run's table: every exercise of the run untouched and none solved anywhere yet.
+FIRST_RUN = ("はじめは、すべての演習が「未着手」です。これで正常です (準備はできています)。\n"
+             "最初の演習に正解するまで、この表示が続きます。")
 EXERCISE_LINE = "{mark} {chapter} {exercise}{detail}"
 TABLE_ROW = "{chapter}  {title}  {solved:>2} / {total:<2}{mark}  {next}"
 TABLE_ALL_DONE = "完了"
 TABLE_UNVERIFIED = "GPU では未確認"  # every exercise passed here, but checks that need a GPU were skipped
 STALE_MARK = "*"
 UNTOUCHED_CHAPTERS = "{mark} {chapters} (まだ手をつけていない章)"
+FILE_LINE = "{mark} {chapter} {file}{detail}"  # a chapter's file that could not be imported: one line for the file
+FILE_UNREADABLE_EXERCISES = "(この章の演習 {count} 個は、このエラーを直すまでチェックできません)"
 MORE_FAILED = "(この演習のほかのチェックも {count} 個が不合格)"
 NOT_RUN_AFTER_TIMEOUT = "(時間切れになったので、この演習の残りのチェック {count} 個は実行していません)"
 UNVERIFIED_DETAIL = " (GPU では未確認: スキップしたチェック {count} 個)"
@@ -98,7 +124,34 @@ LEGEND_LETTERS = (("passed", ". 正解"), ("failed", "F 不正解"), ("todo", "T
 LEGEND_STALE = "{mark} 前回のチェックのあとでファイルが変わった章"
 NEXT_STEP = "次はこれ: 『{exercise}』(ファイル {file})"
 # The chapter's lesson (kata/lessons.py): printed under a chapter's header and after 「次はこれ」.
-READ_LESSON = "この章の解説: kata read {chapter} (exercises/{key}/README.md)"
+READ_LESSON = "この章の解説: {read} (exercises/{key}/README.md)"
+# How each next step is written in the tool the learner is using (kata.frontend): the step fields of the templates
+# above and below ({hint}, {check}, …).  {chapter} is two digits, {exercise} a name, {seed} the session seed and
+# {chapter_arg} the chapter as a Python argument ("06", or None for every chapter).
+NEXT_STEP_FORMS = {
+    "terminal": {
+        "hint": "kata hint {chapter} {exercise}",
+        "solution": "kata solution {chapter} {exercise}",
+        "solution_force": "kata solution {chapter} {exercise} --force",
+        "force": "--force",
+        "check": "pytest exercises/{chapter}",
+        "check_seed": "--kata-seed={seed}",
+        "read": "kata read {chapter}",
+        "reset": "kata reset {chapter}",
+        "install_plot": 'pip install -e ".[plot]"',
+    },
+    "notebook": {
+        "hint": 'kata.hint("{chapter}", "{exercise}")',
+        "solution": 'kata.solution("{chapter}", "{exercise}")',
+        "solution_force": 'kata.solution("{chapter}", "{exercise}", force=True)',
+        "force": "force=True",
+        "check": "kata.check({chapter_arg})",
+        "check_seed": 'kata.check({chapter_arg}, "--kata-seed={seed}")',
+        "read": 'kata.read("{chapter}")',
+        "reset": 'kata.reset("{chapter}")',
+        "install_plot": '%pip install -e ".[plot]"',
+    },
+}
 LESSON_MISSING = "{chapter} の解説 (README.md) が見つかりません。"
 ALL_DONE = "すべての演習に正解しました。おめでとうございます！"
 NOT_A_CHECKOUT = (
@@ -132,6 +185,7 @@ OPT_SUBMISSION = "提出物のフォルダ (その exercises/ をチェックす
 OPT_REPORT = "結果を JSON で FILE に書き出す"
 OPT_SEED = "入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)"
 OPT_MUTANTS = "自己検証: tests/mutants/ の誤答カタログをチェックにかける"
+OPT_ANSWERS = "自己検証: tests/answers/ の別解カタログ (模範解答と違う書き方の正解) をチェックにかける"
 OPT_SANDBOX = "採点モード: 学習者のコードを別プロセスのサンドボックスで動かし、結果をデータとして受け取る"
 OPT_STREAM = "採点モード: チェックの結果を 1 行ずつ JSON で FILE に書き出す (kata grade が使います)"
 OPT_COURSE = ("コース (checks/ と solutions/ があるフォルダ) の場所 (既定: pytest の rootdir がコースならそこ、"
@@ -140,7 +194,8 @@ OPT_ISOLATION = "サンドボックスの隔離方法 (既定: この環境で�
 # What the run checks, by mode ({submission}: the submission's folder).
 HEADER_TARGETS = {"solutions": "模範解答 (solutions/)", "mutants": "誤答カタログ (tests/mutants/)",
                   "submission": "提出物 {submission}", "exercises": "あなたの解答 (exercises/)"}
-HEADER_TARGET = "kata: チェック対象 = {target}、乱数シード = {seed} (再現するには --kata-seed={seed})"
+# Two lines, so that each fits an 80-column terminal.
+HEADER_TARGET = "kata: チェック対象 = {target}\n乱数シード = {seed} (同じ入力で再現するには: {check_seed})"
 SEED_NOT_INTEGER = "『{where}』の値 {raw!r} は整数ではありません。例: {where}=1234"
 NOT_A_COURSE = "『{root}』に checks/NN_名前/chapter.toml がありません。"
 SUBMISSION_NO_EXERCISES = "提出物『{submission}』に exercises/ フォルダがありません。"
@@ -220,21 +275,25 @@ NO_CHAPTER = "章を指定してください。選べる章: {choices}"
 BAD_EXERCISE = "『{chapter}』に演習 {name!r} はありません。選べる演習: {choices}"
 NO_EXERCISE = "演習を指定してください。『{chapter}』の演習: {choices}"
 BAD_ROOT = "『{root}』に exercises/ フォルダがありません。学習用リポジトリのフォルダを指定してください。"
-MISSING_LEARNER_FILE = "『{file}』が見つかりません。章ごと初期状態に戻すには: kata reset {chapter}"
+MISSING_LEARNER_FILE = "『{file}』が見つかりません。章ごと初期状態に戻すには: {reset}"
 
 STATUS_WORDS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "partial": "一部のみ確認",
                 None: "結果なし"}
+# The closing counts' words per pytest category (kata.reporter): the status words above, the legend's for errors.
+STATS_WORDS = {"passed": STATUS_WORDS["pass"], "failed": STATUS_WORDS["fail"], "todo": STATUS_WORDS["todo"],
+               "skipped": STATUS_WORDS["skip"], "error": dict(LEGEND_LETTERS)["error"].split(" ", 1)[1],
+               "xfailed": "予想どおりの失敗", "xpassed": "予想外の成功", "deselected": "除外"}
 LIST_RUNNING = "チェックを実行しています…"
 LIST_CHAPTER = "{chapter}  {title}  ({solved} / {total})"
 LIST_EXERCISE = "    {mark}  {exercise}{detail}"
 MARK_UNKNOWN = "？"
-LIST_NO_RESULT = " — チェックを実行できませんでした (確認するには: pytest exercises/{chapter})"
+LIST_NO_RESULT = " — チェックを実行できませんでした (確認するには: {check})"
 RUN_FAILED = "チェックを実行できませんでした (pytest の終了コード {code})。出力の最後:\n{tail}"
 
 HINT_TITLE = "ヒント {level} / {total} — {chapter} {exercise}"
-HINT_MORE = "次のヒント: kata hint {chapter} {exercise}"
-HINT_LAST = "ヒントはこれで全部です。正解したら模範解答と見比べられます: kata solution {chapter} {exercise}"
-HINT_FORGOTTEN = "『{chapter} {exercise}』のヒントを最初の段階に戻しました。次は: kata hint {chapter} {exercise}"
+HINT_MORE = "次のヒント: {hint}"
+HINT_LAST = "ヒントはこれで全部です。正解したら模範解答と見比べられます: {solution}"
+HINT_FORGOTTEN = "『{chapter} {exercise}』のヒントを最初の段階に戻しました。次は: {hint}"
 
 RESET_CHAPTER = "『{file}』を初期状態 (スタブ) に戻しました。"
 RESET_EXERCISE = "『{file}』の『{exercise}』を初期状態 (スタブ) に戻しました。"
@@ -246,10 +305,10 @@ RESET_UNCHANGED = "『{target}』はすでに初期状態です。何も変更�
 SOLUTION_TITLE = "模範解答 — {chapter} {exercise} ({file})"
 SOLUTION_LOCKED = (
     "{chapter} {exercise} はまだ正解していません (今の結果: {status})。模範解答は正解してから見られます。"
-    "ヒント: kata hint {chapter} {exercise}。どうしても見るなら: kata solution {chapter} {exercise} --force"
+    "ヒント: {hint}。どうしても見るなら: {solution_force}"
 )
 SOLUTION_FORCED = (
-    "警告: {chapter} {exercise} はまだ正解していません (今の結果: {status})。--force で模範解答を表示します。"
+    "警告: {chapter} {exercise} はまだ正解していません (今の結果: {status})。{force} なので模範解答を表示します。"
     "答えを先に見ると身につきにくくなるので、読んだあとは閉じて自分で書き直してみましょう。"
 )
 
@@ -334,20 +393,30 @@ FINALE_SAVED = "パラメータを保存し (save_state)、新しいモデルに
 FINALE_TEST_LOSS = "テストデータ {n} 点の平均損失 (evaluate_loss): {loss:.4f}"
 FINALE_ACCURACY = "テストデータ {n} 点の正解率 (accuracy): {percent:.2f}%"
 FINALE_PICTURE_BOUNDARY = "決定境界 (2 つのクラスの色を予測確率で混ぜた画像): {file}"
+FINALE_BOUNDARY_KEY = ("  色の意味: 青はクラス 0、橙はクラス 1、その間の色は 2 つのクラスの間の確率です。"
+                       "横軸は x1、縦軸は x2 ({low}〜{high})。\n"
+                       "  右の帯はクラス 1 の確率 p の色見本です (下が p = 0 で青、上が p = 1 で橙)。")
+# The words of the matplotlib plots, where a Japanese font is installed (kata.finale.japanese_font).
+FINALE_PLOT_WORDS = {"classification_title": "テストデータと決定境界", "class": "クラス {cls}",
+                     "loss_title": "学習中の損失 (BCEWithLogitsLoss)", "epoch": "エポック",
+                     "loss": "1 サンプルあたりの平均損失"}
+FINALE_NO_JAPANESE_FONT = ("日本語のフォントが見つからないので、グラフの文字は英語で書きました。日本語で書くには、"
+                           "Noto Sans CJK JP などの日本語フォントを入れてから (Ubuntu: sudo apt install fonts-noto-cjk)、"
+                           "matplotlib のフォントのキャッシュ (~/.cache/matplotlib) を消してください。")
 FINALE_PICTURE_FIGURE = "テストデータの点を重ねた図: {file}"
 FINALE_PICTURE_LOSS = "損失の推移のグラフ: {file}"
 FINALE_NO_MATPLOTLIB = ("損失の推移のグラフと、テストデータの点を重ねた図を描くには matplotlib が必要です。"
-                        "入れるには: pip install -e \".[plot]\"")
+                        "入れるには: {install_plot}")
 FINALE_LOW_ACCURACY = ("チュートリアルの設定では、正解率はほぼ 100% になります。エポックごとの損失が下がっているか "
                        "(train_model の戻り値) を確かめ、オプティマイザ (make_sgd) と学習ループ (train_step・train_model) を"
                        "見直しましょう")
 FINALE_ELAPSED = "全体の時間: {seconds:.1f} 秒"
 
-FINALE_ERR_TODO = "第 {n} 章の『{name}』がまだ未着手です: pytest exercises/{nn}"
-FINALE_ERR_RAISED = "第 {n} 章の『{name}』で例外が発生しました ({where}): {exc_type}: {exc_msg}。確かめるには: pytest exercises/{nn}"
-FINALE_ERR_MISSING = "第 {n} 章の『{name}』が『{file}』に見つかりません。確かめるには: pytest exercises/{nn}"
-FINALE_ERR_IMPORT = "第 {n} 章のファイルを読み込めません: {verdict}。確かめるには: pytest exercises/{nn}"
-FINALE_ERR_WRONG = "第 {n} 章の『{name}』の結果が正しくありません: {detail}。確かめるには: pytest exercises/{nn}"
+FINALE_ERR_TODO = "第 {n} 章の『{name}』がまだ未着手です: {check}"
+FINALE_ERR_RAISED = "第 {n} 章の『{name}』で例外が発生しました ({where}): {exc_type}: {exc_msg}。確かめるには: {check}"
+FINALE_ERR_MISSING = "第 {n} 章の『{name}』が『{file}』に見つかりません。確かめるには: {check}"
+FINALE_ERR_IMPORT = "第 {n} 章のファイルを読み込めません: {verdict}。確かめるには: {check}"
+FINALE_ERR_WRONG = "第 {n} 章の『{name}』の結果が正しくありません: {detail}。確かめるには: {check}"
 FINALE_ERR_BAD_EPOCHS = "エポック数は 1 以上の整数にしてください (指定: {value})"
 
 FINALE_WRONG_TYPE = "{what}の型が違います (期待: {expected}、実際: {actual})"
@@ -398,6 +467,10 @@ SUBMISSION_TOO_LARGE = "『{file}』が大きすぎます (上限 {limit} KiB)�
 SUBMISSION_UNREADABLE = "『{file}』を読めませんでした ({why})。"
 GRADE_KEPT = "作業フォルダを残しました: {path}"
 GRADE_PENDING = "採点がここまで進む前に終わりました"
+#: The sandbox failed its self-test (kata.sandbox.selftest): nothing is graded, exit status 2.  {why}: English,
+#: the grader's own detail.
+GRADE_SELFTEST_FAILED = ("この環境のサンドボックスでは模範解答が正しく動かないため、採点しません (正しい点を出せないためで、"
+                         "提出物の問題ではありません。採点する側の環境を確認してください): {why}")
 GRADE_NEEDS_LINUX = "kata grade は Linux でだけ動きます (学習者のコードを隔離するのに Linux の機能を使うため)。"
 GRADE_MANIFEST_STALE = ("採点側のファイル {count} 個がマニフェストと一致しません ({files} など)。講師の手元の変更として、"
                         "そのまま採点しました (`python -m kata.manifest --write` でマニフェストを更新できます)。")
@@ -442,6 +515,9 @@ DEV_CHECK_OK = "自己検証に合格しました ({count} 章)。"
 DEV_CHECK_NG = "自己検証に失敗しました ({failed} / {count} 章)。"
 DEV_CHECK_SEED = "乱数シード: {seed} (同じ入力でもう一度: kata dev check{chapters} --seed {seed})"
 DEV_ARG_SEED = "4 つの実行で使う乱数シード (既定: 毎回ちがう値)"
+DEV_ARG_SEEDS = "誤答カタログを確かめるシードの数 (既定: 1)。2 以上なら、最初のシードのあと別のシードで誤答カタログだけを繰り返し実行する"
+DEV_CHECK_MORE_SEEDS = "誤答カタログ: シード {i} / {n} ({seed})…"
+DEV_SEED_PROBLEM = "シード {seed}: {text}"
 DEV_RUN_NAMES = {"reference": "模範解答 (solutions/)", "stub": "未着手のスタブ (exercises/)",
                  "copied": "exercises/ にコピーした模範解答", "mutants": "誤答カタログ (tests/mutants/)"}
 DEV_RUN_BROKEN = "実行「{run}」が結果を書き出さずに終わりました (終了コード {code}):\n{output}"
@@ -466,8 +542,11 @@ DEV_MUTANT_NOT_RUN = "誤答 {mutant}: どのチェックにもかけられて�
 DEV_MUTANT_PASSES = "誤答 {mutant}: 『{exercise}』のチェックをすべて通ってしまいます"
 DEV_MUTANT_UNNAMED = "誤答 {mutant}: 落ちましたが、判定に「{expect}」が含まれていません (判定: {verdicts})"
 
-# `python -m kata` on an interpreter older than the engine needs (kata/__main__.py).
-PYTHON_TOO_OLD = "kata: Python 3.11 以上が必要です (この Python は {major}.{minor} です)。"
+# An interpreter outside the supported range (kata.pyversion): `kata`, `python -m kata`, `pytest`, kata.check().
+PYTHON_TOO_OLD = ("kata: Python {oldest} 以上が必要です (この Python は {major}.{minor} です)。"
+                  "対応している Python ({oldest}〜{newest}) で仮想環境を作り直してください (README の「困ったとき」)。")
+PYTHON_TOO_NEW = ("kata: この Python ({major}.{minor}) はまだ対応していません。対応しているのは Python {oldest}〜{newest} です。"
+                  "{newest} 以下の Python で仮想環境を作り直してください (README の「困ったとき」)。")
 
 #: Every constant above is public: check files and the engine use them by name (a check file keeps its own chapter's
 #: words; see tests/test_engine_words.py).

@@ -14,6 +14,9 @@ every ``expect`` fragment (the Japanese name of what differs).  ``headline=True`
 (the failing check with the most basic difference, :func:`kata.status.headline_rank`) is the one that must contain
 them.  ``absent``: fragments that no failing check's verdict may contain (a hint whose premise is false for this
 wrong answer must not fire).
+
+The catalogue of *correct* answers written another way than the reference (``tests/answers/``, decorated with
+:func:`answer`) runs the same way with ``pytest --kata-answers``: every check must pass, in both modes.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from typing import Any
 
 from kata import catalog
 
-__all__ = ["REGISTRY", "Mutant", "apply", "for_exercise", "load_all", "mutant"]
+__all__ = ["ANSWERS", "REGISTRY", "Mutant", "answer", "answers_for", "apply", "for_exercise", "load_all",
+           "load_answers", "mutant"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Mutant:
 
 
 REGISTRY: list[Mutant] = []
+#: Correct answers written differently from the reference (``tests/answers/``): every check must accept them.
+ANSWERS: list[Mutant] = []
 
 
 def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: str | None = None,
@@ -64,29 +70,52 @@ def mutant(chapter: str, exercise: str, *, expect: str | tuple[str, ...], name: 
     return register
 
 
-def load_all(folder: Path, course: catalog.Catalog | None = None) -> list[Mutant]:
+def answer(chapter: str, exercise: str, *, name: str | None = None) -> Callable[[Any], Any]:
+    """Register the decorated function or class as a correct answer for ``exercise`` of ``chapter``, written
+    differently from the reference (a check must accept it, in learning and in grading mode)."""
+
+    def register(obj: Any) -> Any:
+        ANSWERS.append(Mutant(chapter, exercise, name or obj.__name__, obj, (),
+                              str(Path(sys.modules[obj.__module__].__file__ or "").resolve())))
+        return obj
+
+    return register
+
+
+def load_answers(folder: Path, course: catalog.Catalog | None = None) -> list[Mutant]:
+    """:func:`load_all` for the catalogue of correct answers."""
+    return load_all(folder, course, ANSWERS, "kata_answers")
+
+
+def answers_for(chapter: str, exercise: str) -> list[Mutant]:
+    return [m for m in ANSWERS if m.chapter == chapter and m.exercise == exercise]
+
+
+def load_all(folder: Path, course: catalog.Catalog | None = None, registry: list[Mutant] | None = None,
+             package: str = "kata_mutants") -> list[Mutant]:
     """Import every mutant file in ``folder`` once and return the registry; the chapters and exercises the mutants
     name must exist in ``course`` (default: this repository's)."""
     course = course or catalog.default()
+    found = REGISTRY if registry is None else registry
     for path in sorted(folder.glob("*.py")):
-        name = f"kata_mutants.{path.stem}"
+        name = f"{package}.{path.stem}"
         if name in sys.modules or path.name.startswith("_"):
             continue
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        first = len(REGISTRY)
+        first = len(found)
         spec.loader.exec_module(module)
-        for i in range(first, len(REGISTRY)):
-            m = REGISTRY[i]
+        for i in range(first, len(found)):
+            m = found[i]
             ch = course.chapter(m.chapter)
             if ch is None or ch.exercise(m.exercise) is None:
-                del REGISTRY[first:]
+                del found[first:]
                 del sys.modules[name]
                 raise ValueError(f"unknown chapter/exercise for a mutant: {m.chapter} {m.exercise} ({path})")
-            REGISTRY[i] = replace(m, chapter=ch.key)
-    return REGISTRY
+            found[i] = replace(m, chapter=ch.key)
+    return found
 
 
 def for_exercise(chapter: str, exercise: str) -> list[Mutant]:

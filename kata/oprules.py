@@ -11,7 +11,8 @@ count too (``nn.Tanh()`` calls ``torch.tanh``), but calls *inside* a torch funct
 such composite ops explicitly.  The verdict comes after the block, so a learner's ``except`` cannot hide it.
 
 In grading mode the recording happens inside the learner's sandboxed process, so an op rule is advice there, not a
-boundary: ``kata grade`` reports it without counting it (checks that use it carry the ``advisory`` marker).
+boundary: ``kata grade`` reports it without counting it (checks that use it carry the ``advisory`` marker).  The part
+of a rule that can be read from the source text is :mod:`kata.staticrules`, which counts in both modes.
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import gc
+import inspect
 import io
 import json
 import os
@@ -28,8 +29,14 @@ from kata import catalog, loader, messages, mutants, verdict
 from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
+from kata.frontend import say
+from kata.inputs import seed_all
 from kata.state import GlobalState, LearnerWorld
 from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus, headline_rank
+
+# The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
+# it (this module imports it only inside functions, so that pytest can still rewrite its asserts).
+pytest_plugins = ["kata.reporter"]
 
 SETTINGS = pytest.StashKey["Settings"]()
 RECORDS = pytest.StashKey[dict[str, CheckResult]]()
@@ -45,6 +52,7 @@ TIMER = pytest.StashKey["_CheckTimer"]()
 NOTICE = pytest.StashKey["threading.Timer | None"]()
 TERMINAL_FD = pytest.StashKey["int | None"]()  # the terminal itself, past pytest's output capture
 SLOW_NOTICE_AFTER = 5.0  # seconds before a still-running check is announced
+FILE_FAILURES = (Attribute.IMPORT, Attribute.SYNTAX)  # verdicts about the learner's file, not about an exercise
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Settings:
     report: Path | None = None
     seed: int = 0
     mutants: bool = False
+    answers: bool = False  # the catalogue of correct answers (tests/answers/) instead of the wrong ones
     sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
     course: catalog.Catalog = field(default_factory=catalog.default)  # the checks, references and chapters
 
@@ -80,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=messages.OPT_SEED)
     group.addoption("--kata-mutants", action="store_true", default=False,
                     help=messages.OPT_MUTANTS)
+    group.addoption("--kata-answers", action="store_true", default=False,
+                    help=messages.OPT_ANSWERS)
     group.addoption("--kata-sandbox", action="store_true", default=False,
                     help=messages.OPT_SANDBOX)
     group.addoption("--kata-stream", metavar="FILE", default=None,
@@ -137,7 +148,8 @@ def pytest_configure(config: pytest.Config) -> None:
         submission=submission,
         report=Path(report).resolve() if report else None,
         seed=_resolve_seed(config),
-        mutants=config.getoption("--kata-mutants"),
+        mutants=config.getoption("--kata-mutants") or config.getoption("--kata-answers"),
+        answers=config.getoption("--kata-answers"),
         sandbox=config.getoption("--kata-sandbox"),
         course=_catalog_for(course_root(config)),
     )
@@ -157,9 +169,30 @@ def pytest_configure(config: pytest.Config) -> None:
     # The notice about a slow check is for a learner at a terminal; a grading run (its output is a log) has none.
     config.stash[TERMINAL_FD] = None if config.getoption("--kata-stream", None) else _terminal_fd()
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
-    if settings.mutants:
+    if settings.answers:
+        mutants.load_answers(settings.course.root / "tests" / "answers", settings.course)
+    elif settings.mutants:
         mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
+    if settings.mode in ("exercises", "submission") and not settings.sandbox and not config.getoption("--kata-stream") \
+            and _only_checks(config, settings):
+        # A learner's run: kata.reporter's terminal, which asks for the header and the summary from here.
+        from kata import reporter
+
+        config.stash[reporter.HEADER] = lambda: header_lines(config)
+        config.stash[reporter.SUMMARY] = lambda title, markup: _summary(config, title, markup)
+
+
+def _only_checks(config: pytest.Config, settings: Settings) -> bool:
+    """Whether every path the run was given is the course's checks (a learner's run, after ``_rewrite_args``), not
+    the engine's own tests or another folder."""
+    checks = settings.course.checks.resolve()
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        path = (path if path.is_absolute() else config.invocation_params.dir / path).resolve()
+        if path != checks and checks not in path.parents:
+            return False
+    return True
 
 
 def _catalog_for(root: Path) -> catalog.Catalog:
@@ -222,14 +255,22 @@ def _rewrite_args(args: list[str], invocation_dir: Path, settings: Settings) -> 
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header_lines(config)
+
+
+def header_lines(config: pytest.Config) -> list[str]:
+    """What is checked, the seed (and how to replay it) and, for one chapter, its lesson."""
     s = config.stash[SETTINGS]
     target = messages.HEADER_TARGETS[s.mode].format(submission=s.submission)
-    lines = [messages.HEADER_TARGET.format(target=target, seed=s.seed)]
-    chapters = {c.key for c in (_chapter_of_path(config, Path(a.split("::")[0])) for a in config.args)
-                if c is not None}
-    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 else None
+    paths = [Path(a.split("::")[0]).resolve() for a in config.args]
+    # A check file or anything in a chapter's folder, or the folder itself (`pytest exercises/01`).
+    found = [_chapter_of_path(config, p) or (s.course.chapter_of_key(p.name) if p.parent == s.course.checks else None)
+             for p in paths]
+    chapters = {c.key for c in found if c is not None}
+    ch = s.course.chapter_of_key(chapters.pop()) if len(chapters) == 1 and None not in found else None
+    lines = say(messages.HEADER_TARGET, ch.number if ch else None, target=target, seed=s.seed).splitlines()
     if ch is not None:
-        lines.append(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+        lines.append(say(messages.READ_LESSON, ch.number, key=ch.key))
     return lines
 
 
@@ -252,7 +293,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     chapter = _chapter_of_path(metafunc.config, metafunc.definition.path)
     exercise = chapter.exercise_of_test(metafunc.definition.originalname) if chapter else None
-    found = mutants.for_exercise(exercise.chapter, exercise.name) if exercise else []
+    catalogue = mutants.answers_for if settings.answers else mutants.for_exercise
+    found = catalogue(exercise.chapter, exercise.name) if exercise else []
     if found:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
@@ -308,11 +350,12 @@ class UnderTest:
     A missing name is reported as a verdict rather than an AttributeError inside the check.
     """
 
-    def __init__(self, load, file: str, session: Any = None):
+    def __init__(self, load, file: str, session: Any = None, source: Any = None):
         self._load = load
         self._file = file
         self._module = None
         self._session = session  # grading mode: the sandbox session that holds the module
+        self._source = source  # () -> kata.staticrules.Source: the module's text, never imported for that
         # Learning mode: the learner's configuration (default dtype, grad mode, flags…) kept apart from the check's,
         # as the sandbox worker keeps it in grading mode (kata.state.LearnerWorld).
         self._world = LearnerWorld()
@@ -374,15 +417,51 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
         info = request.node.stash.get(ITEM_INFO, None)
         shown = f"exercises/{chapter.key}/{chapter.file}"
         session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
-        return UnderTest(session.module, shown, session)
+        source = _mutant_source(kata_mutant) if kata_mutant is not None else _text_source(
+            lambda: session.chapter.source, shown)
+        return UnderTest(session.module, shown, session, source)
     if kata_mutant is not None:
         loader.LEARNER_FILES.add(kata_mutant.file)
-        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file)
+        return UnderTest(lambda: mutants.apply(ref, kata_mutant), kata_mutant.file, source=_mutant_source(kata_mutant))
     if settings.solutions:
         path, role = chapter.reference_file(), "solutions"
     else:
         path, role = chapter.learner_file(settings.learner_root), settings.mode
-    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path))
+    return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path),
+                     source=_text_source(path.read_bytes, display_path(path)))
+
+
+def _text_source(read: Any, shown: str) -> Any:
+    """The module's source as text for static op rules (:mod:`kata.staticrules`): the same bytes it is run from."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        try:
+            data = read()
+        except OSError:
+            return None
+        return Source(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data), shown)
+
+    return source
+
+
+def _mutant_source(m: mutants.Mutant) -> Any:
+    """A catalogued wrong answer's file as text, with the first line of its definition (one file holds many)."""
+    from kata.staticrules import Source
+
+    def source() -> Source | None:
+        code = getattr(m.obj, "__code__", None)
+        line = code.co_firstlineno if code is not None else None
+        if line is None:
+            with contextlib.suppress(OSError, TypeError):
+                line = inspect.getsourcelines(m.obj)[1]
+        try:
+            text = Path(m.file).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        return Source(text, f"tests/{Path(m.file).parent.name}/{Path(m.file).name}", line)
+
+    return source
 
 
 @pytest.fixture
@@ -412,6 +491,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     if ITEM_INFO in item.stash:
         # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
         torch.set_num_threads(1)
+        # Every check starts with the global generators seeded for it (from the session's seed and its name): in
+        # learning mode and in the sandbox worker alike (kata.inputs.seed_all hands them over at the check's first
+        # call), so that code drawing from them without seeding gets the same numbers in both modes, and the
+        # worker's generators carry nothing from one check to the next.
+        seed_all(zlib.crc32(f"global:{item.config.stash[SETTINGS].seed}:{item.nodeid}".encode()))
     try:
         return (yield)
     finally:
@@ -622,8 +706,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 if key is not None:
                     item.config.stash[TIMED_OUT][key] = exc.seconds
         text = v.text
-        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission"):
-            text += "\n" + messages.NEXT_HINT.format(chapter=info[0][:2], exercise=info[1])
+        if v.status == CheckStatus.FAIL and item.config.stash[SETTINGS].mode in ("exercises", "submission") \
+                and v.attribute not in FILE_FAILURES:  # the file's own error: no exercise's hint helps
+            text += "\n" + say(messages.NEXT_HINT, info[0][:2], info[1])
         report.longrepr = text
         report.kata_status = v.status
         if record.status in (CheckStatus.PASS, CheckStatus.SKIP) or v.status == CheckStatus.FAIL:
@@ -693,15 +778,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return result
+    from kata.reporter import LearnerReporter
+
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None and not getattr(tr, "no_summary", False) and config.stash[RECORDS] and not settings.mutants:
-        _write_summary(tr, config)
+    if not isinstance(tr, LearnerReporter):  # that one asked for the summary under its closing counts
+        _summary(config, messages.SUMMARY_TITLE, {"bold": True})
     if settings.report is not None:
         _write_report(config, settings, settings.report, exitstatus)
     return result
 
 
-def _write_summary(tr: Any, config: pytest.Config) -> None:
+def _summary(config: pytest.Config, title: str, markup: dict[str, bool]) -> bool:
+    """The learner's summary under ``title``, if the run checked anything of the course; whether it was written."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or getattr(tr, "no_summary", False) or not config.stash[RECORDS] or config.stash[SETTINGS].mutants:
+        return False
+    _write_summary(tr, config, title, markup)
+    return True
+
+
+def _write_summary(tr: Any, config: pytest.Config, title: str, markup: dict[str, bool]) -> None:
     settings = config.stash[SETTINGS]
     done = config.stash[DONE]
     records = {nodeid: rec for nodeid, rec in config.stash[RECORDS].items() if nodeid in done}  # not Ctrl+C'd
@@ -709,9 +805,13 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     counts = _counts(records)
     complete = _complete_exercises(config)
     ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
-    title = messages.SUMMARY_TITLE
+    progress, stale = _merged_progress(config, per_exercise, complete, counts, ran)
     fullwidth = config.get_terminal_writer().fullwidth
-    tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), bold=True)
+    tr.write_sep("=", title, fullwidth=fullwidth - (display_width(title) - len(title)), **markup)
+    if settings.mode in ("exercises", "submission") and all(r.status == CheckStatus.TODO for r in per_exercise.values()) \
+            and not any(status in SOLVED for status in progress.values()):
+        for line in messages.FIRST_RUN.splitlines():  # the first run: nothing is wrong
+            tr.write_line(line)
     marks: dict[str, str] = {CheckStatus.PASS: messages.MARK_PASS, CheckStatus.FAIL: messages.MARK_FAIL,
                              CheckStatus.TODO: messages.MARK_TODO, CheckStatus.SKIP: messages.MARK_SKIP}
     colours: dict[str, dict[str, bool]] = {CheckStatus.PASS: {"green": True}, CheckStatus.FAIL: {"red": True},
@@ -723,7 +823,19 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
         if len(ran) > 1 and all(r.status == CheckStatus.TODO for _, r in recs):
             untouched.append(chapter.number)  # a chapter not started yet: one word on one line, not a line each
             continue
+        # The file itself could not be imported (a syntax error, an error at import time): every exercise of it fails
+        # with the same verdict, which is the file's, not an exercise's.  Said once, with no exercise's hint.
+        unreadable = [ex.name for ex, rec in recs if rec.status == CheckStatus.FAIL and rec.attribute in FILE_FAILURES]
+        if unreadable:
+            first, *rest = next(r for e, r in recs if e.name == unreadable[0]).verdict.splitlines()
+            tr.write_line(messages.FILE_LINE.format(mark=marks[CheckStatus.FAIL], chapter=chapter.number,
+                                                    file=chapter.file, detail=" — " + first), red=True)
+            if show_verdicts:
+                for line in [*rest, messages.FILE_UNREADABLE_EXERCISES.format(count=len(unreadable))]:
+                    tr.write_line(f"    {line}")
         for ex, rec in recs:
+            if ex.name in unreadable:
+                continue
             key = (chapter.key, ex.name)
             n = counts.get(key, {})
             detail, more = "", []
@@ -740,7 +852,7 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
                     if others > 0:
                         more.append("    " + messages.MORE_FAILED.format(count=others))
                     if settings.mode in ("exercises", "submission"):
-                        more.append("    " + messages.NEXT_HINT.format(chapter=chapter.number, exercise=ex.name))
+                        more.append("    " + say(messages.NEXT_HINT, chapter.number, ex.name))
             elif rec.status in (CheckStatus.PASS, CheckStatus.SKIP) and key not in complete:
                 detail = messages.PARTIAL_DETAIL
             elif rec.status == CheckStatus.PASS and n.get(CheckStatus.SKIP):
@@ -752,7 +864,6 @@ def _write_summary(tr: Any, config: pytest.Config) -> None:
     if untouched:
         tr.write_line(messages.UNTOUCHED_CHAPTERS.format(mark=messages.MARK_TODO, chapters=" ".join(untouched)),
                       yellow=True)
-    progress, stale = _merged_progress(config, per_exercise, complete, counts, ran)
     _write_table(tr, progress, settings, ran, stale)
 
 
@@ -848,7 +959,7 @@ def _write_table(tr: Any, progress: dict[str, str], settings: Settings, ran: lis
         ch = course.chapter_of_key(upcoming.chapter)
         assert ch is not None, upcoming
         file = display_path(ch.learner_file(settings.learner_root))
-        tr.write_line(messages.READ_LESSON.format(chapter=ch.number, key=ch.key))
+        tr.write_line(say(messages.READ_LESSON, ch.number, key=ch.key))
         tr.write_line(messages.NEXT_STEP.format(file=file, exercise=upcoming.name, chapter=ch.number), bold=True)
 
 

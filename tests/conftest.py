@@ -6,7 +6,8 @@ Three things live here besides small helpers:
   start interpreters and whole pytest sessions on machines that may be busy, so every test under ``tests/`` that
   has no ``@pytest.mark.timeout`` of its own gets ``ENGINE_TEST_TIMEOUT`` (unless ``--timeout`` is given).
 * **Course runs keyed by chapter.**  The self-verification grades the whole course eight ways (references, stubs,
-  references copied into ``exercises/``, the mutant catalogue; and the same through the grading sandbox).  Each way
+  references copied into ``exercises/``, the mutant catalogue, the catalogue of correct answers; and the same
+  through the grading sandbox).  Each way
   is a fixture that gives the report of one chapter: the chapter of the exercise, mutant or chapter the test is
   parametrised with.  The first time a way is asked for, one pytest session in a subprocess runs every chapter
   that the selected tests need for it (so ``pytest tests -k 06`` runs chapter 06 only, and the full suite still
@@ -43,9 +44,13 @@ ENGINE_TEST_TIMEOUT = 300.0
 
 @pytest.fixture(scope="session")
 def torch_distributed_imported() -> None:
-    """``torch.distributed.tensor`` imported once for the session (see ``pytester`` below)."""
+    """``torch.distributed.tensor`` and ``torch._dynamo`` imported once for the session (see ``pytester`` below):
+    ``torch._dynamo`` imports ``torch._inductor.test_operators``, which registers an operator library too (an
+    optimiser's first step imports it)."""
     with contextlib.suppress(ImportError):
-        import torch.distributed.tensor  # noqa: F401
+        import torch.distributed.tensor
+    with contextlib.suppress(ImportError):
+        import torch._dynamo  # noqa: F401
 
 
 @pytest.fixture
@@ -63,6 +68,19 @@ def replace_exactly(text: str, old: str, new: str) -> str:
     count = text.count(old)
     assert count == 1, f"expected exactly one occurrence of {old!r} in the source, found {count}"
     return text.replace(old, new)
+
+
+def counts_line(**counts: int | str) -> str:
+    """An fnmatch pattern for the learner's closing counts (kata.reporter) with these counts, in the order the line
+    writes them: ``counts_line(passed=8, failed=2)`` matches "Intro2DL カタ — チェック 10 個: 正解 8、不正解 2 (…)".
+    A count may be "*"."""
+    from kata import messages
+
+    unknown = set(counts) - set(messages.STATS_WORDS)
+    assert not unknown, f"no such count: {unknown}"
+    parts = [messages.STATS_PART.format(word=word, count=counts[key])
+             for key, word in messages.STATS_WORDS.items() if key in counts]
+    return f"*{messages.SUMMARY_TITLE} * 個: {messages.LEGEND_SEPARATOR.join(parts)} (*"  # a console may lack "—"
 
 
 def run_checks(report: Path, *args: str, cwd: Path = ROOT, timeout: float = 900) -> tuple[dict, str]:
@@ -113,7 +131,17 @@ COURSE_RUNS = {
     "sandbox_mutant_run": CourseRun(("--kata-mutants", "--kata-sandbox", f"--kata-seed={MUTANT_SEED}")),
     # The mutant catalogue in learning mode with the same seed as sandbox_mutant_run.
     "seeded_mutant_run": CourseRun(("--kata-mutants", f"--kata-seed={MUTANT_SEED}")),
+    # The catalogue of correct answers written another way (tests/answers/), in both modes with one seed.
+    "answer_run": CourseRun(("--kata-answers", f"--kata-seed={MUTANT_SEED}")),
+    "sandbox_answer_run": CourseRun(("--kata-answers", "--kata-sandbox", f"--kata-seed={MUTANT_SEED}")),
 }
+
+#: A rotating handful of further seeds for the mutant catalogue in every run of the suite (a wrong answer that
+#: passes on some seeds is a hole: its telling case was left to chance).  ``kata dev check --seeds N`` runs many
+#: more (the scheduled workflow .github/workflows/mutant-seeds.yml: 20).
+ROTATING_SEEDS = [int.from_bytes(os.urandom(3), "little") for _ in range(3)]
+ROTATING_RUNS = {f"mutant_run_seed_{seed}": seed for seed in ROTATING_SEEDS}
+COURSE_RUNS.update({name: CourseRun(("--kata-mutants", f"--kata-seed={seed}")) for name, seed in ROTATING_RUNS.items()})
 
 
 def chapter_of_item(item: pytest.Item) -> str | None:
@@ -162,7 +190,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     wanted: dict[str, set[str]] = {}
     for item in session.items:
         chapter = chapter_of_item(item)
-        for name in set(getattr(item, "fixturenames", ())) & COURSE_RUNS.keys():
+        names = set(getattr(item, "fixturenames", ()))
+        if "rotating_mutant_runs" in names:
+            names |= ROTATING_RUNS.keys()
+        for name in names & COURSE_RUNS.keys():
             if chapter is not None:
                 wanted.setdefault(name, set()).add(chapter)
     session.config.stash[WANTED] = wanted
@@ -203,6 +234,12 @@ def mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
 
 
 @pytest.fixture
+def rotating_mutant_runs(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict[int, dict]:
+    """The mutant catalogue in learning mode under each of this run's rotating seeds: ``{seed: report}``."""
+    return {seed: _course_report(name, request, course_runs) for name, seed in ROTATING_RUNS.items()}
+
+
+@pytest.fixture
 def sandbox_reference_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
     """The references through the grading boundary (``--kata-sandbox``): learner code in a sandbox worker."""
     return _course_report("sandbox_reference_run", request, course_runs)
@@ -222,3 +259,15 @@ def sandbox_mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) 
 def seeded_mutant_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
     """The mutant catalogue in learning mode with the same seed as ``sandbox_mutant_run``."""
     return _course_report("seeded_mutant_run", request, course_runs)
+
+
+@pytest.fixture
+def answer_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
+    """The catalogue of correct answers (``tests/answers/``) in learning mode."""
+    return _course_report("answer_run", request, course_runs)
+
+
+@pytest.fixture
+def sandbox_answer_run(request: pytest.FixtureRequest, course_runs: CourseRuns) -> dict:
+    """The catalogue of correct answers through the grading boundary, with the seed of ``answer_run``."""
+    return _course_report("sandbox_answer_run", request, course_runs)

@@ -185,7 +185,7 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(root):
 
 #: The modules a check file, a reference or a catalogued wrong answer may import: flat, each with ``__all__``.
 AUTHOR_API = ("kata.compare", "kata.inputs", "kata.hints", "kata.messages", "kata.observe", "kata.oprules",
-              "kata.portable", "kata.devices", "kata.probe", "kata.mutants", "kata.xor", "kata.errors")
+              "kata.staticrules", "kata.portable", "kata.devices", "kata.probe", "kata.mutants", "kata.xor", "kata.errors")
 COURSE = KATA.parent
 
 

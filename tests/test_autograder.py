@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import shutil
+import site as site_module
 import stat
 import subprocess
 import sys
@@ -293,7 +294,9 @@ def learner_repo(tmp_path) -> tuple[Path, Path]:
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     site = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "kata_learner_repo.pth").write_text(str(repo) + "\n")
+    # The packages of the interpreter running these tests (torch…): with --system-site-packages a venv made from
+    # inside another venv sees only the base interpreter's, which on a fresh machine has none of them.
+    Path(site, "kata_learner_repo.pth").write_text("".join(f"{p}\n" for p in [str(repo), *site_module.getsitepackages()]))
     # the copy must match its manifest (the shared working tree may be mid-edit)
     subprocess.run([str(venv / "bin" / "python"), "-I", "-m", "kata.manifest", "--write"], cwd=repo, check=True,
                    capture_output=True)

@@ -410,3 +410,12 @@ def test_learner_rng_is_read_from_a_private_generator_copy():
     assert learner_generator(Garbage(), "torch") is None
     assert learner_generator(Garbage(), "numpy") is None
     assert learner_generator(Garbage(), "random") is None
+def test_a_learners_class_is_named_alike_in_both_modes():
+    """The learner's module is ``kata_under_test.…`` in this process and ``learner`` in the sandbox worker: a verdict
+    names a class of the learner's own by its qualified name only, the same in both modes."""
+    from kata.compare import _typename
+
+    for module in ("kata_under_test.exercises.c01", "learner", "kata_mutants.m01_setup"):
+        cls = type("Name", (str,), {"__module__": module, "__qualname__": "Name"})
+        assert _typename(cls("x")) == "Name"
+    assert _typename(torch.zeros(1)) == "torch.Tensor" and _typename(3) == "int"

@@ -8,6 +8,7 @@ import shutil
 import struct
 import sys
 import types
+import warnings
 import zlib
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 import kata
 from kata import catalog, finale, loader, messages, png
 from kata.cli import main
+from kata.frontend import say
 
 ROOT = catalog.ROOT
 
@@ -83,7 +85,7 @@ def grid_pixel(x1: float, x2: float) -> tuple[int, int]:
     i = round((x1 - finale.GRID_LOW) / finale.GRID_STEP)
     j = round((x2 - finale.GRID_LOW) / finale.GRID_STEP)
     scale = finale.PIXELS_PER_POINT
-    return (n - 1 - j) * scale + scale // 2, i * scale + scale // 2
+    return finale.PLOT_TOP + (n - 1 - j) * scale + scale // 2, finale.PLOT_LEFT + i * scale + scale // 2
 
 
 def distance(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -151,7 +153,7 @@ def test_full_run_draws_the_blend_of_the_saved_models_predictions(full_run):
     *_, folder = full_run
     width, height, channels, rows = read_png(folder / finale.BOUNDARY_PNG)
     side = 200 * finale.PIXELS_PER_POINT
-    assert (width, height, channels) == (side, side, 3)
+    assert width > finale.PLOT_LEFT + side and height > finale.PLOT_TOP + side and channels == 3
     c0, c1 = finale.CLASS_COLOURS
     # XOR: the corners (0, 0) and (1, 1) are class 0, (0, 1) and (1, 0) class 1; the trained model is sure there.
     for corner, colour in (((0, 0), c0), ((1, 1), c0), ((0, 1), c1), ((1, 0), c1)):
@@ -167,8 +169,9 @@ def test_full_run_draws_the_blend_of_the_saved_models_predictions(full_run):
     colours = torch.tensor(finale.CLASS_COLOURS, dtype=torch.float32)
     expected = (1 - probs) * colours[0] + probs * colours[1]  # expected[i, j] at (x1[i], x2[j])
     picture = torch.tensor(list(b"".join(rows)), dtype=torch.float32).reshape(height, width, 3)
-    scale = finale.PIXELS_PER_POINT
-    drawn = picture[::scale, ::scale].flip(0).permute(1, 0, 2)  # back to [i, j] = (x1[i], x2[j])
+    scale, top, left = finale.PIXELS_PER_POINT, finale.PLOT_TOP, finale.PLOT_LEFT
+    plot = picture[top:top + side:scale, left:left + side:scale]
+    drawn = plot.flip(0).permute(1, 0, 2)  # back to [i, j] = (x1[i], x2[j])
     assert (drawn - expected).abs().max() <= 1.0
     # The blend is not one flat colour: both classes cover a good part of the plane.
     share = (probs >= 0.5).double().mean().item()
@@ -180,7 +183,7 @@ def test_full_run_draws_the_blend_of_the_saved_models_predictions(full_run):
 def test_full_run_pictures_decode_with_matplotlib_too(full_run):
     _, out, _, folder = full_run
     if not has_matplotlib():
-        assert messages.FINALE_NO_MATPLOTLIB in out
+        assert say(messages.FINALE_NO_MATPLOTLIB) in out
         pytest.skip("matplotlib is not installed: only the decision boundary is drawn")
     from matplotlib.image import imread
 
@@ -193,7 +196,7 @@ def test_full_run_pictures_decode_with_matplotlib_too(full_run):
         image = imread(folder / name)
         assert image.shape[0] >= 300 and image.shape[1] >= 300, name
         assert read_png(folder / name)[:2] == (image.shape[1], image.shape[0])
-    assert messages.FINALE_NO_MATPLOTLIB not in out
+    assert say(messages.FINALE_NO_MATPLOTLIB) not in out
 
 
 # -- without matplotlib; short runs -------------------------------------------------------------------------------
@@ -203,9 +206,11 @@ def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_the_pictures(tm
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     code, out, err = run_cli("--solutions", "--epochs", "3", "--output", str(tmp_path))
     assert code == 0, err
-    assert messages.FINALE_NO_MATPLOTLIB in out and 'pip install -e ".[plot]"' in out
+    assert say(messages.FINALE_NO_MATPLOTLIB) in out and 'pip install -e ".[plot]"' in out
     printed_accuracy(out)
-    assert read_png(tmp_path / finale.BOUNDARY_PNG)[:3] == (400, 400, 3)
+    width, height, channels, _ = read_png(tmp_path / finale.BOUNDARY_PNG)  # with its axes and key all the same
+    assert width > finale.PLOT_LEFT + 400 and height > finale.PLOT_TOP + 400 and channels == 3
+    assert messages.FINALE_BOUNDARY_KEY.format(low="-0.5", high="1.5") in out  # what the colours mean, in words
     assert not (tmp_path / finale.LOSS_PNG).exists() and not (tmp_path / finale.FIGURE_PNG).exists()
 
 
@@ -243,7 +248,7 @@ def test_run_xor_in_a_notebook_shows_the_pictures_inline(tmp_path, monkeypatch):
 BROKEN = {
     "stub": ("11_training/training.py",
              "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise NotImplementedError\n",
-             messages.FINALE_ERR_TODO.format(n=11, nn="11", name="train_model")),
+             say(messages.FINALE_ERR_TODO, "11", n=11, nn="11", name="train_model")),
     "raises": ("11_training/training.py",
                "def train_model(model, optimizer, loader, loss_fn, num_epochs):\n    raise ValueError('boom')\n",
                "第 11 章の『train_model』で例外が発生しました (exercises/11_training/training.py:"),
@@ -255,7 +260,7 @@ BROKEN = {
                      "第 11 章の『train_model』の結果が正しくありません"),
     "forward_stub": ("08_modules/modules.py",
                      "def _forward(self, x):\n    raise NotImplementedError\nSimpleClassifier.forward = _forward\n",
-                     messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")),
+                     say(messages.FINALE_ERR_TODO, "08", n=8, nn="08", name="SimpleClassifier")),
     "wrong_accuracy": ("12_evaluation/evaluation.py", "def accuracy(model, loader):\n    return 0.123\n",
                        "第 12 章の『accuracy』の結果が正しくありません"),
     "load_returns_other": ("11_training/training.py",
@@ -298,10 +303,102 @@ def test_the_repositorys_stubs_name_the_first_chapter_to_do(tmp_path):
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
     code, _, err = run_cli("--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert code == 1
-    assert err.strip() == messages.FINALE_ERR_TODO.format(n=8, nn="08", name="SimpleClassifier")
+    assert err.strip() == say(messages.FINALE_ERR_TODO, "08", n=8, nn="08", name="SimpleClassifier")
 
 
 # -- small parts --------------------------------------------------------------------------------------------------
+
+def test_the_boundary_picture_has_axes_ticks_and_a_colour_key_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # drawn by kata.png and kata.raster alone
+    probs = torch.linspace(0, 1, 200)[:, None, None].expand(200, 200, 1)  # p grows with x1
+    image = finale.blend_image(probs)
+    width, height, channels, rows = read_png(finale.write_boundary_png(tmp_path / "b.png", image))
+    side, top, left, ink = 400, finale.PLOT_TOP, finale.PLOT_LEFT, finale.INK
+    # The plot itself, pixel for pixel.
+    expected = (image.repeat_interleave(2, 0).repeat_interleave(2, 1) * 255).round().to(torch.uint8)
+    for row, col in ((0, 0), (123, 45), (399, 399)):
+        assert pixel(rows, channels, top + row, left + col) == tuple(expected[row, col].tolist())
+    # A frame, and tick marks below and to the left at every tick.
+    assert pixel(rows, channels, top - 1, left + 200) == ink and pixel(rows, channels, top + side, left + 200) == ink
+    assert pixel(rows, channels, top + 200, left - 1) == ink and pixel(rows, channels, top + 200, left + side) == ink
+    for value in finale.TICKS:
+        offset = min(side, round((value - finale.GRID_LOW) / (finale.GRID_HIGH - finale.GRID_LOW) * side))
+        assert pixel(rows, channels, top + side + 3, left + offset) == ink, value
+        assert pixel(rows, channels, top + side - offset, left - 3) == ink, value
+    # Numbers under the x axis and left of the y axis: ink where the labels are, none between the axis and them.
+    under = [pixel(rows, channels, r, c) for r in range(top + side + 8, top + side + 18) for c in range(left, left + side)]
+    beside = [pixel(rows, channels, r, c) for r in range(top, top + side) for c in range(0, left - 9)]
+    assert under.count(ink) > 50 and beside.count(ink) > 50
+    # The key: class 1's colour at the top, class 0's at the bottom.
+    key = left + side + finale.KEY_GAP + finale.KEY_WIDTH // 2
+    c0, c1 = finale.CLASS_COLOURS
+    assert distance(pixel(rows, channels, top, key), c1) <= 1
+    assert distance(pixel(rows, channels, top + side - 1, key), c0) <= 1
+    assert width >= key + finale.KEY_WIDTH and height >= top + side + 20
+
+
+def _figure_words(monkeypatch) -> list[list[str]]:
+    """The title, axis labels and legend entries of every figure the finale saves."""
+    from matplotlib.figure import Figure
+
+    seen: list[list[str]] = []
+    original = Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        seen.append([ax.get_title(), ax.get_xlabel(), ax.get_ylabel(),
+                     *([t.get_text() for t in legend.get_texts()] if legend else [])])
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return seen
+
+
+def _plot_both(folder: Path, font: str | None) -> None:
+    probs = torch.full((200, 200, 1), 0.5)
+    points = torch.rand(20, 2, generator=torch.Generator().manual_seed(0))
+    finale._plot_classification(folder / finale.FIGURE_PNG, finale.blend_image(probs), points,
+                                (points.sum(1) > 1).long(), font)
+    finale._plot_losses(folder / finale.LOSS_PNG, [0.7, 0.5, 0.4], font)
+
+
+def test_the_plots_speak_japanese_with_a_japanese_font_without_glyph_warnings(tmp_path, monkeypatch):
+    if not has_matplotlib():
+        pytest.skip("matplotlib is not installed")
+    font = finale.japanese_font()
+    if font is None:
+        pytest.skip("no Japanese font installed here (the fallback is tested below)")
+    seen = _figure_words(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font" would fail the test
+        _plot_both(tmp_path, font)
+    words = messages.FINALE_PLOT_WORDS
+    assert seen[0][0] == words["classification_title"] and seen[0][3:] == [words["class"].format(cls=c) for c in (0, 1)]
+    assert seen[1] == [words["loss_title"], words["epoch"], words["loss"]]
+
+
+def test_without_a_japanese_font_the_plots_are_in_english_without_glyph_warnings(tmp_path, monkeypatch):
+    if not has_matplotlib():
+        pytest.skip("matplotlib is not installed")
+    seen = _figure_words(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _plot_both(tmp_path, None)
+    assert seen[1] == [finale.PLOT_WORDS_ASCII[k] for k in ("loss_title", "epoch", "loss")]
+    assert all(text.isascii() for figure in seen for text in figure)
+
+
+@pytest.mark.slow
+def test_a_run_without_a_japanese_font_says_so_once(tmp_path, monkeypatch):
+    if not has_matplotlib():
+        pytest.skip("matplotlib is not installed")
+    monkeypatch.setattr(finale, "japanese_font", lambda: None)
+    code, out, err = run_cli("--solutions", "--epochs", "1", "--output", str(tmp_path))
+    assert code == 0, err
+    assert out.count(messages.FINALE_NO_JAPANESE_FONT) == 1
+    assert (tmp_path / finale.FIGURE_PNG).is_file() and (tmp_path / finale.LOSS_PNG).is_file()
+
 
 def test_png_writer_round_trip(tmp_path):
     pixels = bytes(range(2 * 3 * 3))

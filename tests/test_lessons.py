@@ -7,6 +7,7 @@ import pytest
 from test_hints import JAPANESE, _squash, reference_lines
 
 from kata import catalog, cli, lessons, messages
+from kata.frontend import say
 
 CHAPTERS = [pytest.param(c, id=c.key) for c in catalog.chapters()]
 LESSON_MIN_LINE = 22
@@ -61,5 +62,5 @@ def test_kata_read_unknown_chapter_is_one_japanese_line(capsys):
 
 def test_lesson_pointer_names_the_command():
     ch = catalog.chapter("06")
-    assert messages.READ_LESSON.format(chapter=ch.number, key=ch.key) == \
+    assert say(messages.READ_LESSON, ch.number, key=ch.key) == \
         "この章の解説: kata read 06 (exercises/06_autograd/README.md)"

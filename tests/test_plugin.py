@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGINE_COURSE, replace_exactly, run_checks
+from conftest import ENGINE_COURSE, counts_line, replace_exactly, run_checks
 from kata import catalog, messages, mutants
 from kata.authoring import stubs
 
@@ -60,12 +60,38 @@ def make_submission(tmp_path: Path, ch01_source: str | None = None) -> Path:
 def test_learner_run_reads_todo_not_traceback(course):
     result = course.run("exercises/01")
     assert result.ret == 1
-    result.stdout.fnmatch_lines([f"*{CHECKS_01} failed*", f"*{messages.SUMMARY_TITLE}*",
+    result.stdout.fnmatch_lines([counts_line(todo=CHECKS_01), *messages.FIRST_RUN.splitlines(),
                                  f"{messages.MARK_TODO} 01 answer", f"{messages.MARK_TODO} 01 scaled_twice"])
     out = result.stdout.str()
     assert out.count(messages.TODO) == 0, "an untouched exercise is one line, not a block per check"
     assert "NotImplementedError" not in out.replace(messages.TODO, "")
     assert "Traceback" not in out
+
+
+ENGLISH_HEADER = ("test session starts", "platform ", "rootdir:", "configfile:", "plugins:", "timeout:",
+                  "timeout method", "collected ", "collecting ", " failed", " passed")
+
+
+def test_a_learner_run_has_no_english_header_or_counts_and_keeps_the_exit_status(course):
+    result = course.run("exercises/01")
+    assert result.ret == 1  # pytest's: some check did not pass
+    out = result.stdout.str()
+    assert [word for word in ENGLISH_HEADER if word in out] == []
+    result.stdout.fnmatch_lines([f"*{messages.SUMMARY_TITLE}*", "kata: *", messages.COLLECTED.format(count=CHECKS_01),
+                                 counts_line(todo=CHECKS_01)])
+
+
+def test_verbose_lists_every_check_under_the_japanese_header(course):
+    result = course.run("exercises/01", "-v")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([messages.COLLECTED.format(count=CHECKS_01),
+                                 f"*::test_answer_is_int {messages.MARK_TODO}*", counts_line(todo=CHECKS_01)])
+    assert "platform " not in result.stdout.str() and "collecting" not in result.stdout.str()
+
+
+def test_the_engines_own_tests_and_the_reference_run_keep_pytests_reporter(course):
+    result = course.run("--solutions", "exercises/01")
+    result.stdout.fnmatch_lines(["*test session starts*", f"*{CHECKS_01} passed*"])
 
 
 @pytest.mark.parametrize("arg", ["exercises/01", f"exercises/{CH01.key}", f"exercises/{CH01.key}/{CH01.file}",
@@ -141,7 +167,23 @@ def test_syntax_error_fails_only_that_file(course, tmp_path):
     for t in report["tests"]:
         by_chapter.setdefault(t["chapter"], set()).add(t["status"])
     assert by_chapter == {CH01.key: {"fail"}, CH02.key: {"pass"}}
-    result.stdout.fnmatch_lines([f"*『exercises/{CH01.key}/{CH01.file}』の * 行目に構文エラーがあります*"])
+    line = REFERENCE_01.splitlines().index(next(t for t in REFERENCE_01.splitlines() if t.startswith("def scaled("))) + 1
+    result.stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 {CH01.file} — 『exercises/{CH01.key}/{CH01.file}』の {line} "
+                                 "行目に構文エラーがあります*"])
+
+
+@pytest.mark.parametrize("edit", [("def scaled(", "def scaled(:"),  # a syntax error
+                                  ("def answer(", "import no_such_module_here\n\n\ndef answer(")],  # at import
+                         ids=["syntax", "import"])
+def test_a_file_that_cannot_be_imported_is_one_line_with_no_exercise_hint(course, tmp_path, edit):
+    result = course.graded(make_submission(tmp_path, replace_exactly(REFERENCE_01, *edit)), "exercises/01")
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([f"{messages.MARK_FAIL} 01 {CH01.file} — 『exercises/{CH01.key}/{CH01.file}』*",
+                                 "    " + messages.FILE_UNREADABLE_EXERCISES.format(count=len(CH01.exercises))])
+    assert out.count(f"『exercises/{CH01.key}/{CH01.file}』") == 1, "the file's error once, not once per exercise"
+    assert messages.NEXT_HINT.split("{")[0] not in out, "no exercise's hint for the file's own error"
+    assert not any(line.startswith(f"{messages.MARK_FAIL} 01 {ex.name}") for ex in CH01.exercises
+                   for line in result.outlines)
 
 
 def test_global_state_changes_do_not_leak(course, tmp_path):
@@ -171,7 +213,7 @@ def test_endless_loop_times_out_and_the_run_goes_on(course, tmp_path):
     source = replace_exactly(REFERENCE_01, "    return 42\n",
                              "    while True:\n        try:\n            pass\n        except Exception:\n            pass\n")
     result = course.graded(make_submission(tmp_path, source), "exercises/01", "-o", "timeout=2")
-    result.stdout.fnmatch_lines([f"*2 failed, {CHECKS_01 - 2} passed*",
+    result.stdout.fnmatch_lines([counts_line(passed=CHECKS_01 - 2, failed=2),
                                  f"{messages.MARK_FAIL} 01 answer — {messages.TIMEOUT.format(seconds=2.0)}",
                                  "    " + messages.NOT_RUN_AFTER_TIMEOUT.format(count=1),
                                  f"{messages.MARK_PASS} 01 scaled"])
@@ -180,7 +222,7 @@ def test_endless_loop_times_out_and_the_run_goes_on(course, tmp_path):
 def test_sys_exit_in_learner_code_is_a_verdict(course, tmp_path):
     source = replace_exactly(REFERENCE_01, "    return 42\n", "    import sys\n    sys.exit(3)\n")
     result = course.graded(make_submission(tmp_path, source), "exercises/01")
-    result.stdout.fnmatch_lines([f"*2 failed, {CHECKS_01 - 2} passed*", "*sys.exit(3)*",
+    result.stdout.fnmatch_lines([counts_line(passed=CHECKS_01 - 2, failed=2), "*sys.exit(3)*",
                                  f"{messages.MARK_PASS} 01 scaled"])
 
 
@@ -209,7 +251,7 @@ def test_a_fresh_interpreter_loads_the_plugin_from_the_course_conftest():
                           cwd=ENGINE_COURSE, capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     pytest.LineMatcher(proc.stdout.splitlines()).fnmatch_lines([
-        f"*{CHECKS_01} failed*", f"{messages.MARK_TODO} 01 answer", f"01  {CH01.title}*0 / {len(CH01.exercises)}*"])
+        counts_line(todo=CHECKS_01), f"{messages.MARK_TODO} 01 answer", f"01  {CH01.title}*0 / {len(CH01.exercises)}*"])
 
 
 # -- the engine's test course itself ----------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGINE_COURSE, replace_exactly
+from conftest import ENGINE_COURSE, counts_line, replace_exactly
 from kata import catalog, messages
 from kata.authoring import stubs
 from kata.display import display_width
+from kata.frontend import say
 
 COURSE = catalog.Catalog(ENGINE_COURSE)
 CH01, CH02 = COURSE.chapter("01"), COURSE.chapter("02")
@@ -70,23 +71,32 @@ def table_lines(result: pytest.RunResult) -> list[str]:
     return [line for line in result.outlines if line.startswith("01  ")]
 
 
-def test_table_shows_solved_and_next_exercise_and_keeps_pytest_summary(learner):
+def test_table_shows_solved_and_next_exercise_under_the_closing_counts(learner):
     learner.write(solved("answer", "scaled"))
     result = learner.run()
     result.stdout.fnmatch_lines([
-        "* failed, * passed*",  # pytest's own summary line stays, above the engine's
-        f"*{messages.SUMMARY_TITLE}*",
+        counts_line(passed="*", todo="*"),  # the closing counts, in Japanese, as the summary's title
         f"{messages.MARK_PASS} 01 answer",
         f"{messages.MARK_PASS} 01 scaled",
         f"{messages.MARK_TODO} 01 scaled_twice",
         "章  タイトル*解答済み  次の演習",
         f"{ROW} 2 / {N01}    scaled_twice",
         messages.LEGEND.format(items="*"),
-        messages.READ_LESSON.format(chapter="01", key=CH01.key),
+        say(messages.READ_LESSON, "01", key=CH01.key),
         messages.NEXT_STEP.format(file="*", exercise="scaled_twice", chapter="01"),
     ])
     assert result.outlines[-1] == messages.NEXT_STEP.format(file=f"exercises/{CH01.key}/{CH01.file}",
                                                             exercise="scaled_twice", chapter="01")
+
+
+def test_the_first_run_note_stays_until_an_exercise_is_solved(learner):
+    learner.write(STUB)
+    first = messages.FIRST_RUN.splitlines()[0]
+    assert first in learner.run().outlines
+    learner.write(solved("answer"))
+    assert first not in learner.run().outlines
+    learner.write(STUB)  # back to untouched: the exercise solved earlier is still in the table, so no note
+    assert first not in learner.run("-k", "scaled").outlines
 
 
 def test_table_columns_line_up(learner):
@@ -103,7 +113,7 @@ def test_k_counts_exercises_it_did_not_run_from_the_cache(learner):
     learner.run()
     learner.write(solved("answer", "scaled_twice"))
     result = learner.run("-k", "scaled_twice")
-    result.stdout.fnmatch_lines(["** passed, * deselected*", f"{messages.MARK_PASS} 01 scaled_twice",
+    result.stdout.fnmatch_lines([counts_line(passed="*", deselected="*"), f"{messages.MARK_PASS} 01 scaled_twice",
                                  f"{ROW} 2 / {N01}    scaled"])
     assert not any(line.endswith(" 01 answer") for line in result.outlines), "only what ran is listed"
 
@@ -112,7 +122,7 @@ def test_k_on_some_checks_of_an_exercise_does_not_count_it_solved(learner):
     learner.write(REFERENCE)
     result = learner.run("-k", "source_values")
     result.stdout.fnmatch_lines([
-        "*= 1 passed, * deselected*",
+        counts_line(passed=1, deselected="*"),
         f"{messages.MARK_PASS} 01 scaled{messages.PARTIAL_DETAIL}",
         f"{ROW} 0 / {N01}    answer",
         messages.TABLE_PARTIAL_NOTE.format(exercises="01 scaled"),
@@ -134,7 +144,7 @@ def test_a_check_picked_by_node_id_is_a_partial_run(learner):
     result = learner.pytester.runpytest(f"exercises/{CH01.key}/{CH01.file}::test_scaled_source_values",
                                         f"--kata-submission={learner.root}", "--assert=plain",
                                         "-o", f"cache_dir={learner.cache}")
-    result.stdout.fnmatch_lines(["*= 1 passed in*", f"{messages.MARK_PASS} 01 scaled{messages.PARTIAL_DETAIL}",
+    result.stdout.fnmatch_lines([counts_line(passed=1), f"{messages.MARK_PASS} 01 scaled{messages.PARTIAL_DETAIL}",
                                  f"{ROW} 0 / {N01}    answer"])
 
 
@@ -144,8 +154,8 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
     learner.write(FLOAT64)
     result = learner.run("-x")
     result.stdout.fnmatch_lines([
-        "*stopping after 1 failures*",
-        "*1 failed, 2 passed*",
+        f"*{messages.STOPPED_AFTER.format(count=1)}*",
+        counts_line(passed=2, failed=1),
         f"{messages.MARK_PASS} 01 answer",
         f"{messages.MARK_FAIL} 01 scaled — *データ型 (dtype)*",
         f"{ROW} 2 / {N01}    scaled",
@@ -157,23 +167,24 @@ def test_x_stops_at_the_first_failure_and_keeps_earlier_results_for_the_rest(lea
 def test_x_on_a_fresh_cache_counts_only_what_it_reached(learner):
     learner.write(FLOAT64)
     result = learner.run("-x")
-    result.stdout.fnmatch_lines(["*1 failed, 2 passed*", f"{ROW} 1 / {N01}    scaled"])
+    result.stdout.fnmatch_lines([counts_line(passed=2, failed=1), f"{ROW} 1 / {N01}    scaled"])
 
 
 def test_lf_rerunning_only_the_failed_check_does_not_count_the_exercise_solved(learner):
     learner.write(K2_ONLY)
-    learner.run().stdout.fnmatch_lines(["*= 1 failed, * passed*", f"{messages.MARK_FAIL} 01 scaled — *",
+    learner.run().stdout.fnmatch_lines([counts_line(passed="*", failed=1), f"{messages.MARK_FAIL} 01 scaled — *",
                                         f"{ROW} 2 / {N01}    scaled"])
     learner.write(REFERENCE)
     result = learner.run("--lf")
     result.stdout.fnmatch_lines([
-        "*= 1 passed in*",
+        messages.LAST_FAILED,  # pytest's "run-last-failure: …", in Japanese
+        counts_line(passed=1),
         f"{messages.MARK_PASS} 01 scaled{messages.PARTIAL_DETAIL}",
         f"{ROW} 2 / {N01}    scaled",
         messages.TABLE_PARTIAL_NOTE.format(exercises="01 scaled"),
     ])
     result = learner.run()
-    result.stdout.fnmatch_lines(["** passed*", f"{ROW} {N01} / {N01}    {messages.TABLE_ALL_DONE}"])
+    result.stdout.fnmatch_lines([counts_line(passed="*"), f"{ROW} {N01} / {N01}    {messages.TABLE_ALL_DONE}"])
 
 
 def test_lf_keeps_a_new_failure_even_from_a_partial_run(learner):

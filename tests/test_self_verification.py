@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 mutants.load_all(ROOT / "tests" / "mutants")
+mutants.load_answers(ROOT / "tests" / "answers")
 
 
 def _names_what_differs(m: mutants.Mutant, failing: list[dict]) -> str | None:
@@ -77,6 +78,16 @@ def test_mutant_is_rejected_naming_what_differs(mutant_run, m):
     assert problem is None, problem
 
 
+@pytest.mark.parametrize("m", [pytest.param(m, id=f"{m.chapter}/{m.id}") for m in mutants.REGISTRY])
+def test_mutant_is_rejected_on_every_rotating_seed(rotating_mutant_runs, m):
+    """The same judgement under a rotating handful of further seeds (new ones in every run of the suite)."""
+    for seed, run in rotating_mutant_runs.items():
+        failing = [t for t in run["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter
+                   and t["status"] == "fail"]
+        assert any(all(frag in t["verdict"] for frag in m.expect) for t in failing), \
+            f"mutant {m.id} is not rejected with a verdict saying {m.expect} under --kata-seed={seed}"
+
+
 # -- the same in grading mode: learner code behind the sandbox boundary ------------------------------------------
 
 @pytest.mark.parametrize("ex", all_exercises())
@@ -112,6 +123,23 @@ def test_mutant_gets_the_same_verdicts_in_grading_mode(sandbox_mutant_run, seede
     assert failing, f"mutant {m.id} was not rejected in grading mode"
     problem = _names_what_differs(m, failing)
     assert problem is None, f"grading mode: {problem}"
+
+
+@pytest.mark.parametrize("a", [pytest.param(a, id=f"{a.chapter}/{a.id}") for a in mutants.ANSWERS])
+def test_correct_answer_passes_every_check_in_both_modes(answer_run, sandbox_answer_run, a):
+    """A correct answer written another way than the reference (a str subclass returned, a tensor made in inference
+    mode, einsum instead of matmul, …) passes every check of its exercise, and ends every check the same way in
+    learning and in grading mode."""
+    def outcome(run):
+        return {t["nodeid"]: (t["status"], t["attribute"], t["verdict"]) for t in run["tests"]
+                if t["mutant"] == a.id and t["chapter"] == a.chapter}
+
+    learning, grading = outcome(answer_run), outcome(sandbox_answer_run)
+    assert learning, f"no check ran against the answer {a.id}"
+    assert learning.keys() == grading.keys()
+    failed = {k: v for k, v in {**learning, **grading}.items() if v[0] not in ("pass", "skip")}
+    assert not failed, f"a correct answer was rejected: {failed}"
+    assert {k: v[:2] for k, v in learning.items()} == {k: v[:2] for k, v in grading.items()}
 
 
 def _defs(path):

@@ -232,7 +232,11 @@ def test_watch_checks_each_save_survives_a_syntax_error_and_stops_on_ctrl_c(tmp_
         target.write_text(reference + "\n\ndef broken(:\n    pass\n", encoding="utf-8")
         broken = "".join(out.until(messages.WATCH_WAITING))
         assert messages.WATCH_CHANGED.split("{")[0] in broken
-        assert "行目に構文エラーがあります" in broken
+        # The file's error once, with its line, and no hint of an unrelated exercise.
+        line = len((reference + "\n\ndef broken(:").splitlines())
+        assert broken.count("行目に構文エラーがあります") == 1, broken
+        assert f"{messages.MARK_FAIL} 01 {REAL_01.file} — 『exercises/{REAL_01.key}/{REAL_01.file}』の {line} 行目" in broken
+        assert messages.NEXT_HINT.split("{")[0] not in broken
 
         target.write_text(reference, encoding="utf-8")
         fixed = "".join(out.until(messages.WATCH_WAITING))

@@ -5,6 +5,7 @@ from kata.compare import (
     RngSnapshot,
     expect,
     expect_equal,
+    expect_no_shared_memory,
     expect_rng_unchanged,
     expect_sequence,
     expect_tensor,
@@ -12,6 +13,7 @@ from kata.compare import (
     learner_state,
     torch_rng_of,
 )
+from kata.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"
@@ -69,6 +71,8 @@ def test_same_random_twice_equal(sub, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
     first, second = expect_sequence(sub.same_random_twice(seed, n), 2)
     expect_tensor(second, first, name="2 回目")
+    # Two draws, not one draw returned twice: equal values in two separate tensors.
+    expect_no_shared_memory(second, first, name="2 回目", other_name="1 回目")
 
 
 def test_same_random_twice_matches_reference(sub, ref, gen):
@@ -94,6 +98,12 @@ def test_rand_with_generator_source_values(sub):
 def test_rand_with_generator_matches_reference(sub, ref, gen):
     seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 50, (), generator=gen))
     expect_tensor(sub.rand_with_generator(seed, n), ref.rand_with_generator(seed, n))
+
+
+def test_rand_with_generator_source_without_manual_seed(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "rand_with_generator", "torch.manual_seed", torch.manual_seed)
+    sub.rand_with_generator(3, 2)  # an untouched stub reads 未着手
 
 
 def test_rand_with_generator_leaves_global_rng(sub, gen):

@@ -4,7 +4,20 @@ import math
 import torch
 
 from kata import inputs
-from kata.compare import RngSnapshot, expect_equal, expect_rng_unchanged, expect_scalar, expect_tensor, expect_unchanged
+from kata.compare import (
+    RngSnapshot,
+    expect_equal,
+    expect_generator_moved_as,
+    expect_rng_unchanged,
+    expect_scalar,
+    expect_tensor,
+    expect_unchanged,
+)
+from kata.staticrules import forbid_in_source
+
+#: What the prompts forbid, as far as the source text shows it (read, never run: counts in kata grade).
+GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"
+GLOBAL_SEEDING = (torch.manual_seed, torch.seed, torch.set_rng_state)
 
 # torch.rand(2, 2) right after torch.manual_seed(0), as printed in the source text; a generator seeded with 0 agrees.
 SOURCE_RAND = torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
@@ -81,6 +94,12 @@ def test_make_rand_matches_reference(sub, ref, gen):
     expect_tensor(actual, ref.make_rand(shape, torch.Generator().manual_seed(seed)), name=f"make_rand({shape})")
 
 
+def test_make_rand_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "make_rand", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.make_rand((2,), torch.Generator().manual_seed(1))  # an untouched stub reads 未着手
+
+
 def test_make_rand_leaves_global_rng(sub, gen):
     torch.manual_seed(inputs.randint(gen, 0, 10_000))
     before = RngSnapshot(sub)
@@ -103,6 +122,12 @@ def test_make_randn_matches_reference(sub, ref, gen):
     expect_tensor(actual, ref.make_randn(shape, torch.Generator().manual_seed(seed)), name=f"make_randn({shape})")
 
 
+def test_make_randn_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "make_randn", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.make_randn((2,), torch.Generator().manual_seed(1))  # an untouched stub reads 未着手
+
+
 def test_make_randn_leaves_global_rng(sub, gen):
     torch.manual_seed(inputs.randint(gen, 0, 10_000))
     before = RngSnapshot(sub)
@@ -118,14 +143,23 @@ def test_make_randn_is_standard_normal(sub, gen):
     expect_scalar(float(x.std()), 1.0, name="4096 個の標準偏差", rtol=0, atol=0.1)
 
 
-def test_make_randn_uses_the_generator(sub, gen):
-    """Two generators with the same seed give the same draws; the passed generator's state moves on."""
-    seed = inputs.randint(gen, 0, 2**31 - 1)
-    g = torch.Generator().manual_seed(seed)
-    first = sub.make_randn((5,), g)
-    expect_equal(not torch.equal(g.get_state(), torch.Generator().manual_seed(seed).get_state()), True,
-                 name="「渡した generator から乱数を引いた (状態が進んだ)」")
-    expect_tensor(sub.make_randn((5,), torch.Generator().manual_seed(seed)), first, name="同じシードでの 2 回目")
+def _expect_draws_from_the_given_generator(sub_fn, ref_fn, gen, name: str) -> None:
+    """The passed generator moves on exactly as the reference's draw moves one seeded the same (used, once, and no
+    other generator in its place); two generators with the same seed give the same draws."""
+    seed, shape = inputs.randint(gen, 0, 2**31 - 1), inputs.shape(gen, (1, 3), low=1, high=5)
+    g, g_ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    first = sub_fn(shape, g)
+    ref_fn(shape, g_ref)
+    expect_generator_moved_as(g, g_ref, name=f"{name}({shape}, generator) に渡した generator")
+    expect_tensor(sub_fn(shape, torch.Generator().manual_seed(seed)), first, name="同じシードでの 2 回目")
+
+
+def test_make_rand_uses_the_generator(sub, ref, gen):
+    _expect_draws_from_the_given_generator(sub.make_rand, ref.make_rand, gen, "make_rand")
+
+
+def test_make_randn_uses_the_generator(sub, ref, gen):
+    _expect_draws_from_the_given_generator(sub.make_randn, ref.make_randn, gen, "make_randn")
 
 
 # -- make_arange ---------------------------------------------------------------------------------------------------

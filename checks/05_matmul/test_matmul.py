@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from kata import inputs
 from kata.compare import expect_grad, expect_same_object, expect_sequence, expect_tensor, expect_type, expect_unchanged
+from kata.staticrules import forbid_in_source
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 FLOATS = (torch.float32, torch.float64)
@@ -76,6 +77,12 @@ def test_batched_matmul_equals_loop_of_matmuls(sub, gen):
         expected = torch.stack([torch.matmul(a[i], b[i]) for i in range(batch)])
         expect_tensor(sub.batched_matmul(a, b), expected,
                       name=f"batched_matmul(形状 {(batch, n, m)} の a, 形状 {(batch, m, p)} の b, {dtype})")
+
+
+def test_batched_matmul_source_without_loops(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "batched_matmul", "Python のループ", loops=True)
+    sub.batched_matmul(_random(gen, (2, 2, 3), torch.float32), _random(gen, (2, 3, 2), torch.float32))  # a stub: 未着手
 
 
 def test_batched_matmul_matches_reference(sub, ref, gen):
@@ -178,6 +185,12 @@ def test_outer_sum_closed_form(sub, gen):
         n, m = m, n
     expected = torch.arange(n * m).view(n, m)
     expect_tensor(sub.outer_sum(torch.arange(n) * m, torch.arange(m)), expected, name=f"outer_sum (n={n}, m={m})")
+
+
+def test_outer_sum_source_without_loops(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "outer_sum", "Python のループ", loops=True)
+    sub.outer_sum(_random(gen, (3,), torch.float32), _random(gen, (2,), torch.float32))  # a stub: 未着手
 
 
 def test_outer_sum_matches_reference(sub, ref, gen):

@@ -9,6 +9,7 @@ from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, exp
 from kata.inputs import call_both, choice, randint, tensor
 from kata.observe import names_of
 from kata.oprules import forbid
+from kata.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 MISSING_SUBMODULE = "『{name}』にサブモジュール『{attr}』が登録されていません (named_children() に見つかりません)。"
@@ -25,6 +26,8 @@ TANH_RULE = "tanh / sigmoid の組み込み関数 (torch.tanh, x.tanh(), nn.Tanh
 TANH_BUILTINS = (torch.tanh, torch.tanh_, torch.Tensor.tanh, torch.Tensor.tanh_, F.tanh, F.tanhshrink,
                  torch.sigmoid, torch.sigmoid_, torch.Tensor.sigmoid, torch.Tensor.sigmoid_, F.sigmoid,
                  torch.special.expit, F.logsigmoid)
+#: What the source text of my_tanh may not name (read, never run: counts in kata grade); the layers too.
+TANH_IN_SOURCE = (*TANH_BUILTINS, nn.Tanh, nn.Sigmoid, nn.Tanhshrink, nn.LogSigmoid)
 EXP_OPS = names_of(torch.exp, torch.exp_, torch.Tensor.exp, torch.Tensor.exp_, torch.expm1, torch.expm1_,
                    torch.Tensor.expm1, torch.Tensor.expm1_, torch.special.expm1)
 
@@ -276,6 +279,12 @@ def _tanh_input(gen, scale=3.0, allow_empty=True):
     shape = tuple(randint(gen, low, 5) for _ in range(randint(gen, 0, 4)))
     dtype = choice(gen, (torch.float32, torch.float64))
     return scale * tensor(gen, shape, dtype, noncontiguous=bool(randint(gen, 0, 2)))
+
+
+def test_my_tanh_source_without_builtin_tanh(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "my_tanh", TANH_RULE, *TANH_IN_SOURCE)
+    sub.my_tanh(_tanh_input(gen, allow_empty=False))  # an untouched stub reads 未着手
 
 
 @pytest.mark.advisory

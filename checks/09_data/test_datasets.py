@@ -15,6 +15,11 @@ from kata.compare import (
 )
 from kata.inputs import call_both, items_of, randint, seed_all
 from kata.portable import IndexDataset
+from kata.staticrules import forbid_in_source
+
+#: What the prompt forbids, as far as the source text shows it (read, never run: counts in kata grade).
+GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"
+GLOBAL_SEEDING = (torch.manual_seed, torch.seed, torch.set_rng_state)
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 NOT_SHUFFLED = "『{name}』がシャッフルされていません (データセットの順番のまま出てきます)。"
@@ -202,6 +207,12 @@ def test_make_loader_matches_reference(sub, ref, gen, seed):
 def test_seeded_loader_returns_dataloader(sub, gen):
     expect_type(sub.seeded_loader(IndexDataset(randint(gen, 1, 20)), 4, randint(gen, 0, 1000)), data.DataLoader,
                 name="seeded_loader(...)")
+
+
+def test_seeded_loader_source_without_global_seeding(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "seeded_loader", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.seeded_loader(IndexDataset(4), 2, randint(gen, 0, 1000))  # an untouched stub reads 未着手
 
 
 def test_seeded_loader_same_batches(sub, gen):

@@ -19,6 +19,7 @@ from kata import devices, hints, inputs, messages
 from kata.compare import expect, expect_equal, expect_grad, expect_scalar, expect_tensor, expect_type, fail
 from kata.oprules import forbid
 from kata.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
+from kata.staticrules import forbid_in_source
 from kata.xor import tiny_classifier, xor_points
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
@@ -41,6 +42,8 @@ BUILTIN_BCE_RULE = ("組み込みの BCE (F.binary_cross_entropy_with_logits / F
                     "nn.BCEWithLogitsLoss / nn.BCELoss)")
 BUILTIN_BCE = (F.binary_cross_entropy_with_logits, F.binary_cross_entropy, torch.binary_cross_entropy_with_logits,
                torch._C._nn.binary_cross_entropy)
+#: What the source text of bce_manual may not name (read, never run: counts in kata grade); the loss modules too.
+BUILTIN_BCE_IN_SOURCE = (*BUILTIN_BCE, nn.BCEWithLogitsLoss, nn.BCELoss)
 SGD_SETTINGS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
 
@@ -160,6 +163,12 @@ def test_bce_manual_finite_for_large_logits(sub, gen):
     expect_tensor(loss, F.binary_cross_entropy_with_logits(logits.detach(), targets), name="戻り値 (損失)",
                   rtol=1e-5, atol=1e-5)
     _expect_loss_with_gradient(loss, logits, targets)
+
+
+def test_bce_manual_source_without_builtin(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "bce_manual", BUILTIN_BCE_RULE, *BUILTIN_BCE_IN_SOURCE)
+    sub.bce_manual(*_logits_targets(gen))  # an untouched stub reads 未着手
 
 
 @pytest.mark.advisory

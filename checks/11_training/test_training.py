@@ -24,7 +24,16 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from kata import devices, hints, messages
-from kata.compare import expect, expect_same_object, expect_scalar, expect_tensor, expect_type, expect_unchanged, fail
+from kata.compare import (
+    expect,
+    expect_equal,
+    expect_same_object,
+    expect_scalar,
+    expect_tensor,
+    expect_type,
+    expect_unchanged,
+    fail,
+)
 from kata.devices import HAS_CUDA
 from kata.inputs import choice, randint
 from kata.observe import load_weights, watch
@@ -428,6 +437,8 @@ def test_evaluate_loss_eval_mode(sub, gen):
     probe.train()
     sub.evaluate_loss(probe, loader, nn.BCEWithLogitsLoss())
     expect_eval_mode(probe, "evaluate_loss")
+    expect_equal(probe.training, False, name="evaluate_loss を呼んだあとの model.training", attribute="training",
+                 hint=hints.EVAL_MODE)
 
 
 def test_evaluate_loss_drop_last_counts_what_the_loader_yields(sub, gen):

@@ -120,6 +120,15 @@ def test_predict_labels_builds_no_graph(sub, gen):
     expect_no_graph(probe, "predict_labels")
 
 
+def test_predict_labels_uses_eval_mode(sub, gen):
+    """The prompt: eval mode for the call, and still eval mode afterwards (a model left in training mode first)."""
+    probe = Probe(tiny_classifier(_seed(gen))).train()
+    sub.predict_labels(probe, xor_points(randint(gen, 2, 20), gen)[0])
+    expect_eval_mode(probe, "predict_labels")
+    expect_equal(probe.training, False, name="predict_labels を呼んだあとの model.training", attribute="training",
+                 hint=hints.EVAL_MODE)
+
+
 def test_predict_labels_on_the_models_device(sub, ref, gen):
     """The model on a (simulated) GPU, x on the CPU: x goes to the model's device, and so do the labels."""
     model = tiny_classifier(_seed(gen))
@@ -280,6 +289,15 @@ def test_predict_grid_builds_no_graph(sub, gen):
     expect_no_graph(probe, "predict_grid")
     expect_tensor(probs, torch.empty(*grid.shape[:-1], 1), name="predict_grid の戻り値", requires_grad=False,
                   values=False)
+
+
+def test_predict_grid_uses_eval_mode(sub, gen):
+    """The prompt: eval mode for the call, and still eval mode afterwards (a model left in training mode first)."""
+    probe = Probe(tiny_classifier(_seed(gen))).train()
+    sub.predict_grid(probe, _grid(gen))
+    expect_eval_mode(probe, "predict_grid")
+    expect_equal(probe.training, False, name="predict_grid を呼んだあとの model.training", attribute="training",
+                 hint=hints.EVAL_MODE)
 
 
 def test_predict_grid_on_the_models_device(sub, ref, gen):

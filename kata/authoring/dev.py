@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from kata import catalog, manifest, messages
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help=messages.DEV_CHECK_HELP, description=messages.DEV_CHECK_HELP)
     check.add_argument("chapters", nargs="*", metavar=messages.ARG_CHAPTER, help=messages.DEV_ARG_CHAPTERS)
     check.add_argument("--seed", type=int, default=None, help=messages.DEV_ARG_SEED)
+    check.add_argument("--seeds", type=int, default=1, metavar="N", help=messages.DEV_ARG_SEEDS)
     check.set_defaults(func=cmd_check)
 
 
@@ -162,6 +164,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     for c in chapters:
         results[c.key].problems += selfcheck.run_problems(c, runs, found)
         results[c.key].checks = selfcheck.count_checks(c, runs)
+    # More seeds for the catalogue of wrong answers: a wrong answer rejected on one seed only is a hole (a telling
+    # case left to chance).  Each seed is one more mutant run; a problem names the seed that shows it.
+    extra = [(seed + i * 7919) % (1 << 24) for i in range(1, max(1, args.seeds))]
+    for i, more in enumerate(extra, start=2):
+        print(messages.DEV_CHECK_MORE_SEEDS.format(i=i, n=len(extra) + 1, seed=more), flush=True)
+        with tempfile.TemporaryDirectory(prefix="kata-dev-seeds-") as tmp:
+            try:
+                run = selfcheck.run_way("mutants", chapters, Path(tmp), more)
+            except selfcheck.RunBroken as err:
+                print(err, file=sys.stderr)
+                return 1
+        for c in chapters:
+            results[c.key].problems += [messages.DEV_SEED_PROBLEM.format(seed=more, text=text)
+                                        for text in selfcheck.mutant_problems(c, run, found)]
     for result in results.values():
         if result.ok:
             print(messages.DEV_CHECK_CHAPTER_OK.format(mark=messages.MARK_PASS, key=result.key,

@@ -29,8 +29,8 @@ from kata import catalog, messages
 from kata.authoring import scaffold
 from kata.status import CheckStatus
 
-__all__ = ["RUNS", "ChapterResult", "RunBroken", "count_checks", "hint_problems", "load_mutants", "run_all",
-           "run_problems", "run_way", "static_problems"]
+__all__ = ["RUNS", "ChapterResult", "RunBroken", "count_checks", "hint_problems", "load_mutants", "mutant_problems",
+           "run_all", "run_problems", "run_way", "static_problems"]
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: The four ways, in the order they are reported; each maps to the plugin options it adds.
@@ -172,10 +172,17 @@ def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants:
             if t["status"] not in (CheckStatus.TODO, CheckStatus.SKIP):  # skip: hardware this machine lacks
                 problems.append(messages.DEV_STUB_NOT_TODO.format(exercise=ex.name, nodeid=t["nodeid"],
                                                                   status=t["status"]))
+    return problems + mutant_problems(chapter, runs["mutants"], found_mutants)
+
+
+def mutant_problems(chapter: catalog.Chapter, run: dict, found_mutants: Sequence[Any]) -> list[str]:
+    """Every catalogued wrong answer of ``chapter`` is rejected in ``run`` (a mutant run's report) with a verdict
+    that says what its catalogue entry expects."""
+    problems = []
     for m in found_mutants:
         if m.chapter != chapter.key:
             continue
-        results = [t for t in runs["mutants"]["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
+        results = [t for t in run["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
         failing = [t for t in results if t["status"] == CheckStatus.FAIL]
         if not results:
             problems.append(messages.DEV_MUTANT_NOT_RUN.format(mutant=m.id))

@@ -149,6 +149,7 @@ class ClassGrader(grading.Grader):
         self._zygotes = [self.slot.ready()]
         jobs = self._start_jobs(good, self.slot.suite, stage, work)
         self._watch(jobs)
+        self.refuse_if_self_test_failed()
         return self._result()
 
     def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
@@ -326,6 +327,13 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     stopping = threading.Event()  # the run is being stopped: what a thread finds now is not a result
     holder: dict[str, TrustedTemplate] = {"t": TrustedTemplate(suite, env, work / "template.log")}
     slots = [Slot(i, suite, work, options.isolation) for i in range(jobs)]
+    try:
+        _self_test(options, seed, slots[0], holder["t"], warnings, hide, work)
+    except BaseException:
+        for slot in slots:
+            slot.close()
+        holder["t"].close()
+        raise
     for learner_key_pair in gradeable:
         pending.put(learner_key_pair)
 
@@ -345,7 +353,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
             assert learner.submission is not None
             gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
                                     check_timeout=options.check_timeout, budget=options.budget,
-                                    memory_mb=options.memory_mb, isolation=options.isolation)
+                                    memory_mb=options.memory_mb, isolation=options.isolation, selftest="none")
             problem = ""
             try:
                 grader = ClassGrader(learner.submission, gopts, slot, template(), warnings, hide)
@@ -376,6 +384,25 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
         for slot in slots:
             slot.close()
         holder["t"].close()
+
+
+def _self_test(options: ClassOptions, seed: int, slot: Slot, template: TrustedTemplate, warnings: list[str],
+               hide: list[str], work: Path) -> None:
+    """The sandbox's self-test (:mod:`kata.sandbox.selftest`), once for the run, through the slot's zygote and the
+    template as every submission is graded; raises :class:`kata.grading.GradingError` (exit status 2) if it fails."""
+    empty = work / "selftest-submission"
+    empty.mkdir(exist_ok=True)
+    gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1, check_timeout=options.check_timeout,
+                            budget=options.budget, memory_mb=options.memory_mb, isolation=options.isolation,
+                            selftest="only")
+    grader = ClassGrader(empty, gopts, slot, template, warnings, hide)
+    grader.grade()  # raises GradingError when the self-test failed
+    if not grader.selftest_seconds:
+        # No word from the self-test at all (its trusted process died first): no grade can be trusted either.
+        why = next(iter(grader.finished_jobs.values()), "no self-test result")
+        raise grading.GradingError(grading.messages.GRADE_SELFTEST_FAILED.format(why=report.clean(why, 300)))
+    if grader.finished_jobs:
+        slot.recycle()
 
 
 def problem_result(learner: roster.Learner, chapters: list[catalog.Chapter], seed: int, isolation: str,

@@ -32,7 +32,7 @@ __all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
 #: Imported by the template before it says "ready": everything a trusted pytest run of the checks imports.
 WARM = ("torch", "torch._dynamo", "numpy", "pytest", "_pytest.python", "_pytest.fixtures", "pytest_timeout",
         "kata.plugin", "kata.sandbox.pytest_glue", "kata.sandbox.client", "kata.compare", "kata.inputs",
-        "kata.verdict", "kata.observe", "kata.oprules", "kata.state", "kata.devices")
+        "kata.verdict", "kata.observe", "kata.oprules", "kata.staticrules", "kata.state", "kata.devices")
 
 
 class TemplateGone(Exception):

@@ -82,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from kata.display import plain_consoles
+    from kata.pyversion import problem
 
+    unsupported = problem()
+    if unsupported is not None:  # the `kata` script: an interpreter outside 3.11-3.13, one line
+        sys.stderr.write(unsupported + "\n")
+        return USAGE_EXIT
     plain_consoles()  # a console that cannot print ✔ / ✘ (cp932) gets ○ / × instead of an error
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):

@@ -29,6 +29,7 @@ from kata.cli.learner import (
 )
 from kata.display import display_width, pad
 from kata.errors import UsageError
+from kata.frontend import say
 from kata.status import ExerciseStatus
 
 STATE_DIR = ".kata"
@@ -103,7 +104,7 @@ def show_progress(root: Path, chapter: str | None = None) -> int:
             mark = MARKS.get(status, messages.MARK_UNKNOWN)
             detail = ""
             if status is None:
-                detail = messages.LIST_NO_RESULT.format(chapter=ch.number)
+                detail = say(messages.LIST_NO_RESULT, ch.number)
             elif status == ExerciseStatus.FAIL:
                 verdict = results[(ch.key, ex.name)].get("verdict") or ""
                 detail = " — " + verdict.splitlines()[0] if verdict.strip() else ""
@@ -135,19 +136,19 @@ def show_hint(root: Path, chapter: str | None, exercise: str | None, reset: bool
     if reset:
         state.pop(key, None)
         _save_json(root, HINTS_FILE, state)
-        print(messages.HINT_FORGOTTEN.format(**names))
+        print(say(messages.HINT_FORGOTTEN, ch.number, ex.name))
         return 0
     total = len(ex.hints)
     seen = state.get(key, 0)
     level = min((seen if isinstance(seen, int) else 0) + 1, total)
     if level < 1:
-        print(messages.HINT_LAST.format(**names))
+        print(say(messages.HINT_LAST, ch.number, ex.name))
         return 0
     state[key] = level
     _save_json(root, HINTS_FILE, state)
     print(messages.HINT_TITLE.format(level=level, total=total, **names))
     print("\n".join(f"  {line}" for line in ex.hints[level - 1].splitlines()))  # skeletons span lines
-    print(messages.HINT_MORE.format(**names) if level < total else messages.HINT_LAST.format(**names))
+    print(say(messages.HINT_MORE if level < total else messages.HINT_LAST, ch.number, ex.name))
     return 0
 
 
@@ -169,9 +170,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    root = learner_root(args.root)
-    ch = resolve_chapter(args.chapter)
-    ex = resolve_exercise(ch, args.exercise) if args.exercise else None
+    return reset_file(learner_root(args.root), args.chapter, args.exercise)
+
+
+def reset_file(root: Path, chapter: str | None, exercise: str | None = None) -> int:
+    """``kata reset`` and ``kata.reset()``: the chapter's file, or one exercise of it, back to the stub."""
+    ch = resolve_chapter(chapter)
+    ex = resolve_exercise(ch, exercise) if exercise else None
     target = ch.learner_file(root)
     stub = stub_source(ch)
     shown = display(target)
@@ -181,7 +186,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         print(messages.RESET_CREATED.format(file=shown))
         return 0
     if not target.exists():
-        raise UsageError(messages.MISSING_LEARNER_FILE.format(file=shown, chapter=ch.number))
+        raise UsageError(say(messages.MISSING_LEARNER_FILE, ch.number, file=shown))
     current = target.read_text(encoding="utf-8")
     if ex is None:
         new, done = stub, messages.RESET_CHAPTER.format(file=shown)
@@ -212,12 +217,13 @@ def show_solution(root: Path, chapter: str | None, exercise: str | None, force: 
     if report is None:
         return 1
     status = next((e["status"] for e in report["exercises"] if e["exercise"] == ex.name), None)
-    names = {"chapter": ch.number, "exercise": ex.name, "status": messages.STATUS_WORDS.get(status, status)}
+    names = {"chapter": ch.number, "exercise": ex.name}
+    status_word = messages.STATUS_WORDS.get(status, status)
     if status != ExerciseStatus.PASS:
         if not force:
-            print(messages.SOLUTION_LOCKED.format(**names), file=sys.stderr)
+            print(say(messages.SOLUTION_LOCKED, ch.number, ex.name, status=status_word), file=sys.stderr)
             return 1
-        print(messages.SOLUTION_FORCED.format(**names), file=sys.stderr, flush=True)
+        print(say(messages.SOLUTION_FORCED, ch.number, ex.name, status=status_word), file=sys.stderr, flush=True)
     print(messages.SOLUTION_TITLE.format(file=display(ch.reference_file()), **names))
     print()
     print(reference_source(ch, ex.name), end="")
@@ -252,8 +258,8 @@ def check_here(chapter: str | int | None = None, pytest_args_: tuple[str, ...] |
     for c in [ch] if ch else catalog.chapters():
         forget_learner_module(c.learner_file(learner))
     extra = list(pytest_args_)
-    if "ipykernel" in sys.modules and not any(a.startswith("--color") for a in extra):
-        extra.append("--color=yes")
+    if not any(a.startswith("--color") for a in extra):
+        extra.append("--color=no")  # a notebook shows escape codes as text (and Colab's output is no terminal)
     return ExitStatus(run_in_process(pytest_args(ch, learner, ["--assert=plain", *extra])))
 
 

@@ -316,7 +316,8 @@ class Session:
                  timeout: float = 0.0) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
-            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, deadline=deadline)
+            dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, leaf_hooks=self._leaf_hooks,
+                               deadline=deadline)
             value = dec.value(reply.get("value"))
             for key in list(dec.states):
                 dec.keyed(key)
@@ -417,6 +418,19 @@ class Session:
             return fn.apply(self, key, [k for k, _ in use], base.detach(), torch.zeros((), requires_grad=True),
                             *[t for _, t in use])
 
+    def _leaf_hooks(self, leaf: torch.Tensor) -> None:
+        """A leaf the learner registered gradient hooks on (``register_hook``): its gradient goes through them in the
+        worker, where they live, before it reaches ``leaf.grad`` here (as in learning mode)."""
+        def hook(grad: torch.Tensor) -> torch.Tensor:
+            out = self.do("hooks", [leaf, grad])
+            if out is None:
+                return grad
+            if not isinstance(out, torch.Tensor) or out.shape != grad.shape:
+                raise RuntimeError("hook returned an invalid value")
+            return out.to(grad.dtype)
+
+        leaf.register_hook(hook)
+
     def backward(self, key: str, grad: torch.Tensor, deps: list[str]) -> list[torch.Tensor | None]:
         target = self.table.objects.get(key)
         if target is None:
@@ -443,7 +457,7 @@ class Session:
         return clean.do("call", [func, *args], kwargs)
 
     def _handle(self, handle: wire.Handle) -> Any:
-        return RemoteObject(self, handle)
+        return _remote_class(tuple(handle.mro))(self, handle)
 
     def module(self) -> RemoteModule:
         self.ensure()
@@ -623,6 +637,24 @@ class RemoteObject:
 
     def __hash__(self) -> int:
         return id(self)
+
+
+_REMOTE_CLASSES: dict[tuple[str, ...], type[RemoteObject]] = {}
+
+
+def _remote_class(mro: tuple[str, ...]) -> type[RemoteObject]:
+    """The proxy class for a worker-side object of this class: a :class:`RemoteObject` named like it, so that
+    ``type(obj).__name__`` (which no ``__class__`` property can change) reads as in learning mode."""
+    cls = _REMOTE_CLASSES.get(mro)
+    if cls is None:
+        own = mro[0] if mro else "builtins:object"
+        module, _, qual = own.partition(":")
+        name = qual.rsplit(".", 1)[-1]
+        cls = type(name if name.isidentifier() else "RemoteObject", (RemoteObject,),
+                   {"__module__": module, "__qualname__": qual, "__slots__": ()})
+        if len(_REMOTE_CLASSES) < 10_000:
+            _REMOTE_CLASSES[mro] = cls
+    return cls
 
 
 class RemoteModule:

@@ -18,7 +18,7 @@ import pytest
 
 from kata import catalog
 from kata.errors import LearnerImportError
-from kata.sandbox import client
+from kata.sandbox import client, uids
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.status import Attribute, CheckResult, CheckStatus
 
@@ -49,6 +49,41 @@ class _ReadyBeforeChecks:
                     importlib.import_module(name)
             with contextlib.suppress(Exception):
                 z.wait_ready()
+        mode = os.environ.get("KATA_SELFTEST", "")
+        if mode in ("first", "only"):
+            _self_test(self.config, session, mode)
+
+
+def _self_test(config: pytest.Config, session: pytest.Session, mode: str) -> None:
+    """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
+    outcome is an event of the stream; a failure ends the run (``kata grade`` then refuses to grade)."""
+    from kata.plugin import ITEM_INFO, SETTINGS
+    from kata.sandbox import selftest
+
+    settings = config.stash[SETTINGS]
+    keys = sorted({info[0] for it in session.items if (info := it.stash.get(ITEM_INFO, None)) is not None})
+    chapters = [c for c in (settings.course.chapter_of_key(k) for k in keys) if c is not None]
+    factory = getattr(config, "_tmp_path_factory", None)
+    temp = [Path(factory.getbasetemp())] if factory is not None else []
+
+    def new_session(chapter: catalog.Chapter | None, source: bytes, filename: str) -> client.Session:
+        return _new_session(config, chapter, settings, source, filename, {}, temp)
+
+    started = time.monotonic()
+    why = selftest.run(new_session, chapters, _zygote(config).syscall_filter == "require") if chapters else None
+    stream = config.pluginmanager.get_plugin("kata-stream")
+    if stream is not None:
+        stream._write({"event": "selftest", "ok": why is None, "why": why or "",
+                       "seconds": round(time.monotonic() - started, 3)})
+    if why is not None:
+        session.items[:] = []
+        pytest.exit(f"kata self-test failed: {why}", returncode=SELFTEST_FAILED)
+    if mode == "only":
+        session.items[:] = []
+
+
+#: The trusted process's exit status when the self-test failed.
+SELFTEST_FAILED = 9
 
 
 def _zygote(config: pytest.Config) -> client.Zygote:
@@ -76,7 +111,7 @@ def limits(config: pytest.Config) -> client.Limits:
                          memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
 
 
-_MUTANT_DECORATOR = ("def mutant(chapter, exercise, *, expect=(), name=None, headline=False, absent=()): "
+_MUTANT_DECORATOR = (r"def \1(chapter, exercise, *, expect=(), name=None, headline=False, absent=()): "
                      "return lambda obj: _kata_found.setdefault((exercise, name or obj.__name__), obj)")
 _ANYTHING = "{name} = type('_Anything', (), {{'__getattr__': lambda self, attr: ''}})()"
 
@@ -86,9 +121,9 @@ def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
     answer, as one learner file.  The mutant file runs in a namespace of its own, as when it is imported in learning
     mode, with its line numbers kept (the verdicts show its lines)."""
     text = Path(mutant.file).read_text(encoding="utf-8")
-    text = re.sub(r"^from kata\.mutants import mutant[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
+    text = re.sub(r"^from kata\.mutants import (mutant|answer)[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
     text = re.sub(r"^from kata import (\w+)[ \t]*$", lambda m: _ANYTHING.format(name=m.group(1)), text, flags=re.M)
-    shown = f"tests/mutants/{Path(mutant.file).name}"
+    shown = f"tests/{Path(mutant.file).parent.name}/{Path(mutant.file).name}"
     source = reference.read_text(encoding="utf-8")
     source += ("\n\n# ---- the wrong answer under test ----\n"
                f"_kata_space = {{'__name__': 'kata_mutants', '_kata_found': {{}}}}\n"
@@ -120,24 +155,47 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
             source, shown, extra = _chapter_source(config, chapter, settings, mutant)
         except BadSubmissionFile as err:
             raise LearnerImportError(err.verdict) from None
-        uid = gid = None
-        zygote = _zygote(config)
-        if zygote.isolation == "root":
-            base = int(os.environ.get("KATA_SANDBOX_UID", "61000"))
-            uid = gid = base + int(chapter.number)
-        hide = [str(catalog.ROOT)] + ([str(chapter.root)] if chapter.root != catalog.ROOT else [])
-        if settings.submission is not None:
-            hide.append(str(settings.submission))
-        hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
         temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
-        session = client.Session(zygote, client.Chapter(chapter.key, source, shown, uid, gid, hide, extra),
-                                 limits(config), temp)
+        session = _new_session(config, chapter, settings, source, shown, extra, temp)
         # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
         # chapter met again later simply starts a new worker).
         for other_key in list(sessions):
             sessions.pop(other_key).close()
         sessions[key] = session
     return session
+
+
+def _new_session(config: pytest.Config, chapter: catalog.Chapter | None, settings: Any, source: bytes, shown: str,
+                 extra: dict[str, str], temp: list[Path]) -> client.Session:
+    """A session for ``source`` set up as the chapter's learner session is: its uid, the folders it hides, limits."""
+    uid = gid = None
+    zygote = _zygote(config)
+    number = int(chapter.number) if chapter is not None else 0
+    if zygote.isolation == "root":
+        uid = gid = _uid_block(config).uid(number)
+    hide = [str(catalog.ROOT)] + ([str(chapter.root)] if chapter is not None and chapter.root != catalog.ROOT
+                                  else [])
+    if settings.submission is not None:
+        hide.append(str(settings.submission))
+    hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
+    key = chapter.key if chapter is not None else "00_selftest"
+    return client.Session(zygote, client.Chapter(key, source, shown, uid, gid, hide, extra), limits(config), temp)
+
+
+UID_BLOCK = pytest.StashKey["uids.UidBlock"]()
+
+
+def _uid_block(config: pytest.Config) -> uids.UidBlock:
+    """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and no
+    other submission shares them (:mod:`kata.sandbox.uids`)."""
+    block = config.stash.get(UID_BLOCK, None)
+    if block is None:
+        try:
+            block = uids.allocate()
+        except uids.NoUids as err:
+            raise client.SandboxError(f"no sandbox uids: {err}") from None
+        config.stash[UID_BLOCK] = block
+    return block
 
 
 def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any, exercise: str | None,
@@ -185,6 +243,9 @@ def unconfigure(config: pytest.Config) -> None:
     z = config.stash.get(ZYGOTE, None)
     if z is not None:
         z.close()
+    block = config.stash.get(UID_BLOCK, None)
+    if block is not None:
+        block.release()  # after the zygote (and so every worker under these uids) is gone
 
 
 

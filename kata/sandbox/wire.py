@@ -12,7 +12,10 @@ Decoding never runs code from the other side: classes are resolved only from all
 """
 from __future__ import annotations
 
+import builtins
 import collections
+import dataclasses
+import enum
 import importlib
 import json
 import pathlib
@@ -40,7 +43,8 @@ MAX_VALUES = 250_000
 MAX_ELEMENTS = 1 << 26
 
 #: Modules whose classes and functions may be rebuilt from their names.
-ALLOWED_MODULES = ("torch", "numpy", "kata.portable", "collections", "builtins", "functools", "math", "operator")
+ALLOWED_MODULES = ("torch", "numpy", "kata.portable", "collections", "builtins", "functools", "math", "operator",
+                   "enum")
 ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "int", "float", "str", "bool", "bytes", "object", "len", "abs",
                     "min", "max", "sum", "frozenset"}
 
@@ -51,6 +55,16 @@ class WireError(Exception):
 
 class WireTimeout(WireError):
     """Decoding a reply went past the call's deadline (charged to the call that sent it)."""
+
+
+#: NumPy kinds whose values are plain bytes (numbers, booleans, fixed-size text and bytes, dates and durations).
+ARRAY_KINDS = "biufcUSMm"
+#: Most members of a learner's enum class, and most elements of an object array, that cross.
+MAX_MEMBERS = 1000
+MAX_OBJECT_ITEMS = 100_000
+#: Built-in exception classes, rebuilt by name (they run no code of the other side).
+BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
+                      if isinstance(obj, type) and issubclass(obj, BaseException)}
 
 
 # -- frames --------------------------------------------------------------------------------------------------------
@@ -143,6 +157,120 @@ def mro_names(obj: Any) -> list[str]:
         except AttributeError:
             pass
     return out
+
+
+_STAND_INS: dict[tuple, type] = {}
+
+
+def _cached(key: tuple, make: Callable[[], Any]) -> Any:
+    """A stand-in class made once per key (at most 10,000 kept)."""
+    cls = _STAND_INS.get(key)
+    if cls is None:
+        cls = make()
+        if len(_STAND_INS) < 10_000:
+            _STAND_INS[key] = cls
+    return cls
+
+
+def _names(own: str) -> tuple[str, str, str]:
+    """(module, qualified name, class name) of ``module:qualname``."""
+    module, _, qual = own.partition(":")
+    name = qual.rsplit(".", 1)[-1]
+    return module, qual, name if name.isidentifier() else "Learner"
+
+
+def _clipped(mro: Any) -> list[str]:
+    return [clip(str(m), 300) for m in list(mro)[:50]]
+
+
+def _nearest(mro: list[str], base: type) -> tuple[type, str | None]:
+    """The first class of ``mro`` that resolves here and derives from ``base`` (``base`` if none), and the name of
+    the class the value really has when that one does not resolve (a learner's class)."""
+    own = None
+    for name in mro:
+        found: Any = None
+        if name.startswith("builtins:") and name[9:] in BUILTIN_EXCEPTIONS:
+            found = BUILTIN_EXCEPTIONS[name[9:]]
+        else:
+            try:
+                found = resolve(name)
+            except Exception:
+                found = None
+        if isinstance(found, type) and issubclass(found, base):
+            return found, own
+        own = own or name
+    return base, own
+
+
+def stand_in(mro: list[str], base: type) -> type:
+    """The class a value of the other side has, as far as checks can tell: the class itself where it resolves from
+    an allow-listed module, else a subclass of its nearest such base with the same name, module and qualified name
+    (so that ``isinstance`` against torch and built-in types, ``type(x).__name__`` and the verdicts' type names are
+    what they are in learning mode).  None of the other side's code comes with it."""
+    mro = _clipped(mro)
+
+    def make() -> type:
+        found, own = _nearest(mro, base)
+        if own is None:
+            return found
+        module, qual, name = _names(own)
+        try:
+            return type(name, (found,), {"__module__": module, "__qualname__": qual})
+        except TypeError:  # a base that cannot be subclassed (bool, a final torch type)
+            return found
+
+    return cast(type, _cached((tuple(mro), base), make))
+
+
+def _stand_in_enum(mro: list[str], members: list[tuple[str, Any]]) -> type[enum.Enum]:
+    mro = _clipped(mro)
+
+    def make() -> type:
+        found, own = _nearest(mro, enum.Enum)
+        if own is None:
+            raise WireError("an enum class without members of its own")
+        module, qual, name = _names(own)
+        return cast(Any, found)(name, list(members), module=module, qualname=qual)
+
+    return cast(type[enum.Enum], _cached((tuple(mro), tuple((n, repr(v)) for n, v in members)), make))
+
+
+def _stand_in_namedtuple(mro: list[str], fields: list[str]) -> type:
+    mro = _clipped(mro)
+
+    def make() -> type:
+        module, qual, name = _names(mro[0] if mro else "learner:Learner")
+        made: Any = collections.namedtuple(name, fields, rename=True, module=module)  # type: ignore[misc]
+        made.__qualname__ = qual
+        return cast(type, made)
+
+    return cast(type, _cached((tuple(mro), tuple(fields), "namedtuple"), make))
+
+
+def _stand_in_dataclass(mro: list[str], fields: list[str], eq: bool, frozen: bool) -> type:
+    mro = _clipped(mro)
+
+    def make() -> type:
+        module, qual, name = _names(mro[0] if mro else "learner:Learner")
+        return dataclasses.make_dataclass(name, fields, eq=eq, frozen=frozen,
+                                          namespace={"__module__": module, "__qualname__": qual})
+
+    return cast(type, _cached((tuple(mro), tuple(fields), eq, frozen, "dataclass"), make))
+
+
+def _is_plain_dataclass(v: Any) -> bool:
+    """A dataclass instance of a class that defines nothing but its fields (its methods would have to run where the
+    learner's code runs: such an instance stays there as a handle)."""
+    cls = type(v)
+    if not dataclasses.is_dataclass(cls) or is_allowed_class(cls):
+        return False
+    for klass in cls.__mro__[:-1]:
+        for name, attr in vars(klass).items():
+            if name.startswith("__") and name.endswith("__"):
+                continue
+            if callable(attr) or isinstance(attr, (property, staticmethod, classmethod)):
+                return False
+    return True
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -331,13 +459,18 @@ class Encoder:
             return {"Ellipsis": 1}
         if isinstance(v, np.dtype):
             return {"npdtype": v.str if v.names is None else str(v)}
-        if isinstance(v, np.generic):
+        if isinstance(v, np.generic) and v.dtype.kind in ARRAY_KINDS:
             arr = np.asarray(v)
             return {"npscalar": arr.dtype.str, "B": self.buffer(arr.tobytes())}
         if isinstance(v, torch.Tensor):
             return {"t": self.tensor(v)}
-        if isinstance(v, np.ndarray) and v.dtype.kind in "biufc":
+        if isinstance(v, np.ndarray) and v.dtype.kind in ARRAY_KINDS:
             return {"a": self.array(v)}
+        if isinstance(v, np.ndarray) and v.dtype == object and v.size <= MAX_OBJECT_ITEMS:
+            return {"oa": {"shape": list(v.shape), "items": [self.value(x) for x in v.reshape(-1).tolist()]}}
+        data = self.builtin_subclass(v)
+        if data is not None:
+            return data
         if isinstance(v, torch.Generator):
             return {"gen": self.generator(v)}
         if (isinstance(v, pathlib.PurePath) or getattr(t, "_kata_path", False)) and self.file_map is not None:
@@ -355,6 +488,45 @@ class Encoder:
         if self.allow_handles:
             return {"h": self.handle(v)}
         raise WireError(f"{type(v).__module__}.{type(v).__qualname__} cannot cross the grading boundary")
+
+    def builtin_subclass(self, v: Any) -> dict | None:
+        """A value whose class derives from a built-in kind of data (str/int/float, tuple, list, dict, set, an enum,
+        an exception) or is a dataclass of fields only: its data and its class's names (see :func:`stand_in`)."""
+        if isinstance(v, enum.Enum):
+            members = list(type(v).__members__.items())[:MAX_MEMBERS]
+            return {"enum": {"mro": mro_names(v), "name": str(v.name),
+                             "members": [[str(n), self.value(m.value)] for n, m in members]}}
+        if isinstance(v, BaseException):
+            try:
+                args = self.value(list(v.args))
+            except WireError:
+                args = {"L": [clip(str(a), 2000) for a in v.args[:20]]}
+            return {"exc": {"mro": mro_names(v), "args": args}}
+        plains: tuple[tuple[type, Any], ...] = ((str, str.__str__), (int, int.__index__), (float, float.__float__))
+        for base, plain in plains:
+            if isinstance(v, base):
+                attrs = getattr(v, "__dict__", None)
+                return {"sub": {"mro": mro_names(v), "base": base.__name__, "v": self.value(plain(v)),
+                                "attrs": self.value(dict(attrs)) if attrs else None}}
+        if isinstance(v, tuple):
+            fields = getattr(type(v), "_fields", None)
+            return {"tsub": {"mro": mro_names(v), "items": [self.value(x) for x in tuple.__iter__(v)],
+                             "fields": [str(f) for f in fields] if isinstance(fields, tuple) else None}}
+        if isinstance(v, dict):
+            factory = self.value(v.default_factory) if isinstance(v, collections.defaultdict) else None
+            return {"dsub": {"mro": mro_names(v), "items": [[self.value(k), self.value(x)] for k, x in dict.items(v)],
+                             "factory": factory, "dd": isinstance(v, collections.defaultdict)}}
+        kinds: tuple[Any, ...] = (list, set, frozenset)
+        for kind in kinds:
+            if isinstance(v, kind):
+                return {"csub": {"mro": mro_names(v), "base": kind.__name__,
+                                 "items": [self.value(x) for x in kind.__iter__(v)]}}
+        if _is_plain_dataclass(v):
+            params = getattr(type(v), "__dataclass_params__", None)
+            return {"dc": {"mro": mro_names(v), "eq": bool(getattr(params, "eq", True)),
+                           "frozen": bool(getattr(params, "frozen", False)),
+                           "fields": [[f.name, self.value(getattr(v, f.name))] for f in dataclasses.fields(v)]}}
+        return None
 
     # keyed objects ---------------------------------------------------------------------------------------------
     def handle(self, v: Any) -> dict:
@@ -454,7 +626,8 @@ def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
                                            else t.untyped_storage().device),
                              "rg": bool(t.requires_grad), "leaf": bool(t.is_leaf),
                              "fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
-                             "param": isinstance(t, torch.nn.Parameter), "ver": int(t._version),
+                             "param": isinstance(t, torch.nn.Parameter), "ver": version_of(t), "inf": bool(t.is_inference()),
+                             "hooks": len(t._backward_hooks or {}) if t.is_leaf and t.requires_grad else 0,
                              "sub": qualified_name(type(t)) if type(t) not in (torch.Tensor, torch.nn.Parameter)
                              and is_allowed_class(type(t)) else None}
     if t.layout != torch.strided:
@@ -473,6 +646,11 @@ def tensor_state(enc: Encoder, t: torch.Tensor) -> dict:
     return state
 
 
+def version_of(t: torch.Tensor) -> int:
+    """The tensor's version counter; -1 for a tensor made under ``torch.inference_mode()``, which has none."""
+    return -1 if t.is_inference() else int(t._version)
+
+
 def tensor_fingerprint(t: torch.Tensor) -> tuple:
     """What changes when a tensor is changed in place (data, metadata, autograd state)."""
     try:
@@ -482,7 +660,7 @@ def tensor_fingerprint(t: torch.Tensor) -> tuple:
     except Exception:
         data = 0
     grad = t.grad if t.is_leaf else None
-    return (t._version, data, tuple(t.shape), t.stride(), t.storage_offset(), t.dtype, str(t.device),
+    return (version_of(t), data, tuple(t.shape), t.stride(), t.storage_offset(), t.dtype, str(t.device),
             t.requires_grad, None if grad is None else (id(grad), tensor_fingerprint(grad)))
 
 
@@ -490,7 +668,7 @@ def fingerprint(obj: Any) -> Any:
     if isinstance(obj, torch.Tensor):
         return tensor_fingerprint(obj)
     if isinstance(obj, np.ndarray):
-        return (zlib.crc32(np.ascontiguousarray(obj).tobytes()) if obj.dtype.kind in "biufc" else 0, obj.shape)
+        return (zlib.crc32(np.ascontiguousarray(obj).tobytes()) if obj.dtype.kind in ARRAY_KINDS else 0, obj.shape)
     if isinstance(obj, torch.Generator):
         return zlib.crc32(obj.get_state().numpy().tobytes())
     if hasattr(obj, "__dict__"):
@@ -524,7 +702,8 @@ class Decoder:
 
     def __init__(self, table: ObjectTable, header: dict, buffers: list[memoryview], *,
                  make_nonleaf: Callable[[str, dict, torch.Tensor], torch.Tensor] | None = None,
-                 file_map: Callable[[Any], Any] | None = None, deadline: float | None = None):
+                 file_map: Callable[[Any], Any] | None = None,
+                 leaf_hooks: Callable[[torch.Tensor], None] | None = None, deadline: float | None = None):
         self.table = table
         self.deadline = deadline  # time.monotonic() by which decoding must be done (the call's own deadline)
         self.count = 0  # values decoded so far (at most MAX_VALUES)
@@ -535,6 +714,7 @@ class Decoder:
         self.done: set[str] = set()
         self.storages_done: set[str] = set()
         self.make_nonleaf = make_nonleaf
+        self.leaf_hooks = leaf_hooks  # a leaf whose gradient hooks live on the other side
         self.file_map = file_map
         self.depth = 0
         self.version_updates: list[tuple[torch.Tensor, int]] = []
@@ -607,9 +787,27 @@ class Decoder:
             return np.dtype(str(body))
         if tag == "npscalar":
             dtype = np.dtype(str(body))
-            if dtype.kind not in "biufc":
+            if dtype.kind not in ARRAY_KINDS:
                 raise WireError("bad numpy scalar")
             return np.frombuffer(self.buffer(v["B"]), dtype=dtype, count=1)[0]
+        if tag == "oa":
+            shape = tuple(int(x) for x in body["shape"])
+            items = [self.value(x) for x in body["items"][:MAX_OBJECT_ITEMS]]
+            if len(shape) > 64 or any(n < 0 for n in shape) or int(np.prod(shape)) != len(items):
+                raise WireError("bad object array")
+            out = np.empty(len(items), dtype=object)
+            for i, x in enumerate(items):
+                out[i] = x
+            return out.reshape(shape)
+        if tag in ("enum", "exc", "sub", "tsub", "dsub", "csub", "dc"):
+            if not isinstance(body, dict) or not isinstance(body.get("mro"), list):
+                raise WireError("bad value")
+            try:
+                return self._builtin_subclass(tag, body)
+            except WireError:
+                raise
+            except Exception as err:  # a name or shape the built-in constructors refuse
+                raise WireError(f"bad {tag} value: {type(err).__name__}") from None
         if tag == "t":
             return self.keyed(body)
         if tag == "a":
@@ -645,6 +843,74 @@ class Decoder:
                 raise WireError("paths are not accepted here")
             return self.file_map(body)
         raise WireError(f"unknown tag {tag!r}")
+
+    def _builtin_subclass(self, tag: str, body: dict) -> Any:
+        """A value of a class derived from a built-in kind of data, rebuilt with its class or a stand-in for it; no
+        method of that class runs here (only the built-in base's constructor)."""
+        mro = [str(m) for m in body["mro"]]
+        if tag == "enum":
+            members = [(clip(str(n), 300), self.value(x)) for n, x in body["members"][:MAX_MEMBERS]]
+            found, own = _nearest(mro, enum.Enum)
+            cls = found if own is None else _stand_in_enum(mro, members)
+            try:
+                return cast(Any, cls)[str(body["name"])]
+            except (KeyError, TypeError):
+                raise WireError("unknown enum member") from None
+        if tag == "exc":
+            cls = stand_in(mro, BaseException)
+            err = cast(Any, cls).__new__(cls)
+            args = self.value(body["args"])
+            err.args = tuple(args) if isinstance(args, list) else ()
+            return err
+        if tag == "sub":
+            scalar: Any = {"str": str, "int": int, "float": float}[str(body["base"])]
+            plain = self.value(body["v"])
+            if type(plain) is not scalar:
+                raise WireError("bad value")
+            obj = scalar.__new__(stand_in(mro, scalar), plain)
+            attrs = self.value(body["attrs"]) if body.get("attrs") is not None else None
+            if isinstance(attrs, dict) and hasattr(obj, "__dict__"):
+                cast(Any, obj).__dict__.update({str(k): x for k, x in attrs.items()})
+            return obj
+        if tag == "tsub":
+            items = [self.value(x) for x in body["items"]]
+            fields = body.get("fields")
+            near, own = _nearest(mro, tuple)
+            if own is None:  # the class itself (torch.return_types.max, a namedtuple of torch)
+                return cast(Any, near)._make(items) if hasattr(near, "_make") else cast(Any, near)(items)
+            if near is tuple and isinstance(fields, list):
+                made: Any = _stand_in_namedtuple(mro, [clip(str(f), 300) for f in fields[:MAX_MEMBERS]])
+                return made._make(items)
+            cls = stand_in(mro, tuple)
+            return tuple.__new__(cls, items) if near is tuple else cast(Any, cls)(items)
+        if tag == "dsub":
+            pairs = [(self.value(k), self.value(x)) for k, x in body["items"]]
+            cls = stand_in(mro, collections.defaultdict if body.get("dd") else dict)
+            obj = cast(Any, cls).__new__(cls)
+            if body.get("dd"):
+                factory = self.value(body["factory"]) if body.get("factory") is not None else None
+                collections.defaultdict.__init__(obj, factory if callable(factory) else None, pairs)
+            else:
+                dict.__init__(obj, pairs)
+            return obj
+        if tag == "csub":
+            items = [self.value(x) for x in body["items"]]
+            kind: Any = {"list": list, "set": set, "frozenset": frozenset}[str(body["base"])]
+            cls = stand_in(mro, kind)
+            if kind is frozenset:
+                return frozenset.__new__(cls, items)
+            obj = cast(Any, cls).__new__(cls)
+            kind.__init__(obj, items)
+            return obj
+        fields = [(clip(str(n), 300), self.value(x)) for n, x in body["fields"][:MAX_MEMBERS]]
+        if not all(n.isidentifier() and not n.startswith("_") for n, _ in fields):
+            raise WireError("bad dataclass field")
+        cls = _stand_in_dataclass(mro, [n for n, _ in fields], bool(body.get("eq", True)),
+                                  bool(body.get("frozen")))
+        obj = object.__new__(cls)
+        for n, x in fields:
+            object.__setattr__(obj, n, x)
+        return obj
 
     def storage(self, key: str) -> torch.UntypedStorage | None:
         if key is None:
@@ -739,7 +1005,7 @@ class Decoder:
 
     def _array(self, key: str, state: dict, known: Any) -> np.ndarray:
         dtype = np.dtype(str(state["dtype"]))
-        if dtype.kind not in "biufc":
+        if dtype.kind not in ARRAY_KINDS:
             raise WireError("bad array dtype")
         shape = tuple(int(x) for x in state["shape"])
         self._count_elements(shape)
@@ -776,6 +1042,24 @@ class Decoder:
         if device.type != "meta":
             self._count_elements(shape)
         _check_bounds(storage, dtype, shape, stride, offset)
+        inference = bool(state.get("inf"))
+        if isinstance(known, torch.Tensor) and known.is_inference() != inference:
+            known = None  # a tensor cannot become (or stop being) an inference tensor in place
+        if inference:
+            # Made under torch.inference_mode() on the other side: an inference tensor here too (no version counter,
+            # no autograd, no in-place change outside inference mode), viewing the same memory.
+            with torch.inference_mode():
+                if isinstance(known, torch.Tensor):
+                    known.set_(storage, offset, shape, stride)
+                    t = known
+                else:
+                    t = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
+                    if state.get("sub"):
+                        sub = resolve(state["sub"])
+                        if isinstance(sub, type) and issubclass(sub, torch.Tensor):
+                            t = t.as_subclass(sub)
+            self.table.register(t, key)
+            return t
         if isinstance(known, torch.Tensor):
             t = known
             here = t.untyped_storage()
@@ -805,6 +1089,8 @@ class Decoder:
                 t = self.make_nonleaf(key, state, base)
             else:
                 t = base.requires_grad_(True)
+            if self.leaf_hooks is not None and t.is_leaf and t.requires_grad and int(state.get("hooks") or 0) > 0:
+                self.leaf_hooks(t)
         self.table.register(t, key)
         if t.is_leaf:
             grad = self.keyed(state["grad"]) if state.get("grad") else None
@@ -849,7 +1135,7 @@ def set_versions(updates: list[tuple[torch.Tensor, int]]) -> None:
     if setter is None:
         return
     for t, version in updates:
-        if t._version != version and version >= 0:
+        if version >= 0 and not t.is_inference() and t._version != version:
             try:
                 setter((t,), (version,))
             except Exception:

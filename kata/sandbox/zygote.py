@@ -42,6 +42,8 @@ def _userns_works() -> bool:
 
 
 ISOLATION_TEXT = messages.ISOLATION_TEXT
+#: Set to ``try`` by ``kata grade --isolation basic``: the system-call filter is then installed where it can be.
+SYSCALL_FILTER_ENV = "KATA_SYSCALL_FILTER"
 
 
 class Zygote:
@@ -53,6 +55,9 @@ class Zygote:
         from kata import catalog
 
         self.isolation = isolation or strongest_isolation()
+        #: ``require`` (default): a worker that cannot install its system-call filter stops before it reads learner
+        #: code; ``try``: it goes on without (only with ``--isolation basic``, asked for explicitly).
+        self.syscall_filter = "try" if os.environ.get(SYSCALL_FILTER_ENV) == "try" else "require"
         self._ready = False
         self._buffer = b""
         if control is not None:
@@ -119,6 +124,7 @@ class Zygote:
         self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            config = {**config, "syscall_filter": self.syscall_filter}
             socket.send_fds(self.control, [json.dumps({"op": "spawn", "config": config}).encode()],
                             [theirs.fileno()])
         except OSError as err:

@@ -17,12 +17,12 @@ import pytest
 
 from hostile import BYSTANDER, CASES, SLOTS, Hostile
 from kata import catalog, grading, report
-from kata.sandbox import client, zygote
+from kata.sandbox import client, uids, zygote
 
 #: Small limits keep the catalogue quick and are still generous for the references on a busy 2-core machine.
 CHECK_TIMEOUT = 10.0
 BUDGET = 200.0
-SANDBOX_UIDS = range(61000, 61100)
+SANDBOX_UIDS = uids.HIGH  # where each run's own block of uids is taken (kata.sandbox.uids)
 WORLD_WRITABLE = ("/dev/shm", "/var/tmp", "/run/lock")
 
 ISOLATION = client.strongest_isolation()

@@ -37,6 +37,13 @@ def hard_coded(seed, shape):
     return torch.tensor([[0.4963, 0.7682], [0.0885, 0.1320]])
 
 
+@mutant("01", "same_random_twice", expect="メモリ")
+def one_draw_returned_twice(seed, n):
+    torch.manual_seed(seed)
+    first = torch.randn(n)
+    return first, first
+
+
 @mutant("01", "same_random_twice", expect="値が違います")
 def seeds_once(seed, n):
     torch.manual_seed(seed)
@@ -87,3 +94,12 @@ def private_generators(seed, n):
     first = torch.randn(n, generator=torch.Generator().manual_seed(seed))
     second = torch.randn(n, generator=torch.Generator().manual_seed(seed))
     return first, second
+
+
+@mutant("01", "rand_with_generator", expect=("使えません", "torch.random.manual_seed"))
+def seeds_global_and_restores_it(seed, n):
+    state = torch.get_rng_state()
+    torch.random.manual_seed(seed)
+    out = torch.rand(n)
+    torch.set_rng_state(state)
+    return out

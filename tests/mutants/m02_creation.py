@@ -88,6 +88,23 @@ def explicit_float64(shape):
 
 # -- make_rand / make_randn ----------------------------------------------------------------------------------------
 
+@mutant("02", "make_rand", expect="generator")
+def rand_from_a_copy_of_the_generator(shape, generator):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(generator.initial_seed()))
+
+
+@mutant("02", "make_randn", expect="generator")
+def randn_from_a_copy_of_the_generator(shape, generator):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(generator.initial_seed()))
+
+
+@mutant("02", "make_rand", expect="generator")
+def rand_draws_one_extra(shape, generator):
+    out = torch.rand(shape, generator=generator)
+    torch.rand(1, generator=generator)
+    return out
+
+
 @mutant("02", "make_rand", expect="乱数状態")
 def global_rand(shape, generator):
     return torch.rand(shape)
@@ -129,7 +146,7 @@ def float64_randn(shape, generator):
     return torch.randn(shape, generator=generator, dtype=torch.float64)
 
 
-@mutant("02", "make_randn", expect="状態が進んだ")
+@mutant("02", "make_randn", expect=("generator", "状態が"))
 def fresh_generator(shape, generator):
     return torch.randn(shape, generator=torch.Generator())
 
@@ -244,3 +261,12 @@ def through_float64(t, dtype):
 @mutant("02", "cast_dtype", expect=("が違います", "0 の方へ切り捨て", "floor"))
 def floors_instead_of_truncating(t, dtype):
     return t.floor().to(dtype) if t.is_floating_point() and not dtype.is_floating_point else t.to(dtype)
+
+
+@mutant("02", "make_rand", expect=("使えません", "torch.manual_seed"))
+def seeds_global_and_restores_it(shape, generator):
+    state = torch.get_rng_state()
+    torch.manual_seed(0)
+    out = torch.rand(shape, generator=generator)
+    torch.set_rng_state(state)
+    return out

@@ -224,3 +224,23 @@ def divides_by_the_l1_norm(A):
 @mutant("05", "row_normalize", expect="値が違います")
 def divides_by_the_absolute_sum(A):
     return A / A.sum(dim=1, keepdim=True).abs()
+
+
+# Right values, but with the Python loop the prompt forbids (a rule read from the source text).
+
+@mutant("05", "batched_matmul", expect=("ループ", "while"))
+def while_loop_over_the_batch(a, b):
+    out = torch.empty(a.shape[0], a.shape[1], b.shape[2], dtype=a.dtype)
+    i = 0
+    while i < a.shape[0]:
+        out[i] = a[i] @ b[i]
+        i += 1
+    return out
+
+
+@mutant("05", "outer_sum", expect=("ループ", "for"))
+def for_loop_over_rows(a, b):
+    out = torch.empty(a.shape[0], b.shape[0], dtype=a.dtype)
+    for i in range(a.shape[0]):
+        out[i] = a[i] + b
+    return out

@@ -5,7 +5,9 @@ their own ``name``.
 """
 import numpy as np
 import torch
+import torch.nn.functional as functional
 from torch import nn
+from torch import sigmoid as logistic
 
 from kata.mutants import mutant
 
@@ -253,3 +255,65 @@ def overwrites_input(x):
 def one_layer_short(sizes):
     # range(len(sizes) - 2): the last Linear is never made.
     return nn.Sequential(*_layers(sizes[:-1]))
+
+
+# Evasions of the rule read from the source text (each spelling of a forbidden op is a kind of its own).
+
+def _squash(z):
+    return torch.tanh(z)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "logistic"))
+def imported_under_another_name(x):
+    return 2 * logistic(2 * x) - 1
+
+
+@mutant("08", "my_tanh", expect=("使えません", "functional.sigmoid"))
+def through_an_aliased_functional_module(x):
+    return 2 * functional.sigmoid(2 * x) - 1
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.Tensor.tanh"))
+def unbound_tensor_method(x):
+    return torch.Tensor.tanh(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "T.tanh"))
+def aliased_torch_module(x):
+    T = torch
+    return T.tanh(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.tanh", "m08_modules.py"))
+def hidden_in_a_helper(x):
+    return _squash(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "nn.Tanh"))
+def tanh_layer(x):
+    return nn.Tanh()(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.special.expit"))
+def sigmoid_under_its_special_name(x):
+    return 2 * torch.special.expit(2 * x) - 1
+
+
+@mutant("08", "my_tanh", expect=("使えません", "torch.ops.aten.tanh"))
+def aten_operator(x):
+    return torch.ops.aten.tanh.default(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "getattr"))
+def name_built_at_run_time(x):
+    return getattr(torch, "tan" + "h")(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "__import__"))
+def imported_at_run_time(x):
+    return __import__("torch").tanh(x)
+
+
+@mutant("08", "my_tanh", expect=("使えません", "eval"))
+def evaluated_text(x):
+    return eval("torch.ta" + "nh")(x)

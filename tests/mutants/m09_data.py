@@ -223,3 +223,12 @@ def draws_from_the_global_rng_while_building(dataset, batch_size, shuffle, drop_
     start = int(torch.randint(0, 1, ()))  # always 0, but it moves the global generator on before the shuffle
     return data.DataLoader(data.Subset(dataset, range(start, len(dataset))), batch_size=batch_size, shuffle=shuffle,
                            drop_last=drop_last)
+
+
+@mutant("09", "seeded_loader", expect=("使えません", "torch.manual_seed"))
+def seeds_global_generator_then_restores_it(dataset, batch_size, seed):
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ())))
+    torch.set_rng_state(state)
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator)

@@ -2,6 +2,7 @@
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.functional import binary_cross_entropy_with_logits as stable_loss
 
 from kata.mutants import mutant
 
@@ -191,3 +192,20 @@ def model_moved_to_the_batch(model, optimizer, loss_fn, inputs, labels):
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+# Evasions of the rule read from the source text.
+
+@mutant("10", "bce_manual", expect=("使えません", "stable_loss"))
+def builtin_imported_under_another_name(logits, targets):
+    return stable_loss(logits, targets)
+
+
+@mutant("10", "bce_manual", expect=("使えません", "getattr"))
+def builtin_looked_up_by_a_built_name(logits, targets):
+    return getattr(F, "binary_cross_entropy" + "_with_logits")(logits, targets)
+
+
+@mutant("10", "bce_manual", expect=("使えません", "nn.modules.loss.BCEWithLogitsLoss"))
+def builtin_module_by_its_full_path(logits, targets):
+    return nn.modules.loss.BCEWithLogitsLoss()(logits, targets)

@@ -177,6 +177,19 @@ def forgets_eval_mode(model, loader, loss_fn):
     return total / count
 
 
+@mutant("11", "evaluate_loss", expect="model.training")
+def puts_training_mode_back_eval(model, loader, loss_fn):
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            total += _batch_loss(model, loss_fn, inputs, labels).item() * len(labels)
+            count += len(labels)
+    model.train(was_training)
+    return total / count
+
+
 @mutant("11", "evaluate_loss", expect="値が違います")
 def mean_of_batch_means_eval(model, loader, loss_fn):
     model.eval()

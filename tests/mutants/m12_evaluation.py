@@ -237,7 +237,39 @@ def meshgrid_xy(step=0.01):
     return torch.stack([xx1, xx2], dim=-1)
 
 
+@mutant("12", "predict_labels", expect="学習モード")
+def never_switches_to_eval(model, x):
+    with torch.no_grad():
+        return (torch.sigmoid(model(x)).squeeze(1) >= 0.5).long()
+
+
+@mutant("12", "predict_labels", expect="model.training")
+def puts_training_mode_back(model, x):
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = (torch.sigmoid(model(x)).squeeze(1) >= 0.5).long()
+    model.train(was_training)
+    return out
+
+
 # -- predict_grid ------------------------------------------------------------------------------------------------
+
+@mutant("12", "predict_grid", expect="学習モード")
+def grid_never_switches_to_eval(model, grid):
+    with torch.no_grad():
+        return torch.sigmoid(model(grid.to(next(model.parameters()).device)))
+
+
+@mutant("12", "predict_grid", expect="model.training")
+def grid_puts_training_mode_back(model, grid):
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = torch.sigmoid(model(grid.to(next(model.parameters()).device)))
+    model.train(was_training)
+    return out
+
 
 @mutant("12", "predict_grid", expect="範囲を外れた")
 def returns_logits(model, grid):
