@@ -141,6 +141,12 @@ def test_make_loader_returns_dataloader(sub, gen):
     expect_type(sub.make_loader(IndexDataset(randint(gen, 1, 20)), 4, False), data.DataLoader, name="make_loader(...)")
 
 
+def test_make_loader_keeps_num_workers_at_zero(sub, gen):
+    """The prompt: num_workers stays at its default, 0 (the batches are made in this process)."""
+    loader = _made_loader(sub.make_loader(IndexDataset(randint(gen, 1, 20)), randint(gen, 1, 5), False))
+    expect_equal(loader.num_workers, 0, name="DataLoader の num_workers")
+
+
 def test_make_loader_batch_count_source(sub):
     """2500 items in batches of 128: 20 batches, the last of 68; 19 full batches with drop_last."""
     for drop_last, count, last in ((False, 20, 68), (True, 19, 128)):
@@ -241,12 +247,15 @@ def test_seeded_loader_depends_on_seed(sub, gen):
            name="データの順番", first=s1, second=s2)
 
 
-def test_seeded_loader_matches_reference(sub, ref, gen):
+def test_seeded_loader_yields_every_item_once_in_batches(sub, gen):
+    """What the prompt promises and no more: batches of batch_size (the last one shorter), every item exactly once.
+    The order itself is the learner's generator's to choose (any generator seeded from seed keeps the promise)."""
     n, batch, seed = randint(gen, 10, 60), randint(gen, 1, 10), randint(gen, 0, 2**31 - 1)
-    seed_all(randint(gen, 0, 2**31 - 1))
-    actual = _order(sub.seeded_loader(IndexDataset(n), batch, seed))
-    expected = _order(ref.seeded_loader(IndexDataset(n), batch, seed))
-    expect_tensor(actual, expected, name=f"seed={seed} のときのデータの順番")
+    batches = list(sub.seeded_loader(IndexDataset(n), batch, seed))
+    sizes = [len(b) for b in batches]
+    expect_equal(sizes, [batch] * (n // batch) + ([n % batch] if n % batch else []),
+                 name=f"seed={seed}、{n} 件、batch_size={batch} のときの各バッチの件数")
+    expect_tensor(torch.sort(_cat(batches)).values, torch.arange(n), name="出てきたデータ (並べ替えたもの)")
 
 
 def test_seeded_loader_leaves_global_rng(sub, gen):

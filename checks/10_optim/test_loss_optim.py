@@ -16,7 +16,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from kata import devices, hints, inputs, messages
-from kata.compare import expect, expect_equal, expect_grad, expect_scalar, expect_tensor, expect_type, fail
+from kata.compare import (
+    expect,
+    expect_equal,
+    expect_grad,
+    expect_scalar,
+    expect_tensor,
+    expect_type,
+    expect_unchanged,
+    fail,
+)
 from kata.oprules import forbid
 from kata.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
 from kata.staticrules import forbid_in_source
@@ -163,6 +172,31 @@ def test_bce_manual_finite_for_large_logits(sub, gen):
     expect_tensor(loss, F.binary_cross_entropy_with_logits(logits.detach(), targets), name="戻り値 (損失)",
                   rtol=1e-5, atol=1e-5)
     _expect_loss_with_gradient(loss, logits, targets)
+
+
+def test_bce_manual_averages_over_every_element(sub, gen):
+    """The mean of every element, whatever the number of dimensions: pinned to 2-D and 3-D inputs whose first
+    dimension is not their number of elements (a sum divided by len(logits) passes on 1-D inputs only)."""
+    for shape in ((inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5)),
+                  (inputs.randint(gen, 2, 4), inputs.randint(gen, 2, 4), inputs.randint(gen, 2, 4))):
+        logits = inputs.tensor(gen, shape, torch.float32) * 3
+        targets = torch.randint(0, 2, shape, generator=gen).float()
+        expect_tensor(sub.bce_manual(logits, targets), F.binary_cross_entropy_with_logits(logits, targets),
+                      name=f"形状 {shape} の logits に対する bce_manual の戻り値")
+
+
+def test_bce_manual_leaves_inputs_alone(sub, gen):
+    """logits with negative and positive values (an in-place clamp or abs shows on them) and targets are unchanged."""
+    logits, targets = _logits_targets(gen)
+    while logits.numel() < 2:  # room for a negative and a positive logit
+        logits, targets = _logits_targets(gen)
+    first, last = (0,) * logits.dim(), tuple(size - 1 for size in logits.shape)
+    logits[first] = -abs(float(logits[first])) - 1.0  # a negative logit and a positive one: pinned, not by chance
+    logits[last] = abs(float(logits[last])) + 1.0
+    logits_before, targets_before = logits.clone(), targets.clone()
+    sub.bce_manual(logits, targets)
+    expect_unchanged(logits, logits_before, "logits")
+    expect_unchanged(targets, targets_before, "targets")
 
 
 def test_bce_manual_source_without_builtin(sub, gen):

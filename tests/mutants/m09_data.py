@@ -103,6 +103,11 @@ class XORDataset(_Base):  # noqa: F811
 
 # -- make_loader ----------------------------------------------------------------------------------------------------
 
+@mutant("09", "make_loader", expect="num_workers")
+def two_worker_processes(dataset, batch_size, shuffle, drop_last=False):
+    return data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, num_workers=2)
+
+
 @mutant("09", "make_loader", expect=("バッチ数", "19"))
 def ignores_drop_last(dataset, batch_size, shuffle, drop_last=False):
     return data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)

@@ -35,6 +35,18 @@ def swaps_arguments(logits, targets):
 
 # -- bce_manual --------------------------------------------------------------------------------------------------
 
+@mutant("10", "bce_manual", expect="値が違います")
+def sum_divided_by_len(logits, targets):
+    per_element = logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))
+    return per_element.sum() / len(logits)
+
+
+@mutant("10", "bce_manual", expect="書き換え")
+def clamps_logits_in_place(logits, targets):
+    positive = logits.detach().clamp_(min=0) if not logits.requires_grad else logits.clamp(min=0)
+    return (positive - logits * targets + torch.log1p(torch.exp(-logits.abs()))).mean()
+
+
 @mutant("10", "bce_manual", expect=("使えません", "binary_cross_entropy_with_logits"))
 def uses_the_builtin(logits, targets):
     return nn.BCEWithLogitsLoss()(logits, targets)
