@@ -311,6 +311,33 @@ def test_in_place_never_imports_modules_planted_at_the_top_of_the_learners_repos
     assert json.loads(out.read_text(encoding="utf-8"))["score"] == 4
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_track_the_course_leaves_out_is_neither_run_nor_counted_in_max_score(tmp_path):
+    """A teacher leaves the challenges out (``[tool.kata] tracks = ["core"]`` in pyproject.toml, kata/catalog.py):
+    ``kata grade`` scores the other exercises only, and the left-out one's checks are not run.  Here chapter 01's
+    last exercise is marked as a challenge in the teacher's copy."""
+    copy = _repo_copy(tmp_path)
+    left_out = catalog.chapter_of_key("01_setup").exercises[-1]
+    data = copy / "checks" / "01_setup" / "chapter.toml"
+    text = data.read_text(encoding="utf-8")
+    data.write_text(text.replace(f"[exercises.{left_out.name}]\n",
+                                 f'[exercises.{left_out.name}]\ntrack = "challenge"\n', 1), encoding="utf-8")
+    with open(copy / "pyproject.toml", "a", encoding="utf-8") as f:
+        f.write('\n[tool.kata]\ntracks = ["core"]\n')
+    (copy / manifest.MANIFEST_NAME).write_text(manifest.render(manifest.compute(copy)), encoding="utf-8")
+    out = tmp_path / "report.json"
+    proc = _kata("grade", str(copy), "--in-place", "--chapters", "01", "--output", str(out), python_path=copy,
+                 cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    graded = json.loads(out.read_text(encoding="utf-8"))
+    kept = [e for e in catalog.chapter_of_key("01_setup").exercises if e.name != left_out.name]
+    assert [e["exercise"] for e in graded["exercises"]] == [e.name for e in kept]
+    assert graded["max_score"] == graded["score"] == sum(e.points for e in kept)
+    checks = [c["nodeid"] for e in graded["exercises"] for c in e["checks"]]
+    assert checks and not any(f"test_{left_out.name}" in c for c in checks)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.slow
 def test_kata_verify_accepts_an_intact_copy_and_names_a_changed_or_added_file(tmp_path):
