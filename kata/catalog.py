@@ -10,7 +10,22 @@ Each chapter has a data file ``checks/NN_topic/chapter.toml``::
     points = 1
     hints = ["最初のヒント (問いかけ)", "より近いヒント"]
 
+    [exercises.normalise_columns_in_place]
+    points = 2
+    track = "challenge"  # optional: "core" (the default) or "challenge"
+
 The order of ``[exercises.*]`` tables is the order in which a learner should solve them.
+
+Tracks: every exercise belongs to one track, ``core`` unless its table says ``track = "challenge"``.  A course may
+keep only some tracks with a setting in its root ``pyproject.toml`` (the grading path, so it is hashed in the
+manifest and a submission cannot change it)::
+
+    [tool.kata]
+    tracks = ["core"]   # leave the challenges out; absent: every track
+
+An exercise of a track the course leaves out is not in :attr:`Chapter.exercises`: its checks are deselected, it is
+neither run nor scored (learning mode, ``kata grade``, ``kata class grade``) and the progress table does not list it.
+It stays in :attr:`Chapter.left_out`, so that its checks and mutants still belong to it.
 """
 from __future__ import annotations
 
@@ -20,8 +35,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CHECKS", "EXERCISES", "ROOT", "SOLUTIONS", "Catalog", "Chapter", "Exercise", "chapter", "chapter_of_key",
-           "chapters", "default"]
+from kata import messages
+
+__all__ = ["CHECKS", "CORE", "EXERCISES", "ROOT", "SOLUTIONS", "TRACKS", "Catalog", "CatalogError", "Chapter",
+           "Exercise", "chapter", "chapter_of_key", "chapters", "default"]
 
 #: This repository (the package's own course).  Constants: a run against another course builds a ``Catalog`` for its
 #: root instead of changing these.
@@ -30,6 +47,15 @@ CHECKS = ROOT / "checks"
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
+#: The track of an exercise whose table names none.
+CORE = "core"
+#: Every track an exercise may name (``track = "…"``) and a course may keep (``[tool.kata] tracks``).
+TRACKS = (CORE, "challenge")
+
+
+class CatalogError(ValueError):
+    """A course's data that the engine cannot read as meant (an unknown track, a malformed setting): in Japanese."""
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -37,6 +63,7 @@ class Exercise:
     name: str
     points: float = 1.0
     hints: tuple[str, ...] = ()
+    track: str = CORE  # "core" or "challenge" (TRACKS)
 
     @property
     def number(self) -> str:
@@ -53,6 +80,8 @@ class Chapter:
     #: One call of the reference, ``"name(args…)"``, that the grader's self-test makes in the sandbox and here and
     #: compares (``kata.sandbox.selftest``); optional.
     selftest: str = ""
+    #: The exercises of tracks the course leaves out (``[tool.kata] tracks``): not run, not scored, not listed.
+    left_out: tuple[Exercise, ...] = field(default=())
 
     @property
     def number(self) -> str:
@@ -72,14 +101,25 @@ class Chapter:
     def exercise(self, name: str) -> Exercise | None:
         return next((e for e in self.exercises if e.name == name), None)
 
-    def exercise_of_test(self, test_name: str) -> Exercise | None:
-        """The exercise a check belongs to, from its name ``test_<exercise>_<fact>`` (longest name wins)."""
+    def owner_of_test(self, test_name: str) -> Exercise | None:
+        """The exercise a check is named after, ``test_<exercise>_<fact>`` (longest name wins), whether the course
+        keeps its track or not."""
         best = None
-        for ex in self.exercises:
+        for ex in self.exercises + self.left_out:
             named = test_name == f"test_{ex.name}" or test_name.startswith(f"test_{ex.name}_")
             if named and (best is None or len(ex.name) > len(best.name)):
                 best = ex
         return best
+
+    def exercise_of_test(self, test_name: str) -> Exercise | None:
+        """The exercise a check belongs to; ``None`` when it belongs to none or to one the course leaves out."""
+        owner = self.owner_of_test(test_name)
+        return owner if owner is not None and owner.name in {e.name for e in self.exercises} else None
+
+    def is_left_out_test(self, test_name: str) -> bool:
+        """Whether the check belongs to an exercise of a track the course leaves out (it is deselected)."""
+        owner = self.owner_of_test(test_name)
+        return owner is not None and owner not in self.exercises
 
 
 class Catalog:
@@ -101,16 +141,35 @@ class Catalog:
         return any(self.checks.glob("[0-9][0-9]_*/chapter.toml"))
 
     @functools.cached_property
+    def tracks(self) -> tuple[str, ...]:
+        """The tracks this course keeps: ``[tool.kata] tracks`` in its ``pyproject.toml``; absent, every track."""
+        config = self.root / "pyproject.toml"
+        raw = tomllib.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+        value = raw.get("tool", {}).get("kata", {}).get("tracks")
+        if value is None:
+            return TRACKS
+        if not isinstance(value, list) or not value or any(t not in TRACKS for t in value):
+            raise CatalogError(messages.BAD_TRACKS_SETTING.format(file=config, value=value,
+                                                                  choices=", ".join(TRACKS)))
+        return tuple(value)
+
+    @functools.cached_property
     def _chapters(self) -> tuple[Chapter, ...]:
         out = []
         for data in sorted(self.checks.glob("[0-9][0-9]_*/chapter.toml")):
             key = data.parent.name
             raw = tomllib.loads(data.read_text(encoding="utf-8"))
-            exercises = tuple(
-                Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())))
-                for name, spec in raw.get("exercises", {}).items()
-            )
-            out.append(Chapter(key, raw["title"], raw["file"], exercises, self.root, str(raw.get("selftest", ""))))
+            every = []
+            for name, spec in raw.get("exercises", {}).items():
+                track = spec.get("track", CORE)
+                if track not in TRACKS:
+                    raise CatalogError(messages.BAD_TRACK.format(file=data, exercise=name, track=track,
+                                                                 choices=", ".join(TRACKS)))
+                every.append(Exercise(key, name, float(spec.get("points", 1)), tuple(spec.get("hints", ())), track))
+            kept = tuple(e for e in every if e.track in self.tracks)
+            left_out = tuple(e for e in every if e.track not in self.tracks)
+            out.append(Chapter(key, raw["title"], raw["file"], kept, self.root, str(raw.get("selftest", "")),
+                               left_out))
         return tuple(out)
 
     def chapters(self) -> tuple[Chapter, ...]:

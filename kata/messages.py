@@ -274,6 +274,12 @@ BAD_CHAPTER = "章 {token!r} はありません。選べる章: {choices}"
 NO_CHAPTER = "章を指定してください。選べる章: {choices}"
 BAD_EXERCISE = "『{chapter}』に演習 {name!r} はありません。選べる演習: {choices}"
 NO_EXERCISE = "演習を指定してください。『{chapter}』の演習: {choices}"
+# The course's tracks (kata.catalog): the setting `[tool.kata] tracks` in pyproject.toml and `track` in chapter.toml.
+BAD_TRACKS_SETTING = ("『{file}』の [tool.kata] tracks の値『{value!r}』は読めません。選べるトラックの名前を 1 つ以上並べたリストに"
+                      "してください (例: tracks = [\"core\"])。選べるトラック: {choices}")
+BAD_TRACK = "『{file}』の演習『{exercise}』に書かれたトラック『{track}』はありません。選べるトラック: {choices}"
+LEFT_OUT_EXERCISE = ("演習『{name}』はこのコースでは扱いません (トラック『{track}』が pyproject.toml の [tool.kata] tracks に"
+                     "ありません)。")
 BAD_ROOT = "『{root}』に exercises/ フォルダがありません。学習用リポジトリのフォルダを指定してください。"
 MISSING_LEARNER_FILE = "『{file}』が見つかりません。章ごと初期状態に戻すには: {reset}"
 

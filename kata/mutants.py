@@ -110,7 +110,7 @@ def load_all(folder: Path, course: catalog.Catalog | None = None, registry: list
         for i in range(first, len(found)):
             m = found[i]
             ch = course.chapter(m.chapter)
-            if ch is None or ch.exercise(m.exercise) is None:
+            if ch is None or all(e.name != m.exercise for e in ch.exercises + ch.left_out):
                 del found[first:]
                 del sys.modules[name]
                 raise ValueError(f"unknown chapter/exercise for a mutant: {m.chapter} {m.exercise} ({path})")

@@ -329,9 +329,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.hookimpl(wrapper=True)
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
     """Every check of an exercise, with every parametrisation, as the module makes them: before ``file::test_x``,
-    ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress needs all of them."""
+    ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress needs all of them.
+
+    The checks of an exercise whose track the course leaves out are not collected at all."""
     result = yield
     chapter = _chapter_of_path(collector.config, collector.path)
+    if chapter is not None and chapter.is_left_out_test(name):
+        return []  # an exercise of a track the course leaves out ([tool.kata] tracks): not even collected
     if chapter is not None:
         expected = collector.config.stash[EXPECTED]
         for item in result if isinstance(result, list) else [result]:

@@ -85,6 +85,9 @@ class Rule:
 
         for i, part in enumerate(parts[1:], start=1):
             if _normal(part) in self.names:
+                # The class torch.Tensor (in every annotation) is not the function torch.tensor of the same name.
+                if i < len(parents) and parents[i] is torch.Tensor and not any(o is torch.Tensor for o in self.objects):
+                    continue
                 parent = parents[i - 1] if i - 1 < len(parents) else _MISSING
                 # A method of a class other than Tensor (Generator.manual_seed) is not the module function.
                 if isinstance(parent, type) and not issubclass(parent, torch.Tensor):
@@ -182,9 +185,9 @@ class _Scope:
                         self.bind(name, ("expr", part) if part is not None else _UNKNOWN)
             elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.bind(child.name, ("def", child))
-                if not isinstance(child, ast.ClassDef):
+                if not isinstance(child, ast.ClassDef) and not module_level:  # parameters are local names
                     self._parameters(child.args)
-            elif isinstance(child, ast.Lambda):
+            elif isinstance(child, ast.Lambda) and not module_level:
                 self._parameters(child.args)
             elif isinstance(child, (ast.For, ast.AsyncFor, ast.comprehension)):
                 for name, _ in _targets(child.target, None):
@@ -231,10 +234,20 @@ def _walk(node: ast.AST, into_defs: bool = True) -> Iterator[ast.AST]:
     while stack:
         current = stack.pop()
         yield current
-        if not into_defs and current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                           ast.ClassDef, ast.Lambda)):
+        if not into_defs and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            # Its head only: a function's local names are not module bindings (another function's `a = a.copy()`
+            # must not stand for the parameter `a` of the exercise read).
+            stack.extend(reversed(_head_of(current)))
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(current))))
+
+
+def _head_of(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda) -> list[ast.AST]:
+    """What a definition evaluates where it stands: decorators, defaults, bases and keywords (not its body)."""
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+    return [*getattr(node, "decorator_list", []), *defaults]
 
 
 # -- reading -------------------------------------------------------------------------------------------------------

@@ -32,10 +32,14 @@ from kata.sandbox.pytest_glue import mutant_source
 
 CHAPTERS = ("01_setup", "02_creation")
 SEED = 7
-#: Chapter points a reference with one catalogued wrong answer earns (derived once, asserted by the class run).
+#: Chapter points a reference with one catalogued wrong answer earns: the chapter's full marks less the one point of
+#: the exercise it gets wrong (asserted by the class run).
+_FULL = {key: int(sum(e.points for e in catalog.chapter_of_key(key).exercises)) for key in CHAPTERS}
 MUTANT_POINTS = {
-    "torch_version:hard_coded_version": 3, "seeded_rand:float64": 3, "rand_with_generator:ignores_generator": 3,
-    "make_zeros:int64_zeros": 8, "make_arange:includes_end": 8, "exact_tensor_from_list:returns_the_list": 8,
+    "torch_version:hard_coded_version": _FULL["01_setup"] - 1, "seeded_rand:float64": _FULL["01_setup"] - 1,
+    "rand_with_generator:ignores_generator": _FULL["01_setup"] - 1,
+    "make_zeros:int64_zeros": _FULL["02_creation"] - 1, "make_arange:includes_end": _FULL["02_creation"] - 1,
+    "exact_tensor_from_list:returns_the_list": _FULL["02_creation"] - 1,
 }
 MUTANTS_OF = {"01_setup": list(MUTANT_POINTS)[:3], "02_creation": list(MUTANT_POINTS)[3:]}
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"

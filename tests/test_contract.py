@@ -125,6 +125,11 @@ def _tensor(spec):
     return base
 
 
+def layout(a):
+    """What the learner's code sees of an array argument: its strides and orders (the wire keeps them)."""
+    return a.strides, bool(a.flags.c_contiguous), bool(a.flags.f_contiguous), a.tolist()
+
+
 def make(recipe):
     kind, arg = recipe
     if kind == "none":
@@ -501,6 +506,15 @@ def test_numpy_scalars_of_every_dtype(learning, grading, dtype):
 @pytest.mark.parametrize("dtype", NP_DTYPES)
 def test_numpy_arrays_of_every_dtype(learning, grading, dtype):
     _same(learning, grading, ("np_array", (dtype, [2, 3], 4)))
+
+
+def test_an_array_argument_keeps_its_layout(learning, grading):
+    """A Fortran-order array, a strided view and a transposed view reach the learner's code with their strides:
+    a check whose wrong answer copies only non-C layouts (`.contiguous()`) judges it the same in both modes."""
+    base = np.arange(24, dtype=np.float64).reshape(4, 6)
+    for a in (np.asfortranarray(base), base[:, ::2], base.T, np.asfortranarray(base)[1:, :3]):
+        grading.begin_check()
+        assert grading.module().layout(a) == learning.layout(a)
 
 
 def test_numpy_object_arrays(learning, grading):

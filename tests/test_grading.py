@@ -21,6 +21,9 @@ from kata.status import CheckResult, CheckStatus, ExerciseStatus
 
 ISOLATION = client.strongest_isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
+#: Chapter 01's full marks and number of exercises (every track the course keeps).
+POINTS_01 = int(sum(e.points for e in catalog.chapter_of_key("01_setup").exercises))
+EXERCISES_01 = len(catalog.chapter_of_key("01_setup").exercises)
 
 
 def _kata(*args: str, cwd: Path = ROOT, timeout: float = 600, python_path: Path | None = None
@@ -119,14 +122,14 @@ def test_every_report_format_is_written_end_to_end(tmp_path, fmt):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     if fmt == "json":
-        assert data["score"] == 4 and data["max_score"] == 4
+        assert data["score"] == POINTS_01 and data["max_score"] == POINTS_01
     elif fmt == "gradescope":
-        assert data["score"] == 4 and len(data["tests"]) == 4
+        assert data["score"] == POINTS_01 and len(data["tests"]) == EXERCISES_01
     elif fmt == "classroom":
-        assert data["max_score"] == 4 and sum(t["score"] for t in data["tests"]) == 4
+        assert data["max_score"] == POINTS_01 and sum(t["score"] for t in data["tests"]) == POINTS_01
     else:
         assert data["version"] == 3 and data["status"] == "pass"
-    assert "4 / 4" in proc.stderr
+    assert f"{POINTS_01} / {POINTS_01}" in proc.stderr
 
 
 def _slow_submission(tmp_path: Path, body: str) -> Path:
@@ -166,7 +169,7 @@ def test_a_grader_killed_from_outside_leaves_a_valid_partial_report(tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     statuses = [c["status"] for e in data["exercises"] for c in e["checks"]]
     assert "pass" in statuses and "notrun" in statuses
-    assert data["max_score"] == 4 and data["score"] < 4
+    assert data["max_score"] == POINTS_01 and data["score"] < POINTS_01
 
 
 @pytest.mark.slow
@@ -243,7 +246,7 @@ def test_the_isolation_in_force_here(tmp_path):
     verdict = next(c.verdict for e in result.exercises for c in e.checks
                    if c.function == "test_torch_version_matches_installed")
     seen = json.loads(verdict[verdict.index("{"):verdict.rindex("}") + 1])
-    assert result.score == 3  # torch_version returned the observations, the rest is the reference
+    assert result.score == POINTS_01 - 1  # torch_version returned the observations, the rest is the reference
     if ISOLATION == "basic":
         pytest.skip(f"basic isolation: the worker runs as the grader ({seen})")
     assert seen["pid"] == 1  # its own PID namespace
@@ -279,7 +282,7 @@ def test_in_place_grades_an_intact_copy_and_refuses_a_tampered_one(tmp_path):
     proc = _kata("grade", str(copy), "--in-place", "--chapters", "01", "--output", str(out), python_path=copy,
                  cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(out.read_text(encoding="utf-8"))["score"] == 4
+    assert json.loads(out.read_text(encoding="utf-8"))["score"] == POINTS_01
     for tamper in ("checks/01_setup/conftest.py", "kata/extra.py", "checks/01_setup/test_seeds.py"):
         target = copy / tamper
         saved = target.read_bytes() if target.exists() else None
@@ -308,7 +311,36 @@ def test_in_place_never_imports_modules_planted_at_the_top_of_the_learners_repos
     _kata("grade", str(copy), "--in-place", "--chapters", "01", "--output", str(out), python_path=copy,
           cwd=tmp_path, timeout=300)
     assert not marker.exists(), marker.read_text()
-    assert json.loads(out.read_text(encoding="utf-8"))["score"] == 4
+    assert json.loads(out.read_text(encoding="utf-8"))["score"] == POINTS_01
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_track_the_course_leaves_out_is_neither_run_nor_counted_in_max_score(tmp_path):
+    """A teacher leaves the challenges out (``[tool.kata] tracks = ["core"]`` in pyproject.toml, kata/catalog.py):
+    ``kata grade`` scores the other exercises only, and the left-out ones' checks are not run.  Here one more of
+    chapter 01's exercises is marked as a challenge in the teacher's copy."""
+    copy = _repo_copy(tmp_path)
+    chapter = catalog.chapter_of_key("01_setup")
+    marked = "rand_with_generator"  # a core exercise, marked as a challenge in the teacher's copy
+    left_out = {e.name for e in chapter.exercises if e.track == "challenge"} | {marked}
+    data = copy / "checks" / "01_setup" / "chapter.toml"
+    text = data.read_text(encoding="utf-8")
+    data.write_text(text.replace(f"[exercises.{marked}]\n", f'[exercises.{marked}]\ntrack = "challenge"\n', 1),
+                    encoding="utf-8")
+    with open(copy / "pyproject.toml", "a", encoding="utf-8") as f:
+        f.write('\n[tool.kata]\ntracks = ["core"]\n')
+    (copy / manifest.MANIFEST_NAME).write_text(manifest.render(manifest.compute(copy)), encoding="utf-8")
+    out = tmp_path / "report.json"
+    proc = _kata("grade", str(copy), "--in-place", "--chapters", "01", "--output", str(out), python_path=copy,
+                 cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    graded = json.loads(out.read_text(encoding="utf-8"))
+    kept = [e for e in chapter.exercises if e.name not in left_out]
+    assert [e["exercise"] for e in graded["exercises"]] == [e.name for e in kept]
+    assert graded["max_score"] == graded["score"] == sum(e.points for e in kept)
+    checks = [c["nodeid"] for e in graded["exercises"] for c in e["checks"]]
+    assert checks and not any(f"test_{name}_" in c for c in checks for name in left_out)
 
 
 @pytest.mark.timeout(120)
@@ -343,4 +375,4 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(tmp_path):
                           text=True, timeout=500, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
-    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["score"] == 4
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["score"] == POINTS_01

@@ -65,6 +65,23 @@ def test_forbidden_name_elsewhere_in_the_file_is_not_the_exercises():
     assert found(source) == []
 
 
+def test_local_names_of_another_function_are_not_the_exercises():
+    """Another exercise's local variable (or parameter default) of the same name as this one's parameter is not
+    what this one uses: chapter 03 has `a = a.copy()` in float32_view_or_copy beside center_columns_in_place(a)."""
+    source = ("import torch\ndef g(x, act=torch.tanh):\n    x = torch.tanh(x)\n    return act(x)\n"
+              "def f(x, act=None):\n    return torch.exp(x) if act is None else act(x)\n")
+    assert found(source) == []
+    assert found(source, name="g") == [("name", "torch.tanh"), ("name", "torch.tanh"), ("name", "act")]
+
+
+def test_the_tensor_class_is_not_the_forbidden_function_torch_tensor():
+    """Forbidding the copy torch.tensor leaves the annotation torch.Tensor (same name but for the case) alone."""
+    source = "import torch\ndef f(x: torch.Tensor) -> torch.Tensor:\n    return torch.tensor(x.tolist())\n"
+    assert found(source, Rule.of(torch.tensor)) == [("name", "torch.tensor")]
+    assert found(source.replace("torch.tensor(x.tolist())", "x.view(-1)"), Rule.of(torch.tensor)) == []
+    assert ("name", "torch.Tensor") in found(source, Rule.of(torch.Tensor))  # the class itself, where forbidden
+
+
 def test_forbidden_name_bound_to_the_exercise_itself():
     assert found("import torch\nf = torch.tanh\n") == [("name", "torch.tanh")]
     assert found("import torch\nf = lambda x: torch.sigmoid(x)\n") == [("name", "torch.sigmoid")]

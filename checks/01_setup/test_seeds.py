@@ -111,3 +111,54 @@ def test_rand_with_generator_leaves_global_rng(sub, gen):
     before = RngSnapshot(sub)
     sub.rand_with_generator(7, 5)
     expect_rng_unchanged(before)
+
+
+# -- two_streams_from_one_seed (challenge) ---------------------------------------------------------------------------
+
+GLOBAL_SEEDING = "グローバルな乱数状態を変える関数 (torch.manual_seed など)"
+
+
+def _streams(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prompt's two streams, each from a fresh generator of its own: independent of the reference."""
+    return (torch.rand(n, generator=torch.Generator().manual_seed(seed)),
+            torch.randn(n, generator=torch.Generator().manual_seed(seed + 1)))
+
+
+def test_two_streams_from_one_seed_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "two_streams_from_one_seed", GLOBAL_SEEDING, torch.manual_seed, torch.seed,
+                     torch.set_rng_state, torch.random.fork_rng, torch.random.manual_seed, torch.random.seed,
+                     torch.random.set_rng_state)
+    sub.two_streams_from_one_seed(3, 2)  # an untouched stub reads 未着手
+
+
+def test_two_streams_from_one_seed_source_values(sub):
+    u, z = expect_sequence(sub.two_streams_from_one_seed(42, 3), 2)
+    expect_tensor(u, torch.tensor([0.8823, 0.9150, 0.3829]), name="u", atol=5e-5, rtol=0)
+    expect_tensor(z, torch.tensor([-0.6484, -0.7058, 0.6432]), name="z", atol=5e-5, rtol=0)
+
+
+def test_two_streams_from_one_seed_each_stream_from_its_own_generator(sub, gen):
+    """u from a generator seeded with seed, z from another seeded with seed + 1: n from 1 up, so that drawing z after
+    u from one generator, or seeding both alike, shows."""
+    for n in (1, int(torch.randint(2, 40, (), generator=gen))):
+        seed = int(torch.randint(0, 2**31 - 2, (), generator=gen))
+        u, z = expect_sequence(sub.two_streams_from_one_seed(seed, n), 2)
+        expected_u, expected_z = _streams(seed, n)
+        expect_tensor(u, expected_u, name=f"two_streams_from_one_seed({seed}, {n}) の u")
+        expect_tensor(z, expected_z, name=f"two_streams_from_one_seed({seed}, {n}) の z")
+
+
+def test_two_streams_from_one_seed_matches_reference(sub, ref, gen):
+    seed, n = int(torch.randint(0, 10_000, (), generator=gen)), int(torch.randint(1, 20, (), generator=gen))
+    actual = expect_sequence(sub.two_streams_from_one_seed(seed, n), 2)
+    expected = ref.two_streams_from_one_seed(seed, n)
+    for i in range(2):
+        expect_tensor(actual[i], expected[i], name=f"戻り値[{i}]")
+
+
+def test_two_streams_from_one_seed_leaves_global_rng(sub, gen):
+    torch.manual_seed(int(torch.randint(0, 10_000, (), generator=gen)))
+    before = RngSnapshot(sub)
+    sub.two_streams_from_one_seed(int(torch.randint(0, 10_000, (), generator=gen)), 5)
+    expect_rng_unchanged(before)

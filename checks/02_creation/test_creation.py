@@ -1,9 +1,11 @@
 """Checks for chapter 02 (creating tensors and their dtypes)."""
 import math
 
+import numpy as np
+import pytest
 import torch
 
-from kata import inputs
+from kata import devices, inputs
 from kata.compare import (
     RngSnapshot,
     expect_equal,
@@ -298,3 +300,105 @@ def test_cast_dtype_large_int64(sub, gen):
         expect_tensor(sub.cast_dtype(t, target), expected, name=f"2**53 を超える int64 → {target} の戻り値",
                       rtol=0, atol=0)
         expect_unchanged(t, torch.tensor(values, dtype=torch.int64), name="t")
+
+
+# -- evenly_spaced (challenge) ---------------------------------------------------------------------------------------
+
+LINSPACE_RULE = "torch.linspace など等間隔の値を作る関数"
+
+
+def _evenly_spaced(start, end, steps: int) -> torch.Tensor:
+    """The prompt's values, computed in float64 from the closed form (no reference, no arange)."""
+    i = torch.tensor([float(k) for k in range(steps)], dtype=torch.float64)
+    return (start + i * ((end - start) / max(steps - 1, 1))).to(torch.float32)
+
+
+def _expect_evenly_spaced(sub, start, end, steps: int) -> None:
+    scale = 1.0 + max(abs(start), abs(end))
+    expect_tensor(sub.evenly_spaced(start, end, steps), _evenly_spaced(start, end, steps),
+                  name=f"evenly_spaced({start!r}, {end!r}, {steps})", atol=1e-5 * scale, rtol=0)
+
+
+def test_evenly_spaced_source_without_linspace(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "evenly_spaced", LINSPACE_RULE, torch.linspace, torch.logspace, np.linspace,
+                     np.logspace, np.geomspace, loops=True)
+    sub.evenly_spaced(0, 1, 3)  # an untouched stub reads 未着手
+
+
+def test_evenly_spaced_prompt_example(sub):
+    _expect_evenly_spaced(sub, 0, 1, 5)
+
+
+def test_evenly_spaced_hits_both_ends(sub):
+    """Pinned: a float step given to torch.arange runs past the end here (one value too many), and ints must still
+    give float32."""
+    for start, end, steps in ((-2.0, -1.9, 4), (0.3, -0.8, 12), (3, 7, 5), (10, -10, 3)):
+        _expect_evenly_spaced(sub, start, end, steps)
+
+
+def test_evenly_spaced_one_step(sub, gen):
+    """steps = 1: the start alone (there is no gap to divide by zero)."""
+    for start in (inputs.randint(gen, -9, 10), inputs.randint(gen, -90, 90) / 8):
+        _expect_evenly_spaced(sub, start, start + inputs.randint(gen, 1, 5), 1)
+
+
+def test_evenly_spaced_matches_reference(sub, ref, gen):
+    for kind in ("int", "float"):
+        for _ in range(3):
+            start, end = inputs.randint(gen, -50, 50), inputs.randint(gen, -50, 50)
+            if kind == "float":
+                start, end = start / 7, end / 3
+            steps = inputs.randint(gen, 2, 25)
+            _expect_evenly_spaced(sub, start, end, steps)
+            scale = 1.0 + max(abs(start), abs(end))
+            expect_tensor(sub.evenly_spaced(start, end, steps), ref.evenly_spaced(start, end, steps),
+                          name=f"evenly_spaced({start!r}, {end!r}, {steps})", atol=1e-5 * scale, rtol=0)
+
+
+# -- zeros_matching (challenge) --------------------------------------------------------------------------------------
+
+LIKE_RULE = "*_like 関数・new_* メソッド・clone・zero_・fill_"
+LIKE_FORBIDDEN = (torch.zeros_like, torch.empty_like, torch.ones_like, torch.full_like, torch.rand_like,
+                  torch.randn_like, torch.randint_like, torch.Tensor.new_zeros, torch.Tensor.new_empty,
+                  torch.Tensor.new_ones, torch.Tensor.new_full, torch.Tensor.new_tensor, torch.clone,
+                  torch.Tensor.clone, torch.Tensor.zero_, torch.Tensor.fill_, torch.zero_, torch.fill)
+#: inf and nan first (t * 0 and t - t give nan there), then every kind of dtype.
+MATCHING_DTYPES = (torch.float32, torch.int8, torch.bool, torch.float64, torch.uint8, torch.int64, torch.float16,
+                   torch.complex64)
+
+
+def test_zeros_matching_source_without_like_or_copy(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "zeros_matching", LIKE_RULE, *LIKE_FORBIDDEN)
+    sub.zeros_matching(torch.ones(2))  # an untouched stub reads 未着手
+
+
+def test_zeros_matching_shape_dtype_values(sub, gen):
+    """Every kind of dtype, 0-d to 3-d, zero sizes; first a float input with inf and nan (where t * 0 and t - t are
+    not 0)."""
+    for i, dtype in enumerate(MATCHING_DTYPES):
+        shape = (2, 3) if i == 0 else inputs.choice(gen, [(), inputs.shape(gen, (1, 4), low=0, high=4)])
+        t = inputs.tensor(gen, shape, dtype, noncontiguous=i > 0 and bool(inputs.randint(gen, 0, 2)))
+        if i == 0:
+            t[0, 0], t[1, 2] = float("inf"), float("nan")
+        before = t.clone()
+        expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape, dtype=dtype),
+                      name=f"{dtype} のテンソル (形状 {tuple(t.shape)}) からの戻り値",
+                      no_shared_memory_with=t if t.numel() else None, other_name="t")
+        expect_unchanged(t, before, name="t")
+
+
+def test_zeros_matching_no_graph(sub, gen):
+    t = torch.randn(inputs.shape(gen, 2, low=1, high=4), generator=gen).requires_grad_()
+    expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape), name="requires_grad=True のテンソルからの戻り値",
+                  requires_grad=False)
+
+
+@pytest.mark.parametrize("device", devices.params(meta=True))
+def test_zeros_matching_on_device(sub, gen, device):
+    """The device is the third attribute: meta works on every machine (shape, dtype and device, no values)."""
+    for dtype in (devices.float_dtype(device), torch.int64):
+        t = inputs.tensor(gen, inputs.shape(gen, (1, 3), low=1, high=4), dtype).to(device)
+        expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape, dtype=dtype, device=device),
+                      name=f"{device} 上の {dtype} のテンソルからの戻り値")

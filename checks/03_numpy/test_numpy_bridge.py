@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from kata import devices, inputs, portable
-from kata.compare import expect_array, expect_tensor, expect_unchanged
+from kata.compare import expect_array, expect_same_object, expect_tensor, expect_unchanged
+from kata.staticrules import forbid_in_source
 
 TORCH_OF = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
             np.dtype(np.int64): torch.int64, np.dtype(np.int32): torch.int32,
@@ -190,4 +191,102 @@ def test_flipped_to_tensor_keeps_dtype(sub, nprng, gen):
         a = _array(nprng, gen, dtype, (inputs.randint(gen, 2, 6),) + inputs.shape(gen, (0, 2), low=1, high=4))
         snapshot = a.copy()
         expect_tensor(sub.flipped_to_tensor(a), _tensor_of(a[::-1]), name=f"{a.dtype} の a[::-1] のテンソル")
+        expect_unchanged(a, snapshot, name="a")
+
+
+# -- center_columns_in_place (challenge) -----------------------------------------------------------------------------
+
+COPY_RULE = "データのコピー (np.array、np.copy、.copy()、torch.tensor、.clone())"
+COPIES = (np.array, np.copy, np.ndarray.copy, torch.tensor, torch.clone, torch.Tensor.clone)
+
+
+def _columns(nprng, gen, dtype, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D float array of ``layout`` ("C", "F" or "strided": every other column of a larger array) and the array
+    that holds its memory (itself, or the larger one)."""
+    rows, cols = inputs.randint(gen, 1, 6), inputs.randint(gen, 1, 5)
+    big = (nprng.standard_normal((rows, cols * 2)) * 5 + nprng.integers(-5, 5, (1, cols * 2))).astype(dtype)
+    if layout == "strided":
+        return big[:, ::2], big
+    a = np.asfortranarray(big[:, :cols]) if layout == "F" else np.ascontiguousarray(big[:, :cols])
+    return a, a
+
+
+def _centred(a: np.ndarray) -> np.ndarray:
+    """The prompt's result, in float64 from the values (no torch)."""
+    values = a.astype(np.float64)
+    return (values - values.mean(axis=0, keepdims=True)).astype(a.dtype)
+
+
+def test_center_columns_in_place_source_without_copies(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "center_columns_in_place", COPY_RULE, *COPIES, loops=True, methods={"copy", "clone"})
+    sub.center_columns_in_place(np.ones((2, 2)))  # an untouched stub reads 未着手
+
+
+def test_center_columns_in_place_prompt_example(sub):
+    a = np.array([[1.0, 10.0], [3.0, 20.0]])
+    out = sub.center_columns_in_place(a)
+    expect_array(a, np.array([[-1.0, -5.0], [1.0, 5.0]]), name="呼び出しのあとの a")
+    expect_same_object(out, a, other_name="a")
+
+
+def test_center_columns_in_place_changes_the_callers_array(sub, nprng, gen):
+    """float32 and float64, C order, Fortran order and a strided view (whose neighbours in memory must stay)."""
+    for dtype, layout in ((np.float32, "C"), (np.float64, "strided"), (inputs.choice(gen, (np.float32, np.float64)), "F"),
+                          (np.float32, "strided")):
+        a, holder = _columns(nprng, gen, dtype, layout)
+        expected, held = _centred(a), holder.copy()
+        out = sub.center_columns_in_place(a)
+        atol = 1e-5 if dtype == np.float32 else 1e-10
+        expect_array(a, expected, name=f"呼び出しのあとの a ({np.dtype(dtype)}、{layout})", atol=atol, rtol=1e-5)
+        expect_same_object(out, a, other_name="a")
+        if holder is not a:
+            held[:, ::2] = expected
+            expect_array(holder, held, name="a の元の配列 (a の列のあいだの列は変えません)", atol=atol, rtol=1e-5)
+
+
+def test_center_columns_in_place_matches_reference(sub, ref, nprng, gen):
+    a, _ = _columns(nprng, gen, inputs.choice(gen, (np.float32, np.float64)), inputs.choice(gen, ("C", "F")))
+    expected = a.copy()
+    ref.center_columns_in_place(expected)
+    sub.center_columns_in_place(a)
+    expect_array(a, expected, name="呼び出しのあとの a", atol=1e-5, rtol=1e-5)
+
+
+# -- float32_view_or_copy (challenge) --------------------------------------------------------------------------------
+
+def test_float32_view_or_copy_source_without_loops(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "float32_view_or_copy", "Python のループ", loops=True)
+    sub.float32_view_or_copy(np.ones(2, dtype=np.float32))  # an untouched stub reads 未着手
+
+
+def test_float32_view_or_copy_shares_float32_memory(sub, nprng, gen):
+    """float32 without a negative stride: contiguous, Fortran order (a transposed view) and every other column."""
+    base = nprng.standard_normal((inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5) * 2)).astype(np.float32)
+    for name, a in (("C 順の配列", np.ascontiguousarray(base)), ("a[:, ::2]", base[:, ::2]), ("a.T", base.T)):
+        snapshot = a.copy()
+        expect_tensor(sub.float32_view_or_copy(a), _tensor_of(a), shares_memory_with=a, other_name="a",
+                      name=f"float32 の {name} からの戻り値")
+        expect_unchanged(a, snapshot, name="a")
+
+
+def test_float32_view_or_copy_negative_strides(sub, nprng, gen):
+    """Reversed views cannot be shared: a copy, with the values in the reversed order."""
+    base = nprng.standard_normal((inputs.randint(gen, 2, 5), inputs.randint(gen, 2, 5)))
+    for dtype in (np.float32, np.float64):
+        array = base.astype(dtype)
+        for name, a in (("a[::-1]", array[::-1]), ("a[:, ::-1]", array[:, ::-1])):
+            snapshot = a.copy()
+            expect_tensor(sub.float32_view_or_copy(a), _tensor_of(a).to(torch.float32),
+                          name=f"{np.dtype(dtype)} の {name} からの戻り値", from_numpy=True)
+            expect_unchanged(a, snapshot, name="a")
+
+
+def test_float32_view_or_copy_converts_other_dtypes(sub, nprng, gen):
+    for dtype in (np.float64, np.int64, inputs.choice(gen, (np.int32, np.uint8, np.bool_))):
+        a = _array(nprng, gen, dtype)
+        snapshot = a.copy()
+        expect_tensor(sub.float32_view_or_copy(a), _tensor_of(a).to(torch.float32),
+                      name=f"{a.dtype} の配列からの戻り値", from_numpy=True)
         expect_unchanged(a, snapshot, name="a")

@@ -3,6 +3,7 @@ import torch
 
 from kata import inputs
 from kata.compare import expect_sequence, expect_tensor, expect_unchanged
+from kata.staticrules import forbid_in_source
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 
@@ -219,3 +220,92 @@ def test_channels_last_zero_batch(sub, ref, gen):
     x = _random(gen, (0,) + inputs.shape(gen, 3, 1, 5))
     expected = ref.channels_last(x.clone())
     expect_tensor(sub.channels_last(x), expected, name=f"channels_last(形状 {tuple(x.shape)} の x)")
+
+
+# -- merge_batch_and_swap_last (challenge) ---------------------------------------------------------------------------
+
+VIEW_RULE = "コピーを作るメソッド (.contiguous()、.clone()、copy_) と torch.tensor"
+COPYING = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.copy_, torch.tensor)
+
+
+def _contiguous_input(gen, shape: tuple[int, ...]) -> torch.Tensor:
+    """A contiguous tensor of ``shape``, sometimes at an offset inside a larger one (still contiguous)."""
+    if inputs.randint(gen, 0, 2):
+        return _random(gen, (2, *shape))[1]
+    return _random(gen, shape)
+
+
+def _merged_and_swapped(x: torch.Tensor) -> torch.Tensor:
+    """The prompt's result, computed from a copy of the values: out[a * B + b, d, c] == x[a, b, c, d]."""
+    a, b, c, d = x.shape
+    return x.clone().permute(0, 1, 3, 2).reshape(a * b, d, c).clone()
+
+
+def test_merge_batch_and_swap_last_source_without_copies(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "merge_batch_and_swap_last", VIEW_RULE, *COPYING, loops=True)
+    sub.merge_batch_and_swap_last(torch.zeros(1, 1, 1, 1))  # an untouched stub reads 未着手
+
+
+def test_merge_batch_and_swap_last_prompt_example(sub):
+    x = torch.arange(8).view(1, 2, 2, 2)
+    expect_tensor(sub.merge_batch_and_swap_last(x), torch.tensor([[[0, 2], [1, 3]], [[4, 6], [5, 7]]]),
+                  shares_memory_with=x, other_name="x")
+
+
+def test_merge_batch_and_swap_last_is_a_view(sub, gen):
+    """C != D, so that a reshape without the swap shows in the values and a swap of other dims in the shape; sizes
+    of 1 in the leading dims."""
+    for i in range(3):
+        c = inputs.randint(gen, 2, 5)
+        d = c + inputs.randint(gen, 1, 3)
+        a, b = (1, inputs.randint(gen, 2, 4)) if i == 0 else (inputs.randint(gen, 1, 4), inputs.randint(gen, 1, 4))
+        x = _contiguous_input(gen, (a, b, c, d) if i % 2 == 0 else (a, b, d, c))
+        before = x.clone()
+        expect_tensor(sub.merge_batch_and_swap_last(x), _merged_and_swapped(before), shares_memory_with=x,
+                      other_name="x", name=f"merge_batch_and_swap_last(形状 {tuple(x.shape)} の x)")
+        expect_unchanged(x, before, name="x")
+
+
+def test_merge_batch_and_swap_last_matches_reference(sub, ref, gen):
+    x = _contiguous_input(gen, inputs.shape(gen, 4, low=1, high=4))
+    before = x.clone()
+    expect_tensor(sub.merge_batch_and_swap_last(x), ref.merge_batch_and_swap_last(before.clone()),
+                  name=f"merge_batch_and_swap_last(形状 {tuple(x.shape)} の x)")
+
+
+# -- diagonal_as_view (challenge) ------------------------------------------------------------------------------------
+
+DIAGONAL_RULE = "対角成分を取り出す関数・as_strided・インデックスのテンソル・コピー"
+DIAGONAL_FORBIDDEN = (torch.diagonal, torch.Tensor.diagonal, torch.diag, torch.Tensor.diag, torch.diag_embed,
+                      torch.einsum, torch.as_strided, torch.Tensor.as_strided, torch.take, torch.Tensor.take,
+                      torch.index_select, torch.Tensor.index_select, torch.gather, torch.Tensor.gather,
+                      torch.Tensor.contiguous, torch.Tensor.clone, torch.clone)
+
+
+def test_diagonal_as_view_source_without_diagonal(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "diagonal_as_view", DIAGONAL_RULE, *DIAGONAL_FORBIDDEN, loops=True)
+    sub.diagonal_as_view(torch.zeros(2, 2))  # an untouched stub reads 未着手
+
+
+def test_diagonal_as_view_prompt_example(sub):
+    x = torch.arange(9).view(3, 3)
+    expect_tensor(sub.diagonal_as_view(x), torch.tensor([0, 4, 8]), shares_memory_with=x, other_name="x")
+
+
+def test_diagonal_as_view_is_a_view(sub, gen):
+    """n = 1 and larger; sometimes at an offset inside a larger tensor."""
+    for n in (1, inputs.randint(gen, 2, 7), inputs.randint(gen, 2, 7)):
+        x = _contiguous_input(gen, (n, n))
+        before = x.clone()
+        expected = torch.stack([before[i, i] for i in range(n)])
+        expect_tensor(sub.diagonal_as_view(x), expected, shares_memory_with=x, other_name="x",
+                      name=f"diagonal_as_view(形状 {(n, n)} の x)")
+        expect_unchanged(x, before, name="x")
+
+
+def test_diagonal_as_view_matches_reference(sub, ref, gen):
+    n = inputs.randint(gen, 1, 6)
+    x = _contiguous_input(gen, (n, n))
+    expect_tensor(sub.diagonal_as_view(x), ref.diagonal_as_view(x.clone()), name=f"diagonal_as_view(形状 {(n, n)} の x)")

@@ -280,3 +280,98 @@ def test_add_inplace_broadcast_src(sub, ref, gen):
     expect_same_object(out, dst, other_name="dst")
     expect_tensor(dst, expected, name=f"呼び出し後の dst (形状 {(n, m)} の dst に形状 {(m,)} の src)")
     expect_unchanged(src, before_src, name="src")
+
+
+# -- pairwise_sq_distances (challenge) -------------------------------------------------------------------------------
+
+DISTANCE_RULE = "Python のループ・距離の関数 (torch.cdist など)・torch.einsum・torch.vmap"
+DISTANCE_FORBIDDEN = (torch.cdist, torch.pdist, F.pairwise_distance, torch.einsum, torch.vmap, torch.func.vmap)
+
+
+def _sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The prompt's values in float64, pair by pair over the rows of b (an independent computation)."""
+    wide_a = a.double()
+    columns = [((wide_a - row.double()) ** 2).sum(dim=1) for row in b]
+    return torch.stack(columns, dim=1).to(a.dtype) if columns else torch.zeros(a.shape[0], 0, dtype=a.dtype)
+
+
+def test_pairwise_sq_distances_source_without_loops_or_cdist(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "pairwise_sq_distances", DISTANCE_RULE, *DISTANCE_FORBIDDEN, loops=True)
+    sub.pairwise_sq_distances(torch.zeros(2, 3), torch.ones(1, 3))  # an untouched stub reads 未着手
+
+
+def test_pairwise_sq_distances_prompt_example(sub):
+    a, b = torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[1.0, 0.0]])
+    expect_tensor(sub.pairwise_sq_distances(a, b), torch.tensor([[1.0], [1.0]]))
+
+
+def test_pairwise_sq_distances_values(sub, gen):
+    """n != m (a transposed result shows in the shape), d = 1 and wider, one row, non-contiguous inputs, both float
+    dtypes; a, b unchanged."""
+    cases = [(*_two_sizes(gen, 2, 6), inputs.randint(gen, 2, 5)), (1, inputs.randint(gen, 2, 5), 1),
+             (inputs.randint(gen, 2, 5), 1, inputs.randint(gen, 1, 6))]
+    for i, (n, m, d) in enumerate(cases):
+        dtype = FLOATS[i % 2]
+        a = _random(gen, (n, d), dtype, noncontiguous=i == 0) * 3
+        b = _random(gen, (m, d), dtype, noncontiguous=i == 2) * 3 - 1
+        before_a, before_b = a.clone(), b.clone()
+        expect_tensor(sub.pairwise_sq_distances(a, b), _sq_distances(before_a, before_b), atol=1e-4, rtol=1e-4,
+                      name=f"pairwise_sq_distances(形状 {(n, d)} の a, 形状 {(m, d)} の b)")
+        expect_unchanged(a, before_a, name="a")
+        expect_unchanged(b, before_b, name="b")
+
+
+def test_pairwise_sq_distances_matches_reference(sub, ref, gen):
+    n, m, d = inputs.shape(gen, 3, 1, 6)
+    dtype = inputs.choice(gen, FLOATS)
+    a, b = _random(gen, (n, d), dtype), _random(gen, (m, d), dtype)
+    expected = ref.pairwise_sq_distances(a.clone(), b.clone())
+    expect_tensor(sub.pairwise_sq_distances(a, b), expected, atol=1e-4, rtol=1e-4,
+                  name=f"pairwise_sq_distances(形状 {(n, d)} の a, 形状 {(m, d)} の b)")
+
+
+# -- one_hot_by_comparison (challenge) -------------------------------------------------------------------------------
+
+ONE_HOT_RULE = "Python のループ・F.one_hot・scatter 系・index_put・torch.where"
+ONE_HOT_FORBIDDEN = (F.one_hot, torch.scatter, torch.Tensor.scatter, torch.Tensor.scatter_, torch.scatter_add,
+                     torch.Tensor.scatter_add, torch.Tensor.scatter_add_, torch.Tensor.scatter_reduce,
+                     torch.Tensor.scatter_reduce_, torch.scatter_reduce, torch.index_put, torch.Tensor.index_put,
+                     torch.Tensor.index_put_, torch.index_put_, torch.where, torch.Tensor.where)
+
+
+def _labels(gen, n: int, num_classes: int, noncontiguous: bool = False) -> torch.Tensor:
+    return inputs.tensor(gen, (n,), torch.int64, noncontiguous=noncontiguous, low=0, high=num_classes)
+
+
+def test_one_hot_by_comparison_source_without_one_hot(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "one_hot_by_comparison", ONE_HOT_RULE, *ONE_HOT_FORBIDDEN, loops=True)
+    sub.one_hot_by_comparison(torch.tensor([1, 0]), 2)  # an untouched stub reads 未着手
+
+
+def test_one_hot_by_comparison_prompt_example(sub):
+    labels = torch.tensor([2, 0])
+    expect_tensor(sub.one_hot_by_comparison(labels, 4), torch.tensor([[0, 0, 1, 0], [1, 0, 0, 0]]))
+    expect_unchanged(labels, torch.tensor([2, 0]), name="labels")
+
+
+def test_one_hot_by_comparison_values(sub, gen):
+    """Pinned: more classes than the labels use (the columns come from num_classes, not from the largest label),
+    n != num_classes; then random ones, non-contiguous, one label, and none."""
+    num_classes = inputs.randint(gen, 4, 8)
+    cases = [(_labels(gen, num_classes + 1, num_classes - 2), num_classes),
+             (_labels(gen, inputs.randint(gen, 2, 9), 3, noncontiguous=True), 3),
+             (_labels(gen, 1, 5), 5), (_labels(gen, 0, 2), 2), (torch.tensor([0, 0, 0]), 1)]
+    for labels, classes in cases:
+        before = labels.clone()
+        expect_tensor(sub.one_hot_by_comparison(labels, classes), F.one_hot(before, classes),
+                      name=f"one_hot_by_comparison(形状 {tuple(labels.shape)} の labels, {classes})")
+        expect_unchanged(labels, before, name="labels")
+
+
+def test_one_hot_by_comparison_matches_reference(sub, ref, gen):
+    classes = inputs.randint(gen, 1, 7)
+    labels = _labels(gen, inputs.randint(gen, 1, 10), classes)
+    expect_tensor(sub.one_hot_by_comparison(labels, classes), ref.one_hot_by_comparison(labels.clone(), classes),
+                  name=f"one_hot_by_comparison(形状 {tuple(labels.shape)} の labels, {classes})")

@@ -43,3 +43,19 @@ def rand_with_generator(seed: int, n: int) -> torch.Tensor:
     禁止: torch.manual_seed (グローバルな乱数状態が変わってしまいます)
     """
     raise NotImplementedError
+
+
+def two_streams_from_one_seed(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """【発展課題】1 つのシードから、互いに影響しない 2 本の乱数の流れ (ストリーム) を作ります。
+
+    専用の `torch.Generator` を 2 つ作り、1 つめを `seed`、2 つめを `seed + 1` で初期化してください。
+    1 つめから [0, 1) の一様乱数を n 個 (u)、2 つめから標準正規分布の乱数を n 個 (z) 引いて、(u, z) を返します。
+    生成器が別々なので、どちらを先に引いても、途中で何回引いても、もう一方の流れは変わりません。
+
+    入力: seed (int)、n (int, 要素数)
+    出力: (u, z) のタプル。どちらも形状 (n,)、float32
+    制約: グローバルな乱数状態を変えないこと (torch.manual_seed、torch.seed、torch.set_rng_state、
+          torch.random.fork_rng は使えません)。u と z を同じ生成器から引かないこと。
+    例: seed=42, n=3 → u = tensor([0.8823, 0.9150, 0.3829])
+    """
+    raise NotImplementedError

@@ -87,3 +87,31 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
           (x.to(memory_format=torch.channels_last) は形状を (N, C, H, W) のまま、メモリ上の並びだけを変えます)。
     """
     raise NotImplementedError
+
+
+def merge_batch_and_swap_last(x: torch.Tensor) -> torch.Tensor:
+    """【発展課題】4 次元の連続なテンソル `x` (形状 (A, B, C, D)) の、先頭の 2 つの次元を 1 つにまとめ、最後の 2 つの
+    次元を入れ替えてください。コピーせず、`x` とメモリを共有する view で返します。
+
+    入力: x (形状 (A, B, C, D)、連続 (x.is_contiguous() が True)、任意の dtype。どのサイズも 1 以上)
+    出力: 形状 (A * B, D, C)、out[a * B + b, d, c] == x[a, b, c, d] のテンソル。x とメモリを共有する view。
+    例: x = torch.arange(8).view(1, 2, 2, 2) → tensor([[[0, 2], [1, 3]], [[4, 6], [5, 7]]])
+    制約: コピーを作るメソッド (.contiguous()、.clone()、copy_) と torch.tensor、Python のループ・内包表記は
+          使えません。どの順に変形すれば view のまま作れるかを考えましょう。
+    """
+    raise NotImplementedError
+
+
+def diagonal_as_view(x: torch.Tensor) -> torch.Tensor:
+    """【発展課題】連続な正方行列 `x` (形状 (n, n)) の対角成分 x[0, 0], x[1, 1], …, x[n-1, n-1] を、`x` とメモリを
+    共有する 1 次元の view として返してください。
+
+    考え方: 連続な x をメモリの並びどおりに 1 次元に並べると、対角成分は一定の間隔で現れます。
+    入力: x (形状 (n, n)、n は 1 以上、連続、任意の dtype)
+    出力: 形状 (n,)、out[i] == x[i, i] のテンソル。x とメモリを共有する view (戻り値を書き換えると x の対角も変わります)。
+    例: x = torch.arange(9).view(3, 3) → tensor([0, 4, 8])
+    制約: torch.diagonal・torch.diag・torch.diag_embed・torch.einsum・as_strided・インデックスのテンソル
+          (x[idx, idx] など) による取り出し (torch.take、index_select、gather)、.contiguous()・.clone()、
+          Python のループ・内包表記は使えません。
+    """
+    raise NotImplementedError

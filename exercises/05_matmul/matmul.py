@@ -83,3 +83,31 @@ def add_inplace(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     src は変更しないでください。
     """
     raise NotImplementedError
+
+
+def pairwise_sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """【発展課題】a の各行と b の各行のすべての組について、差の 2 乗和 (ユークリッド距離の 2 乗) を求めてください。
+
+    入力: a (形状 (n, d))、b (形状 (m, d))。同じ浮動小数点の dtype (float32 または float64)。n, m, d は 1 以上
+    出力: 形状 (n, m)、out[i, j] == ((a[i] - b[j]) ** 2).sum() のテンソル。dtype は入力のまま。
+    例: a = [[0., 0.], [1., 1.]], b = [[1., 0.]] → tensor([[1.], [1.]])
+    制約: Python のループ・内包表記、torch.cdist、torch.pdist、torch.nn.functional.pairwise_distance、
+          torch.einsum、torch.vmap は使えません。インデックスで次元を足してブロードキャストしましょう。
+          a, b は変更しないでください。
+    """
+    raise NotImplementedError
+
+
+def one_hot_by_comparison(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """【発展課題】クラス番号 `labels` を one-hot 表現にしてください。out[i, c] は labels[i] == c のとき 1、
+    それ以外は 0 です。
+
+    入力: labels (形状 (n,)、dtype int64、値は 0 以上 num_classes 未満。n は 0 のこともあります)、
+          num_classes (int, 1 以上。labels に現れない番号があっても、列の数は num_classes です)
+    出力: 形状 (n, num_classes)、dtype int64 のテンソル
+    例: one_hot_by_comparison(tensor([2, 0]), 4) → tensor([[0, 0, 1, 0], [1, 0, 0, 0]])
+    制約: Python のループ・内包表記、torch.nn.functional.one_hot、scatter 系 (scatter、scatter_、scatter_add)、
+          index_put、torch.where は使えません。クラス番号の並び (torch.arange) とブロードキャストで比べましょう。
+          labels は変更しないでください。
+    """
+    raise NotImplementedError

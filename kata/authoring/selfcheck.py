@@ -83,7 +83,7 @@ def static_problems(chapter: catalog.Chapter, found_mutants: Sequence[Any]) -> l
                 exercise=ex.name, file=where.lesson.relative_to(where.root).as_posix()))
     checks = ast.parse(where.checks.read_text(encoding="utf-8")) if where.checks.is_file() else ast.Module([], [])
     names = [n.name for n in checks.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
-    orphans = [n for n in names if chapter.exercise_of_test(n) is None]
+    orphans = [n for n in names if chapter.owner_of_test(n) is None]
     if orphans:
         problems.append(messages.DEV_ORPHAN_CHECKS.format(names=", ".join(orphans)))
     covered = {e.name for n in names if (e := chapter.exercise_of_test(n)) is not None}
@@ -180,7 +180,7 @@ def mutant_problems(chapter: catalog.Chapter, run: dict, found_mutants: Sequence
     that says what its catalogue entry expects."""
     problems = []
     for m in found_mutants:
-        if m.chapter != chapter.key:
+        if m.chapter != chapter.key or chapter.exercise(m.exercise) is None:  # another chapter, or a left-out track
             continue
         results = [t for t in run["tests"] if t["mutant"] == m.id and t["chapter"] == m.chapter]
         failing = [t for t in results if t["status"] == CheckStatus.FAIL]

@@ -64,6 +64,9 @@ def resolve_exercise(chapter: catalog.Chapter, name: str | None) -> catalog.Exer
     if name is None or not name.strip():
         raise UsageError(messages.NO_EXERCISE.format(chapter=chapter.key, choices=choices))
     exercise = chapter.exercise(name.strip())
+    left_out = next((e for e in chapter.left_out if e.name == name.strip()), None)
+    if left_out is not None:
+        raise UsageError(messages.LEFT_OUT_EXERCISE.format(name=left_out.name, track=left_out.track))
     if exercise is None:
         raise UsageError(messages.BAD_EXERCISE.format(chapter=chapter.key, name=name, choices=choices))
     return exercise

@@ -599,11 +599,12 @@ class Encoder:
         skey = self.table.storage_containing(start, 1) if a.size else None
         if skey is None:
             owner = _array_owner(a)
-            owner_bytes = owner if owner.flags.c_contiguous else None
-            if owner_bytes is None or not owner.flags.writeable:
-                owner = a.copy()  # a read-only or odd owner: send a copy (no sharing to preserve)
+            # An owner in C or Fortran order is one block of memory, sent as it lies (a's strides kept).
+            dense = owner.flags.c_contiguous or owner.flags.f_contiguous
+            if not dense or not owner.flags.writeable:
+                owner = a.copy(order="A")  # a read-only or odd owner: send a copy (no sharing to preserve)
                 start = owner.__array_interface__["data"][0]
-            flat = owner.reshape(-1).view(np.uint8) if owner.size else np.zeros(0, np.uint8)
+            flat = owner.reshape(-1, order="A").view(np.uint8) if owner.size else np.zeros(0, np.uint8)
             skey = self.table.storage_key(torch.from_numpy(flat).untyped_storage()) if owner.size else None
             base = owner.__array_interface__["data"][0]
             if owner is not _array_owner(a):

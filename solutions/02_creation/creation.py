@@ -110,3 +110,31 @@ def cast_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """
     # .to(dtype) returns a converted tensor and leaves t as it was.
     return t.to(dtype)
+
+
+def evenly_spaced(start: int | float, end: int | float, steps: int) -> torch.Tensor:
+    """【発展課題】start から end まで (両端を含む) を等間隔に分けた steps 個の値を、torch.arange から作ってください。
+
+    入力: start, end (int または float。end < start のこともあります)、steps (int, 1 以上)
+    出力: 形状 (steps,)、dtype float32 の 1 次元テンソル。i 番目の値は start + i * (end - start) / (steps - 1)。
+          先頭は start、末尾は end です。steps が 1 のときは [start] だけです。引数がすべて int でも float32 にします。
+    例: evenly_spaced(0, 1, 5) → tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    制約: torch.linspace、torch.logspace、np.linspace は使えません。Python のループ・内包表記も使えません。
+          (ヒント: 小数の刻み幅を torch.arange に渡すと、丸め誤差で end を含んだり含まなかったりします)
+    """
+    # Integer positions 0..steps-1 times the gap: the count is exact, and an int tensor times a float is float32.
+    gap = (end - start) / max(steps - 1, 1)
+    return start + torch.arange(steps) * gap
+
+
+def zeros_matching(t: torch.Tensor) -> torch.Tensor:
+    """【発展課題】テンソル `t` と同じ形状・dtype・デバイスで、値がすべて 0 の新しいテンソルを作ってください。
+
+    テンソルの作成関数に、t から読み出した 3 つの属性 (形状・dtype・デバイス) を渡して作ります。
+    入力: t (任意の形状・dtype・デバイスのテンソル。inf や nan を含むこともあります)
+    出力: t と同じ形状・dtype・デバイスの、すべて 0 のテンソル (t とメモリを共有しない、計算グラフもない)
+    制約: torch.zeros_like などの *_like 関数、t.new_zeros などの new_* メソッド、clone、zero_、fill_ は
+          使えません。t を書き換えてはいけません。
+    """
+    # A tensor is shape, dtype and device: pass all three to the creation function.
+    return torch.zeros(t.shape, dtype=t.dtype, device=t.device)

@@ -66,3 +66,39 @@ def flipped_to_tensor(a: np.ndarray) -> torch.Tensor:
     """
     # Tensors cannot have negative strides, so make a contiguous copy of the reversed view first.
     return torch.from_numpy(a[::-1].copy())
+
+
+def center_columns_in_place(a: np.ndarray) -> np.ndarray:
+    """【発展課題】2 次元の NumPy 配列 `a` の各列から、その列の平均を引いてください。結果は `a` 自身に書き込みます
+    (呼び出し側が持っている配列そのものが変わります)。
+
+    やり方: `a` とメモリを共有するテンソルを作り、そのテンソルを in-place で書き換えます。`t = t - 平均` のように
+    新しいテンソルを作って名前を付け直すだけでは、`a` は変わりません。
+    入力: a (2 次元、dtype float32 または float64、行数 1 以上。ストライドつきの view や列優先 (Fortran 順) の
+          こともあります)
+    出力: a そのもの (同じオブジェクト)。dtype は元のまま。各列の平均は 0 になります。
+    例: a = np.array([[1., 10.], [3., 20.]]) → 呼び出しのあと a は [[-1., -5.], [1., 5.]]
+    制約: データのコピー (np.array、np.copy、.copy()、torch.tensor、.clone()) と、Python のループ・内包表記は
+          使えません。
+    """
+    # from_numpy shares a's buffer, so an in-place update of the tensor writes into the caller's array.
+    t = torch.from_numpy(a)
+    t -= t.mean(dim=0)
+    return a
+
+
+def float32_view_or_copy(a: np.ndarray) -> torch.Tensor:
+    """【発展課題】NumPy 配列 `a` を dtype float32 のテンソルにしてください。コピーは必要なときだけ作ります。
+
+    - a が float32 で、負のストライド (a[::-1] のような逆順の view) がなければ、a とメモリを共有するテンソル
+      (コピーなし) を返します。ストライドつきの view (a[:, ::2]) や列優先の配列もそのまま共有できます。
+    - a が負のストライドをもつと、テンソルはそのメモリを共有できません。そのときだけコピーしてから変換します。
+    - a が float32 でなければ (float64、int64、bool など)、float32 に変換した新しいテンソルになります。
+    入力: a (1 次元以上、要素数 1 以上の NumPy 配列)
+    出力: a と同じ形状・値で dtype float32 のテンソル
+    制約: Python のループ・内包表記は使えません。a 自身を書き換えてはいけません。
+    """
+    # Only a negative stride forces a copy; torch.as_tensor shares float32 memory and converts anything else.
+    if min(a.strides) < 0:
+        a = a.copy()
+    return torch.as_tensor(a, dtype=torch.float32)

@@ -14,3 +14,14 @@ def generator_seeded_by_its_method(seed, n):
     generator = torch.Generator()
     generator.manual_seed(seed)
     return torch.rand(n, generator=generator)
+
+
+@answer("01", "two_streams_from_one_seed")
+def z_drawn_before_u(seed, n):
+    """The streams are independent: drawing z first changes nothing."""
+    g_normal = torch.Generator()
+    g_normal.manual_seed(seed + 1)
+    z = torch.normal(0.0, 1.0, (n,), generator=g_normal)
+    g_uniform = torch.Generator()
+    g_uniform.manual_seed(seed)
+    return torch.empty(n).uniform_(0, 1, generator=g_uniform), z

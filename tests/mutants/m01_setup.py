@@ -103,3 +103,39 @@ def seeds_global_and_restores_it(seed, n):
     out = torch.rand(n)
     torch.set_rng_state(state)
     return out
+
+
+# -- two_streams_from_one_seed (challenge) ---------------------------------------------------------------------------
+
+@mutant("01", "two_streams_from_one_seed", expect="値が違います")
+def one_generator_for_both_streams(seed, n):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, generator=g), torch.randn(n, generator=g)
+
+
+@mutant("01", "two_streams_from_one_seed", expect="値が違います")
+def both_generators_seeded_alike(seed, n):
+    return (torch.rand(n, generator=torch.Generator().manual_seed(seed)),
+            torch.randn(n, generator=torch.Generator().manual_seed(seed)))
+
+
+@mutant("01", "two_streams_from_one_seed", expect="使えません")
+def seeds_the_global_generator(seed, n):
+    torch.manual_seed(seed)
+    u = torch.rand(n)
+    torch.manual_seed(seed + 1)
+    return u, torch.randn(n)
+
+
+@mutant("01", "two_streams_from_one_seed", expect="使えません")
+def global_seeding_inside_fork_rng(seed, n):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        u = torch.rand(n)
+        torch.manual_seed(seed + 1)
+        return u, torch.randn(n)
+
+
+@mutant("01", "two_streams_from_one_seed", expect="乱数状態")
+def draws_z_from_the_global_generator(seed, n):
+    return torch.rand(n, generator=torch.Generator().manual_seed(seed)), torch.randn(n)

@@ -270,3 +270,91 @@ def seeds_global_and_restores_it(shape, generator):
     out = torch.rand(shape, generator=generator)
     torch.set_rng_state(state)
     return out
+
+
+# -- evenly_spaced (challenge) ---------------------------------------------------------------------------------------
+
+@mutant("02", "evenly_spaced", expect="使えません")
+def calls_linspace(start, end, steps):
+    return torch.linspace(start, end, steps)
+
+
+@mutant("02", "evenly_spaced", expect="ループ")
+def comprehension_of_python_floats(start, end, steps):
+    gap = (end - start) / max(steps - 1, 1)
+    return torch.tensor([start + i * gap for i in range(steps)], dtype=torch.float32)
+
+
+@mutant("02", "evenly_spaced", expect="形状")
+def float_step_arange_stops_before_end(start, end, steps):
+    return torch.arange(start, end, (end - start) / max(steps - 1, 1), dtype=torch.float32)
+
+
+@mutant("02", "evenly_spaced", expect="形状")
+def float_step_arange_past_end(start, end, steps):
+    gap = (end - start) / (steps - 1) if steps > 1 else 1.0
+    return torch.arange(start, end + gap, gap, dtype=torch.float32)
+
+
+@mutant("02", "evenly_spaced", expect="値が違います")
+def divides_by_steps(start, end, steps):
+    return start + torch.arange(steps) * ((end - start) / steps)
+
+
+@mutant("02", "evenly_spaced", expect="ZeroDivisionError")
+def one_step_divides_by_zero(start, end, steps):
+    return start + torch.arange(steps) * ((end - start) / (steps - 1))
+
+
+@mutant("02", "evenly_spaced", expect="データ型")
+def integer_gap_for_int_arguments(start, end, steps):
+    gap = (end - start) // max(steps - 1, 1) if isinstance(start, int) and isinstance(end, int) else \
+        (end - start) / max(steps - 1, 1)
+    return start + torch.arange(steps) * gap
+
+
+@mutant("02", "evenly_spaced", expect="データ型")
+def float64_positions(start, end, steps):
+    return start + torch.arange(steps, dtype=torch.float64) * ((end - start) / max(steps - 1, 1))
+
+
+# -- zeros_matching (challenge) --------------------------------------------------------------------------------------
+
+@mutant("02", "zeros_matching", expect="使えません")
+def calls_zeros_like(t):
+    return torch.zeros_like(t)
+
+
+@mutant("02", "zeros_matching", expect="使えません")
+def clones_and_zeroes(t):
+    return t.detach().clone().zero_()
+
+
+@mutant("02", "zeros_matching", expect="値が違います")
+def multiplies_by_zero(t):
+    return (t * 0).detach()
+
+
+@mutant("02", "zeros_matching", expect="値が違います")
+def subtracts_itself(t):
+    return t.detach() - t.detach() if t.dtype != torch.bool else torch.zeros(t.shape, dtype=t.dtype, device=t.device)
+
+
+@mutant("02", "zeros_matching", expect="データ型")
+def default_dtype(t):
+    return torch.zeros(t.shape, device=t.device)
+
+
+@mutant("02", "zeros_matching", expect="デバイス")
+def always_on_the_cpu(t):
+    return torch.zeros(t.shape, dtype=t.dtype)
+
+
+@mutant("02", "zeros_matching", expect="形状")
+def flat_zeros(t):
+    return torch.zeros(t.numel(), dtype=t.dtype, device=t.device)
+
+
+@mutant("02", "zeros_matching", expect="requires_grad")
+def keeps_the_graph(t):
+    return t * 0 if t.requires_grad else torch.zeros(t.shape, dtype=t.dtype, device=t.device)

@@ -156,3 +156,90 @@ def flips_a_in_place(a):
 @mutant("03", "flipped_to_tensor", expect="データ型")
 def uppercase_tensor_of_copy(a):
     return torch.Tensor(a[::-1].copy())
+
+
+# -- center_columns_in_place (challenge) -----------------------------------------------------------------------------
+
+@mutant("03", "center_columns_in_place", expect="値が違います")
+def rebinds_instead_of_writing(a):
+    t = torch.from_numpy(a)
+    t = t - t.mean(dim=0)  # a new tensor: the caller's array stays as it was
+    return a
+
+
+@mutant("03", "center_columns_in_place", expect="そのもの")
+def returns_the_tensors_array(a):
+    t = torch.from_numpy(a)
+    t -= t.mean(dim=0)
+    return t.numpy()
+
+
+@mutant("03", "center_columns_in_place", expect="使えません")
+def works_on_a_copy(a):
+    t = torch.tensor(a)
+    t -= t.mean(dim=0)
+    a[...] = t.numpy()
+    return a
+
+
+@mutant("03", "center_columns_in_place", expect="ループ")
+def loops_over_columns(a):
+    t = torch.from_numpy(a)
+    for j in range(t.shape[1]):
+        t[:, j] -= t[:, j].mean()
+    return a
+
+
+@mutant("03", "center_columns_in_place", expect="値が違います")
+def converts_to_float32_first(a):
+    t = torch.from_numpy(a).float()  # a copy for float64 arrays
+    t -= t.mean(dim=0)
+    return a
+
+
+@mutant("03", "center_columns_in_place", expect="値が違います")
+def centres_rows(a):
+    t = torch.from_numpy(a)
+    t -= t.mean(dim=1, keepdim=True)
+    return a
+
+
+@mutant("03", "center_columns_in_place", expect="値が違います")
+def contiguous_copy_of_a_strided_view(a):
+    t = torch.from_numpy(a).contiguous()  # a copy when a is a strided view
+    t -= t.mean(dim=0)
+    return a
+
+
+# -- float32_view_or_copy (challenge) --------------------------------------------------------------------------------
+
+@mutant("03", "float32_view_or_copy", expect="メモリを共有")
+def always_copies(a):
+    return torch.tensor(a, dtype=torch.float32)
+
+
+@mutant("03", "float32_view_or_copy", expect=("ValueError", NEGATIVE_STRIDES))
+def from_numpy_fails_on_negative_strides(a):
+    return torch.from_numpy(a).float()
+
+
+@mutant("03", "float32_view_or_copy", expect=("ValueError", NEGATIVE_STRIDES))
+def as_tensor_without_the_copy(a):
+    return torch.as_tensor(a, dtype=torch.float32)
+
+
+@mutant("03", "float32_view_or_copy", expect="メモリを共有")
+def contiguous_array_first(a):
+    return torch.from_numpy(np.ascontiguousarray(a)).float()
+
+
+@mutant("03", "float32_view_or_copy", expect="データ型")
+def keeps_the_arrays_dtype(a):
+    return torch.from_numpy(a.copy() if min(a.strides) < 0 else a)
+
+
+@mutant("03", "float32_view_or_copy", expect="ループ")
+def checks_strides_in_a_loop(a):
+    if any(s < 0 for s in a.strides):
+        a = a.copy()
+    return torch.as_tensor(a, dtype=torch.float32)

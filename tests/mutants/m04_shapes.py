@@ -206,3 +206,69 @@ def channels_first_kept(x):
 def rotates_instead_of_swapping(x):
     # rot90 turns the matrix: the dims are swapped, and one of them is read backwards.
     return x.rot90()
+
+
+# -- merge_batch_and_swap_last (challenge) ---------------------------------------------------------------------------
+
+@mutant("04", "merge_batch_and_swap_last", expect="値が違います")
+def reshapes_without_swapping(x):
+    a, b, c, d = x.shape
+    return x.view(a * b, d, c)
+
+
+@mutant("04", "merge_batch_and_swap_last", expect="使えません")
+def contiguous_copy_then_view(x):
+    a, b, c, d = x.shape
+    return x.transpose(2, 3).contiguous().view(a * b, d, c)
+
+
+@mutant("04", "merge_batch_and_swap_last", expect="メモリを共有")
+def concatenates_the_batch(x):
+    return torch.cat(list(x.transpose(2, 3)))
+
+
+@mutant("04", "merge_batch_and_swap_last", expect="ループ")
+def stacks_in_a_loop(x):
+    return torch.stack([m.T for m in x.flatten(0, 1)])
+
+
+@mutant("04", "merge_batch_and_swap_last", expect="形状")
+def swaps_the_middle_dims(x):
+    a, b, c, d = x.shape
+    return x.transpose(1, 2).reshape(a * c, b, d)
+
+
+# -- diagonal_as_view (challenge) ------------------------------------------------------------------------------------
+
+@mutant("04", "diagonal_as_view", expect="使えません")
+def calls_torch_diagonal(x):
+    return torch.diagonal(x)
+
+
+@mutant("04", "diagonal_as_view", expect="値が違います")
+def step_of_n_instead_of_n_plus_one(x):
+    n = x.shape[0]
+    return x.view(-1)[::n][:n]
+
+
+@mutant("04", "diagonal_as_view", expect="メモリを共有")
+def indexes_with_arange(x):
+    i = torch.arange(x.shape[0])
+    return x[i, i]
+
+
+@mutant("04", "diagonal_as_view", expect="メモリを共有")
+def flat_copy_through_a_transpose(x):
+    n = x.shape[0]
+    return x.t().reshape(-1)[:: n + 1]
+
+
+@mutant("04", "diagonal_as_view", expect="ループ")
+def stacks_the_diagonal_in_a_loop(x):
+    return torch.stack([x[i, i] for i in range(x.shape[0])])
+
+
+@mutant("04", "diagonal_as_view", expect="使えません")
+def strided_by_hand(x):
+    n = x.shape[0]
+    return x.as_strided((n,), (n + 1,), x.storage_offset())

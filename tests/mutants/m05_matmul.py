@@ -244,3 +244,71 @@ def for_loop_over_rows(a, b):
     for i in range(a.shape[0]):
         out[i] = a[i] + b
     return out
+
+
+# -- pairwise_sq_distances (challenge) -------------------------------------------------------------------------------
+
+@mutant("05", "pairwise_sq_distances", expect="使えません")
+def calls_cdist(a, b):
+    return torch.cdist(a, b) ** 2
+
+
+@mutant("05", "pairwise_sq_distances", expect="ループ")
+def one_row_at_a_time(a, b):
+    return torch.stack([((a - row) ** 2).sum(dim=1) for row in b], dim=1)
+
+
+@mutant("05", "pairwise_sq_distances", expect="形状")
+def broadcast_the_other_way(a, b):
+    return ((a[None, :, :] - b[:, None, :]) ** 2).sum(dim=-1)
+
+
+@mutant("05", "pairwise_sq_distances", expect="値が違います")
+def distances_not_squared(a, b):
+    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=-1).sqrt()
+
+
+@mutant("05", "pairwise_sq_distances", expect="値が違います")
+def square_of_the_summed_difference(a, b):
+    return (a[:, None, :] - b[None, :, :]).sum(dim=-1) ** 2
+
+
+@mutant("05", "pairwise_sq_distances", expect="形状")
+def sums_over_the_wrong_dim(a, b):
+    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=1)
+
+
+# -- one_hot_by_comparison (challenge) -------------------------------------------------------------------------------
+
+@mutant("05", "one_hot_by_comparison", expect="使えません")
+def calls_f_one_hot(labels, num_classes):
+    return torch.nn.functional.one_hot(labels, num_classes)
+
+
+@mutant("05", "one_hot_by_comparison", expect="使えません")
+def scatters_ones(labels, num_classes):
+    return torch.zeros(len(labels), num_classes, dtype=torch.int64).scatter_(1, labels[:, None], 1)
+
+
+@mutant("05", "one_hot_by_comparison", expect="ループ")
+def fills_rows_in_a_loop(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes, dtype=torch.int64)
+    for i, c in enumerate(labels.tolist()):
+        out[i, c] = 1
+    return out
+
+
+@mutant("05", "one_hot_by_comparison", expect="データ型")
+def returns_the_bool_table(labels, num_classes):
+    return labels[:, None] == torch.arange(num_classes)
+
+
+@mutant("05", "one_hot_by_comparison", expect="形状")
+def classes_as_rows(labels, num_classes):
+    return (labels[None, :] == torch.arange(num_classes)[:, None]).long()
+
+
+@mutant("05", "one_hot_by_comparison", expect="形状")
+def columns_from_the_largest_label(labels, num_classes):
+    classes = int(labels.max()) + 1 if len(labels) else num_classes
+    return (labels[:, None] == torch.arange(classes)).long()
