@@ -30,6 +30,7 @@ from kata.compare import fail
 from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.frontend import say
+from kata.inputs import seed_all
 from kata.state import GlobalState, LearnerWorld
 from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
 
@@ -490,6 +491,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     if ITEM_INFO in item.stash:
         # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
         torch.set_num_threads(1)
+        # Every check starts with the global generators seeded for it (from the session's seed and its name): in
+        # learning mode and in the sandbox worker alike (kata.inputs.seed_all hands them over at the check's first
+        # call), so that code drawing from them without seeding gets the same numbers in both modes, and the
+        # worker's generators carry nothing from one check to the next.
+        seed_all(zlib.crc32(f"global:{item.config.stash[SETTINGS].seed}:{item.nodeid}".encode()))
     try:
         return (yield)
     finally:

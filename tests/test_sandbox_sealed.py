@@ -584,10 +584,16 @@ def test_the_self_test_passes_on_references_and_fails_on_a_chapter_whose_call_di
         engine = list(catalog.Catalog(ENGINE_COURSE).chapters())
         assert first.selftest and not any(c.selftest for c in engine)
         assert selftest.run(new_session, [first, *engine], worker._seccomp is not None) is None
-        wrong = first.reference_file().read_text(encoding="utf-8") + (
-            "\n\ndef seeded_rand(seed, shape):\n    return torch.zeros(shape)\n")
-        why = selftest.run(lambda c, s, f: new_session(c, s, f, wrong.encode() if c else None), [first],
-                           worker._seccomp is not None)
+        # The grader's own result differs from the sandbox's (here: its reference module is another one): refused.
+        wrong = tmp_path / "wrong_reference.py"
+        wrong.write_text(first.reference_file().read_text(encoding="utf-8") + (
+            "\n\ndef seeded_rand(seed, shape):\n    return torch.zeros(shape)\n"), encoding="utf-8")
+        real_load = selftest.loader.load
+        selftest.loader.load = lambda path, name, learner=False: real_load(wrong, name, learner=learner)
+        try:
+            why = selftest.run(new_session, [first], worker._seccomp is not None)
+        finally:
+            selftest.loader.load = real_load
         assert why is not None and "01_setup" in why, why
     finally:
         zygote.close()

@@ -162,6 +162,27 @@ def mro_names(obj: Any) -> list[str]:
 _STAND_INS: dict[tuple, type] = {}
 
 
+def _cached(key: tuple, make: Callable[[], Any]) -> Any:
+    """A stand-in class made once per key (at most 10,000 kept)."""
+    cls = _STAND_INS.get(key)
+    if cls is None:
+        cls = make()
+        if len(_STAND_INS) < 10_000:
+            _STAND_INS[key] = cls
+    return cls
+
+
+def _names(own: str) -> tuple[str, str, str]:
+    """(module, qualified name, class name) of ``module:qualname``."""
+    module, _, qual = own.partition(":")
+    name = qual.rsplit(".", 1)[-1]
+    return module, qual, name if name.isidentifier() else "Learner"
+
+
+def _clipped(mro: Any) -> list[str]:
+    return [clip(str(m), 300) for m in list(mro)[:50]]
+
+
 def _nearest(mro: list[str], base: type) -> tuple[type, str | None]:
     """The first class of ``mro`` that resolves here and derives from ``base`` (``base`` if none), and the name of
     the class the value really has when that one does not resolve (a learner's class)."""
@@ -186,76 +207,55 @@ def stand_in(mro: list[str], base: type) -> type:
     an allow-listed module, else a subclass of its nearest such base with the same name, module and qualified name
     (so that ``isinstance`` against torch and built-in types, ``type(x).__name__`` and the verdicts' type names are
     what they are in learning mode).  None of the other side's code comes with it."""
-    mro = [clip(str(m), 300) for m in list(mro)[:50]]
-    key = (tuple(mro), base)
-    cls = _STAND_INS.get(key)
-    if cls is not None:
-        return cls
-    found, own = _nearest(mro, base)
-    if own is None:
-        cls = found
-    else:
-        module, _, qual = own.partition(":")
-        name = qual.rsplit(".", 1)[-1]
+    mro = _clipped(mro)
+
+    def make() -> type:
+        found, own = _nearest(mro, base)
+        if own is None:
+            return found
+        module, qual, name = _names(own)
         try:
-            cls = type(name if name.isidentifier() else "Learner", (found,),
-                       {"__module__": module, "__qualname__": qual})
+            return type(name, (found,), {"__module__": module, "__qualname__": qual})
         except TypeError:  # a base that cannot be subclassed (bool, a final torch type)
-            cls = found
-    if len(_STAND_INS) < 10_000:
-        _STAND_INS[key] = cls
-    return cls
+            return found
+
+    return cast(type, _cached((tuple(mro), base), make))
 
 
 def _stand_in_enum(mro: list[str], members: list[tuple[str, Any]]) -> type[enum.Enum]:
-    mro = [clip(str(m), 300) for m in list(mro)[:50]]
-    key = (tuple(mro), tuple((n, repr(v)) for n, v in members))
-    cls = _STAND_INS.get(key)
-    if cls is not None:
-        return cast(type[enum.Enum], cls)
-    found, own = _nearest(mro, enum.Enum)
-    if own is None:
-        raise WireError("an enum class without members of its own")
-    module, _, qual = own.partition(":")
-    name = qual.rsplit(".", 1)[-1]
-    made = cast(Any, found)(name if name.isidentifier() else "Learner", [(n, v) for n, v in members],
-                            module=module, qualname=qual)
-    if len(_STAND_INS) < 10_000:
-        _STAND_INS[key] = made
-    return cast(type[enum.Enum], made)
+    mro = _clipped(mro)
+
+    def make() -> type:
+        found, own = _nearest(mro, enum.Enum)
+        if own is None:
+            raise WireError("an enum class without members of its own")
+        module, qual, name = _names(own)
+        return cast(Any, found)(name, list(members), module=module, qualname=qual)
+
+    return cast(type[enum.Enum], _cached((tuple(mro), tuple((n, repr(v)) for n, v in members)), make))
 
 
 def _stand_in_namedtuple(mro: list[str], fields: list[str]) -> type:
-    mro = [clip(str(m), 300) for m in list(mro)[:50]]
-    key = (tuple(mro), tuple(fields), "namedtuple")
-    known = _STAND_INS.get(key)
-    if known is not None:
-        return known
-    own = mro[0] if mro else "learner:Learner"
-    module, _, qual = own.partition(":")
-    name = qual.rsplit(".", 1)[-1]
-    made: Any = collections.namedtuple(name if name.isidentifier() else "Learner",  # type: ignore[misc]
-                                       fields, rename=True, module=module)
-    made.__qualname__ = qual
-    if len(_STAND_INS) < 10_000:
-        _STAND_INS[key] = made
-    return cast(type, made)
+    mro = _clipped(mro)
+
+    def make() -> type:
+        module, qual, name = _names(mro[0] if mro else "learner:Learner")
+        made: Any = collections.namedtuple(name, fields, rename=True, module=module)  # type: ignore[misc]
+        made.__qualname__ = qual
+        return cast(type, made)
+
+    return cast(type, _cached((tuple(mro), tuple(fields), "namedtuple"), make))
 
 
 def _stand_in_dataclass(mro: list[str], fields: list[str], eq: bool, frozen: bool) -> type:
-    mro = [clip(str(m), 300) for m in list(mro)[:50]]
-    key = (tuple(mro), tuple(fields), eq, frozen, "dataclass")
-    cls = _STAND_INS.get(key)
-    if cls is not None:
-        return cls
-    own = mro[0] if mro else "learner:Learner"
-    module, _, qual = own.partition(":")
-    name = qual.rsplit(".", 1)[-1]
-    cls = dataclasses.make_dataclass(name if name.isidentifier() else "Learner", fields, eq=eq, frozen=frozen,
-                                     namespace={"__module__": module, "__qualname__": qual})
-    if len(_STAND_INS) < 10_000:
-        _STAND_INS[key] = cls
-    return cls
+    mro = _clipped(mro)
+
+    def make() -> type:
+        module, qual, name = _names(mro[0] if mro else "learner:Learner")
+        return dataclasses.make_dataclass(name, fields, eq=eq, frozen=frozen,
+                                          namespace={"__module__": module, "__qualname__": qual})
+
+    return cast(type, _cached((tuple(mro), tuple(fields), eq, frozen, "dataclass"), make))
 
 
 def _is_plain_dataclass(v: Any) -> bool:
