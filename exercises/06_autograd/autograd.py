@@ -91,8 +91,8 @@ def derivative_at_points(f, x: torch.Tensor) -> torch.Tensor:
           x (浮動小数点のテンソル、任意の形状。requires_grad は True のことも False のこともあります)
     出力: x と同じ形状・dtype のテンソルで、各要素が f'(x[i])。計算グラフにつながっていない
           (requires_grad=False、grad_fn は None) ただの値です。
-    条件: - 勾配の計算は torch.autograd.grad を 1 回呼ぶだけで行い、f も 1 回だけ呼ぶこと
-            (ヒント: 要素ごとの関数なら、sum(f(x)) を x[i] で微分すると f'(x[i]) になります)。
+    条件: - f は 1 回だけ呼ぶこと。要素ごとの関数なら sum(f(x)) を x[i] で微分すると f'(x[i]) になるので、
+            和を一度微分すれば (たとえば torch.autograd.grad の 1 回の呼び出しで) すべての点の導関数が求まります。
           - ループや内包表記を使わないこと。backward() は使わないこと。
           - 入力 x を変えないこと: x.requires_grad も x.grad (すでに入っていればその値) もそのままにします。
     例: f = nn.Tanh()、x = tensor([0., 1.]) → tensor([1.0000, 0.4200])
