@@ -10,15 +10,19 @@ from kata.compare import (
     expect_same_object,
     expect_sequence,
     expect_tensor,
+    expect_unchanged,
     fail,
     learner_state,
 )
-from kata.portable import GradModeModel
+from kata.portable import GradModeModel, Probe
+from kata.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"
 VERSION_NOT_BUMPED = ("『{name}』のその場での更新を autograd が検知できません (バージョンカウンタ {name}._version が "
                       "呼び出しの前後で {version} のまま)。")
+
+F_CALLS = "f が {calls} 回呼ばれました。f は 1 回だけ呼び、その出力の和を 1 回で微分しましょう。"
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 GRAD_FN_MISSING = "y が計算グラフから切り離されています (.detach() / .item() / no_grad の中で計算していませんか？)。y はテンソルのまま返しましょう。"
@@ -35,6 +39,15 @@ GRAD_MODE_INSIDE = "f の計算中も勾配の記録が有効でした。.detach
 GRAD_MODE_LEFT_OFF = "関数を抜けたあとも勾配の記録が無効のままです。torch.set_grad_enabled(False) で切ったままにせず、with torch.no_grad(): を使いましょう。"
 DETACH_FORGOTTEN = "勾配が 3 * x * x になっています。u を detach() しないと u を通っても勾配が流れます (d(x³)/dx)。u = (x * x).detach() としましょう。"
 DETACH_WRONG_FACTOR = "勾配が 2 * x * x になっています。定数にするのは u = (x * x) の方で、z = u * x の x は detach しません。"
+
+DERIVATIVE_RULE = "ループ・内包表記と backward() (Tensor.backward, torch.autograd.backward)"
+DERIVATIVE_FORBIDDEN = (torch.Tensor.backward, torch.autograd.backward)
+INPUT_MARKED = ("x そのものに requires_grad_() を付けていませんか？ 入力は呼び出し側のものです。x.detach() で切り離した"
+                "テンソルに requires_grad_() を付け、そちらで f を計算して微分しましょう。")
+DERIVATIVE_MEAN = ("値が正しい導関数の 1 / (要素数) 倍になっていませんか？ 平均 (mean) を微分すると各要素の勾配が要素数で"
+                   "割られます。要素ごとの関数なら、和 (sum) を微分すると各点の導関数そのものになります。")
+DERIVATIVE_GRAPH = ("戻り値が計算グラフにつながっています。create_graph=True は 2 階微分をするときだけ使います。"
+                    "torch.autograd.grad の既定 (create_graph=False) なら、結果はただの値です。")
 
 SOURCE_X = (0.0, 1.0, 2.0)
 SOURCE_Y = 12.6667  # printed by the source text: tensor(12.6667, grad_fn=<MeanBackward0>)
@@ -349,3 +362,107 @@ def test_predict_no_grad_matches_reference(sub, ref, gen, seed):
     model, x = _model_and_input(gen)
     actual, expected = inputs.call_both(sub.predict_no_grad, ref.predict_no_grad, model, x, seed=seed)
     expect_tensor(actual, expected, name="予測", requires_grad=False)
+
+
+# -- derivative_at_points --------------------------------------------------------------------------------------
+
+def _sig(x):
+    return torch.sigmoid(x)
+
+
+#: Elementwise modules with their derivatives in closed form (computed in float64 from the values, not by autograd).
+ELEMENTWISE = (
+    ("nn.Tanh()", torch.nn.Tanh, lambda x: 1 - torch.tanh(x) ** 2),
+    ("nn.Sigmoid()", torch.nn.Sigmoid, lambda x: _sig(x) * (1 - _sig(x))),
+    ("nn.Softplus()", torch.nn.Softplus, _sig),
+    ("nn.SiLU()", torch.nn.SiLU, lambda x: _sig(x) * (1 + x * (1 - _sig(x)))),
+)
+
+
+def _derivative_case(gen, shape=None, requires_grad=None, dtype=None):
+    """(name, module, x, expected f'(x)): a random elementwise module and a random float x that has at least two
+    elements unless a shape is given (so that a mean differs from a sum)."""
+    name, module, closed = inputs.choice(gen, ELEMENTWISE)
+    dtype = dtype or inputs.choice(gen, (torch.float32, torch.float64))
+    shape = shape if shape is not None else inputs.shape(gen, (1, 3), 2, 5)
+    x = inputs.tensor(gen, shape, dtype, noncontiguous=bool(shape) and inputs.randint(gen, 0, 2) == 1) * 2
+    if requires_grad if requires_grad is not None else inputs.randint(gen, 0, 2) == 1:
+        x.requires_grad_()
+    return name, module(), x, closed(x.detach().double()).to(dtype)
+
+
+def _expect_derivative(out, expected, f_name):
+    name = f"f = {f_name} の導関数"
+    expect_tensor(out, expected, name=name, values=False)
+    expect(not out.requires_grad, "requires_grad", messages.REQUIRES_GRAD, DERIVATIVE_GRAPH, name=name,
+           expected=False, actual=True)
+    try:
+        expect_tensor(out, expected, name=name)
+    except Mismatch as m:
+        if expected.numel() > 1 and torch.allclose(out * expected.numel(), expected):
+            raise Mismatch(m.attribute, m.message, DERIVATIVE_MEAN) from None
+        raise
+
+
+def test_derivative_at_points_source_without_loops_or_backward(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "derivative_at_points", DERIVATIVE_RULE, *DERIVATIVE_FORBIDDEN, loops=True)
+    _, f, x, _ = _derivative_case(gen)
+    sub.derivative_at_points(f, x)  # an untouched stub reads 未着手
+
+
+def test_derivative_at_points_example(sub):
+    """tanh' = 1 - tanh^2: [1.0000, 0.4200] at [0, 1]."""
+    out = sub.derivative_at_points(torch.nn.Tanh(), torch.tensor([0.0, 1.0]))
+    _expect_derivative(out, torch.tensor([1.0, 0.41997434]), "nn.Tanh()")
+
+
+def test_derivative_at_points_closed_forms(sub, gen):
+    """Random elementwise functions, shapes, dtypes and layouts against the derivatives in closed form."""
+    for _ in range(2):
+        f_name, f, x, expected = _derivative_case(gen)
+        _expect_derivative(sub.derivative_at_points(f, x), expected, f_name)
+
+
+def test_derivative_at_points_size1_and_0dim(sub, gen):
+    for shape in ((), (1,), (1, 1)):
+        f_name, f, x, expected = _derivative_case(gen, shape=shape)
+        _expect_derivative(sub.derivative_at_points(f, x), expected, f_name)
+
+
+def test_derivative_at_points_input_without_grad_untouched(sub, gen):
+    """x that does not require grad stays so, with no .grad (the function makes its own leaf to differentiate)."""
+    f_name, f, x, expected = _derivative_case(gen, requires_grad=False)
+    snapshot = x.clone()
+    sub.derivative_at_points(f, x)
+    expect(not x.requires_grad, "requires_grad", messages.REQUIRES_GRAD, INPUT_MARKED, name="入力 x", expected=False,
+           actual=x.requires_grad)
+    expect_grad(x.grad, None, name="入力 x.grad")
+    expect_unchanged(x, snapshot, name="入力 x")
+
+
+def test_derivative_at_points_leaf_grad_untouched(sub, gen):
+    """A leaf x that requires grad and already holds a .grad: the gradient there is neither replaced nor added to
+    (torch.autograd.grad returns the gradient instead of accumulating it)."""
+    f_name, f, x, expected = _derivative_case(gen, requires_grad=True)
+    old = inputs.tensor(gen, tuple(x.shape), x.dtype)
+    x.grad = old.clone()
+    out = sub.derivative_at_points(f, x)
+    expect_tensor(x, x.detach(), name="入力 x", requires_grad=True, is_leaf=True, values=False)
+    expect_grad(x.grad, old, name="入力 x.grad (呼び出しの前から入っていた勾配)", rtol=0, atol=0)
+    _expect_derivative(out, expected, f_name)
+
+
+def test_derivative_at_points_calls_f_once(sub, gen):
+    f_name, f, x, expected = _derivative_case(gen)
+    probe = Probe(f)
+    out = sub.derivative_at_points(probe, x)
+    calls = len(probe.grad_enabled)
+    expect(calls == 1, "calls", F_CALLS, None, calls=calls)
+    _expect_derivative(out, expected, f_name)
+
+
+def test_derivative_at_points_matches_reference(sub, ref, gen, seed):
+    f_name, f, x, _ = _derivative_case(gen)
+    actual, expected = inputs.call_both(sub.derivative_at_points, ref.derivative_at_points, f, x, seed=seed)
+    _expect_derivative(actual, expected, f_name)

@@ -11,9 +11,13 @@ import torch
 
 from kata import devices, inputs, messages, portable
 from kata.compare import (
+    Mismatch,
+    RngSnapshot,
     expect,
     expect_array,
     expect_equal,
+    expect_generator_moved_as,
+    expect_rng_unchanged,
     expect_tensor,
     expect_type,
     expect_unchanged,
@@ -22,6 +26,7 @@ from kata.compare import (
 )
 from kata.observe import names_of, watch
 from kata.oprules import record_ops
+from kata.staticrules import forbid_in_source
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
@@ -37,6 +42,15 @@ SYNC_BEFORE_START = ("測った時間に、行列を作る計算まで入って�
 NO_MATMUL = "時間を測る対象の行列積 (a @ b / torch.matmul / torch.mm) が実行されていません。"
 TIME_RANGE = "経過時間は「終わりの時刻 - 始めの時刻」(秒) です。time.perf_counter() の差を float で返しましょう。"
 AVAILABILITY = "torch.cuda.is_available() と torch.backends.mps.is_available() を関数の中で呼び、cuda → mps → cpu の順に選びましょう。"
+LEAF_AFTER_MOVE = ("requires_grad=True のテンソルを .to(device) で移すと、移した先のテンソルは計算グラフの節点 "
+                   "(葉ではない) になり、backward() のあとも .grad が入りません。CPU で引いた値を device に移してから "
+                   "requires_grad_() を付けましょう (CPU から CPU への .to() は何もしないので、CPU だけでは見えない間違いです)。")
+DRAW_ON_CPU = ("generator から乱数を引いていますか？ device= を付けて device の上で直接引くと、CPU の generator は使われず "
+               "(meta では何も引かれず、CUDA ではエラーになります)、CUDA では値も CPU と違います。"
+               "torch.randn(shape, generator=generator) で CPU で引いてから移しましょう。")
+GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"
+GLOBAL_SEEDING = (torch.manual_seed, torch.seed, torch.set_rng_state, torch.random.fork_rng, torch.cuda.manual_seed,
+                  torch.cuda.manual_seed_all)
 
 ACCELERATORS = [p for p in devices.params() if p.id != "cpu"]
 MATMULS = names_of(torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.mm,
@@ -319,3 +333,78 @@ def test_time_matmul_synchronizes_simulated_gpu(sub, gen, device):
            actual=t)
     expect(t < high, "synchronize", messages.OUT_OF_RANGE, SYNC_BEFORE_START, name=name, low=low, high=high,
            actual=t)
+
+
+# -- random_leaf_on_device ---------------------------------------------------------------------------------------
+
+def _leaf_case(gen):
+    seed, shape = inputs.randint(gen, 0, 2**31 - 1), inputs.shape(gen, (1, 3), 1, 5)
+    return seed, shape, torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _expect_leaf_on(out, expected, device, name):
+    expect_tensor(out, expected, name=name, values=False)
+    expect(out.requires_grad, "requires_grad", messages.REQUIRES_GRAD, None, name=name, expected=True,
+           actual=False)
+    expect(out.is_leaf, "is_leaf", messages.IS_LEAF, LEAF_AFTER_MOVE, name=name, expected=True, actual=False)
+    expect_tensor(out, expected, name=name, values=device != "meta", grad=None)
+
+
+def test_random_leaf_on_device_source_without_global_seeding(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "random_leaf_on_device", GLOBAL_SEED_RULE, *GLOBAL_SEEDING)
+    sub.random_leaf_on_device((2,), "cpu", torch.Generator().manual_seed(1))  # an untouched stub reads 未着手
+
+
+@pytest.mark.parametrize("device", devices.params(meta=True))
+def test_random_leaf_on_device_is_a_leaf_on_device(sub, gen, device):
+    """On every device: float32, on the device, a leaf that requires grad, with the CPU draw's values; the given
+    generator moved on as the CPU draw moves it (a draw made on meta draws nothing)."""
+    seed, shape, values = _leaf_case(gen)
+    g, g_ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    out = sub.random_leaf_on_device(shape, device, g)
+    torch.randn(shape, generator=g_ref)
+    try:
+        expect_generator_moved_as(g, g_ref, name=f"random_leaf_on_device({shape}, {device!r}, generator) に渡した generator")
+    except Mismatch as m:
+        raise Mismatch(m.attribute, m.message, DRAW_ON_CPU if device != "cpu" else m.hint) from None
+    _expect_leaf_on(out, values.to(device), device, f"random_leaf_on_device({shape}, {device!r}, generator)")
+
+
+def test_random_leaf_on_device_meta_even_for_size1(sub, gen):
+    """The telling case: on the meta device (every machine has it), moving a tensor that already requires grad gives
+    a non-leaf; shapes () and (1,) too."""
+    for shape in ((), (1,), (inputs.randint(gen, 2, 5), 1)):
+        g = torch.Generator().manual_seed(inputs.randint(gen, 0, 2**31 - 1))
+        out = sub.random_leaf_on_device(shape, torch.device("meta"), g)
+        _expect_leaf_on(out, torch.empty(shape, device="meta"), "meta",
+                        f"random_leaf_on_device({shape}, torch.device('meta'), generator)")
+
+
+def test_random_leaf_on_device_simulated_gpu(sub, gen):
+    """On the simulated GPU: on cuda:0, a leaf, with the CPU draw's values."""
+    seed, shape, values = _leaf_case(gen)
+    out = devices.call_simulated(sub.random_leaf_on_device, shape, "cuda", torch.Generator().manual_seed(seed))
+    name = f"random_leaf_on_device({shape}, 'cuda', generator) (模擬 GPU)"
+    expect_equal(str(getattr(out, "device", None)), "cuda:0", name=f"{name} のデバイス", attribute="device")
+    expect(out.is_leaf, "is_leaf", messages.IS_LEAF, LEAF_AFTER_MOVE, name=name, expected=True, actual=False)
+    expect_tensor(portable.plain(out).detach(), values, name=name)
+
+
+def test_random_leaf_on_device_leaves_global_rng(sub, gen):
+    torch.manual_seed(inputs.randint(gen, 0, 10_000))
+    before = RngSnapshot(sub)
+    sub.random_leaf_on_device((3, 2), "meta", torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
+    sub.random_leaf_on_device((3, 2), "cpu", torch.Generator().manual_seed(inputs.randint(gen, 0, 10_000)))
+    expect_rng_unchanged(before)
+
+
+def test_random_leaf_on_device_matches_reference(sub, ref, gen, seed):
+    seed_g, shape, _ = _leaf_case(gen)
+    # Each side gets its own generator seeded the same (call_both would hand both the same generator object).
+    inputs.seed_all(seed)
+    expected = ref.random_leaf_on_device(shape, "cpu", torch.Generator().manual_seed(seed_g))
+    inputs.seed_all(seed)
+    actual = sub.random_leaf_on_device(shape, "cpu", torch.Generator().manual_seed(seed_g))
+    expect_tensor(actual, expected, name=f"random_leaf_on_device({shape}, 'cpu', generator)", requires_grad=True,
+                  is_leaf=True)

@@ -22,6 +22,16 @@ LAYER_COUNT = ("Linear 層の数が違います。sizes = {sizes} なら、隣�
 EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 
 SUBMODULES = (("linear1", nn.Linear), ("act_fn", nn.Tanh), ("linear2", nn.Linear))
+WEIGHT_RULE = "名前以外でパラメータを見分ける書き方 (parameters()、modules()、children()、dim()、ndim など)"
+WEIGHT_METHODS = ("parameters", "modules", "children", "named_modules", "named_children", "dim", "ndim",
+                  "ndimension")
+WEIGHT_FORBIDDEN = (nn.Module.parameters, nn.Module.modules, nn.Module.children, nn.Module.named_modules,
+                    nn.Module.named_children)
+NORM_WEIGHT = ("LayerNorm や BatchNorm の weight は 1 次元ですが、バイアスではありません。次元数ではなく、"
+               "named_parameters() が返す名前の最後の部分が bias かどうかで見分けましょう。")
+BIAS_IN_NAME = ("層の名前に bias という文字が入っている (bias_head など) と、その層の weight の名前 bias_head.weight にも "
+                "bias が含まれます。名前の最後の部分 (name.rsplit('.', 1)[-1]) が bias かどうかで見分けましょう。")
+
 TANH_RULE = "tanh / sigmoid の組み込み関数 (torch.tanh, x.tanh(), nn.Tanh, F.tanh, torch.sigmoid など)"
 TANH_BUILTINS = (torch.tanh, torch.tanh_, torch.Tensor.tanh, torch.Tensor.tanh_, F.tanh, F.tanhshrink,
                  torch.sigmoid, torch.sigmoid_, torch.Tensor.sigmoid, torch.Tensor.sigmoid_, F.sigmoid,
@@ -336,3 +346,94 @@ def test_my_tanh_matches_reference(sub, ref, gen):
     x = _tanh_input(gen, scale=float(choice(gen, (1, 10, 100))))
     actual, expected = call_both(sub.my_tanh, ref.my_tanh, x)
     expect_tensor(actual, expected, name="my_tanh(x)")
+
+
+# -- count_weight_parameters -------------------------------------------------------------------------------------
+
+def _weights_of(model, trainable_only=True):
+    """The count in closed form: every unique parameter that is not a bias (by the last part of its name)."""
+    return sum(p.numel() for name, p in model.named_parameters()
+               if (p.requires_grad or not trainable_only) and name.split(".")[-1] != "bias")
+
+
+def _expect_weight_count(out, expected, what, hint):
+    """An int equal to ``expected``; ``hint`` names the mistake this model tells."""
+    name = f"count_weight_parameters ({what})"
+    expect_type(out, int, name)
+    actual = int.__index__(out)
+    expect(actual == expected, "values", messages.SCALAR_EXACT, hint, name=name, expected=expected, actual=actual)
+
+
+def test_count_weight_parameters_source_names_parameters(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "count_weight_parameters", WEIGHT_RULE, *WEIGHT_FORBIDDEN, methods=WEIGHT_METHODS)
+    sub.count_weight_parameters(nn.Linear(2, 3))  # an untouched stub reads 未着手
+
+
+def test_count_weight_parameters_example(sub):
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+    expect_scalar(sub.count_weight_parameters(model), 12, type_=int, name="count_weight_parameters (2 → 4 → 1 のモデル)")
+
+
+def test_count_weight_parameters_random_mlp(sub, gen):
+    sizes = _mlp_sizes(gen, randint(gen, 1, 4))
+    layers = [nn.Linear(a, b, bias=randint(gen, 0, 2) == 1) for a, b in zip(sizes[:-1], sizes[1:])]
+    model = nn.Sequential(*layers)
+    expected = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    expect_scalar(sub.count_weight_parameters(model), expected, type_=int,
+                  name=f"count_weight_parameters ({' → '.join(map(str, sizes))} のモデル)")
+
+
+def test_count_weight_parameters_norm_weights_are_weights(sub, gen):
+    """The telling case for telling weights by their number of dims: a norm layer's weight is 1-D."""
+    n_in, n_hidden = randint(gen, 1, 7), randint(gen, 2, 7)
+    norm = choice(gen, (nn.LayerNorm, nn.BatchNorm1d))
+    model = nn.Sequential(nn.Linear(n_in, n_hidden), norm(n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
+    expected = n_in * n_hidden + n_hidden + n_hidden
+    _expect_weight_count(sub.count_weight_parameters(model), expected, f"Linear → {norm.__name__} → Linear",
+                         NORM_WEIGHT)
+
+
+def test_count_weight_parameters_layer_named_bias(sub, gen):
+    """The telling case for looking for 'bias' anywhere in the name: a layer called bias_head."""
+    n_in, n_out = randint(gen, 1, 7), randint(gen, 1, 7)
+    model = nn.ModuleDict({"body": nn.Linear(n_in, n_in), "bias_head": nn.Linear(n_in, n_out)})
+    expected = n_in * n_in + n_in * n_out
+    _expect_weight_count(sub.count_weight_parameters(model), expected, "層 body と bias_head", BIAS_IN_NAME)
+
+
+def test_count_weight_parameters_excludes_frozen(sub, gen):
+    sizes = _mlp_sizes(gen, 3)
+    model = nn.Sequential(*(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])))
+    frozen = randint(gen, 0, 3)
+    model[frozen].weight.requires_grad_(False)
+    model[(frozen + 1) % 3].bias.requires_grad_(False)
+    expect_scalar(sub.count_weight_parameters(model), _weights_of(model), type_=int,
+                  name="count_weight_parameters (重みを 1 つ凍結したモデル)")
+
+
+def test_count_weight_parameters_shared_layer_counted_once(sub, gen):
+    n = randint(gen, 1, 7)
+    shared = nn.Linear(n, n)
+    model = nn.Sequential(shared, nn.Tanh(), shared, nn.LayerNorm(n))
+    expect_scalar(sub.count_weight_parameters(model), n * n + n, type_=int,
+                  name="count_weight_parameters (同じ層を 2 回使うモデル)")
+
+
+def test_count_weight_parameters_leaves_model_alone(sub, gen):
+    sizes = _mlp_sizes(gen, 2)
+    model = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.BatchNorm1d(sizes[1]), nn.Linear(sizes[1], sizes[2]))
+    before = {name: (p.detach().clone(), p.requires_grad) for name, p in model.named_parameters()}
+    sub.count_weight_parameters(model)
+    for name, p in model.named_parameters():
+        expect_unchanged(p.detach(), before[name][0], name=f"model の {name}")
+        expect_equal(p.requires_grad, before[name][1], name=f"model の {name}.requires_grad",
+                     attribute="requires_grad")
+
+
+def test_count_weight_parameters_matches_reference(sub, ref, gen):
+    sizes = _mlp_sizes(gen, 2)
+    model = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.LayerNorm(sizes[1]), nn.Tanh(),
+                          nn.Linear(sizes[1], sizes[2], bias=False))
+    actual, expected = call_both(sub.count_weight_parameters, ref.count_weight_parameters, model)
+    expect_scalar(actual, expected, type_=int, name="count_weight_parameters")

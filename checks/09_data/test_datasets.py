@@ -4,22 +4,27 @@ from torch.utils import data
 
 from kata import messages, xor
 from kata.compare import (
+    Mismatch,
     RngSnapshot,
     expect,
     expect_equal,
     expect_rng_unchanged,
     expect_scalar,
     expect_sequence,
+    expect_shares_memory,
     expect_tensor,
     expect_type,
 )
 from kata.inputs import call_both, items_of, randint, seed_all
-from kata.portable import IndexDataset
+from kata.portable import IndexDataset, XorSet
 from kata.staticrules import forbid_in_source
 
 #: What the prompt forbids, as far as the source text shows it (read, never run: counts in kata grade).
 GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"
 GLOBAL_SEEDING = (torch.manual_seed, torch.seed, torch.set_rng_state)
+
+VIEW_RULE = "ループ・内包表記と data.Subset"
+VIEW_FORBIDDEN = (data.Subset, torch.utils.data.dataset.Subset)
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 NOT_SHUFFLED = "『{name}』がシャッフルされていません (データセットの順番のまま出てきます)。"
@@ -34,6 +39,10 @@ DREW_WHILE_BUILDING = ("『{name}』を作るときに、グローバルな乱�
                        "順番がずれます。")
 BUILD_WITHOUT_DRAWING = ("shuffle=True の DataLoader は、回すときにグローバルな乱数から順番を決めます。ローダーを作るときに "
                          "torch.randint などで乱数を引くと、その分だけ順番が変わります。作るときは乱数を使わないようにしましょう。")
+VIEW_LEN_FLOOR = ("len(base) // k では、n が k で割り切れないときに最後の 1 個 (たとえば n = 10、k = 3 の 9 番目) が"
+                  "数えられません。0, k, 2k, ... のうち n より小さいものの個数は、切り上げの割り算 (n + k - 1) // k です。")
+VIEW_COPIES = ("base の要素を写していませんか？ base[i * k] をそのまま返せば、テンソルは base と同じメモリを"
+               "共有します (ビューのデータセットはデータを持たず、頼まれたときに取り出すだけです)。")
 SEED_THE_GENERATOR = "専用の torch.Generator を seed で初期化 (manual_seed) し、DataLoader の generator= 引数に渡しましょう。"
 
 
@@ -311,3 +320,93 @@ def test_first_batch_matches_reference_shuffled(sub, ref, gen):
     expected = ref.first_batch(loader())
     expect_tensor(actual[0], expected[0], name="inputs (シャッフルする loader の最初のバッチ)")
     expect_tensor(actual[1], expected[1], name="labels (シャッフルする loader の最初のバッチ)")
+
+
+# -- EveryKthView ----------------------------------------------------------------------------------------------------
+
+def _view_len(n: int, k: int) -> int:
+    return len(range(0, n, k))
+
+
+def _view_sizes(gen):
+    """(n, k) with n not a multiple of k (the telling case for a floor division), k >= 2."""
+    k = randint(gen, 2, 6)
+    return k * randint(gen, 1, 6) + randint(gen, 1, k), k
+
+
+def test_EveryKthView_source_without_loops_or_subset(sub):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "EveryKthView", VIEW_RULE, *VIEW_FORBIDDEN, loops=True)
+    len(sub.EveryKthView(IndexDataset(3), 2))  # an untouched stub reads 未着手
+
+
+def test_EveryKthView_len(sub, gen):
+    """len counts 0, k, 2k, ... below n: a partial last stride counts; k = 1 keeps all; k > n keeps one."""
+    n, k = _view_sizes(gen)
+    length = len(sub.EveryKthView(IndexDataset(n), k))
+    expect_equal(length, _view_len(n, k), name=f"n = {n}、k = {k} の len",
+                 hint=VIEW_LEN_FLOOR if length == n // k else None)
+    for size, step in ((k * 3, k), (n, 1), (n, n + randint(gen, 0, 4)), (0, k)):
+        expect_equal(len(sub.EveryKthView(IndexDataset(size), step)), _view_len(size, step),
+                     name=f"n = {size}、k = {step} の len")
+
+
+def test_EveryKthView_items(sub, gen):
+    """Item i is base[i * k], the last one included."""
+    n, k = _view_sizes(gen)
+    view = sub.EveryKthView(IndexDataset(n), k)
+    count = _view_len(n, k)
+    got = items_of(view, count)
+    expect_equal(got, list(range(0, n, k)), name=f"n = {n}、k = {k} の view[0], …, view[{count - 1}]")
+
+
+def test_EveryKthView_items_share_memory_with_base(sub, gen):
+    """Nothing is copied: tensor items are base's own views."""
+    n, k = _view_sizes(gen)
+    points, labels = torch.randn(n, 2, generator=gen), torch.arange(n)
+    base = data.TensorDataset(points, labels)
+    view = sub.EveryKthView(base, k)
+    i = randint(gen, 0, _view_len(n, k))
+    point, label = expect_sequence(view[i], 2, name=f"view[{i}]")
+    expect_tensor(point, points[i * k], name=f"view[{i}] の入力点")
+    expect_tensor(label, labels[i * k], name=f"view[{i}] のラベル")
+    try:
+        expect_shares_memory(point, points, name=f"view[{i}] の入力点", other_name="base の入力点")
+    except Mismatch as m:
+        raise Mismatch(m.attribute, m.message, VIEW_COPIES) from None
+
+
+def test_EveryKthView_dataloader_batches(sub, gen):
+    """A DataLoader over the view: ceil(len / batch) batches (one fewer partial one with drop_last) that together
+    hold base items 0, k, 2k, ... in order."""
+    n, k = _view_sizes(gen)
+    n += k * randint(gen, 2, 5)
+    count = _view_len(n, k)
+    batch = randint(gen, 2, max(3, count))
+    for drop_last in (False, True):
+        batches = list(data.DataLoader(sub.EveryKthView(IndexDataset(n), k), batch_size=batch, drop_last=drop_last))
+        kept = count - count % batch if drop_last else count
+        expect_equal(len(batches), len(range(0, kept, batch)),
+                     name=f"n = {n}、k = {k}、batch_size={batch}、drop_last={drop_last} のバッチの数")
+        expect_tensor(_cat(batches), torch.arange(0, n, k)[:kept],
+                      name=f"batch_size={batch}、drop_last={drop_last} のバッチをつなげたもの")
+
+
+def test_EveryKthView_over_pairs(sub, gen):
+    """Any dataset: pairs of tensors (XorSet), k = 1 shows every item."""
+    n = randint(gen, 1, 12)
+    points, labels = torch.randn(n, 2, generator=gen), torch.randint(0, 2, (n,), generator=gen)
+    for k in (1, randint(gen, 2, 5)):
+        view = sub.EveryKthView(XorSet(points, labels), k)
+        count = _view_len(n, k)
+        expect_equal(len(view), count, name=f"n = {n}、k = {k} の len")
+        got_points, got_labels = zip(*(expect_sequence(item, 2, name="view の要素") for item in items_of(view, count)))
+        expect_tensor(torch.stack(got_points), points[::k], name=f"k = {k} の入力点")
+        expect_tensor(torch.stack(got_labels), labels[::k], name=f"k = {k} のラベル")
+
+
+def test_EveryKthView_matches_reference(sub, ref, gen):
+    n, k = _view_sizes(gen)
+    actual, expected = sub.EveryKthView(IndexDataset(n), k), ref.EveryKthView(IndexDataset(n), k)
+    expect_equal(len(actual), len(expected), name=f"n = {n}、k = {k} の len")
+    expect_equal(items_of(actual, len(expected)), items_of(expected, len(expected)), name=f"n = {n}、k = {k} の要素")

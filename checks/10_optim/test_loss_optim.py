@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from kata import devices, hints, inputs, messages
 from kata.compare import (
+    Mismatch,
     expect,
     expect_equal,
     expect_grad,
@@ -434,3 +435,112 @@ def test_train_step_moves_the_batch_to_the_models_device(sub, gen):
     expect_scalar(loss, expected_loss, name="戻り値 (損失、GPU 上のモデル)")
     for (name, p), e in zip(cpu_parameters(probe.inner), expected):
         expect_tensor(p, e, name=f"GPU 上のモデルでの train_step 1 回のあとのパラメータ {name}")
+
+
+# -- momentum_step_ --------------------------------------------------------------------------------------------------
+
+MOMENTUM_RULE = "torch.optim のクラスと関数"
+MOMENTUM_FORBIDDEN = (torch.optim, torch.optim.SGD, torch.optim.Optimizer)
+MOMENTUM_NOT_IN_PLACE = ("『{name}』がその場で更新されていません (バージョンカウンタ {name}._version が呼び出しの前後で "
+                         "{version} のまま)。")
+MOMENTUM_REBOUND = ("v = momentum * v + p.grad のように名前を付け直すと、新しいテンソルができるだけで、リストの中の速度は"
+                    "変わりません。v.mul_(momentum).add_(p.grad) のように、その場で書き換えましょう。")
+MOMENTUM_DATA = ("p.data を書き換えていませんか？ .data 経由の変更は autograd から見えません (バージョンカウンタが進みません)。"
+                 "with torch.no_grad(): の中で p そのものをその場で更新しましょう (p.sub_(...) や p -= ...)。")
+MOMENTUM_ORDER = ("p を動かすのは、更新したあとの速度 (momentum * v + p.grad) です。速度を先に更新してから "
+                  "p ← p - lr * v としましょう。")
+MOMENTUM_GRAD_LEFT = "更新のあと p.grad が残っています。zero_grad() と同じく p.grad = None にしましょう。"
+
+
+def _momentum_case(gen, zero_velocity=False):
+    """(params with grads, velocities, lr, momentum): 1-3 float tensors of random shapes and dtype."""
+    dtype = inputs.choice(gen, (torch.float32, torch.float64))
+    shapes = [inputs.shape(gen, (1, 3), 1, 5) for _ in range(inputs.randint(gen, 1, 4))]
+    params, velocities = [], []
+    for shape in shapes:
+        p = inputs.tensor(gen, shape, dtype).requires_grad_()
+        p.grad = inputs.tensor(gen, shape, dtype)
+        params.append(p)
+        velocities.append(torch.zeros(shape, dtype=dtype) if zero_velocity else inputs.tensor(gen, shape, dtype))
+    lr = inputs.choice(gen, (0.01, 0.05, 0.1, 0.5))
+    momentum = inputs.choice(gen, (0.5, 0.8, 0.9, 0.99))
+    return params, velocities, lr, momentum
+
+
+def _copy_params(params):
+    out = []
+    for p in params:
+        q = p.detach().clone().requires_grad_()
+        q.grad = p.grad.clone()
+        out.append(q)
+    return out
+
+
+def test_momentum_step__source_without_torch_optim(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "momentum_step_", MOMENTUM_RULE, *MOMENTUM_FORBIDDEN)
+    params, velocities, lr, momentum = _momentum_case(gen)
+    sub.momentum_step_(params, velocities, lr, momentum)  # an untouched stub reads 未着手
+
+
+def test_momentum_step__closed_form(sub, gen):
+    """A non-zero velocity: v_new = momentum * v + g, p_new = p - lr * v_new, grads cleared, None returned."""
+    params, velocities, lr, momentum = _momentum_case(gen)
+    v_new = [momentum * v.double() + p.grad.double() for p, v in zip(params, velocities)]
+    p_new = [p.detach().double() - lr * v for p, v in zip(params, v_new)]
+    old_v = [v.clone() for v in velocities]
+    old_p = [p.detach().double().clone() for p in params]
+    out = sub.momentum_step_(params, velocities, lr, momentum)
+    expect_type(out, type(None), "momentum_step_ の戻り値")
+    for i, (p, v) in enumerate(zip(params, velocities)):
+        hint = MOMENTUM_REBOUND if torch.equal(v, old_v[i]) else None
+        try:
+            expect_tensor(v, v_new[i].to(v.dtype), name=f"velocities[{i}]")
+        except Mismatch as m:
+            raise Mismatch(m.attribute, m.message, hint or m.hint) from None
+        try:
+            expect_tensor(p, p_new[i].to(p.dtype), name=f"更新後の params[{i}]", requires_grad=True, is_leaf=True)
+        except Mismatch as m:
+            # The premise of the order hint: p moved by the velocity it had before the call.
+            order = m.attribute == "values" and torch.allclose(p.detach().double(), old_p[i] - lr * old_v[i].double())
+            raise Mismatch(m.attribute, m.message, MOMENTUM_ORDER if order else m.hint) from None
+        expect(p.grad is None, "grad", messages.GRAD_UNEXPECTED, MOMENTUM_GRAD_LEFT, name=f"params[{i}].grad")
+
+
+def test_momentum_step__agrees_with_torch_sgd(sub, gen):
+    """Three steps from zero velocities, each after a fresh gradient, against torch.optim.SGD's own momentum."""
+    params, velocities, lr, momentum = _momentum_case(gen, zero_velocity=True)
+    twins = _copy_params(params)
+    sgd = torch.optim.SGD(twins, lr=lr, momentum=momentum)
+    for step in range(3):
+        if step:
+            for p, q in zip(params, twins):
+                g = inputs.tensor(gen, tuple(p.shape), p.dtype)
+                p.grad, q.grad = g.clone(), g.clone()
+        sgd.step()
+        sgd.zero_grad()
+        sub.momentum_step_(params, velocities, lr, momentum)
+        for i, (p, q) in enumerate(zip(params, twins)):
+            expect_tensor(velocities[i], sgd.state[q]["momentum_buffer"], name=f"{step + 1} 回目のあとの velocities[{i}]")
+            expect_tensor(p, q.detach(), name=f"{step + 1} 回目のあとの params[{i}]", requires_grad=True, is_leaf=True)
+
+
+def test_momentum_step__updates_in_place(sub, gen):
+    """p and v themselves change (their version counters move); an update through .data does not show."""
+    params, velocities, lr, momentum = _momentum_case(gen)
+    before = [(p._version, v._version) for p, v in zip(params, velocities)]
+    sub.momentum_step_(params, velocities, lr, momentum)
+    for i, ((p, v), (pv, vv)) in enumerate(zip(zip(params, velocities), before)):
+        expect(v._version > vv, "in_place", MOMENTUM_NOT_IN_PLACE, MOMENTUM_REBOUND, name=f"velocities[{i}]",
+               version=vv)
+        expect(p._version > pv, "in_place", MOMENTUM_NOT_IN_PLACE, MOMENTUM_DATA, name=f"params[{i}]", version=pv)
+
+
+def test_momentum_step__matches_reference(sub, ref, gen):
+    params, velocities, lr, momentum = _momentum_case(gen)
+    twins, twin_v = _copy_params(params), [v.clone() for v in velocities]
+    ref.momentum_step_(twins, twin_v, lr, momentum)
+    sub.momentum_step_(params, velocities, lr, momentum)
+    for i in range(len(params)):
+        expect_tensor(velocities[i], twin_v[i], name=f"velocities[{i}]")
+        expect_tensor(params[i], twins[i].detach(), name=f"更新後の params[{i}]", requires_grad=True, is_leaf=True)

@@ -25,8 +25,10 @@ from torch.utils.data import DataLoader
 
 from kata import devices, hints, messages
 from kata.compare import (
+    Mismatch,
     expect,
     expect_equal,
+    expect_no_shared_memory,
     expect_same_object,
     expect_scalar,
     expect_tensor,
@@ -46,6 +48,7 @@ from kata.probe import (
     expect_train_mode,
     on_simulated_gpu,
 )
+from kata.staticrules import forbid_in_source
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
@@ -462,3 +465,113 @@ def test_evaluate_loss_moves_batches_to_the_models_device(sub, ref, gen):
     value = devices.call_simulated(sub.evaluate_loss, probe, loader, nn.BCEWithLogitsLoss())
     expect_inputs_on(probe, "cuda:0", "evaluate_loss")
     expect_scalar(value, expected, name="戻り値 (平均損失、GPU 上のモデル)")
+
+
+# -- snapshot_state --------------------------------------------------------------------------------------------------
+
+SNAPSHOT_RULE = "ファイルへの保存と読み込み (torch.save / torch.load)"
+SNAPSHOT_FORBIDDEN = (torch.save, torch.load)
+SNAPSHOT_SHARES = ("model.state_dict() の値はモデルのパラメータやバッファとメモリを共有しているので、そのまま取っておくと "
+                   "学習につれて一緒に変わってしまいます。値ごとに .clone() で自分のメモリに写しましょう。")
+SNAPSHOT_KEYS = ("スナップショットには state_dict() と同じもの、つまりパラメータだけでなくバッファ (BatchNorm の running_mean、"
+                 "running_var、num_batches_tracked) も入れます。named_parameters() ではなく model.state_dict() から作りましょう。")
+SNAPSHOT_GRAD = ("state_dict(keep_vars=True) やパラメータそのものを clone() すると、写しも計算グラフにつながります "
+                 "(requires_grad=True)。model.state_dict() の値 (すでに detach されています) を写しましょう。")
+SNAPSHOT_MODE = ("スナップショットを取るだけなので、model.train() / model.eval() は呼びません。state_dict() はどちらのモードでも "
+                 "同じものを返します。")
+
+
+def _snapshot_model(gen, training=None):
+    """Linear -> BatchNorm1d -> Tanh -> Linear, with running statistics already moved, in a random mode."""
+    n_in, n_hidden = randint(gen, 1, 5), randint(gen, 2, 6)
+    torch.manual_seed(randint(gen, 0, 10_000))
+    model = nn.Sequential(nn.Linear(n_in, n_hidden), nn.BatchNorm1d(n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(randint(gen, 2, 6), n_in, generator=gen))
+    training = randint(gen, 0, 2) == 1 if training is None else training
+    return model.train(training), n_in
+
+
+def _train_in_place(model, n_in, gen):
+    """What a training loop does to the model's own tensors: an SGD step (parameters) and a forward in train mode
+    (BatchNorm's running statistics and counter), all in place."""
+    mode = model.training
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.train()
+    loss = model(torch.randn(randint(gen, 2, 6), n_in, generator=gen)).pow(2).sum()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    model.train(mode)
+
+
+def _expect_snapshot(snapshot, expected, name="スナップショット"):
+    """A dict with state_dict's keys in order, each value a detached tensor equal to the expected one."""
+    expect_type(snapshot, dict, name)
+    keys, want = list(snapshot), list(expected)
+    if set(keys) != set(want):
+        fail("keys", STATE_DICT_KEYS, SNAPSHOT_KEYS, name=name, missing=sorted(set(want) - set(keys)),
+             extra=sorted(set(keys) - set(want)))
+    expect_equal(keys, want, name=f"{name} のキーの順番", attribute="keys")
+    for key, value in expected.items():
+        expect_tensor(snapshot[key], value, name=f"{name}['{key}']", values=False)
+        expect(not snapshot[key].requires_grad, "requires_grad", messages.REQUIRES_GRAD, SNAPSHOT_GRAD,
+               name=f"{name}['{key}']", expected=False, actual=True)
+        expect_tensor(snapshot[key], value, name=f"{name}['{key}']", rtol=0, atol=0)
+
+
+def test_snapshot_state_source_without_files(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "snapshot_state", SNAPSHOT_RULE, *SNAPSHOT_FORBIDDEN)
+    sub.snapshot_state(_snapshot_model(gen)[0])  # an untouched stub reads 未着手
+
+
+def test_snapshot_state_equals_state_dict(sub, gen):
+    """Same keys in the same order (buffers included), same values and dtypes (num_batches_tracked is int64)."""
+    model, _ = _snapshot_model(gen)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    _expect_snapshot(sub.snapshot_state(model), expected)
+
+
+def test_snapshot_state_survives_training(sub, gen):
+    """The model trains on (in place), the snapshot keeps the old values and shares no memory with the model; loading
+    it puts the model back where it was."""
+    model, n_in = _snapshot_model(gen)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    snapshot = sub.snapshot_state(model)
+    _expect_snapshot(snapshot, before)
+    for key, value in model.state_dict().items():
+        if value.numel():
+            try:
+                expect_no_shared_memory(snapshot[key], value, name=f"スナップショット['{key}']",
+                                        other_name=f"model の {key}")
+            except Mismatch as m:
+                raise Mismatch(m.attribute, m.message, SNAPSHOT_SHARES) from None
+    _train_in_place(model, n_in, gen)
+    _expect_snapshot(snapshot, before, name="学習を続けたあとのスナップショット")
+    model.load_state_dict(snapshot)
+    _expect_snapshot({k: v.detach() for k, v in model.state_dict().items()}, before,
+                     name="load_state_dict(スナップショット) のあとの model.state_dict()")
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train_mode", "eval_mode"])
+def test_snapshot_state_leaves_model_alone(sub, gen, training):
+    """Mode, parameters and gradients stay as they were."""
+    model, n_in = _snapshot_model(gen, training=training)
+    model(torch.randn(2, n_in, generator=gen)).sum().backward()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+    sub.snapshot_state(model)
+    expect_equal(model.training, training, name="snapshot_state を呼んだあとの model.training", attribute="training",
+                 hint=SNAPSHOT_MODE)
+    for key, value in model.state_dict().items():
+        expect_unchanged(value, state[key], name=f"model の {key}")
+    for key, p in model.named_parameters():
+        expect_tensor(p.grad, grads[key], name=f"model の {key}.grad", rtol=0, atol=0)
+
+
+def test_snapshot_state_matches_reference(sub, ref, gen):
+    model, _ = _snapshot_model(gen)
+    expected = ref.snapshot_state(copy.deepcopy(model))
+    _expect_snapshot(sub.snapshot_state(model), expected)

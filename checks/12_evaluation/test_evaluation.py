@@ -14,10 +14,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from kata import devices, hints, messages
-from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type
+from kata.compare import Mismatch, expect, expect_equal, expect_scalar, expect_tensor, expect_type, fail
 from kata.inputs import choice, randint
 from kata.portable import SimulatedCudaTensor, XorRule
 from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
+from kata.staticrules import forbid_in_source
 from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
@@ -309,3 +310,111 @@ def test_predict_grid_on_the_models_device(sub, ref, gen):
     expect_inputs_on(probe, "cuda:0", "predict_grid")
     expect_tensor(probs, SimulatedCudaTensor.wrap(expected), name="predict_grid(GPU 上のモデル, CPU 上の grid)",
                   requires_grad=False)
+
+
+# -- confusion_counts ------------------------------------------------------------------------------------------------
+
+CONFUSION_RULE = "Python のループと内包表記"
+CONFUSION_TRANSPOSED = ("行と列が入れ替わっていませんか？ counts[t, p] の行 t が正解、列 p が予測です "
+                        "(番号は 2 * 正解 + 予測)。")
+CONFUSION_SHAPE = ("どちらかのクラスが一度も出てこないと、番号の最大値が 3 より小さくなり、数えた結果が 4 個に足りません。"
+                   "torch.bincount の minlength で、必ず 4 つの番号を数えるようにしましょう。")
+
+
+def _confusion_closed_form(labels, preds):
+    counts = torch.zeros(2, 2, dtype=torch.int64)
+    for t in (0, 1):
+        for p in (0, 1):
+            counts[t, p] = int(((labels == t) & (preds == p)).sum())
+    return counts
+
+
+def _expect_confusion(out, expected, name):
+    if isinstance(out, torch.Tensor) and out.dim() == 1 and out.numel() < 4:
+        fail("shape", messages.SHAPE, CONFUSION_SHAPE, name=name, expected="(2, 2)", actual=tuple(out.shape))
+    try:
+        expect_tensor(out, expected, name=name)
+    except Mismatch as m:
+        transposed = out.shape == expected.shape and torch.equal(out.cpu().T, expected.cpu())
+        raise Mismatch(m.attribute, m.message, CONFUSION_TRANSPOSED if transposed else m.hint) from None
+
+
+def _confusion_case(gen, n=None):
+    """Logits near the threshold (first-coordinate model) and labels with a different number of false positives and
+    false negatives (so that the transpose differs): the labels agree with the predictions except for ``a`` of the
+    predicted 1s and ``b`` of the predicted 0s (a != b)."""
+    logits = _logits_near_threshold(gen, n or randint(gen, 8, 17))  # at least two of each prediction
+    preds = (logits >= 0).long()
+    positives, negatives = (preds == 1).nonzero().flatten(), (preds == 0).nonzero().flatten()
+    a = randint(gen, 0, len(positives) + 1)
+    b = choice(gen, [k for k in range(len(negatives) + 1) if k != a])
+    labels = preds.clone()
+    labels[positives[torch.randperm(len(positives), generator=gen)[:a]]] = 0
+    labels[negatives[torch.randperm(len(negatives), generator=gen)[:b]]] = 1
+    return _inputs_with_first_coordinate(gen, logits), labels, preds
+
+
+def test_confusion_counts_source_without_loops(sub, gen):
+    """Read from the source text, never run: counts in kata grade as when learning."""
+    forbid_in_source(sub, "confusion_counts", CONFUSION_RULE, loops=True)
+    x, labels, _ = _confusion_case(gen)
+    sub.confusion_counts(first_coordinate_model(), x, labels)  # an untouched stub reads 未着手
+
+
+def test_confusion_counts_rows_are_labels(sub, gen):
+    """counts[t, p]: rows are the true labels, columns the predictions (a case where FP != FN)."""
+    x, labels, preds = _confusion_case(gen)
+    _expect_confusion(sub.confusion_counts(first_coordinate_model(), x, labels), _confusion_closed_form(labels, preds),
+                      "confusion_counts(model, x, labels)")
+
+
+def test_confusion_counts_one_class_only(sub, gen):
+    """Every prediction 0 and every label 0 (one code only): still a [2, 2] matrix, and B = 1 too."""
+    for n in (randint(gen, 2, 10), 1):
+        x = torch.randn(n, 2, generator=gen)
+        labels = torch.zeros(n, dtype=torch.int64)
+        _expect_confusion(sub.confusion_counts(constant_model(-3.0), x, labels), torch.tensor([[n, 0], [0, 0]]),
+                          f"confusion_counts (B = {n}、正解も予測もすべて 0)")
+
+
+def test_confusion_counts_threshold_at_probability_half(sub, gen):
+    """A probability of exactly 0.5 (logit 0) predicts 1."""
+    logits = torch.tensor([0.0, -0.25, 0.25, 0.0])
+    labels = torch.tensor([1, 0, 1, 0])
+    x = _inputs_with_first_coordinate(gen, logits)
+    _expect_confusion(sub.confusion_counts(first_coordinate_model(), x, labels), torch.tensor([[1, 1], [0, 2]]),
+                      "confusion_counts (ロジット 0 = 確率 0.5 を含む)")
+
+
+def test_confusion_counts_builds_no_graph(sub, gen):
+    probe = Probe(tiny_classifier(_seed(gen)))
+    x, labels = xor_points(randint(gen, 2, 20), gen)
+    sub.confusion_counts(probe, x, labels)
+    expect_no_graph(probe, "confusion_counts")
+
+
+def test_confusion_counts_uses_eval_mode(sub, gen):
+    probe = Probe(tiny_classifier(_seed(gen))).train()
+    x, labels = xor_points(randint(gen, 2, 20), gen)
+    sub.confusion_counts(probe, x, labels)
+    expect_eval_mode(probe, "confusion_counts")
+    expect_equal(probe.training, False, name="confusion_counts を呼んだあとの model.training", attribute="training",
+                 hint=hints.EVAL_MODE)
+
+
+def test_confusion_counts_on_the_models_device(sub, ref, gen):
+    """The model on a (simulated) GPU, x and labels on the CPU: both go to the model's device, and so do the counts."""
+    model = tiny_classifier(_seed(gen))
+    x, labels = xor_points(randint(gen, 2, 30), gen)
+    expected = ref.confusion_counts(copy.deepcopy(model), x.clone(), labels.clone())
+    probe = on_simulated_gpu(copy.deepcopy(model))
+    out = devices.call_simulated(sub.confusion_counts, probe, x, labels)
+    expect_inputs_on(probe, "cuda:0", "confusion_counts")
+    expect_tensor(out, SimulatedCudaTensor.wrap(expected), name="confusion_counts(GPU 上のモデル, CPU 上の x, labels)")
+
+
+def test_confusion_counts_matches_reference(sub, ref, gen):
+    model = tiny_classifier(_seed(gen))
+    x, labels = xor_points(randint(gen, 2, 40), gen)
+    expected = ref.confusion_counts(copy.deepcopy(model), x.clone(), labels.clone())
+    _expect_confusion(sub.confusion_counts(model, x, labels), expected, "confusion_counts(model, x, labels)")

@@ -83,3 +83,19 @@ def predict_no_grad(f, x: torch.Tensor) -> torch.Tensor:
          関数を抜けたら勾配の記録はもとどおり有効になっていること。
     """
     raise NotImplementedError
+
+
+def derivative_at_points(f, x: torch.Tensor) -> torch.Tensor:
+    """【チャレンジ】要素ごとの関数 f の導関数 f' を、x のすべての点で一度に求めてください。
+
+    入力: f (要素ごとに働く関数やモジュール。例: nn.Tanh()。f(x) は x と同じ形状で、各要素 f(x)[i] は x[i] だけで決まる)、
+          x (浮動小数点のテンソル、任意の形状。requires_grad は True のことも False のこともあります)
+    出力: x と同じ形状・dtype のテンソルで、各要素が f'(x[i])。計算グラフにつながっていない
+          (requires_grad=False、grad_fn は None) ただの値です。
+    条件: - f は 1 回だけ呼ぶこと。要素ごとの関数なら sum(f(x)) を x[i] で微分すると f'(x[i]) になるので、
+            和を一度微分すれば (たとえば torch.autograd.grad の 1 回の呼び出しで) すべての点の導関数が求まります。
+          - ループや内包表記を使わないこと。backward() は使わないこと。
+          - 入力 x を変えないこと: x.requires_grad も x.grad (すでに入っていればその値) もそのままにします。
+    例: f = nn.Tanh()、x = tensor([0., 1.]) → tensor([1.0000, 0.4200])
+    """
+    raise NotImplementedError

@@ -69,3 +69,21 @@ def time_matmul(n: int, device) -> float:
          (mps なら torch.mps.synchronize()) を呼んでください。cpu では不要です。
     """
     raise NotImplementedError
+
+
+def random_leaf_on_device(shape: tuple[int, ...], device, generator: torch.Generator) -> torch.Tensor:
+    """【チャレンジ】重みの初期値のように、デバイス device の上で勾配を記録する葉テンソルを、標準正規分布の乱数で
+    作ってください。どのデバイスを選んでも同じ値になるようにします。
+
+    入力: shape (int のタプル)、device (torch.device または "cpu" / "cuda" / "mps" / "meta" などの文字列)、
+          generator (CPU の torch.Generator)
+    出力: 形状 shape、dtype float32 で device の上にあり、requires_grad=True かつ is_leaf=True のテンソル。
+          値は CPU で torch.randn(shape, generator=generator) としたときと同じです (meta には値がありません)。
+    条件: - 乱数は generator だけから、shape の要素数ぶんだけ引くこと。グローバルな乱数状態は使わず、変えないこと
+            (torch.manual_seed などは使えません)。
+          - CUDA の乱数生成器は同じシードでも CPU と違う数を出します (それに generator は CPU のものなので、
+            device の上で直接引くことはできません)。乱数は CPU で引いてから device に移すこと。
+          - device に移したあとも葉テンソルであること (requires_grad=True のテンソルを移す演算は、計算グラフの
+            節点を作ります)。
+    """
+    raise NotImplementedError

@@ -63,3 +63,22 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.M
     出力: 損失 (更新する前のパラメータで計算した値) を float で。テンソルのままではなく数値にします。
     """
     raise NotImplementedError
+
+
+def momentum_step_(params: list[torch.Tensor], velocities: list[torch.Tensor], lr: float, momentum: float) -> None:
+    """【チャレンジ】モーメンタム付き SGD の 1 ステップを、オプティマイザのクラスを使わずに手で書いてください。
+    torch.optim.SGD(params, lr=lr, momentum=momentum) の step() と zero_grad() を続けて呼んだのと同じ結果にします。
+
+    入力: params (パラメータのリスト。どれも requires_grad=True の浮動小数点の葉テンソルで、.grad に勾配が入っている)、
+          velocities (params と同じ順・同じ形状の速度 (モーメンタムのバッファ) のリスト)、
+          lr (float, 学習率)、momentum (float, 0 以上 1 未満)
+    更新: 各 p と、対応する v について、
+          1. v ← momentum * v + p.grad      (速度を先に更新する)
+          2. p ← p - lr * v                 (新しい速度で動かす)
+          3. p.grad を None にする          (zero_grad() と同じ)
+    出力: None。p と v はどちらも、その場で (同じオブジェクトのまま) 書き換えます。
+    条件: - torch.optim のクラスや関数は使えません。
+          - 更新を計算グラフに記録しないこと (torch.no_grad() の中で行う)。p は更新後も requires_grad=True の葉テンソルです。
+          - .data を書き換えないこと (autograd から見えない変更になります)。
+    """
+    raise NotImplementedError

@@ -63,3 +63,20 @@ def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module)
           loader が出したデータの件数で割ります。全データを 1 つのバッチにして計算した損失と同じ値になります。
     """
     raise NotImplementedError
+
+
+def snapshot_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """【チャレンジ】学習の途中で「いちばん良かったときの重み」を取っておくための、model の state_dict の
+    写し (スナップショット) をメモリの上に作って返してください。
+
+    入力: model (nn.Module。BatchNorm のようにバッファを持つ層を含むことがあります。学習モードのことも評価モードのことも
+          あります)
+    出力: model.state_dict() と同じキー (同じ順) の辞書。値は同じ形状・dtype・デバイス・値のテンソルで、
+          requires_grad=False です。
+    条件: - このあと model を学習してパラメータやバッファ (running_mean など) がその場で書き換えられても、
+            スナップショットは変わらないこと (model.state_dict() の値はパラメータとメモリを共有しています)。
+          - model.load_state_dict(スナップショット) で、取っておいたときの状態に戻せること。
+          - ファイルは使わないこと (torch.save / torch.load は使えません)。
+          - model を変えないこと: 学習モード・評価モードのどちらか (model.training) も、パラメータも、勾配もそのままにします。
+    """
+    raise NotImplementedError

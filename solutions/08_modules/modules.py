@@ -82,3 +82,21 @@ def my_tanh(x: torch.Tensor) -> torch.Tensor:
     # exp(-2|x|) lies in (0, 1] and never overflows; the sign restores tanh's odd symmetry.
     e = torch.exp(-2 * x.abs())
     return torch.sign(x) * (1 - e) / (1 + e)
+
+
+def count_weight_parameters(model: nn.Module) -> int:
+    """【チャレンジ】モデルの学習対象のパラメータのうち、バイアスでないものに含まれる数 (スカラー) の総数を返してください。
+
+    入力: model (nn.Module。nn.Sequential や nn.ModuleDict で層を組み合わせたもの)
+    出力: int (Python の整数。テンソルではありません)
+    数えるもの: requires_grad=True のパラメータのうち、名前の最後の部分 (最後の「.」より後ろ) が bias でないもの
+          (Linear の weight のほか、LayerNorm や BatchNorm の 1 次元の weight も数えます)。
+          同じ層を 2 か所で使っているときは 1 回だけ数えます。バッファ (running_mean など) は数えません。
+    条件: パラメータはその名前で見分けること: model.named_parameters() を使い、parameters()・modules()・children()
+          などや、次元数 (dim() / ndim) で見分ける書き方は使えません。
+          名前の途中に bias という文字が入っている層 (例: 層の名前が bias_head) の weight はバイアスではありません。
+    例: nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)) → 12 (重み 8 + 4。バイアス 4 + 1 は数えない)
+    """
+    # named_parameters() gives each registered parameter once with its dotted name; the last part says what it is.
+    return sum(p.numel() for name, p in model.named_parameters()
+               if p.requires_grad and name.rsplit(".", 1)[-1] != "bias")

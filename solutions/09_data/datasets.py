@@ -82,3 +82,36 @@ def first_batch(loader: data.DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
     # iter() starts a pass over the data; next() takes its first batch (a list [inputs, labels]).
     inputs, labels = next(iter(loader))
     return inputs, labels
+
+
+class EveryKthView(data.Dataset):
+    """【チャレンジ】別のデータセット base の 0, k, 2k, ... 番目の要素だけを見せるデータセットを作ってください
+    (data.Dataset を継承します)。データは写さず、頼まれたときに base から取り出します。
+
+    __init__(base, k):
+        base (len と [] で要素を取り出せるデータセット。要素の中身はなんでもかまいません)、k (int, 1 以上)。
+        base と k を覚えておくだけにします (ここで base の要素を取り出したり写したりしません)。
+    __len__():
+        見せる要素の個数。base が n 個なら、0, k, 2k, ... のうち n より小さいものの個数 (n が k で割り切れない
+        ときも、最後の半端な 1 個を数えます)。例: n = 10、k = 3 → 0, 3, 6, 9 の 4 個。
+        DataLoader はこの値でバッチの数を決めるので、__getitem__ と食い違ってはいけません。
+    __getitem__(i):
+        0 <= i < len(self) について、base[i * k] をそのまま返します (写さないので、base の要素がテンソルなら
+        メモリを共有します)。
+    条件: ループや内包表記を使わないこと。data.Subset は使わずに、__len__ と __getitem__ を自分で書くこと。
+    """
+
+    def __init__(self, base: data.Dataset, k: int):
+        """base と k を覚えておきます。"""
+        super().__init__()
+        self.base = base
+        self.k = k
+
+    def __len__(self) -> int:
+        """見せる要素の個数を返します。"""
+        # Ceiling division: the last, partial stride still holds one element.
+        return (len(self.base) + self.k - 1) // self.k
+
+    def __getitem__(self, i: int):
+        """i 番目に見せる要素 base[i * k] を返します。"""
+        return self.base[i * self.k]

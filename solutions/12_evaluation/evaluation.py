@@ -82,3 +82,25 @@ def predict_grid(model: nn.Module, grid: torch.Tensor) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
         return torch.sigmoid(model(grid.to(next(model.parameters()).device)))
+
+
+def confusion_counts(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """【チャレンジ】2 値分類モデルの混同行列 (正解と予測の組ごとの件数) を、ループを使わずに作ってください。
+
+    入力: model (predict_labels と同じ 2 値分類モデル)、x (形状 [B, 2]、float32)、
+          labels (形状 [B]、int64、各要素は 0 か 1 の正解ラベル)
+    出力: 形状 [2, 2]、dtype int64 のテンソル (モデルと同じデバイスの上)。counts[t, p] は、正解が t で予測が p
+          だった件数です (行が正解、列が予測: [[0 を 0 と予測, 0 を 1 と予測], [1 を 0 と予測, 1 を 1 と予測]])。
+          すべての要素の和は B です。どちらかのクラスが一度も出てこなくても形状は [2, 2] です。
+          予測ラベルの決め方は predict_labels と同じ (クラス 1 の確率が 0.5 以上なら 1) です。
+    条件: - ループや内包表記を使わないこと (ヒント: 正解と予測の組 (t, p) は 2 * t + p で 0〜3 の番号になります)。
+          - 計算グラフを作らないこと。モデルを評価モードにしてから呼び、呼び出しのあとも評価モードのままにすること。
+          - x と labels はモデルのパラメータと同じデバイスに移してから使うこと (デバイスはモデルから読みます)。
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        preds = (torch.sigmoid(model(x.to(device)).squeeze(dim=1)) >= 0.5).long()
+    # Each (label, prediction) pair gets its own code 0..3; minlength keeps the classes that never occur.
+    codes = 2 * labels.to(device) + preds
+    return torch.bincount(codes, minlength=4).reshape(2, 2)

@@ -18,3 +18,11 @@ def counted_in_a_generator_expression(model):
 
 def _unused_helper(x):  # not used by the answers: the rule reads only what the exercise uses
     return F.tanh(x)
+
+
+@answer("08", "count_weight_parameters")
+def biases_subtracted_from_all(model):
+    trainable = dict(model.named_parameters())
+    everything = sum(p.numel() for p in trainable.values() if p.requires_grad)
+    biases = sum(p.numel() for key, p in trainable.items() if p.requires_grad and key.split(".")[-1] == "bias")
+    return everything - biases

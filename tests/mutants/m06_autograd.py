@@ -295,3 +295,60 @@ def updates_through_data(w, lr):
     w.data -= lr * w.grad
     w.grad = None
     return w
+
+
+# -- derivative_at_points ----------------------------------------------------------------------------------------
+
+@mutant("06", "derivative_at_points", expect=("ループ", "for"))
+def derivative_point_by_point(f, x):
+    z = x.detach().reshape(-1)
+    out = torch.empty_like(z)
+    for i in range(z.numel()):
+        zi = z[i].clone().requires_grad_()
+        (out[i],) = torch.autograd.grad(f(zi), zi)
+    return out.reshape(x.shape)
+
+
+@mutant("06", "derivative_at_points", expect=("使えません", "backward"))
+def derivative_through_backward(f, x):
+    z = x.detach().requires_grad_()
+    f(z).sum().backward()
+    return z.grad
+
+
+@mutant("06", "derivative_at_points", expect=("入力 x", "requires_grad"))
+def derivative_marks_the_input(f, x):
+    x.requires_grad_()
+    (grad,) = torch.autograd.grad(f(x).sum(), x)
+    return grad
+
+
+@mutant("06", "derivative_at_points", expect=("値が違います", "平均"))
+def derivative_of_the_mean(f, x):
+    z = x.detach().requires_grad_()
+    (grad,) = torch.autograd.grad(f(z).mean(), z)
+    return grad
+
+
+@mutant("06", "derivative_at_points", expect=("requires_grad", "create_graph"))
+def derivative_keeps_a_graph(f, x):
+    z = x.detach().requires_grad_()
+    (grad,) = torch.autograd.grad(f(z).sum(), z, create_graph=True)
+    return grad
+
+
+@mutant("06", "derivative_at_points", expect="2 回")
+def derivative_calls_f_twice(f, x):
+    z = x.detach().requires_grad_()
+    y = f(z)
+    (grad,) = torch.autograd.grad(f(z).sum(), z)
+    return grad + 0 * y.detach()
+
+
+@mutant("06", "derivative_at_points", expect="勾配")
+def derivative_into_the_callers_grad(f, x):
+    z = x if x.requires_grad else x.detach().requires_grad_()
+    (grad,) = torch.autograd.grad(f(z).sum(), z)
+    if x.requires_grad:
+        x.grad = grad.clone()
+    return grad

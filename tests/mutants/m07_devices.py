@@ -255,3 +255,41 @@ def synchronizes_only_before(n, device):
 def converts_b_to_a(a, b):
     """b.to(a) takes a's dtype as well as its device."""
     return a + b.to(a)
+
+
+# -- random_leaf_on_device ---------------------------------------------------------------------------------------
+
+@mutant("07", "random_leaf_on_device", expect=("is_leaf", "葉"))
+def leaf_requires_grad_before_the_move(shape, device, generator):
+    return torch.randn(shape, generator=generator, requires_grad=True).to(device)
+
+
+@mutant("07", "random_leaf_on_device", expect=("generator", "device の上で直接"))
+def leaf_drawn_on_the_device(shape, device, generator):
+    return torch.randn(shape, generator=generator, device=device).requires_grad_()
+
+
+@mutant("07", "random_leaf_on_device", expect=("使えません", "manual_seed"))
+def leaf_from_the_seeded_global_rng(shape, device, generator):
+    torch.manual_seed(generator.initial_seed())
+    return torch.randn(shape).to(device).requires_grad_()
+
+
+@mutant("07", "random_leaf_on_device", expect="generator")
+def leaf_from_the_global_rng(shape, device, generator):
+    return torch.randn(shape).to(device).requires_grad_()
+
+
+@mutant("07", "random_leaf_on_device", expect="requires_grad")
+def leaf_without_requires_grad(shape, device, generator):
+    return torch.randn(shape, generator=generator).to(device)
+
+
+@mutant("07", "random_leaf_on_device", expect="データ型")
+def leaf_in_float64(shape, device, generator):
+    return torch.randn(shape, generator=generator, dtype=torch.float64).to(device).requires_grad_()
+
+
+@mutant("07", "random_leaf_on_device", expect="デバイス")
+def leaf_left_on_the_cpu(shape, device, generator):
+    return torch.randn(shape, generator=generator).requires_grad_()

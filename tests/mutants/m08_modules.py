@@ -317,3 +317,42 @@ def imported_at_run_time(x):
 @mutant("08", "my_tanh", expect=("使えません", "eval"))
 def evaluated_text(x):
     return eval("torch.ta" + "nh")(x)
+
+
+# -- count_weight_parameters -------------------------------------------------------------------------------------
+
+@mutant("08", "count_weight_parameters", expect=("値が違います", "1 次元"))
+def weights_told_by_their_shape(model):
+    return sum(p.numel() for _, p in model.named_parameters() if p.requires_grad and len(p.shape) >= 2)
+
+
+@mutant("08", "count_weight_parameters", expect=("値が違います", "bias_head"))
+def bias_anywhere_in_the_name(model):
+    return sum(p.numel() for name, p in model.named_parameters() if p.requires_grad and "bias" not in name)
+
+
+@mutant("08", "count_weight_parameters", expect="値が違います")
+def frozen_weights_counted(model):
+    return sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias"))
+
+
+@mutant("08", "count_weight_parameters", expect="値が違います")
+def shared_layer_counted_twice(model):
+    return sum(p.numel() for name, p in model.named_parameters(remove_duplicate=False)
+               if p.requires_grad and not name.endswith(".bias"))
+
+
+@mutant("08", "count_weight_parameters", expect=("使えません", "modules"))
+def weights_of_linear_layers(model):
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear) and m.weight.requires_grad)
+
+
+@mutant("08", "count_weight_parameters", expect=("使えません", "dim"))
+def weights_told_by_dim(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+
+
+@mutant("08", "count_weight_parameters", expect="型")
+def weight_count_as_a_tensor(model):
+    return torch.tensor([p.numel() for name, p in model.named_parameters()
+                         if p.requires_grad and not name.endswith("bias")]).sum()

@@ -237,3 +237,81 @@ def seeds_global_generator_then_restores_it(dataset, batch_size, seed):
     generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ())))
     torch.set_rng_state(state)
     return data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator)
+
+
+# -- EveryKthView ---------------------------------------------------------------------------------------------------
+# The mutants that a rule read from the source catches have names of their own: the engine finds a class's first line
+# with inspect, which takes the first class of a name in the file.
+
+@mutant("09", "EveryKthView", expect=("が違います", "切り上げ"), name="view_len_floor_division")
+class EveryKthView(data.Dataset):
+    def __init__(self, base, k):
+        self.base, self.k = base, k
+
+    def __len__(self):
+        return len(self.base) // self.k
+
+    def __getitem__(self, i):
+        return self.base[i * self.k]
+
+
+@mutant("09", "EveryKthView", expect=("ループ", "内包表記"), name="view_copies_items_eagerly")
+class EveryKthViewCopyingEagerly(data.Dataset):
+    def __init__(self, base, k):
+        self.items = [base[i] for i in range(0, len(base), k)]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+@mutant("09", "EveryKthView", expect=("使えません", "Subset"), name="view_through_subset")
+class EveryKthViewThroughSubset(data.Dataset):
+    def __init__(self, base, k):
+        self.inner = data.Subset(base, range(0, len(base), k))
+
+    def __len__(self):
+        return len(self.inner)
+
+    def __getitem__(self, i):
+        return self.inner[i]
+
+
+@mutant("09", "EveryKthView", expect=("メモリを共有", "写して"), name="view_deep_copies_an_item")
+class EveryKthView(data.Dataset):  # noqa: F811
+    def __init__(self, base, k):
+        self.base, self.k = base, k
+
+    def __len__(self):
+        return (len(self.base) + self.k - 1) // self.k
+
+    def __getitem__(self, i):
+        import copy
+
+        return copy.deepcopy(self.base[i * self.k])
+
+
+@mutant("09", "EveryKthView", expect="が違います", name="view_counts_strides_from_one")
+class EveryKthView(data.Dataset):  # noqa: F811
+    def __init__(self, base, k):
+        self.base, self.k = base, k
+
+    def __len__(self):
+        return len(self.base) // self.k
+
+    def __getitem__(self, i):
+        return self.base[(i + 1) * self.k - 1]
+
+
+@mutant("09", "EveryKthView", expect="len』が違います", name="view_len_of_the_base")
+class EveryKthView(data.Dataset):  # noqa: F811
+    def __init__(self, base, k):
+        self.base, self.k = base, k
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        return self.base[i * self.k]

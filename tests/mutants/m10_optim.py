@@ -221,3 +221,66 @@ def builtin_looked_up_by_a_built_name(logits, targets):
 @mutant("10", "bce_manual", expect=("使えません", "nn.modules.loss.BCEWithLogitsLoss"))
 def builtin_module_by_its_full_path(logits, targets):
     return nn.modules.loss.BCEWithLogitsLoss()(logits, targets)
+
+
+# -- momentum_step_ ----------------------------------------------------------------------------------------------
+
+@mutant("10", "momentum_step_", expect=("使えません", "torch.optim"))
+def momentum_through_torch_sgd(params, velocities, lr, momentum):
+    sgd = torch.optim.SGD(params, lr=lr, momentum=momentum)
+    for p, v in zip(params, velocities):
+        sgd.state[p]["momentum_buffer"] = v
+    sgd.step()
+    sgd.zero_grad()
+
+
+@mutant("10", "momentum_step_", expect=("値が違います", "更新したあとの速度"))
+def momentum_moves_by_the_old_velocity(params, velocities, lr, momentum):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            p.sub_(lr * v)
+            v.mul_(momentum).add_(p.grad)
+            p.grad = None
+
+
+@mutant("10", "momentum_step_", expect=("値が違います", "その場で"))
+def momentum_rebinds_the_velocity(params, velocities, lr, momentum):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v = momentum * v + p.grad
+            p.sub_(lr * v)
+            p.grad = None
+
+
+@mutant("10", "momentum_step_", expect=("バージョンカウンタ", ".data"))
+def momentum_through_data(params, velocities, lr, momentum):
+    for p, v in zip(params, velocities):
+        v.mul_(momentum).add_(p.grad)
+        p.data = p.data - lr * v
+        p.grad = None
+
+
+@mutant("10", "momentum_step_", expect=("勾配", "None"))
+def momentum_keeps_the_grad(params, velocities, lr, momentum):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(momentum).add_(p.grad)
+            p.sub_(lr * v)
+
+
+@mutant("10", "momentum_step_", expect="値が違います")
+def momentum_with_dampening(params, velocities, lr, momentum):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(momentum).add_((1 - momentum) * p.grad)
+            p.sub_(lr * v)
+            p.grad = None
+
+
+@mutant("10", "momentum_step_", expect="値が違います")
+def momentum_ignored(params, velocities, lr, momentum):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.copy_(p.grad)
+            p.sub_(lr * p.grad)
+            p.grad = None

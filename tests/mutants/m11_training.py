@@ -269,3 +269,46 @@ def eval_batches_left_on_the_cpu(model, loader, loss_fn):
             total += loss_fn(model(inputs).squeeze(dim=1), labels.float()).item() * len(labels)
             count += len(labels)
     return total / count
+
+
+# -- snapshot_state ------------------------------------------------------------------------------------------------
+
+@mutant("11", "snapshot_state", expect=("メモリを共有", "clone"))
+def snapshot_is_the_state_dict(model):
+    return model.state_dict()
+
+
+@mutant("11", "snapshot_state", expect=("メモリを共有", "clone"))
+def snapshot_detached_not_copied(model):
+    return {name: tensor.detach() for name, tensor in model.state_dict().items()}
+
+
+@mutant("11", "snapshot_state", expect=("キー", "バッファ"))
+def snapshot_of_parameters_only(model):
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+@mutant("11", "snapshot_state", expect=("requires_grad", "keep_vars"))
+def snapshot_keeps_the_graph(model):
+    return {name: tensor.clone() for name, tensor in model.state_dict(keep_vars=True).items()}
+
+
+@mutant("11", "snapshot_state", expect=("training", "model.eval()"))
+def snapshot_in_eval_mode(model):
+    model.eval()
+    return {name: tensor.clone() for name, tensor in model.state_dict().items()}
+
+
+@mutant("11", "snapshot_state", expect=("使えません", "torch.save"))
+def snapshot_through_a_buffer_in_memory(model):
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+@mutant("11", "snapshot_state", expect="dtype")
+def snapshot_in_float(model):
+    return {name: tensor.clone().float() for name, tensor in model.state_dict().items()}

@@ -358,3 +358,67 @@ def grid_left_on_the_cpu(model, grid):
     model.eval()
     with torch.no_grad():
         return torch.sigmoid(model(grid))
+
+
+# -- confusion_counts ----------------------------------------------------------------------------------------------
+
+def _predictions(model, x):
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return (torch.sigmoid(model(x.to(device)).squeeze(dim=1)) >= 0.5).long()
+
+
+@mutant("12", "confusion_counts", expect=("ループ", "for"))
+def confusion_counted_in_a_loop(model, x, labels):
+    preds = _predictions(model, x)
+    counts = torch.zeros(2, 2, dtype=torch.int64, device=preds.device)
+    for t, p in zip(labels.to(preds.device), preds):
+        counts[t, p] += 1
+    return counts
+
+
+@mutant("12", "confusion_counts", expect=("例外", "[2, 2]"))
+def confusion_without_minlength(model, x, labels):
+    preds = _predictions(model, x)
+    return torch.bincount(2 * labels.to(preds.device) + preds).reshape(2, 2)
+
+
+@mutant("12", "confusion_counts", expect=("形状", "minlength"))
+def confusion_left_flat_without_minlength(model, x, labels):
+    preds = _predictions(model, x)
+    return torch.bincount(2 * labels.to(preds.device) + preds)
+
+
+@mutant("12", "confusion_counts", expect=("値が違います", "入れ替わって"))
+def confusion_rows_are_predictions(model, x, labels):
+    preds = _predictions(model, x)
+    return torch.bincount(2 * preds + labels.to(preds.device), minlength=4).reshape(2, 2)
+
+
+@mutant("12", "confusion_counts", expect="値が違います")
+def confusion_thresholds_the_logit_at_half(model, x, labels):
+    model.eval()
+    with torch.no_grad():
+        preds = (model(x).squeeze(dim=1) >= 0.5).long()
+    return torch.bincount(2 * labels + preds, minlength=4).reshape(2, 2)
+
+
+@mutant("12", "confusion_counts", expect="勾配")
+def confusion_with_a_graph(model, x, labels):
+    model.eval()
+    preds = (torch.sigmoid(model(x).squeeze(dim=1)) >= 0.5).long()
+    return torch.bincount(2 * labels + preds, minlength=4).reshape(2, 2)
+
+
+@mutant("12", "confusion_counts", expect="学習モード")
+def confusion_in_training_mode(model, x, labels):
+    with torch.no_grad():
+        preds = (torch.sigmoid(model(x).squeeze(dim=1)) >= 0.5).long()
+    return torch.bincount(2 * labels + preds, minlength=4).reshape(2, 2)
+
+
+@mutant("12", "confusion_counts", expect="cuda")
+def confusion_labels_left_on_the_cpu(model, x, labels):
+    preds = _predictions(model, x)
+    return torch.bincount(2 * labels + preds.cpu(), minlength=4).reshape(2, 2)
