@@ -86,7 +86,7 @@ def predict_no_grad(f, x: torch.Tensor) -> torch.Tensor:
 
 
 def derivative_at_points(f, x: torch.Tensor) -> torch.Tensor:
-    """【チャレンジ】要素ごとの関数 f の導関数 f' を、x のすべての点で一度に求めてください。
+    """【発展課題】要素ごとの関数 f の導関数 f' を、x のすべての点で一度に求めてください。
 
     入力: f (要素ごとに働く関数やモジュール。例: nn.Tanh()。f(x) は x と同じ形状で、各要素 f(x)[i] は x[i] だけで決まる)、
           x (浮動小数点のテンソル、任意の形状。requires_grad は True のことも False のこともあります)

@@ -72,7 +72,7 @@ def time_matmul(n: int, device) -> float:
 
 
 def random_leaf_on_device(shape: tuple[int, ...], device, generator: torch.Generator) -> torch.Tensor:
-    """【チャレンジ】重みの初期値のように、デバイス device の上で勾配を記録する葉テンソルを、標準正規分布の乱数で
+    """【発展課題】重みの初期値のように、デバイス device の上で勾配を記録する葉テンソルを、標準正規分布の乱数で
     作ってください。どのデバイスを選んでも同じ値になるようにします。
 
     入力: shape (int のタプル)、device (torch.device または "cpu" / "cuda" / "mps" / "meta" などの文字列)、

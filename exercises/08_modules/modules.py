@@ -69,7 +69,7 @@ def my_tanh(x: torch.Tensor) -> torch.Tensor:
 
 
 def count_weight_parameters(model: nn.Module) -> int:
-    """【チャレンジ】モデルの学習対象のパラメータのうち、バイアスでないものに含まれる数 (スカラー) の総数を返してください。
+    """【発展課題】モデルの学習対象のパラメータのうち、バイアスでないものに含まれる数 (スカラー) の総数を返してください。
 
     入力: model (nn.Module。nn.Sequential や nn.ModuleDict で層を組み合わせたもの)
     出力: int (Python の整数。テンソルではありません)

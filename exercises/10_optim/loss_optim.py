@@ -66,7 +66,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.M
 
 
 def momentum_step_(params: list[torch.Tensor], velocities: list[torch.Tensor], lr: float, momentum: float) -> None:
-    """【チャレンジ】モーメンタム付き SGD の 1 ステップを、オプティマイザのクラスを使わずに手で書いてください。
+    """【発展課題】モーメンタム付き SGD の 1 ステップを、オプティマイザのクラスを使わずに手で書いてください。
     torch.optim.SGD(params, lr=lr, momentum=momentum) の step() と zero_grad() を続けて呼んだのと同じ結果にします。
 
     入力: params (パラメータのリスト。どれも requires_grad=True の浮動小数点の葉テンソルで、.grad に勾配が入っている)、

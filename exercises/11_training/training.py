@@ -66,7 +66,7 @@ def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module)
 
 
 def snapshot_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """【チャレンジ】学習の途中で「いちばん良かったときの重み」を取っておくための、model の state_dict の
+    """【発展課題】学習の途中で「いちばん良かったときの重み」を取っておくための、model の state_dict の
     写し (スナップショット) をメモリの上に作って返してください。
 
     入力: model (nn.Module。BatchNorm のようにバッファを持つ層を含むことがあります。学習モードのことも評価モードのことも

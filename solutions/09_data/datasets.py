@@ -85,7 +85,7 @@ def first_batch(loader: data.DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class EveryKthView(data.Dataset):
-    """【チャレンジ】別のデータセット base の 0, k, 2k, ... 番目の要素だけを見せるデータセットを作ってください
+    """【発展課題】別のデータセット base の 0, k, 2k, ... 番目の要素だけを見せるデータセットを作ってください
     (data.Dataset を継承します)。データは写さず、頼まれたときに base から取り出します。
 
     __init__(base, k):

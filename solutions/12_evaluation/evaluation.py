@@ -85,7 +85,7 @@ def predict_grid(model: nn.Module, grid: torch.Tensor) -> torch.Tensor:
 
 
 def confusion_counts(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """【チャレンジ】2 値分類モデルの混同行列 (正解と予測の組ごとの件数) を、ループを使わずに作ってください。
+    """【発展課題】2 値分類モデルの混同行列 (正解と予測の組ごとの件数) を、ループを使わずに作ってください。
 
     入力: model (predict_labels と同じ 2 値分類モデル)、x (形状 [B, 2]、float32)、
           labels (形状 [B]、int64、各要素は 0 か 1 の正解ラベル)
