@@ -37,6 +37,17 @@ class XORDataset(_Base):  # noqa: F811
         self.data = points
 
 
+@mutant("09", "XORDataset", expect=("ラベル", "値が違います"), name="labels_from_rounded_noisy_points")
+class XORDataset(_Base):  # noqa: F811
+    def __init__(self, size, std=0.1):
+        super().__init__()
+        points = torch.randint(0, 2, (size, 2)).float()
+        points = points + std * torch.randn(size, 2)
+        # Rounding the noisy points gives the corners back only while the noise stays below 0.5.
+        self.label = (points.round().clamp(0, 1).sum(dim=1) == 1).long()
+        self.data = points
+
+
 @mutant("09", "XORDataset", expect=("同じシード", "値が違います"), name="noise_drawn_first")
 class XORDataset(_Base):  # noqa: F811
     def __init__(self, size, std=0.1):
