@@ -3,10 +3,24 @@ import torch
 import torch.nn.functional as F
 
 from kata import inputs
-from kata.compare import expect_grad, expect_same_object, expect_sequence, expect_tensor, expect_type, expect_unchanged
+from kata.compare import (
+    expect,
+    expect_grad,
+    expect_same_object,
+    expect_sequence,
+    expect_tensor,
+    expect_type,
+    expect_unchanged,
+)
 from kata.staticrules import forbid_in_source
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
+
+# -- verdict templates and hints only these checks use -----------------------------------------------------------------
+NOT_IN_PLACE = ("『{name}』がその場で更新されていません (メモリが入れ替わったか、バージョンカウンタ {name}._version が "
+                "{version} のまま)。")
+DATA_REPLACED = ("dst.data = ... のように中身を入れ替えると、同じオブジェクトでも別のメモリになり、dst を共有している "
+                 "view には足し込まれません。dst.add_(src) や dst += src で、dst のメモリそのものに足しましょう。")
 FLOATS = (torch.float32, torch.float64)
 
 
@@ -280,6 +294,19 @@ def test_add_inplace_broadcast_src(sub, ref, gen):
     expect_same_object(out, dst, other_name="dst")
     expect_tensor(dst, expected, name=f"呼び出し後の dst (形状 {(n, m)} の dst に形状 {(m,)} の src)")
     expect_unchanged(src, before_src, name="src")
+
+
+def test_add_inplace_updates_dsts_own_memory(sub, gen):
+    """In place means in dst's own memory: a view of dst sees the sum, and dst's version counter moves on (putting a
+    new tensor into dst.data keeps the object and the values right, but neither of these)."""
+    dtype = inputs.choice(gen, DTYPES)
+    shape = inputs.shape(gen, (1, 3), 1, 5)
+    dst, src = _random(gen, shape, dtype), _random(gen, shape, dtype)
+    expected, version, ptr = dst + src, dst._version, dst.untyped_storage().data_ptr()
+    sub.add_inplace(dst, src)
+    expect(dst._version > version and dst.untyped_storage().data_ptr() == ptr, "in_place", NOT_IN_PLACE,
+           DATA_REPLACED, name="dst", version=version)
+    expect_tensor(dst, expected, name="呼び出し後の dst")
 
 
 # -- pairwise_sq_distances (challenge) -------------------------------------------------------------------------------

@@ -182,6 +182,12 @@ def divides_by_total(A):
 
 # -- add_inplace ----------------------------------------------------------------------------------------------------
 
+@mutant("05", "add_inplace", expect=("その場で更新されていません", "dst.data"))
+def replaces_data(dst, src):
+    dst.data = dst + src
+    return dst
+
+
 @mutant("05", "add_inplace", expect="そのもの")
 def returns_new_tensor(dst, src):
     return dst + src
