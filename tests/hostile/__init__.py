@@ -7,7 +7,8 @@ folders, devices).  ``expect`` is the score that chapter must get:
 - ``"full"``: every exercise (a reference whose hostile part must not cost it anything),
 - ``"zero"``: nothing (a stub that tries to score without solving, or a file that cannot be graded),
 - ``"victim"``: every exercise but the chapter's first (``@VICTIM@``, the function the hostile code replaced),
-- a number: that many points.
+- a number: that many points;
+- a tuple of exercise names: every exercise but those (the ones the hostile code replaced).
 
 Cases that need nothing but their own chapter are graded together, several chapters in one ``kata grade`` run (each
 chapter on its own worker and uid, scored separately), beside a chapter graded from its untouched reference that
@@ -45,7 +46,7 @@ class Hostile:
     what: str
     code: str = ""  # appended to the base
     base: str = "reference"  # reference / stub
-    expect: str | float = "full"
+    expect: str | float | tuple[str, ...] = "full"
     chapter: str | None = None  # a fixed chapter (else any slot)
     source: bytes | None = None  # the whole file (``@...@`` filled in), instead of base + code
     build: Callable[[Path, catalog.Chapter], None] | None = None  # plants something at the chapter's file
@@ -64,6 +65,8 @@ class Hostile:
             return 0.0
         if self.expect == "victim":
             return full - chapter.exercises[0].points
+        if isinstance(self.expect, tuple):  # every exercise but these (the ones the hostile code replaced)
+            return full - sum(e.points for e in chapter.exercises if e.name in self.expect)
         return float(self.expect)
 
     def fill(self, text: str, chapter: catalog.Chapter, report: Path | None = None, root: Path | None = None) -> str:
@@ -559,7 +562,8 @@ def @VICTIM@(*args, **kwargs):
 '''),
     Hostile("forge_liar_objects", "forge", "torch_version returns a str subclass and an object that claim equality "
             "with everything, pose as str through __class__, and answer isinstance/len/repr as wished; seeded_rand "
-            "returns a tensor subclass whose __eq__/__torch_function__ say True", chapter="01_setup", expect=2, code='''
+            "returns a tensor subclass whose __eq__/__torch_function__ say True", chapter="01_setup",
+            expect=("torch_version", "seeded_rand"), code='''
 import torch as _torch
 
 
