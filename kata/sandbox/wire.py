@@ -698,6 +698,15 @@ def _shallow(v: Any) -> Any:
 _DTYPES = {str(d).removeprefix("torch."): d for d in vars(torch).values() if isinstance(d, torch.dtype)}
 
 
+def _as_sent_subclass(t: torch.Tensor, state: dict) -> torch.Tensor:
+    """``t`` as the tensor subclass the other side named (an allow-listed torch class), else as it is."""
+    if state.get("sub"):
+        sub = resolve(state["sub"])
+        if isinstance(sub, type) and issubclass(sub, torch.Tensor):
+            return t.as_subclass(sub)
+    return t
+
+
 class Decoder:
     """Decodes one message's values; keyed objects are created once and then updated in place."""
 
@@ -1054,11 +1063,8 @@ class Decoder:
                     known.set_(storage, offset, shape, stride)
                     t = known
                 else:
-                    t = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
-                    if state.get("sub"):
-                        sub = resolve(state["sub"])
-                        if isinstance(sub, type) and issubclass(sub, torch.Tensor):
-                            t = t.as_subclass(sub)
+                    t = _as_sent_subclass(torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape,
+                                                                                          stride), state)
             self.table.register(t, key)
             return t
         if isinstance(known, torch.Tensor):
@@ -1077,11 +1083,8 @@ class Decoder:
             if t.is_leaf and t.requires_grad != bool(state["rg"]):
                 t.requires_grad_(bool(state["rg"]))
         else:
-            base = torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride)
-            if state.get("sub"):
-                sub = resolve(state["sub"])
-                if isinstance(sub, type) and issubclass(sub, torch.Tensor):
-                    base = base.as_subclass(sub)
+            base = _as_sent_subclass(torch.empty(0, dtype=dtype, device=device).set_(storage, offset, shape, stride),
+                                     state)
             if state.get("param"):
                 base = torch.nn.Parameter(base, requires_grad=bool(state["rg"]))
             if state["leaf"] or not state["rg"]:

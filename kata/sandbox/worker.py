@@ -453,14 +453,14 @@ class Worker:
         except (ValueError, UnicodeError) as err:
             self.send({"syntax": {"line": None, "msg": wire.clip(str(err), 500)}})
             return
-        state = capture_state()
+        state = state_snapshot()
         try:
             exec(code, module.__dict__)
         except BaseException as err:
-            restore_state(state)
+            apply_snapshot(state)
             self.send({"error": self.describe(err)})
             return
-        restore_state(state)
+        apply_snapshot(state)
         self.module = module
         names = {}
         for name, value in list(vars(module).items()):
@@ -525,14 +525,14 @@ class Worker:
                 dec.keyed(key)
             wire.set_versions(dec.version_updates)
             incoming = dec.value(header["state"]) if header.get("state") is not None else None
-            apply_state(incoming)
+            apply_snapshot(incoming)
             if self.state is not None and incoming:
                 self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
         except Exception as err:
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
-        before = self.state if self.state is not None else capture_state()
+        before = self.state if self.state is not None else state_snapshot()
         # The leaves of a graph that ``backward`` runs through get gradients: they are in scope like the operands.
         leaves = _leaves(operands[0]) if header.get("action") == "backward" and operands and \
             isinstance(operands[0], torch.Tensor) else []
@@ -551,7 +551,7 @@ class Worker:
             error = None
         except BaseException as err:
             result, error = None, self.describe(err)
-        after = capture_state()
+        after = state_snapshot()
         self.state = after
         state = {k: v for k, v in after.items() if before.get(k) != v}
         try:
@@ -706,12 +706,6 @@ def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
         if key is not None:
             keys.append(key)
     return keys
-
-
-# -- global state across the boundary ------------------------------------------------------------------------------
-# One definition, in kata.state: the trusted client uses the same snapshot format (and never applies the worker's).
-capture_state, apply_state = state_snapshot, apply_snapshot
-restore_state = apply_snapshot
 
 
 # -- observation of what learner code calls ------------------------------------------------------------------------
