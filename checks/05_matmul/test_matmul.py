@@ -73,11 +73,23 @@ def _large_int64(gen, shape):
     return big * (torch.randint(0, 2, shape, generator=gen) * 2 - 1)
 
 
+def _small_weights(gen, shape):
+    """Weights in -2..2 for a (..., m, p) product; in every matrix one column is a signed unit vector, so that one
+    output is exactly an odd entry beyond 2**53 (a detour through floats cannot round its way back to it)."""
+    w = torch.randint(-2, 3, shape, generator=gen)
+    m, p = shape[-2], shape[-1]
+    for matrix in w.view(-1, m, p):
+        column, k = inputs.randint(gen, 0, p), inputs.randint(gen, 0, m)
+        matrix[:, column] = 0
+        matrix[k, column] = inputs.choice(gen, (-1, 1))
+    return w
+
+
 def test_matmul_large_int64_exact(sub, gen):
     """int64 products stay exact: entries beyond 2**53 times small weights (no overflow, no detour through floats)."""
     n, p = _two_sizes(gen)
     m = inputs.randint(gen, 1, 5)
-    x, w = _large_int64(gen, (n, m)), torch.randint(-2, 3, (m, p), generator=gen)
+    x, w = _large_int64(gen, (n, m)), _small_weights(gen, (m, p))
     expected = (x[:, :, None] * w[None, :, :]).sum(dim=1)
     expect_tensor(sub.matmul(x, w), expected, name=f"matmul(2**53 を超える int64 の x {(n, m)}, w {(m, p)})")
 
@@ -115,7 +127,7 @@ def test_batched_matmul_matches_reference(sub, ref, gen):
 
 def test_batched_matmul_large_int64_exact(sub, gen):
     batch, (n, p), m = inputs.randint(gen, 1, 4), _two_sizes(gen), inputs.randint(gen, 1, 5)
-    a, b = _large_int64(gen, (batch, n, m)), torch.randint(-2, 3, (batch, m, p), generator=gen)
+    a, b = _large_int64(gen, (batch, n, m)), _small_weights(gen, (batch, m, p))
     expected = (a[:, :, :, None] * b[:, None, :, :]).sum(dim=2)
     expect_tensor(sub.batched_matmul(a, b), expected,
                   name=f"batched_matmul(2**53 を超える int64 の a {(batch, n, m)}, b {(batch, m, p)})")
