@@ -1,7 +1,7 @@
 """The hint ladder of every exercise, and the targeted hints' choice of cause.
 
 Each exercise has exactly three hints in ``checks/NN_topic/chapter.toml``: a question that points at the concept, the
-concept with a documentation pointer (no code), and a third rung.  For a one-liner (a reference body of one statement)
+concept with a documentation pointer (no code), and a third rung.  For a one-liner (a reference body of one simple statement)
 the second rung names the concept, not the call (no name the reference calls that its prompt does not already give),
 and the third is a worked example on other data (a sibling problem, run here), never the answer with blanks.  For a
 longer exercise the third rung is a code skeleton whose blanks (``____``) stand for whole steps, each named by a
@@ -80,8 +80,15 @@ def _one_line_body(ex) -> ast.stmt | None:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == ex.name:
             body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-            return body[0] if len(body) == 1 else None
+            return body[0] if len(body) == 1 and _statements(body[0]) == 1 else None
     return None
+
+
+def _statements(stmt: ast.stmt) -> int:
+    """How many simple statements ``stmt`` holds, counting those nested in ``with``/``for``/``if`` blocks: ``with
+    torch.no_grad(): return model(x)`` is one, a ``with`` around a loop of three updates is three."""
+    nested = [s for field in ("body", "orelse", "finalbody", "handlers") for s in getattr(stmt, field, [])]
+    return sum(_statements(s) for s in nested) if nested else 1
 
 
 def _prompt(ex) -> str:

@@ -2,10 +2,9 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 
-from kata import devices, inputs
+from kata import inputs
 from kata.compare import (
     RngSnapshot,
     expect_equal,
@@ -356,49 +355,45 @@ def test_evenly_spaced_matches_reference(sub, ref, gen):
                           name=f"evenly_spaced({start!r}, {end!r}, {steps})", atol=1e-5 * scale, rtol=0)
 
 
-# -- zeros_matching (challenge) --------------------------------------------------------------------------------------
+# -- smallest_int_tensor (challenge) ---------------------------------------------------------------------------------
 
-LIKE_RULE = "*_like 関数・new_* メソッド・clone・zero_・fill_"
-LIKE_FORBIDDEN = (torch.zeros_like, torch.empty_like, torch.ones_like, torch.full_like, torch.rand_like,
-                  torch.randn_like, torch.randint_like, torch.Tensor.new_zeros, torch.Tensor.new_empty,
-                  torch.Tensor.new_ones, torch.Tensor.new_full, torch.Tensor.new_tensor, torch.clone,
-                  torch.Tensor.clone, torch.Tensor.zero_, torch.Tensor.fill_, torch.zero_, torch.fill)
-#: inf and nan first (t * 0 and t - t give nan there), then every kind of dtype.
-MATCHING_DTYPES = (torch.float32, torch.int8, torch.bool, torch.float64, torch.uint8, torch.int64, torch.float16,
-                   torch.complex64)
+INT_TYPES = (torch.int8, torch.int16, torch.int32, torch.int64)
+#: The edges of every type's range, and one step past them: where an off-by-one, a symmetric range (abs(v) <= max)
+#: or an unsigned type first shows.  2**53 + 1 and 2**63 - 1 are where a detour through float64 loses the last digit.
+EDGE_CASES = ([], [0], [127], [-128], [128], [-129], [200], [32767], [-32768], [32768], [-32769],
+              [2**31 - 1], [-2**31], [2**31], [-2**31 - 1], [2**53 + 1], [2**63 - 1], [-2**63], [1, -2**63])
 
 
-def test_zeros_matching_source_without_like_or_copy(sub, gen):
-    """Read from the source text, never run: counts in kata grade as when learning."""
-    forbid_in_source(sub, "zeros_matching", LIKE_RULE, *LIKE_FORBIDDEN)
-    sub.zeros_matching(torch.ones(2))  # an untouched stub reads 未着手
+def _smallest(values):
+    """The expected type, from the ranges written out (not torch.iinfo, which the reference uses)."""
+    bits = next(b for b in (8, 16, 32, 64) if all(-2**(b - 1) <= v < 2**(b - 1) for v in values))
+    return INT_TYPES[(8, 16, 32, 64).index(bits)]
 
 
-def test_zeros_matching_shape_dtype_values(sub, gen):
-    """Every kind of dtype, 0-d to 3-d, zero sizes; first a float input with inf and nan (where t * 0 and t - t are
-    not 0)."""
-    for i, dtype in enumerate(MATCHING_DTYPES):
-        shape = (2, 3) if i == 0 else inputs.choice(gen, [(), inputs.shape(gen, (1, 4), low=0, high=4)])
-        t = inputs.tensor(gen, shape, dtype, noncontiguous=i > 0 and bool(inputs.randint(gen, 0, 2)))
-        if i == 0:
-            t[0, 0], t[1, 2] = float("inf"), float("nan")
-        before = t.clone()
-        expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape, dtype=dtype),
-                      name=f"{dtype} のテンソル (形状 {tuple(t.shape)}) からの戻り値",
-                      no_shared_memory_with=t if t.numel() else None, other_name="t")
-        expect_unchanged(t, before, name="t")
+def _expect_smallest(sub, values):
+    expected = torch.tensor(values, dtype=_smallest(values))
+    shown = values if len(values) <= 4 else f"{values[:3]}… ({len(values)} 個)"
+    expect_tensor(sub.smallest_int_tensor(list(values)), expected, name=f"smallest_int_tensor({shown})")
 
 
-def test_zeros_matching_no_graph(sub, gen):
-    t = torch.randn(inputs.shape(gen, 2, low=1, high=4), generator=gen).requires_grad_()
-    expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape), name="requires_grad=True のテンソルからの戻り値",
-                  requires_grad=False)
+def test_smallest_int_tensor_range_edges(sub):
+    """Each type's smallest and largest value, one past them, an empty list and int64's own ends."""
+    for values in EDGE_CASES:
+        _expect_smallest(sub, values)
 
 
-@pytest.mark.parametrize("device", devices.params(meta=True))
-def test_zeros_matching_on_device(sub, gen, device):
-    """The device is the third attribute: meta works on every machine (shape, dtype and device, no values)."""
-    for dtype in (devices.float_dtype(device), torch.int64):
-        t = inputs.tensor(gen, inputs.shape(gen, (1, 3), low=1, high=4), dtype).to(device)
-        expect_tensor(sub.zeros_matching(t), torch.zeros(t.shape, dtype=dtype, device=device),
-                      name=f"{device} 上の {dtype} のテンソルからの戻り値")
+def test_smallest_int_tensor_random_lists(sub, gen):
+    """Lists of 1-8 values of both signs, each drawn for a random target type: most values well inside, one at the
+    edge of the next smaller type's range (so the target is the smallest type that fits)."""
+    for _ in range(12):
+        target = inputs.randint(gen, 0, 4)
+        bits = (8, 16, 32, 64)[target]
+        low, high = -2**(bits - 1), 2**(bits - 1) - 1
+        n = inputs.randint(gen, 1, 9)
+        values = [int(torch.randint(max(low, -1000), min(high, 1000) + 1, (), generator=gen)) for _ in range(n)]
+        if target:
+            small = 2**((8, 16, 32, 64)[target - 1] - 1)  # the first value the smaller type cannot hold
+            edge = inputs.choice(gen, (small, -small - 1, high, low))
+            values[inputs.randint(gen, 0, n)] = edge
+        _expect_smallest(sub, values)
+

@@ -11,6 +11,7 @@ from kata.compare import (
     expect_tensor,
     expect_type,
     expect_unchanged,
+    tolerances,
 )
 from kata.staticrules import forbid_in_source
 
@@ -321,96 +322,127 @@ def test_add_inplace_updates_dsts_own_memory(sub, gen):
     expect_tensor(dst, expected, name="呼び出し後の dst")
 
 
-# -- pairwise_sq_distances (challenge) -------------------------------------------------------------------------------
+# -- stable_softmax (challenge) --------------------------------------------------------------------------------------
 
-DISTANCE_RULE = "Python のループ・距離の関数 (torch.cdist など)・torch.einsum・torch.vmap"
-DISTANCE_FORBIDDEN = (torch.cdist, torch.pdist, F.pairwise_distance, torch.einsum, torch.vmap, torch.func.vmap)
-
-
-def _sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """The prompt's values in float64, pair by pair over the rows of b (an independent computation)."""
-    wide_a = a.double()
-    columns = [((wide_a - row.double()) ** 2).sum(dim=1) for row in b]
-    return torch.stack(columns, dim=1).to(a.dtype) if columns else torch.zeros(a.shape[0], 0, dtype=a.dtype)
+SOFTMAX_RULE = "Python のループ・softmax の関数 (torch.softmax など)・torch.logsumexp"
+SOFTMAX_FORBIDDEN = (torch.softmax, torch.Tensor.softmax, F.softmax, torch.log_softmax, torch.Tensor.log_softmax,
+                     F.log_softmax, torch.logsumexp, torch.Tensor.logsumexp, torch.special.softmax,
+                     torch.special.log_softmax, torch.special.logsumexp, torch.nn.Softmax, torch.nn.LogSoftmax)
 
 
-def test_pairwise_sq_distances_source_without_loops_or_cdist(sub):
+def _softmax(x: torch.Tensor) -> torch.Tensor:
+    """The prompt's values, in float64."""
+    return torch.softmax(x.double(), dim=-1).to(x.dtype)
+
+
+def _expect_softmax(sub, x, what):
+    """Within what the input's own rounding allows: x in float32 near 1000 is known only to about 6e-5, and a correct
+    answer that subtracts a log-sum-exp from x (rather than the maximum) carries that error into the result."""
+    before = x.clone()
+    _, atol = tolerances(x)
+    scale = float(x.abs().max()) if x.numel() else 0.0
+    expect_tensor(sub.stable_softmax(x), _softmax(before), atol=max(atol, 8 * torch.finfo(x.dtype).eps * scale),
+                  name=f"stable_softmax({what})")
+    expect_unchanged(x, before, name="x")
+
+
+def test_stable_softmax_source_without_softmax(sub):
     """Read from the source text, never run: counts in kata grade as when learning."""
-    forbid_in_source(sub, "pairwise_sq_distances", DISTANCE_RULE, *DISTANCE_FORBIDDEN, loops=True)
-    sub.pairwise_sq_distances(torch.zeros(2, 3), torch.ones(1, 3))  # an untouched stub reads 未着手
+    forbid_in_source(sub, "stable_softmax", SOFTMAX_RULE, *SOFTMAX_FORBIDDEN, loops=True)
+    sub.stable_softmax(torch.zeros(2, 3))  # an untouched stub reads 未着手
 
 
-def test_pairwise_sq_distances_prompt_example(sub):
-    a, b = torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[1.0, 0.0]])
-    expect_tensor(sub.pairwise_sq_distances(a, b), torch.tensor([[1.0], [1.0]]))
+def test_stable_softmax_prompt_example(sub):
+    _expect_softmax(sub, torch.tensor([[0.0, 0.0], [1000.0, 1001.0]]), "プロンプトの例")
 
 
-def test_pairwise_sq_distances_values(sub, gen):
-    """n != m (a transposed result shows in the shape), d = 1 and wider, one row, non-contiguous inputs, both float
-    dtypes; a, b unchanged."""
-    cases = [(*_two_sizes(gen, 2, 6), inputs.randint(gen, 2, 5)), (1, inputs.randint(gen, 2, 5), 1),
-             (inputs.randint(gen, 2, 5), 1, inputs.randint(gen, 1, 6))]
-    for i, (n, m, d) in enumerate(cases):
-        dtype = FLOATS[i % 2]
-        a = _random(gen, (n, d), dtype, noncontiguous=i == 0) * 3
-        b = _random(gen, (m, d), dtype, noncontiguous=i == 2) * 3 - 1
-        before_a, before_b = a.clone(), b.clone()
-        expect_tensor(sub.pairwise_sq_distances(a, b), _sq_distances(before_a, before_b), atol=1e-4, rtol=1e-4,
-                      name=f"pairwise_sq_distances(形状 {(n, d)} の a, 形状 {(m, d)} の b)")
-        expect_unchanged(a, before_a, name="a")
-        expect_unchanged(b, before_b, name="b")
+def test_stable_softmax_rows_of_every_scale(sub, gen):
+    """Pinned: a 1-D row of large values (exp overflows without a shift), a square matrix whose rows lie thousands
+    apart (a shift by the whole tensor's maximum underflows the lower row; a sum over the wrong dimension is not
+    caught by the shape), a row of one entry, and a 3-D input."""
+    k = inputs.randint(gen, 2, 6)
+    big = 500 + 100 * torch.rand(k, generator=gen, dtype=torch.float64)
+    square = torch.randn(k, k, generator=gen, dtype=torch.float64) * 3 + \
+        torch.arange(k, dtype=torch.float64).unsqueeze(1) * 3000 - 5000
+    cases = [(big.float(), f"形状 {(k,)}、値が 500 以上"),
+             (square.float(), f"形状 {(k, k)}、行ごとに 3000 ずつ離れた値"),
+             (square.double(), f"形状 {(k, k)} の float64"),
+             (_random(gen, (inputs.randint(gen, 1, 4), 1), torch.float32), "最後の次元が 1"),
+             (_random(gen, inputs.shape(gen, 3, 1, 5), torch.float64, noncontiguous=True) * 50, "3 次元")]
+    for x, what in cases:
+        _expect_softmax(sub, x, what)
 
 
-def test_pairwise_sq_distances_matches_reference(sub, ref, gen):
-    n, m, d = inputs.shape(gen, 3, 1, 6)
-    dtype = inputs.choice(gen, FLOATS)
-    a, b = _random(gen, (n, d), dtype), _random(gen, (m, d), dtype)
-    expected = ref.pairwise_sq_distances(a.clone(), b.clone())
-    expect_tensor(sub.pairwise_sq_distances(a, b), expected, atol=1e-4, rtol=1e-4,
-                  name=f"pairwise_sq_distances(形状 {(n, d)} の a, 形状 {(m, d)} の b)")
+def test_stable_softmax_random(sub, gen):
+    """Random shapes of 1-3 dims and values up to 1e4, both float dtypes, non-contiguous inputs."""
+    for _ in range(4):
+        shape = inputs.shape(gen, (1, 4), 1, 6)
+        dtype = inputs.choice(gen, FLOATS)
+        scale = inputs.choice(gen, (1.0, 30.0, 1000.0))
+        x = (_random(gen, shape, dtype, noncontiguous=bool(inputs.randint(gen, 0, 2))) * scale).clamp(-1e4, 1e4)
+        _expect_softmax(sub, x, f"形状 {shape}、{dtype}、値の大きさ {scale:g} 程度")
 
 
-# -- one_hot_by_comparison (challenge) -------------------------------------------------------------------------------
+# -- class_means (challenge) -----------------------------------------------------------------------------------------
 
-ONE_HOT_RULE = "Python のループ・F.one_hot・scatter 系・index_put・torch.where"
-ONE_HOT_FORBIDDEN = (F.one_hot, torch.scatter, torch.Tensor.scatter, torch.Tensor.scatter_, torch.scatter_add,
-                     torch.Tensor.scatter_add, torch.Tensor.scatter_add_, torch.Tensor.scatter_reduce,
-                     torch.Tensor.scatter_reduce_, torch.scatter_reduce, torch.index_put, torch.Tensor.index_put,
-                     torch.Tensor.index_put_, torch.index_put_, torch.where, torch.Tensor.where)
+MEANS_RULE = ("Python のループ・torch.where・scatter 系・index_add・index_put・torch.bincount・"
+              "torch.nn.functional.one_hot・torch.unique")
+MEANS_FORBIDDEN = (torch.where, torch.Tensor.where, torch.scatter, torch.Tensor.scatter, torch.Tensor.scatter_,
+                   torch.scatter_add, torch.Tensor.scatter_add, torch.Tensor.scatter_add_, torch.scatter_reduce,
+                   torch.Tensor.scatter_reduce, torch.Tensor.scatter_reduce_, torch.index_add,
+                   torch.Tensor.index_add, torch.Tensor.index_add_, torch.index_put, torch.Tensor.index_put,
+                   torch.Tensor.index_put_, torch.bincount, torch.Tensor.bincount, F.one_hot, torch.unique,
+                   torch.Tensor.unique, torch.unique_consecutive, torch.segment_reduce)
 
 
-def _labels(gen, n: int, num_classes: int, noncontiguous: bool = False) -> torch.Tensor:
-    return inputs.tensor(gen, (n,), torch.int64, noncontiguous=noncontiguous, low=0, high=num_classes)
+def _class_means(x: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The prompt's values, class by class in float64 (an independent computation)."""
+    out = torch.zeros(num_classes, x.shape[1], dtype=torch.float64)
+    for c in range(num_classes):
+        rows = x.double()[labels == c]
+        if len(rows):
+            out[c] = rows.mean(dim=0)
+    return out.to(x.dtype)
 
 
-def test_one_hot_by_comparison_source_without_one_hot(sub):
+def _expect_class_means(sub, x, labels, num_classes, what):
+    before_x, before_labels = x.clone(), labels.clone()
+    expect_tensor(sub.class_means(x, labels, num_classes), _class_means(before_x, before_labels, num_classes),
+                  name=f"class_means({what})")
+    expect_unchanged(x, before_x, name="x")
+    expect_unchanged(labels, before_labels, name="labels")
+
+
+def test_class_means_source_without_loops_or_scatter(sub):
     """Read from the source text, never run: counts in kata grade as when learning."""
-    forbid_in_source(sub, "one_hot_by_comparison", ONE_HOT_RULE, *ONE_HOT_FORBIDDEN, loops=True)
-    sub.one_hot_by_comparison(torch.tensor([1, 0]), 2)  # an untouched stub reads 未着手
+    forbid_in_source(sub, "class_means", MEANS_RULE, *MEANS_FORBIDDEN, loops=True)
+    sub.class_means(torch.ones(2, 2), torch.tensor([0, 1]), 2)  # an untouched stub reads 未着手
 
 
-def test_one_hot_by_comparison_prompt_example(sub):
-    labels = torch.tensor([2, 0])
-    expect_tensor(sub.one_hot_by_comparison(labels, 4), torch.tensor([[0, 0, 1, 0], [1, 0, 0, 0]]))
-    expect_unchanged(labels, torch.tensor([2, 0]), name="labels")
+def test_class_means_prompt_example(sub):
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    _expect_class_means(sub, x, torch.tensor([0, 2, 0]), 3, "プロンプトの例")
 
 
-def test_one_hot_by_comparison_values(sub, gen):
-    """Pinned: more classes than the labels use (the columns come from num_classes, not from the largest label),
-    n != num_classes; then random ones, non-contiguous, one label, and none."""
-    num_classes = inputs.randint(gen, 4, 8)
-    cases = [(_labels(gen, num_classes + 1, num_classes - 2), num_classes),
-             (_labels(gen, inputs.randint(gen, 2, 9), 3, noncontiguous=True), 3),
-             (_labels(gen, 1, 5), 5), (_labels(gen, 0, 2), 2), (torch.tensor([0, 0, 0]), 1)]
-    for labels, classes in cases:
-        before = labels.clone()
-        expect_tensor(sub.one_hot_by_comparison(labels, classes), F.one_hot(before, classes),
-                      name=f"one_hot_by_comparison(形状 {tuple(labels.shape)} の labels, {classes})")
-        expect_unchanged(labels, before, name="labels")
+def test_class_means_pinned_cases(sub, gen):
+    """Pinned: classes of different sizes with the first and the last class empty (0 / 0 must not be nan), more
+    classes than columns and more columns than classes (a transposed result shows in the shape), one class, float64,
+    and no rows at all."""
+    n, d = inputs.randint(gen, 4, 9), inputs.randint(gen, 1, 3)
+    labels = torch.randint(1, 4, (n,), generator=gen)
+    labels[:3] = torch.tensor([1, 2, 2])  # sizes differ: dividing by n or by the number of classes shows
+    cases = [(_random(gen, (n, d), torch.float32), labels, 5, f"{n} 行、クラス 0 と 4 は空、5 クラス、d = {d}"),
+             (_random(gen, (n, 4), torch.float64, noncontiguous=True), labels - 1, 3, f"{n} 行、float64、d = 4"),
+             (_random(gen, (3, 2), torch.float32), torch.zeros(3, dtype=torch.int64), 1, "1 クラス"),
+             (torch.zeros(0, 3), torch.zeros(0, dtype=torch.int64), 2, "0 行")]
+    for x, labs, classes, what in cases:
+        _expect_class_means(sub, x, labs, classes, what)
 
 
-def test_one_hot_by_comparison_matches_reference(sub, ref, gen):
-    classes = inputs.randint(gen, 1, 7)
-    labels = _labels(gen, inputs.randint(gen, 1, 10), classes)
-    expect_tensor(sub.one_hot_by_comparison(labels, classes), ref.one_hot_by_comparison(labels.clone(), classes),
-                  name=f"one_hot_by_comparison(形状 {tuple(labels.shape)} の labels, {classes})")
+def test_class_means_random(sub, gen):
+    for _ in range(4):
+        n, d, classes = inputs.randint(gen, 1, 12), inputs.randint(gen, 1, 6), inputs.randint(gen, 1, 7)
+        dtype = inputs.choice(gen, FLOATS)
+        x = _random(gen, (n, d), dtype, noncontiguous=bool(inputs.randint(gen, 0, 2))) * 10
+        labels = torch.randint(0, classes, (n,), generator=gen)
+        _expect_class_means(sub, x, labels, classes, f"{n} 行、{classes} クラス、d = {d}、{dtype}")

@@ -116,13 +116,14 @@ def evenly_spaced(start: int | float, end: int | float, steps: int) -> torch.Ten
     raise NotImplementedError
 
 
-def zeros_matching(t: torch.Tensor) -> torch.Tensor:
-    """【発展課題】テンソル `t` と同じ形状・dtype・デバイスで、値がすべて 0 の新しいテンソルを作ってください。
+def smallest_int_tensor(values: list[int]) -> torch.Tensor:
+    """【発展課題】整数のリスト values を、値をすべて正確に表せるいちばん小さい符号付き整数型の 1 次元テンソルにしてください。
 
-    テンソルの作成関数に、t から読み出した 3 つの属性 (形状・dtype・デバイス) を渡して作ります。
-    入力: t (任意の形状・dtype・デバイスのテンソル。inf や nan を含むこともあります)
-    出力: t と同じ形状・dtype・デバイスの、すべて 0 のテンソル (t とメモリを共有しない、計算グラフもない)
-    制約: torch.zeros_like などの *_like 関数、t.new_zeros などの new_* メソッド、clone、zero_、fill_ は
-          使えません。t を書き換えてはいけません。
+    入力: values (Python の int のリスト。空のこともあります。どの値も int64 で表せる範囲にあります)
+    出力: 形状 (len(values),) のテンソル。dtype は int8・int16・int32・int64 のうち、values のすべての値が範囲に入る
+          いちばん小さい型 (空のリストなら int8)。値は values と同じです。
+    例: smallest_int_tensor([3, -7]) → int8、smallest_int_tensor([3, 200]) → int16 (int8 は 127 まで)
+    制約: 符号なしの型 (uint8 など) は使いません。型ごとの範囲は torch.iinfo で調べましょう。
+          (ヒント: 範囲の外の値を .to(torch.int8) で変換しても、エラーにならずに別の値になります)
     """
     raise NotImplementedError

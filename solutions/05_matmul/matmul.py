@@ -92,31 +92,41 @@ def add_inplace(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     return dst.add_(src)
 
 
-def pairwise_sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """【発展課題】a の各行と b の各行のすべての組について、差の 2 乗和 (ユークリッド距離の 2 乗) を求めてください。
+def stable_softmax(x: torch.Tensor) -> torch.Tensor:
+    """【発展課題】x の最後の次元に沿ったソフトマックスを、大きな値でもあふれないように計算してください。
 
-    入力: a (形状 (n, d))、b (形状 (m, d))。同じ浮動小数点の dtype (float32 または float64)。n, m, d は 1 以上
-    出力: 形状 (n, m)、out[i, j] == ((a[i] - b[j]) ** 2).sum() のテンソル。dtype は入力のまま。
-    例: a = [[0., 0.], [1., 1.]], b = [[1., 0.]] → tensor([[1.], [1.]])
-    制約: Python のループ・内包表記、torch.cdist、torch.pdist、torch.nn.functional.pairwise_distance、
-          torch.einsum、torch.vmap は使えません。インデックスで次元を足してブロードキャストしましょう。
-          a, b は変更しないでください。
+    入力: x (形状 (..., k) の浮動小数点のテンソル (float32 または float64)。次元数は 1 から 3、k は 1 以上。
+          値は有限で、-1e4 から 1e4 まで、行ごとに大きさがまったく違うこともあります)
+    出力: x と同じ形状・dtype のテンソル。最後の次元に沿った 1 行ごとに
+          out[..., j] = exp(x[..., j]) / (その行の exp(x[..., i]) の合計)。どの行も合計が 1 です。
+    例: stable_softmax(tensor([[0., 0.], [1000., 1001.]])) → tensor([[0.5000, 0.5000], [0.2689, 0.7311]])
+    制約: torch.softmax、torch.log_softmax、torch.logsumexp、torch.nn.functional.softmax (と log_softmax)、
+          Tensor.softmax、nn.Softmax、Python のループ・内包表記は使えません。x は変更しないでください。
+          (ヒント: float32 の exp(89.) はもう inf です。どの行からも同じ数を引いても、ソフトマックスの値は変わりません)
     """
-    # (n, 1, d) - (1, m, d) broadcasts to every pair (n, m, d); summing the last dim leaves (n, m).
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=-1)
+    # Shift each row so that its largest entry is 0: exp() then stays in (0, 1] and the ratios are unchanged.
+    shifted = x - x.amax(dim=-1, keepdim=True)
+    e = shifted.exp()
+    # keepdim leaves the row sums as (..., 1), which broadcasts against (..., k) row by row.
+    return e / e.sum(dim=-1, keepdim=True)
 
 
-def one_hot_by_comparison(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """【発展課題】クラス番号 `labels` を one-hot 表現にしてください。out[i, c] は labels[i] == c のとき 1、
-    それ以外は 0 です。
+def class_means(x: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """【発展課題】クラスごとの平均ベクトルを、クラス番号との比較で作った表と行列積から求めてください。
 
-    入力: labels (形状 (n,)、dtype int64、値は 0 以上 num_classes 未満。n は 0 のこともあります)、
-          num_classes (int, 1 以上。labels に現れない番号があっても、列の数は num_classes です)
-    出力: 形状 (n, num_classes)、dtype int64 のテンソル
-    例: one_hot_by_comparison(tensor([2, 0]), 4) → tensor([[0, 0, 1, 0], [1, 0, 0, 0]])
-    制約: Python のループ・内包表記、torch.nn.functional.one_hot、scatter 系 (scatter、scatter_、scatter_add)、
-          index_put、torch.where は使えません。クラス番号の並び (torch.arange) とブロードキャストで比べましょう。
-          labels は変更しないでください。
+    入力: x (形状 (n, d)、float32 または float64。n は 0 のこともあります、d は 1 以上)、
+          labels (形状 (n,)、dtype int64、値は 0 以上 num_classes 未満)、num_classes (int, 1 以上)
+    出力: 形状 (num_classes, d)、dtype は x のまま。out[c] は labels[i] == c である行 x[i] の平均。
+          その番号の行が 1 つもないクラスの行は 0 です (nan にはしません)。
+    例: class_means(tensor([[1., 2.], [3., 4.], [5., 6.]]), tensor([0, 2, 0]), 3)
+        → tensor([[3., 4.], [0., 0.], [3., 4.]])
+    制約: Python のループ・内包表記、torch.where、scatter 系 (scatter、scatter_add、scatter_reduce)、index_add、
+          index_put、torch.bincount、torch.nn.functional.one_hot、torch.unique は使えません。
+          「labels[i] == c なら 1」の表 (形状 (n, num_classes)) をブロードキャストの比較で作り、行列積で足し合わせましょう。
+          x と labels は変更しないでください。
     """
-    # (n, 1) == (num_classes,) broadcasts to an (n, num_classes) bool table; as int64 it is the one-hot matrix.
-    return (labels[:, None] == torch.arange(num_classes, device=labels.device)).long()
+    # An (n, 1) column compared with the (num_classes,) class numbers broadcasts to the (n, num_classes) table.
+    table = (labels.unsqueeze(1) == torch.arange(num_classes, device=labels.device)).to(x.dtype)
+    sums = table.T @ x                        # (num_classes, d): each class's rows added up
+    counts = table.sum(dim=0).unsqueeze(1)    # (num_classes, 1): how many rows each class has
+    return sums / counts.clamp(min=1)         # an empty class: 0 / 1 = 0, not 0 / 0

@@ -28,6 +28,20 @@ def float_positions_over_divided_span(start, end, steps):
     return positions * (span / (steps - 1) if steps > 1 else 0.0) + start
 
 
-@answer("02", "zeros_matching")
-def full_of_zero_with_size(t):
-    return torch.full(t.size(), 0, dtype=t.dtype, device=t.device)
+@answer("02", "smallest_int_tensor")
+def round_trip_through_each_type(values):
+    """Convert, convert back and compare: a type that holds every value gives the same numbers back."""
+    t = torch.tensor(values, dtype=torch.int64)
+    for dtype in (torch.int8, torch.int16, torch.int32):
+        if torch.equal(t.to(dtype).to(torch.int64), t):
+            return t.to(dtype)
+    return t
+
+
+@answer("02", "smallest_int_tensor")
+def smallest_by_bits(values):
+    low, high = min(values, default=0), max(values, default=0)
+    for bits, dtype in ((8, torch.int8), (16, torch.int16), (32, torch.int32)):
+        if -2 ** (bits - 1) <= low and high < 2 ** (bits - 1):
+            return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values, dtype=torch.int64)

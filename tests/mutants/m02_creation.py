@@ -318,43 +318,70 @@ def float64_positions(start, end, steps):
     return start + torch.arange(steps, dtype=torch.float64) * ((end - start) / max(steps - 1, 1))
 
 
-# -- zeros_matching (challenge) --------------------------------------------------------------------------------------
+# -- smallest_int_tensor (challenge) ---------------------------------------------------------------------------------
 
-@mutant("02", "zeros_matching", expect="使えません")
-def calls_zeros_like(t):
-    return torch.zeros_like(t)
-
-
-@mutant("02", "zeros_matching", expect="使えません")
-def clones_and_zeroes(t):
-    return t.detach().clone().zero_()
+@mutant("02", "smallest_int_tensor", expect="データ型")
+def always_int64(values):
+    return torch.tensor(values, dtype=torch.int64)
 
 
-@mutant("02", "zeros_matching", expect="値が違います")
-def multiplies_by_zero(t):
-    return (t * 0).detach()
+@mutant("02", "smallest_int_tensor", expect="データ型")
+def upper_bound_excluded(values):
+    """127 itself taken for out of int8's range."""
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        info = torch.iinfo(dtype)
+        if all(info.min <= v < info.max for v in values):
+            return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values)
 
 
-@mutant("02", "zeros_matching", expect="値が違います")
-def subtracts_itself(t):
-    return t.detach() - t.detach() if t.dtype != torch.bool else torch.zeros(t.shape, dtype=t.dtype, device=t.device)
+@mutant("02", "smallest_int_tensor", expect="データ型")
+def symmetric_range(values):
+    """abs(v) <= max: -128 does not look like it fits in int8."""
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        if all(abs(v) <= torch.iinfo(dtype).max for v in values):
+            return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values)
 
 
-@mutant("02", "zeros_matching", expect="データ型")
-def default_dtype(t):
-    return torch.zeros(t.shape, device=t.device)
+@mutant("02", "smallest_int_tensor", expect="データ型")
+def unsigned_for_non_negative(values):
+    """uint8 for 0..255: the prompt asks for signed types."""
+    if values and all(0 <= v <= 255 for v in values):
+        return torch.tensor(values, dtype=torch.uint8)
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        info = torch.iinfo(dtype)
+        if all(info.min <= v <= info.max for v in values):
+            return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values)
 
 
-@mutant("02", "zeros_matching", expect="デバイス")
-def always_on_the_cpu(t):
-    return torch.zeros(t.shape, dtype=t.dtype)
+@mutant("02", "smallest_int_tensor", expect="値が違います")
+def through_float64(values):
+    """Right type, but the values went through float64: beyond 2**53 the last digits are lost."""
+    t = torch.tensor(values, dtype=torch.float64)
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        info = torch.iinfo(dtype)
+        if all(info.min <= v <= info.max for v in values):
+            return t.to(dtype)
+    return t.long()
 
 
-@mutant("02", "zeros_matching", expect="形状")
-def flat_zeros(t):
-    return torch.zeros(t.numel(), dtype=t.dtype, device=t.device)
+@mutant("02", "smallest_int_tensor", expect="例外")
+def fails_on_an_empty_list(values):
+    """min() of an empty list raises."""
+    low, high = min(values), max(values)
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        if torch.iinfo(dtype).min <= low and high <= torch.iinfo(dtype).max:
+            return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values)
 
 
-@mutant("02", "zeros_matching", expect="requires_grad")
-def keeps_the_graph(t):
-    return t * 0 if t.requires_grad else torch.zeros(t.shape, dtype=t.dtype, device=t.device)
+@mutant("02", "smallest_int_tensor", expect="データ型")
+def checks_only_the_first_value(values):
+    first = values[0] if values else 0
+    for dtype in (torch.int8, torch.int16, torch.int32, torch.int64):
+        info = torch.iinfo(dtype)
+        if info.min <= first <= info.max:
+            return torch.tensor(values, dtype=torch.int64).to(dtype)
+    return torch.tensor(values)

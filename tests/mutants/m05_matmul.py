@@ -252,69 +252,99 @@ def for_loop_over_rows(a, b):
     return out
 
 
-# -- pairwise_sq_distances (challenge) -------------------------------------------------------------------------------
+# -- stable_softmax (challenge) --------------------------------------------------------------------------------------
 
-@mutant("05", "pairwise_sq_distances", expect="使えません")
-def calls_cdist(a, b):
-    return torch.cdist(a, b) ** 2
-
-
-@mutant("05", "pairwise_sq_distances", expect="ループ")
-def one_row_at_a_time(a, b):
-    return torch.stack([((a - row) ** 2).sum(dim=1) for row in b], dim=1)
+@mutant("05", "stable_softmax", expect="使えません")
+def calls_softmax(x):
+    return torch.softmax(x, dim=-1)
 
 
-@mutant("05", "pairwise_sq_distances", expect="形状")
-def broadcast_the_other_way(a, b):
-    return ((a[None, :, :] - b[:, None, :]) ** 2).sum(dim=-1)
+@mutant("05", "stable_softmax", expect="使えません")
+def through_logsumexp(x):
+    return (x - torch.logsumexp(x, dim=-1, keepdim=True)).exp()
 
 
-@mutant("05", "pairwise_sq_distances", expect="値が違います")
-def distances_not_squared(a, b):
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=-1).sqrt()
+@mutant("05", "stable_softmax", expect="ループ")
+def row_by_row(x):
+    rows = x.reshape(-1, x.shape[-1])
+    return torch.stack([(r - r.max()).exp() / (r - r.max()).exp().sum() for r in rows]).reshape(x.shape)
 
 
-@mutant("05", "pairwise_sq_distances", expect="値が違います")
-def square_of_the_summed_difference(a, b):
-    return (a[:, None, :] - b[None, :, :]).sum(dim=-1) ** 2
+@mutant("05", "stable_softmax", expect="値が違います")
+def without_the_shift(x):
+    """exp(1000.) is inf: inf / inf is nan."""
+    e = x.exp()
+    return e / e.sum(dim=-1, keepdim=True)
 
 
-@mutant("05", "pairwise_sq_distances", expect="形状")
-def sums_over_the_wrong_dim(a, b):
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=1)
+@mutant("05", "stable_softmax", expect="値が違います")
+def shifted_by_the_whole_maximum(x):
+    """One maximum for the whole tensor: a row thousands below it underflows to 0 / 0."""
+    e = (x - x.max()).exp()
+    return e / e.sum(dim=-1, keepdim=True)
 
 
-# -- one_hot_by_comparison (challenge) -------------------------------------------------------------------------------
-
-@mutant("05", "one_hot_by_comparison", expect="使えません")
-def calls_f_one_hot(labels, num_classes):
-    return torch.nn.functional.one_hot(labels, num_classes)
-
-
-@mutant("05", "one_hot_by_comparison", expect="使えません")
-def scatters_ones(labels, num_classes):
-    return torch.zeros(len(labels), num_classes, dtype=torch.int64).scatter_(1, labels[:, None], 1)
+@mutant("05", "stable_softmax", expect="値が違います")
+def sums_over_the_first_dim(x):
+    e = (x - x.amax(dim=-1, keepdim=True)).exp()
+    return e / e.sum(dim=0, keepdim=True)
 
 
-@mutant("05", "one_hot_by_comparison", expect="ループ")
-def fills_rows_in_a_loop(labels, num_classes):
-    out = torch.zeros(len(labels), num_classes, dtype=torch.int64)
-    for i, c in enumerate(labels.tolist()):
-        out[i, c] = 1
-    return out
+@mutant("05", "stable_softmax", expect="値が違います")
+def sum_without_keepdim(x):
+    """(k, k) / (k,) broadcasts against columns, not rows; other shapes raise."""
+    e = (x - x.amax(dim=-1, keepdim=True)).exp()
+    return e / e.sum(dim=-1)
 
 
-@mutant("05", "one_hot_by_comparison", expect="データ型")
-def returns_the_bool_table(labels, num_classes):
-    return labels[:, None] == torch.arange(num_classes)
+@mutant("05", "stable_softmax", expect="書き換え")
+def in_place_on_x(x):
+    x.sub_(x.amax(dim=-1, keepdim=True)).exp_()
+    return x / x.sum(dim=-1, keepdim=True)
 
 
-@mutant("05", "one_hot_by_comparison", expect="形状")
-def classes_as_rows(labels, num_classes):
-    return (labels[None, :] == torch.arange(num_classes)[:, None]).long()
+# -- class_means (challenge) -----------------------------------------------------------------------------------------
+
+@mutant("05", "class_means", expect="使えません")
+def index_add_of_rows(x, labels, num_classes):
+    sums = torch.zeros(num_classes, x.shape[1], dtype=x.dtype).index_add(0, labels, x)
+    counts = torch.bincount(labels, minlength=num_classes).to(x.dtype).unsqueeze(1)
+    return sums / counts.clamp(min=1)
 
 
-@mutant("05", "one_hot_by_comparison", expect="形状")
-def columns_from_the_largest_label(labels, num_classes):
-    classes = int(labels.max()) + 1 if len(labels) else num_classes
-    return (labels[:, None] == torch.arange(classes)).long()
+@mutant("05", "class_means", expect="使えません")
+def one_hot_table(x, labels, num_classes):
+    table = torch.nn.functional.one_hot(labels, num_classes).to(x.dtype)
+    return table.T @ x / table.sum(dim=0).unsqueeze(1).clamp(min=1)
+
+
+@mutant("05", "class_means", expect="ループ")
+def class_by_class(x, labels, num_classes):
+    return torch.stack([x[labels == c].mean(dim=0) if (labels == c).any() else torch.zeros(x.shape[1], dtype=x.dtype)
+                        for c in range(num_classes)])
+
+
+@mutant("05", "class_means", expect="値が違います")
+def empty_class_is_nan(x, labels, num_classes):
+    """0 / 0 for a class with no rows."""
+    table = (labels.unsqueeze(1) == torch.arange(num_classes)).to(x.dtype)
+    return table.T @ x / table.sum(dim=0).unsqueeze(1)
+
+
+@mutant("05", "class_means", expect="値が違います")
+def divides_by_all_rows(x, labels, num_classes):
+    table = (labels.unsqueeze(1) == torch.arange(num_classes)).to(x.dtype)
+    return table.T @ x / max(len(labels), 1)
+
+
+@mutant("05", "class_means", expect="形状")
+def transposed_product(x, labels, num_classes):
+    table = (labels.unsqueeze(1) == torch.arange(num_classes)).to(x.dtype)
+    return (x.T @ table) / table.sum(dim=0).clamp(min=1)
+
+
+@mutant("05", "class_means", expect="例外")
+def integer_table(x, labels, num_classes):
+    """An int64 table times a float x: the matrix product wants one dtype."""
+    table = (labels.unsqueeze(1) == torch.arange(num_classes)).long()
+    return (table.T @ x) / table.sum(dim=0).unsqueeze(1).clamp(min=1)
