@@ -37,9 +37,10 @@ from kata.display import display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.frontend import say
 from kata.inputs import seed_all
+from kata.report import exercise_statuses, status_counts
 from kata.stash import HEADER, ITEM_INFO, NOTICE, RUN, SETTINGS, SUMMARY, TIMER, UNDER_TEST
 from kata.state import GlobalState
-from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus, headline_rank
+from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
 from kata.undertest import UnderTest, source_of_mutant, source_of_text
 
 # The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
@@ -50,8 +51,10 @@ CACHE_KEY = "kata/progress"
 FILE_FAILURES = (Attribute.IMPORT, Attribute.SYNTAX)  # verdicts about the learner's file, not about an exercise
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """The run's settings, decided once in ``pytest_configure`` from the options (and never changed)."""
+
     solutions: bool = False
     submission: Path | None = None
     report: Path | None = None
@@ -569,7 +572,7 @@ class CheckRun:
         settings, config = self.settings, self.config
         records = {nodeid: rec for nodeid, rec in self.records.items() if nodeid in self.done}  # not Ctrl+C'd
         per_exercise = exercise_statuses(records)
-        counts = _counts(records)
+        counts = status_counts(records)
         complete = self._complete_exercises()
         ran = [c for c in settings.course.chapters() if any((c.key, e.name) in per_exercise for e in c.exercises)]
         progress, stale = self._merged_progress(per_exercise, complete, counts, ran)
@@ -722,7 +725,7 @@ class CheckRun:
     def _write_report(self, path: Path, exitstatus: int) -> None:
         settings, records = self.settings, self.records
         per_exercise = exercise_statuses(records)
-        counts = _counts(records)
+        counts = status_counts(records)
         exercises = []
         for chapter in settings.course.chapters():
             for ex in chapter.exercises:
@@ -757,30 +760,6 @@ def _timeout_key(item: pytest.Item) -> tuple | None:
 
 def _verdict_follows(excinfo: Any, style: Any = None) -> str:
     return ""
-
-
-def exercise_statuses(records: dict[str, CheckResult]) -> dict[tuple[str, str], CheckResult]:
-    """One record per exercise: fail beats todo beats pass beats skip; among failing checks, the one whose attribute
-    is the most basic difference (:func:`kata.status.headline_rank`), then the first in run order."""
-    rank: dict[str, int] = {CheckStatus.FAIL: 3, CheckStatus.TODO: 2, CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
-    out: dict[tuple[str, str], CheckResult] = {}
-    for rec in records.values():
-        key = (rec.chapter, rec.exercise)
-        if key not in out or rank[rec.status] > rank[out[key].status] or (
-                rec.status == out[key].status == CheckStatus.FAIL
-                and headline_rank(rec.attribute) < headline_rank(out[key].attribute)):
-            out[key] = rec
-    return out
-
-
-def _counts(records: dict[str, CheckResult]) -> dict[tuple[str, str], dict[str, int]]:
-    """Per exercise, how many checks ended in each status (and how many were not run after a timeout)."""
-    out: dict[tuple[str, str], dict[str, int]] = {}
-    for rec in records.values():
-        counts = out.setdefault((rec.chapter, rec.exercise), {})
-        status = Attribute.TIMEOUT_NOT_RUN if rec.attribute == Attribute.TIMEOUT_NOT_RUN else rec.status
-        counts[status] = counts.get(status, 0) + 1
-    return out
 
 
 def _file_stamp(path: Path) -> str | None:
