@@ -37,10 +37,10 @@ from kata.display import display_path, display_width, pad, plain_consoles
 from kata.errors import KataTimeout
 from kata.frontend import say
 from kata.inputs import seed_all
-from kata.report import exercise_statuses, status_counts
+from kata.report import exercise_statuses, learning_result, render, status_counts, to_learning
 from kata.stash import HEADER, ITEM_INFO, NOTICE, RUN, SETTINGS, SUMMARY, TIMER, UNDER_TEST
 from kata.state import GlobalState
-from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
+from kata.status import SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus
 from kata.undertest import UnderTest, source_of_mutant, source_of_text
 
 # The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
@@ -58,6 +58,7 @@ class Settings:
     solutions: bool = False
     submission: Path | None = None
     report: Path | None = None
+    report_format: str = "learning"  # --kata-report-format: learning (version 1) or json (kata grade's)
     seed: int = 0
     mutants: bool = False
     answers: bool = False  # the catalogue of correct answers (tests/answers/) instead of the wrong ones
@@ -88,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kata-submission", metavar="DIR", default=None,
                     help=messages.OPT_SUBMISSION)
     group.addoption("--kata-report", metavar="FILE", default=None, help=messages.OPT_REPORT)
+    group.addoption("--kata-report-format", choices=("learning", "json"), default="learning",
+                    help=messages.OPT_REPORT_FORMAT)
     group.addoption("--kata-seed", metavar="N", default=None,
                     help=messages.OPT_SEED)
     group.addoption("--kata-mutants", action="store_true", default=False,
@@ -183,6 +186,7 @@ def _settings(config: pytest.Config) -> Settings:
         solutions=config.getoption("--solutions"),
         submission=submission,
         report=Path(report).resolve() if report else None,
+        report_format=config.getoption("--kata-report-format"),
         seed=_resolve_seed(config),
         mutants=config.getoption("--kata-mutants") or config.getoption("--kata-answers"),
         answers=config.getoption("--kata-answers"),
@@ -723,21 +727,17 @@ class CheckRun:
         return messages.LEGEND.format(items=messages.LEGEND_SEPARATOR.join(letters)) if letters else ""
 
     def _write_report(self, path: Path, exitstatus: int) -> None:
-        settings, records = self.settings, self.records
-        per_exercise = exercise_statuses(records)
-        counts = status_counts(records)
-        exercises = []
-        for chapter in settings.course.chapters():
-            for ex in chapter.exercises:
-                rec = per_exercise.get((chapter.key, ex.name))
-                if rec is not None:
-                    exercises.append({"chapter": chapter.key, "exercise": ex.name, "status": rec.status,
-                                      "points": ex.points, "verdict": rec.verdict,
-                                      "skipped": counts.get((chapter.key, ex.name), {}).get(CheckStatus.SKIP, 0)})
-        payload = {"version": 1, "mode": settings.mode, "seed": settings.seed, "exitstatus": int(exitstatus),
-                   "exercises": exercises, "tests": [r.to_dict(LEARNING_FIELDS) for r in records.values()]}
+        """The run's report, through the same model as ``kata grade``'s (:mod:`kata.report`): the learning report
+        (version 1) or, with ``--kata-report-format=json``, ``kata grade``'s own format."""
+        settings = self.settings
+        result = learning_result(settings.course.chapters(), self.records, submission=str(settings.learner_root),
+                                 seed=settings.seed, isolation="sandbox" if settings.sandbox else "none")
+        if settings.report_format == "json":
+            text = render(result, "json")
+        else:
+            text = json.dumps(to_learning(result, settings.mode, exitstatus), ensure_ascii=False, indent=1)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------

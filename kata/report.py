@@ -26,6 +26,7 @@ from typing import Any
 from kata import catalog, messages
 from kata.status import (
     GRADING_FIELDS,
+    LEARNING_FIELDS,
     Attribute,
     ChapterOutcome,
     CheckResult,
@@ -78,6 +79,9 @@ class GradeResult:
     chapters: list[ChapterResult] = field(default_factory=list)
     exercises: list[ExerciseResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The checks' node ids in the order they ran, where a format lists them so (the learning report); the
+    #: exercises' own lists keep that order within each exercise.
+    run_order: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -187,6 +191,24 @@ def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | N
             verdict += "\n" + advice[0].verdict + "\n" + messages.ADVISORY_NOTE
         return out(ExerciseStatus.PASS, verdict)
     return out(ExerciseStatus.SKIP, next((c.verdict for c in checks if c.verdict), ""))
+
+
+def learning_result(chapters: Iterable[catalog.Chapter], records: dict[str, CheckResult], *, submission: str,
+                    seed: int, isolation: str) -> GradeResult:
+    """The model of a pytest session of the learning plugin (its ``--kata-report``), the same as ``kata grade``'s:
+    every exercise at least one check of which ran (``records``: node id -> result, in run order), scored as
+    ``kata grade`` scores it."""
+    grouped = by_exercise(records.values())
+    result = GradeResult(submission, seed, isolation=isolation, run_order=list(records))
+    for chapter in chapters:
+        exercises = [score_exercise(ex, grouped[(chapter.key, ex.name)], None, None) for ex in chapter.exercises
+                     if (chapter.key, ex.name) in grouped]
+        if exercises:
+            result.chapters.append(ChapterResult(chapter.key, chapter.title, chapter.file,
+                                                 score=sum(e.score for e in exercises),
+                                                 max_score=sum(e.points for e in exercises)))
+            result.exercises += exercises
+    return result
 
 
 # -- text from learner code ----------------------------------------------------------------------------------------
@@ -416,6 +438,21 @@ def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, A
         return {"version": 3, "status": "error", "message": clean(reason, 500), "tests": []}
     status = "pass" if all(t["status"] == "pass" for t in tests) else "fail"
     return {"version": 3, "status": status, "tests": tests}
+
+
+def to_learning(result: GradeResult, mode: str, exitstatus: int) -> dict[str, Any]:
+    """The learning plugin's report (``--kata-report``, version 1; ``kata list``, ``kata solution`` and
+    ``kata dev check`` read it): per exercise its headline check's status and verdict as the learner's summary shows
+    them (:func:`headline`), then every check in run order with the mutant it ran against."""
+    checks = {c.nodeid: c for e in result.exercises for c in e.checks}
+    exercises = []
+    for e in result.exercises:
+        best = headline(e.checks)
+        assert best is not None, e
+        exercises.append({"chapter": e.chapter, "exercise": e.exercise, "status": best.status, "points": e.points,
+                          "verdict": best.verdict, "skipped": sum(c.status == CheckStatus.SKIP for c in e.checks)})
+    return {"version": 1, "mode": mode, "seed": result.seed, "exitstatus": int(exitstatus), "exercises": exercises,
+            "tests": [checks[nodeid].to_dict(LEARNING_FIELDS) for nodeid in result.run_order]}
 
 
 RENDERERS: dict[str, Callable[..., dict[str, Any]]] = {
