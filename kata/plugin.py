@@ -312,7 +312,6 @@ def seed(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def gen(seed: int):
     """A private ``torch.Generator`` for drawing a check's random inputs (never the global RNG)."""
-    import torch
     return torch.Generator().manual_seed(seed)
 
 
