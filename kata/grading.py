@@ -34,7 +34,7 @@ from typing import Any
 from kata import catalog, manifest, messages, report
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.sandbox.zygote import SYSCALL_FILTER_ENV, Zygote
-from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus, headline_rank
+from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus
 
 KILL_GRACE = 2.0
 #: Rough peak memory of one trusted process with its zygote and a worker (MiB), for the default ``--jobs``.
@@ -453,14 +453,15 @@ class Grader:
         result = report.GradeResult(str(self.submission), self.seed, seconds=time.monotonic() - self.started,
                                     isolation=self.isolation or self._isolation_name(),
                                     warnings=list(self.warnings))
-        by_exercise: dict[tuple[str, str], list[CheckResult]] = {}
+        checks: list[CheckResult] = []
         for nodeid, check in self.collected.items():
             rec = self.results.get(nodeid)
             if rec is None:
                 why = self.finished_jobs.get(check.chapter) or messages.GRADE_NOT_RUN.format(
                     why=messages.GRADE_PENDING)
                 rec = replace(check, status=CheckStatus.NOT_RUN, verdict=why, attribute=Attribute.NOT_RUN)
-            by_exercise.setdefault((check.chapter, check.exercise), []).append(rec)
+            checks.append(rec)
+        by_exercise = report.by_exercise(checks)
         for ch in self.chapters:
             chapter = report.ChapterResult(ch.key, ch.title, ch.file)
             if ch.key in self.bad:
@@ -468,9 +469,8 @@ class Grader:
             elif ch.key in self.finished_jobs:
                 chapter.outcome, chapter.message = ChapterOutcome.TIMEOUT, self.finished_jobs[ch.key]
             for ex in ch.exercises:
-                checks = by_exercise.get((ch.key, ex.name), [])
-                result.exercises.append(score_exercise(ex, checks, self.bad.get(ch.key),
-                                                       self.finished_jobs.get(ch.key)))
+                result.exercises.append(report.score_exercise(ex, by_exercise.get((ch.key, ex.name), []),
+                                                              self.bad.get(ch.key), self.finished_jobs.get(ch.key)))
             chapter.max_score = sum(e.points for e in result.exercises if e.chapter == ch.key)
             chapter.score = sum(e.score for e in result.exercises if e.chapter == ch.key)
             result.chapters.append(chapter)
@@ -495,34 +495,6 @@ class Grader:
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out)
-
-
-def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | None,
-                   ended: str | None) -> report.ExerciseResult:
-    def out(status: ExerciseStatus, verdict: str) -> report.ExerciseResult:
-        score = ex.points if status == ExerciseStatus.PASS else 0.0
-        return report.ExerciseResult(ex.chapter, ex.name, ex.points, score, status, verdict, checks)
-
-    if bad is not None:
-        return out(ExerciseStatus.FAIL, bad)
-    if not checks:
-        return out(ExerciseStatus.ERROR, ended or messages.GRADE_NO_CHECKS)
-    scored = [c for c in checks if not c.advisory]
-    advice = [c for c in checks if c.advisory and c.status in (CheckStatus.FAIL, CheckStatus.TODO)]
-    failing = [c for c in scored if c.status == CheckStatus.FAIL]
-    bad_check = min(failing, key=lambda c: headline_rank(c.attribute), default=None) or next(
-        (c for c in scored if c.status == CheckStatus.NOT_RUN), None)
-    if bad_check is not None:
-        return out(ExerciseStatus.FAIL, bad_check.verdict)
-    todo = next((c for c in scored if c.status == CheckStatus.TODO), None)
-    if todo is not None:
-        return out(ExerciseStatus.TODO, todo.verdict or messages.TODO)
-    if any(c.status == CheckStatus.PASS for c in scored):
-        verdict = messages.GRADE_PASS
-        if advice:
-            verdict += "\n" + advice[0].verdict + "\n" + messages.ADVISORY_NOTE
-        return out(ExerciseStatus.PASS, verdict)
-    return out(ExerciseStatus.SKIP, next((c.verdict for c in checks if c.verdict), ""))
 
 
 # -- the public function and the commands -------------------------------------------------------------------------------

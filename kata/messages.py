@@ -183,6 +183,8 @@ MUST_USE_OP = "『{name}』の計算に『{op}』が一度も使われていま�
 OPT_SOLUTIONS = "学習者のファイルの代わりに模範解答 (solutions/) をチェックする"
 OPT_SUBMISSION = "提出物のフォルダ (その exercises/ をチェックする。チェックと模範解答はこのリポジトリのもの)"
 OPT_REPORT = "結果を JSON で FILE に書き出す"
+OPT_REPORT_FORMAT = ("--kata-report の形式: learning (既定、学習用の version 1) か json (kata grade --format json と"
+                     "同じ形式)")
 OPT_SEED = "入力を作る乱数のシード (既定: 毎回ランダム、環境変数 KATA_SEED も可)"
 OPT_MUTANTS = "自己検証: tests/mutants/ の誤答カタログをチェックにかける"
 OPT_ANSWERS = "自己検証: tests/answers/ の別解カタログ (模範解答と違う書き方の正解) をチェックにかける"

@@ -107,7 +107,7 @@ def recording(log: list, ops: bool, calls: tuple[str, ...]) -> Iterator[None]:
 @contextlib.contextmanager
 def watch(sub: Any, *, ops: bool = False, calls: tuple[str, ...] = ()) -> Iterator[Log]:
     """Record, while the block runs, the torch functions learner code calls (``ops``) and its calls of ``calls``."""
-    from kata.plugin import sandbox_session
+    from kata.undertest import sandbox_session
 
     log = Log()
     session = sandbox_session(sub)
@@ -132,7 +132,7 @@ def load_weights(sub: Any, path: Any) -> Any:
     """
     import torch
 
-    from kata.plugin import sandbox_session
+    from kata.undertest import sandbox_session
 
     session = sandbox_session(sub)
     if session is None:

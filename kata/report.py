@@ -18,13 +18,22 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from kata import catalog, messages
-from kata.status import GRADING_FIELDS, Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus
+from kata.status import (
+    GRADING_FIELDS,
+    LEARNING_FIELDS,
+    Attribute,
+    ChapterOutcome,
+    CheckResult,
+    CheckStatus,
+    ExerciseStatus,
+    headline_rank,
+)
 
 FORMATS = ("json", "gradescope", "classroom", "exercism")
 EXERCISM_OUTPUT_LIMIT = 500
@@ -70,6 +79,9 @@ class GradeResult:
     chapters: list[ChapterResult] = field(default_factory=list)
     exercises: list[ExerciseResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The checks' node ids in the order they ran, where a format lists them so (the learning report); the
+    #: exercises' own lists keep that order within each exercise.
+    run_order: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -102,6 +114,101 @@ def json_number(x: float) -> int | float:
     """``1.0`` as ``1`` in JSON, ``0.5`` stays."""
     x = _round(x)
     return int(x) if x == int(x) else x
+
+
+# -- checks into exercises ----------------------------------------------------------------------------------------
+# One aggregation for both modes: the learning plugin's per-exercise lines and report, and kata grade's scores.
+
+def by_exercise(checks: Iterable[CheckResult]) -> dict[tuple[str, str], list[CheckResult]]:
+    """The checks of each exercise ``(chapter key, exercise name)``, in run order."""
+    out: dict[tuple[str, str], list[CheckResult]] = {}
+    for check in checks:
+        out.setdefault((check.chapter, check.exercise), []).append(check)
+    return out
+
+
+#: Which check speaks for an exercise: a failure beats a check that never ran, which beats a todo, a pass, a skip.
+_HEADLINE_ORDER: dict[str, int] = {CheckStatus.FAIL: 4, CheckStatus.NOT_RUN: 3, CheckStatus.TODO: 2,
+                                   CheckStatus.PASS: 1, CheckStatus.SKIP: 0}
+
+
+def headline(checks: Iterable[CheckResult]) -> CheckResult | None:
+    """The check that speaks for its exercise (``None`` without checks): the first of the most telling status;
+    among failing checks, the one whose attribute is the most basic difference (:func:`kata.status.headline_rank`),
+    then the first in run order."""
+    best: CheckResult | None = None
+    for check in checks:
+        if best is None or _HEADLINE_ORDER[check.status] > _HEADLINE_ORDER[best.status] or (
+                check.status == best.status == CheckStatus.FAIL
+                and headline_rank(check.attribute) < headline_rank(best.attribute)):
+            best = check
+    return best
+
+
+def exercise_statuses(records: dict[str, CheckResult]) -> dict[tuple[str, str], CheckResult]:
+    """One record per exercise: its :func:`headline` check (the learning plugin's lines and report)."""
+    out = {}
+    for key, checks in by_exercise(records.values()).items():
+        best = headline(checks)
+        assert best is not None
+        out[key] = best
+    return out
+
+
+def status_counts(records: dict[str, CheckResult]) -> dict[tuple[str, str], dict[str, int]]:
+    """Per exercise, how many checks ended in each status (and how many were not run after a timeout)."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for key, checks in by_exercise(records.values()).items():
+        counts = out.setdefault(key, {})
+        for check in checks:
+            status = Attribute.TIMEOUT_NOT_RUN if check.attribute == Attribute.TIMEOUT_NOT_RUN else check.status
+            counts[status] = counts.get(status, 0) + 1
+    return out
+
+
+def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | None,
+                   ended: str | None) -> ExerciseResult:
+    """``kata grade``'s result of one exercise: its points when every scored check passed (advisory checks are
+    reported, not scored); the headline check's verdict otherwise.  ``bad``: why the learner's file could not be
+    graded; ``ended``: why its chapter's run ended before any of its checks reported."""
+    def out(status: ExerciseStatus, verdict: str) -> ExerciseResult:
+        score = ex.points if status == ExerciseStatus.PASS else 0.0
+        return ExerciseResult(ex.chapter, ex.name, ex.points, score, status, verdict, checks)
+
+    if bad is not None:
+        return out(ExerciseStatus.FAIL, bad)
+    if not checks:
+        return out(ExerciseStatus.ERROR, ended or messages.GRADE_NO_CHECKS)
+    best = headline(c for c in checks if not c.advisory)
+    if best is not None and best.status in (CheckStatus.FAIL, CheckStatus.NOT_RUN):
+        return out(ExerciseStatus.FAIL, best.verdict)
+    if best is not None and best.status == CheckStatus.TODO:
+        return out(ExerciseStatus.TODO, best.verdict or messages.TODO)
+    if best is not None and best.status == CheckStatus.PASS:
+        verdict = messages.GRADE_PASS
+        advice = [c for c in checks if c.advisory and c.status in (CheckStatus.FAIL, CheckStatus.TODO)]
+        if advice:
+            verdict += "\n" + advice[0].verdict + "\n" + messages.ADVISORY_NOTE
+        return out(ExerciseStatus.PASS, verdict)
+    return out(ExerciseStatus.SKIP, next((c.verdict for c in checks if c.verdict), ""))
+
+
+def learning_result(chapters: Iterable[catalog.Chapter], records: dict[str, CheckResult], *, submission: str,
+                    seed: int, isolation: str) -> GradeResult:
+    """The model of a pytest session of the learning plugin (its ``--kata-report``), the same as ``kata grade``'s:
+    every exercise at least one check of which ran (``records``: node id -> result, in run order), scored as
+    ``kata grade`` scores it."""
+    grouped = by_exercise(records.values())
+    result = GradeResult(submission, seed, isolation=isolation, run_order=list(records))
+    for chapter in chapters:
+        exercises = [score_exercise(ex, grouped[(chapter.key, ex.name)], None, None) for ex in chapter.exercises
+                     if (chapter.key, ex.name) in grouped]
+        if exercises:
+            result.chapters.append(ChapterResult(chapter.key, chapter.title, chapter.file,
+                                                 score=sum(e.score for e in exercises),
+                                                 max_score=sum(e.points for e in exercises)))
+            result.exercises += exercises
+    return result
 
 
 # -- text from learner code ----------------------------------------------------------------------------------------
@@ -331,6 +438,21 @@ def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, A
         return {"version": 3, "status": "error", "message": clean(reason, 500), "tests": []}
     status = "pass" if all(t["status"] == "pass" for t in tests) else "fail"
     return {"version": 3, "status": status, "tests": tests}
+
+
+def to_learning(result: GradeResult, mode: str, exitstatus: int) -> dict[str, Any]:
+    """The learning plugin's report (``--kata-report``, version 1; ``kata list``, ``kata solution`` and
+    ``kata dev check`` read it): per exercise its headline check's status and verdict as the learner's summary shows
+    them (:func:`headline`), then every check in run order with the mutant it ran against."""
+    checks = {c.nodeid: c for e in result.exercises for c in e.checks}
+    exercises = []
+    for e in result.exercises:
+        best = headline(e.checks)
+        assert best is not None, e
+        exercises.append({"chapter": e.chapter, "exercise": e.exercise, "status": best.status, "points": e.points,
+                          "verdict": best.verdict, "skipped": sum(c.status == CheckStatus.SKIP for c in e.checks)})
+    return {"version": 1, "mode": mode, "seed": result.seed, "exitstatus": int(exitstatus), "exercises": exercises,
+            "tests": [checks[nodeid].to_dict(LEARNING_FIELDS) for nodeid in result.run_order]}
 
 
 RENDERERS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -16,19 +16,15 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable
 
 import pytest
 
 from kata import messages
 from kata.display import display_width
+from kata.stash import HEADER, SUMMARY
 from kata.status import CheckStatus
 
-#: How the plugin hands its part to the reporter: the header lines, and a function that writes the learner's summary
-#: under a given title line and says whether it did (False when the run had no check of the course).
 _STOPPED = re.compile(r"stopping after (?P<count>\d+) failures?")  # pytest's words for -x and --maxfail
-HEADER = pytest.StashKey[Callable[[], list[str]]]()
-SUMMARY = pytest.StashKey[Callable[[str, dict[str, bool]], bool]]()
 
 
 @pytest.hookimpl(trylast=True)

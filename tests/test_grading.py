@@ -101,13 +101,13 @@ def test_an_exercise_scores_only_when_every_scored_check_passed():
     def check(status: str, advisory: bool = False) -> CheckResult:
         return CheckResult("n", ex.chapter, ex.name, "f", CheckStatus(status), "v", "", advisory)
 
-    assert grading.score_exercise(ex, [check("pass"), check("pass")], None, None).score == ex.points
-    assert grading.score_exercise(ex, [check("pass"), check("fail")], None, None).score == 0
-    assert grading.score_exercise(ex, [check("pass"), check("notrun")], None, None).score == 0
-    assert grading.score_exercise(ex, [check("pass"), check("fail", advisory=True)], None, None).score == ex.points
-    assert grading.score_exercise(ex, [check("todo")], None, None).status == ExerciseStatus.TODO
-    assert grading.score_exercise(ex, [check("pass")], "bad file", None).score == 0
-    assert grading.score_exercise(ex, [], None, None).score == 0
+    assert report.score_exercise(ex, [check("pass"), check("pass")], None, None).score == ex.points
+    assert report.score_exercise(ex, [check("pass"), check("fail")], None, None).score == 0
+    assert report.score_exercise(ex, [check("pass"), check("notrun")], None, None).score == 0
+    assert report.score_exercise(ex, [check("pass"), check("fail", advisory=True)], None, None).score == ex.points
+    assert report.score_exercise(ex, [check("todo")], None, None).status == ExerciseStatus.TODO
+    assert report.score_exercise(ex, [check("pass")], "bad file", None).score == 0
+    assert report.score_exercise(ex, [], None, None).score == 0
 
 
 # -- reports -------------------------------------------------------------------------------------------------

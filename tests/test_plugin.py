@@ -236,6 +236,26 @@ def test_report_json_has_points_from_chapter_toml_and_statuses(course, tmp_path)
     assert all(e["status"] == "pass" for e in report["exercises"])
 
 
+def test_report_in_kata_grades_format_comes_from_the_same_model(course, tmp_path):
+    """--kata-report-format=json: the learning run's report in kata grade's own format (one report model)."""
+    from kata import report
+
+    sub = make_submission(tmp_path, replace_exactly(REFERENCE_01, "    return 42\n", "    return 41\n"))
+    course.graded(sub, "exercises/01", f"--kata-report={tmp_path / 'v2.json'}", "--kata-report-format=json",
+                  "--kata-seed=7")
+    course.graded(sub, "exercises/01", f"--kata-report={tmp_path / 'v1.json'}", "--kata-seed=7")
+    text = (tmp_path / "v2.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["format"] == "kata-grade" and data["version"] == 2 and data["seed"] == 7
+    assert report.render(report.from_json(data), "json") == text  # kata grade's renderer, byte for byte
+    v1 = json.loads((tmp_path / "v1.json").read_text(encoding="utf-8"))
+    assert [(e["exercise"], e["status"]) for e in data["exercises"]] == \
+        [(e["exercise"], e["status"]) for e in v1["exercises"]]
+    assert "fail" in {e["status"] for e in data["exercises"]} and "pass" in {e["status"] for e in data["exercises"]}
+    assert data["score"] == sum(e["points"] for e in v1["exercises"] if e["status"] == "pass")
+    assert sorted(c["nodeid"] for e in data["exercises"] for c in e["checks"]) == sorted(t["nodeid"] for t in v1["tests"])
+
+
 def test_bad_seed_names_where_it_came_from(course):
     result = course.run("exercises/01", "--kata-seed=abc")
     assert result.ret == 4

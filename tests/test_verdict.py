@@ -190,14 +190,14 @@ def _check(name: str, status: str, attribute: str) -> CheckResult:
 def test_headline_is_the_most_basic_difference_in_either_run_order(order):
     """type → shape → dtype → device → graph state → values (→ layout): a y of the wrong shape explains a wrong
     gradient, so the headline names the shape whichever check ran first; kata grade picks the same one."""
-    from kata import catalog, grading
-    from kata.plugin import exercise_statuses
+    from kata import catalog, report
+    from kata.report import exercise_statuses
 
     checks = [_check(f"test_{i}_{a}", CheckStatus.FAIL, a) for i, a in enumerate(order)]
     headline = exercise_statuses({c.nodeid: c for c in checks})[("06_autograd", "grad_of_mean")]
     assert headline.attribute == "shape"
     ex = catalog.chapter("06").exercise("grad_of_mean")
-    assert grading.score_exercise(ex, checks, None, None).verdict == headline.verdict
+    assert report.score_exercise(ex, checks, None, None).verdict == headline.verdict
 
 
 def test_headline_rank_order():
@@ -209,7 +209,7 @@ def test_headline_rank_order():
 
 
 def test_ties_keep_run_order_and_a_failure_beats_todo():
-    from kata.plugin import exercise_statuses
+    from kata.report import exercise_statuses
 
     checks = [_check("test_a", CheckStatus.TODO, "todo"), _check("test_b", CheckStatus.FAIL, "values"),
               _check("test_c", CheckStatus.FAIL, "flags")]

@@ -413,7 +413,7 @@ def problem_result(learner: roster.Learner, chapters: list[catalog.Chapter], see
     for ch in chapters:
         chapter = report.ChapterResult(ch.key, ch.title, ch.file, outcome=ChapterOutcome.ERROR, message=why)
         for ex in ch.exercises:
-            result.exercises.append(grading.score_exercise(ex, [], why, None))
+            result.exercises.append(report.score_exercise(ex, [], why, None))
         chapter.max_score = sum(e.points for e in result.exercises if e.chapter == ch.key)
         result.chapters.append(chapter)
     return result

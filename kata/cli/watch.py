@@ -25,6 +25,7 @@ import pytest
 
 from kata import catalog, messages
 from kata.cli import learner
+from kata.stash import ITEM_INFO
 
 POLL_INTERVAL = 0.03  # seconds between looks at the files
 SETTLE = 0.01  # after a change, how long the file must stay the same before it is checked
@@ -138,8 +139,6 @@ class _SkipDiscardedTracebacks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items) -> None:
-        from kata.plugin import ITEM_INFO
-
         for item in items:
             if ITEM_INFO in item.stash:
                 item.repr_failure = _no_traceback

@@ -1,7 +1,8 @@
 """Grading mode inside the engine's pytest plugin: ``sub`` becomes a proxy to a sandbox worker per chapter.
 
-Switched on by ``--kata-sandbox`` (``kata grade`` always uses it).  The check files do not change: the same checks run
-against the learner's module in-process (learning mode) or through the boundary (grading mode).
+Switched on by ``--kata-sandbox`` (``kata grade`` always uses it): :mod:`kata.plugin` then registers a
+:class:`GradingPlugin` instead of its in-process one.  The check files do not change: the same checks run against the
+learner's module in-process (learning mode) or through the boundary (grading mode).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,95 +22,198 @@ from kata import catalog
 from kata.errors import LearnerImportError
 from kata.sandbox import client, uids
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.stash import ITEM_INFO, RUN
 from kata.status import Attribute, CheckResult, CheckStatus
-
-SESSIONS = pytest.StashKey[dict[str, client.Session]]()
-ZYGOTE = pytest.StashKey["client.Zygote | None"]()
-
-
-def configure(config: pytest.Config) -> None:
-    config.stash[SESSIONS] = {}
-    config.stash[ZYGOTE] = None
-    _zygote(config)  # started now: its imports overlap with this process's collection
-    config.pluginmanager.register(_ReadyBeforeChecks(config), "kata-sandbox-ready")
-
-
-class _ReadyBeforeChecks:
-    """Wait for the zygote once collection is over, before any check's timer starts."""
-
-    def __init__(self, config: pytest.Config):
-        self.config = config
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        z = self.config.stash.get(ZYGOTE, None)
-        if z is not None and session.items:
-            # While the zygote imports torch's compiler, this process does the same: its checks need it for their
-            # own optimiser steps, and the time is spent waiting anyway.
-            for name in WARM:
-                with contextlib.suppress(Exception):
-                    importlib.import_module(name)
-            with contextlib.suppress(Exception):
-                z.wait_ready()
-        mode = os.environ.get("KATA_SELFTEST", "")
-        if mode in ("first", "only"):
-            _self_test(self.config, session, mode)
-
-
-def _self_test(config: pytest.Config, session: pytest.Session, mode: str) -> None:
-    """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
-    outcome is an event of the stream; a failure ends the run (``kata grade`` then refuses to grade)."""
-    from kata.plugin import ITEM_INFO, SETTINGS
-    from kata.sandbox import selftest
-
-    settings = config.stash[SETTINGS]
-    keys = sorted({info[0] for it in session.items if (info := it.stash.get(ITEM_INFO, None)) is not None})
-    chapters = [c for c in (settings.course.chapter_of_key(k) for k in keys) if c is not None]
-    factory = getattr(config, "_tmp_path_factory", None)
-    temp = [Path(factory.getbasetemp())] if factory is not None else []
-
-    def new_session(chapter: catalog.Chapter | None, source: bytes, filename: str) -> client.Session:
-        return _new_session(config, chapter, settings, source, filename, {}, temp)
-
-    started = time.monotonic()
-    why = selftest.run(new_session, chapters, _zygote(config).syscall_filter == "require") if chapters else None
-    stream = config.pluginmanager.get_plugin("kata-stream")
-    if stream is not None:
-        stream._write({"event": "selftest", "ok": why is None, "why": why or "",
-                       "seconds": round(time.monotonic() - started, 3)})
-    if why is not None:
-        session.items[:] = []
-        pytest.exit(f"kata self-test failed: {why}", returncode=SELFTEST_FAILED)
-    if mode == "only":
-        session.items[:] = []
-
+from kata.undertest import UnderTest, source_of_mutant, source_of_text
 
 #: The trusted process's exit status when the self-test failed.
 SELFTEST_FAILED = 9
-
-
-def _zygote(config: pytest.Config) -> client.Zygote:
-    z = config.stash[ZYGOTE]
-    if z is None:
-        isolation = config.getoption("--kata-isolation") or None
-        z = client.Zygote.from_environment(isolation)
-        if z is None:
-            log = os.environ.get("KATA_SANDBOX_LOG")
-            z = client.Zygote(isolation, Path(log) if log else None, warm=WARM)
-        config.stash[ZYGOTE] = z
-    return z
-
 
 #: What the zygote imports before it forks: torch imports its compiler lazily on the first optimiser step or meta
 #: arithmetic (about a second); imported once in the zygote, every worker has it.
 WARM = ("torch._dynamo",)
 
 
-def limits(config: pytest.Config) -> client.Limits:
-    timeout = float(config.getini("timeout") or 20)
-    raw = os.environ.get("KATA_CALL_TIMEOUT")
-    call = float(raw) if raw else timeout
-    return client.Limits(call_timeout=call, import_timeout=call,
-                         memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
+@dataclass
+class GradingOptions:
+    """What ``kata grade`` tells this process beyond the plugin's own settings."""
+
+    isolation: str | None = None  # --kata-isolation (None: the strongest available)
+    call_timeout: float = 20.0  # seconds per call into the sandbox (and for importing the learner's module)
+    memory_mb: int = 1024
+    sandbox_log: Path | None = None  # the workers' own log, for debugging the sandbox
+    hide: list[str] = field(default_factory=list)  # more folders the workers must not see
+    deadline: float | None = None  # time.time() by which the whole run must end (each exercise gets a share)
+    selftest: str = ""  # "first": the grader's self-test before the checks; "only": nothing else
+
+    def limits(self) -> client.Limits:
+        return client.Limits(call_timeout=self.call_timeout, import_timeout=self.call_timeout,
+                             memory_mb=self.memory_mb)
+
+
+def read_options(config: pytest.Config) -> GradingOptions:
+    """The one place that reads how ``kata grade`` configured this run (its options and ``KATA_*`` variables)."""
+    call = os.environ.get("KATA_CALL_TIMEOUT")
+    log = os.environ.get("KATA_SANDBOX_LOG")
+    deadline = os.environ.get("KATA_DEADLINE")
+    return GradingOptions(
+        isolation=config.getoption("--kata-isolation") or None,
+        call_timeout=float(call) if call else float(config.getini("timeout") or 20),
+        memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")),
+        sandbox_log=Path(log) if log else None,
+        hide=[p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p],
+        deadline=float(deadline) if deadline else None,
+        selftest=os.environ.get("KATA_SELFTEST", ""),
+    )
+
+
+class GradingPlugin:
+    """The module under test in a sandbox worker: one session per chapter (one alive at a time), started from one
+    zygote per run, under this run's own uids; the grader's self-test; each exercise's share of the run's deadline.
+
+    Registered as ``kata-grading`` by :mod:`kata.plugin` with ``--kata-sandbox``."""
+
+    def __init__(self, config: pytest.Config, settings: Any):
+        self.config = config
+        self.settings = settings
+        self.options = read_options(config)
+        self.sessions: dict[str, client.Session] = {}
+        self.uid_block: uids.UidBlock | None = None
+        self.upcoming: dict[int, int] | None = None  # per check (by id): exercises left from it on, its own included
+        self.zygote = self._start_zygote()  # started now: its imports overlap with this process's collection
+
+    def _start_zygote(self) -> client.Zygote:
+        z = client.Zygote.from_environment(self.options.isolation)
+        if z is None:
+            z = client.Zygote(self.options.isolation, self.options.sandbox_log, warm=WARM)
+        return z
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        for session in self.sessions.values():
+            session.close()
+        self.zygote.close()
+        if self.uid_block is not None:
+            self.uid_block.release()  # after the zygote (and so every worker under these uids) is gone
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Wait for the zygote once collection is over, before any check's timer starts; then the self-test."""
+        if session.items:
+            # While the zygote imports torch's compiler, this process does the same: its checks need it for their
+            # own optimiser steps, and the time is spent waiting anyway.
+            for name in WARM:
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
+            with contextlib.suppress(Exception):
+                self.zygote.wait_ready()
+        if self.options.selftest in ("first", "only"):
+            self._self_test(session, self.options.selftest)
+
+    def _self_test(self, session: pytest.Session, mode: str) -> None:
+        """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
+        outcome is an event of the stream; a failure ends the run (``kata grade`` then refuses to grade)."""
+        from kata.sandbox import selftest
+
+        settings = self.settings
+        keys = sorted({info[0] for it in session.items if (info := it.stash.get(ITEM_INFO, None)) is not None})
+        chapters = [c for c in (settings.course.chapter_of_key(k) for k in keys) if c is not None]
+        factory = getattr(self.config, "_tmp_path_factory", None)
+        temp = [Path(factory.getbasetemp())] if factory is not None else []
+
+        def new_session(chapter: catalog.Chapter | None, source: bytes, filename: str) -> client.Session:
+            return self._new_session(chapter, source, filename, {}, temp)
+
+        started = time.monotonic()
+        why = selftest.run(new_session, chapters, self.zygote.syscall_filter == "require") if chapters else None
+        stream = self.config.pluginmanager.get_plugin("kata-stream")
+        if stream is not None:
+            stream._write({"event": "selftest", "ok": why is None, "why": why or "",
+                           "seconds": round(time.monotonic() - started, 3)})
+        if why is not None:
+            session.items[:] = []
+            pytest.exit(f"kata self-test failed: {why}", returncode=SELFTEST_FAILED)
+        if mode == "only":
+            session.items[:] = []
+
+    # -- the module under test ------------------------------------------------------------------------------------
+
+    def under_test(self, request: pytest.FixtureRequest, chapter: catalog.Chapter, mutant: Any,
+                   ref: Any) -> UnderTest:
+        """``sub``: a proxy to the chapter's session, ready for a new check."""
+        shown = f"exercises/{chapter.key}/{chapter.file}"
+        session = self.session_for(request, chapter, mutant)
+        self._share_the_budget(request, session)
+        session.begin_check()
+        source = source_of_mutant(mutant) if mutant is not None else source_of_text(
+            lambda: session.chapter.source, shown)
+        return UnderTest(session.module, shown, session, source)
+
+    def session_for(self, request: pytest.FixtureRequest, chapter: catalog.Chapter,
+                    mutant: Any = None) -> client.Session:
+        sessions = self.sessions
+        key = chapter.key + (f"::{mutant.id}" if mutant is not None else "")
+        session = sessions.get(key)
+        if session is None:
+            try:
+                source, shown, extra = _chapter_source(chapter, self.settings, mutant)
+            except BadSubmissionFile as err:
+                raise LearnerImportError(err.verdict) from None
+            temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
+            session = self._new_session(chapter, source, shown, extra, temp)
+            # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
+            # chapter met again later simply starts a new worker).
+            for other_key in list(sessions):
+                sessions.pop(other_key).close()
+            sessions[key] = session
+        return session
+
+    def _new_session(self, chapter: catalog.Chapter | None, source: bytes, shown: str, extra: dict[str, str],
+                     temp: list[Path]) -> client.Session:
+        """A session for ``source`` set up as the chapter's learner session is: its uid, the folders it hides,
+        limits."""
+        uid = gid = None
+        number = int(chapter.number) if chapter is not None else 0
+        if self.zygote.isolation == "root":
+            uid = gid = self._uids().uid(number)
+        hide = [str(catalog.ROOT)] + ([str(chapter.root)] if chapter is not None and chapter.root != catalog.ROOT
+                                      else [])
+        if self.settings.submission is not None:
+            hide.append(str(self.settings.submission))
+        hide += self.options.hide
+        key = chapter.key if chapter is not None else "00_selftest"
+        return client.Session(self.zygote, client.Chapter(key, source, shown, uid, gid, hide, extra),
+                              self.options.limits(), temp)
+
+    def _uids(self) -> uids.UidBlock:
+        """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and
+        no other submission shares them (:mod:`kata.sandbox.uids`)."""
+        if self.uid_block is None:
+            try:
+                self.uid_block = uids.allocate()
+            except uids.NoUids as err:
+                raise client.SandboxError(f"no sandbox uids: {err}") from None
+        return self.uid_block
+
+    def _share_the_budget(self, request: pytest.FixtureRequest, session: client.Session) -> None:
+        """With a deadline for the whole run (set by ``kata grade``), each exercise still to come gets at most an
+        equal share of the time left: a submission whose every function loops forever still finishes."""
+        if self.options.deadline is None:
+            return
+        items = request.session.items
+        if self.upcoming is None:
+            # For each check: how many exercises are left from it on (its own included), counted once for the run.
+            self.upcoming = {}
+            seen: set = set()
+            for it in reversed(items):
+                info = it.stash.get(ITEM_INFO, None)
+                if info is not None:
+                    seen.add(info)
+                self.upcoming[id(it)] = len(seen)
+        count = self.upcoming.get(id(request.node), len(items))
+        left = self.options.deadline - time.time()
+        base = self.options.call_timeout
+        share = max(0.5, left / max(1, count))
+        session.limits.call_timeout = min(base, share)
+        session.limits.import_timeout = min(base, share)
 
 
 _MUTANT_DECORATOR = (r"def \1(chapter, exercise, *, expect=(), name=None, headline=False, absent=()): "
@@ -133,8 +238,7 @@ def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
     return source.encode("utf-8"), shown, text
 
 
-def _chapter_source(config: pytest.Config, chapter: catalog.Chapter, settings: Any,
-                    mutant: Any) -> tuple[bytes, str, dict[str, str]]:
+def _chapter_source(chapter: catalog.Chapter, settings: Any, mutant: Any) -> tuple[bytes, str, dict[str, str]]:
     if mutant is not None:
         source, shown, text = mutant_source(chapter.reference_file(), mutant)
         return source, f"<{mutant.id}>", {shown: text}
@@ -142,110 +246,6 @@ def _chapter_source(config: pytest.Config, chapter: catalog.Chapter, settings: A
         return chapter.reference_file().read_bytes(), f"solutions/{chapter.key}/{chapter.file}", {}
     shown = f"exercises/{chapter.key}/{chapter.file}"
     return read_submission_file(settings.learner_root, ("exercises", chapter.key, chapter.file), shown), shown, {}
-
-
-def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any,
-                mutant: Any = None) -> client.Session:
-    config = request.config
-    sessions = config.stash[SESSIONS]
-    key = chapter.key + (f"::{mutant.id}" if mutant is not None else "")
-    session = sessions.get(key)
-    if session is None:
-        try:
-            source, shown, extra = _chapter_source(config, chapter, settings, mutant)
-        except BadSubmissionFile as err:
-            raise LearnerImportError(err.verdict) from None
-        temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
-        session = _new_session(config, chapter, settings, source, shown, extra, temp)
-        # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
-        # chapter met again later simply starts a new worker).
-        for other_key in list(sessions):
-            sessions.pop(other_key).close()
-        sessions[key] = session
-    return session
-
-
-def _new_session(config: pytest.Config, chapter: catalog.Chapter | None, settings: Any, source: bytes, shown: str,
-                 extra: dict[str, str], temp: list[Path]) -> client.Session:
-    """A session for ``source`` set up as the chapter's learner session is: its uid, the folders it hides, limits."""
-    uid = gid = None
-    zygote = _zygote(config)
-    number = int(chapter.number) if chapter is not None else 0
-    if zygote.isolation == "root":
-        uid = gid = _uid_block(config).uid(number)
-    hide = [str(catalog.ROOT)] + ([str(chapter.root)] if chapter is not None and chapter.root != catalog.ROOT
-                                  else [])
-    if settings.submission is not None:
-        hide.append(str(settings.submission))
-    hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
-    key = chapter.key if chapter is not None else "00_selftest"
-    return client.Session(zygote, client.Chapter(key, source, shown, uid, gid, hide, extra), limits(config), temp)
-
-
-UID_BLOCK = pytest.StashKey["uids.UidBlock"]()
-
-
-def _uid_block(config: pytest.Config) -> uids.UidBlock:
-    """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and no
-    other submission shares them (:mod:`kata.sandbox.uids`)."""
-    block = config.stash.get(UID_BLOCK, None)
-    if block is None:
-        try:
-            block = uids.allocate()
-        except uids.NoUids as err:
-            raise client.SandboxError(f"no sandbox uids: {err}") from None
-        config.stash[UID_BLOCK] = block
-    return block
-
-
-def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any, exercise: str | None,
-               mutant: Any = None) -> client.Session:
-    """The chapter's session, ready for a new check."""
-    session = session_for(request, chapter, settings, mutant)
-    _share_the_budget(request, session)
-    session.begin_check()
-    return session
-
-
-def _share_the_budget(request: pytest.FixtureRequest, session: client.Session) -> None:
-    """With a deadline for the whole run (``KATA_DEADLINE``, set by ``kata grade``), each exercise still to come gets
-    at most an equal share of the time left: a submission whose every function loops forever still finishes."""
-    raw = os.environ.get("KATA_DEADLINE")
-    if not raw:
-        return
-    from kata.plugin import ITEM_INFO
-
-    items = request.session.items
-    if _UPCOMING not in request.config.stash:
-        # For each check: how many exercises are left from it on (its own included), counted once for the run.
-        upcoming: dict[int, int] = {}
-        seen: set = set()
-        for it in reversed(items):
-            info = it.stash.get(ITEM_INFO, None)
-            if info is not None:
-                seen.add(info)
-            upcoming[id(it)] = len(seen)
-        request.config.stash[_UPCOMING] = upcoming
-    count = request.config.stash[_UPCOMING].get(id(request.node), len(items))
-    left = float(raw) - time.time()
-    base = limits(request.config).call_timeout
-    share = max(0.5, left / max(1, count))
-    session.limits.call_timeout = min(base, share)
-    session.limits.import_timeout = min(base, share)
-
-
-_UPCOMING = pytest.StashKey[dict[int, int]]()
-
-
-def unconfigure(config: pytest.Config) -> None:
-    for session in config.stash.get(SESSIONS, {}).values():
-        session.close()
-    z = config.stash.get(ZYGOTE, None)
-    if z is not None:
-        z.close()
-    block = config.stash.get(UID_BLOCK, None)
-    if block is not None:
-        block.release()  # after the zygote (and so every worker under these uids) is gone
 
 
 
@@ -267,8 +267,6 @@ class Stream:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Every check that will run, as a :class:`CheckResult` not run yet (what a stopped run leaves)."""
-        from kata.plugin import ITEM_INFO
-
         checks = []
         for item in session.items:
             info = item.stash.get(ITEM_INFO, None)
@@ -282,9 +280,7 @@ class Stream:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        from kata.plugin import RECORDS
-
-        record = self.config.stash[RECORDS].get(report.nodeid)
+        record = self.config.stash[RUN].records.get(report.nodeid)
         if record is None:
             return
         self._write({"event": "result", "check": record.to_dict()})
