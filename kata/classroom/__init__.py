@@ -51,8 +51,8 @@ def grade_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"kata class grade: {err}\n")
         return 2
     options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs,
-                                 check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
-                                 isolation=args.isolation, shard=shard, regrade=args.regrade, quiet=args.quiet)
+                                 contract=grading.contract_of(args), shard=shard, regrade=args.regrade,
+                                 quiet=args.quiet)
     # Stopped with SIGTERM (a CI job cancelled, a batch system's time limit): the rows already written stay, the
     # processes of the run are ended, and the next run continues from there.
     previous = signal.signal(signal.SIGTERM, _stop)

@@ -1,14 +1,15 @@
 """Grading mode inside the engine's pytest plugin: ``sub`` becomes a proxy to a sandbox worker per chapter.
 
 Switched on by ``--kata-sandbox`` (``kata grade`` always uses it).  The check files do not change: the same checks run
-against the learner's module in-process (learning mode) or through the boundary (grading mode).
+against the learner's module in-process (learning mode) or through the boundary (grading mode).  Every limit and option
+comes from the grading contract the parent wrote (``--kata-contract PATH``, :mod:`kata.contract`); a run started
+without one uses :data:`kata.contract.UNGRADED`.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from kata import catalog
+from kata.contract import CONTRACT_OPTION, UNGRADED, ContractError, GradingContract
 from kata.errors import LearnerImportError
 from kata.sandbox import client, uids
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
@@ -24,9 +26,15 @@ from kata.status import Attribute, CheckResult, CheckStatus
 
 SESSIONS = pytest.StashKey[dict[str, client.Session]]()
 ZYGOTE = pytest.StashKey["client.Zygote | None"]()
+CONTRACT = pytest.StashKey[GradingContract]()
 
 
 def configure(config: pytest.Config) -> None:
+    path = config.getoption(CONTRACT_OPTION, None)
+    try:
+        config.stash[CONTRACT] = GradingContract.from_file(path) if path else UNGRADED
+    except ContractError as err:
+        raise pytest.UsageError(str(err)) from None
     config.stash[SESSIONS] = {}
     config.stash[ZYGOTE] = None
     _zygote(config)  # started now: its imports overlap with this process's collection
@@ -49,7 +57,7 @@ class _ReadyBeforeChecks:
                     importlib.import_module(name)
             with contextlib.suppress(Exception):
                 z.wait_ready()
-        mode = os.environ.get("KATA_SELFTEST", "")
+        mode = contract(self.config).selftest
         if mode in ("first", "only"):
             _self_test(self.config, session, mode)
 
@@ -86,14 +94,20 @@ def _self_test(config: pytest.Config, session: pytest.Session, mode: str) -> Non
 SELFTEST_FAILED = 9
 
 
+def contract(config: pytest.Config) -> GradingContract:
+    """This run's grading contract (:data:`kata.contract.UNGRADED` before :func:`configure`)."""
+    return config.stash.get(CONTRACT, UNGRADED)
+
+
 def _zygote(config: pytest.Config) -> client.Zygote:
     z = config.stash[ZYGOTE]
     if z is None:
-        isolation = config.getoption("--kata-isolation") or None
-        z = client.Zygote.from_environment(isolation)
+        terms = contract(config)
+        isolation = terms.isolation or config.getoption("--kata-isolation") or None
+        z = client.Zygote.handed_over(terms, isolation)
         if z is None:
-            log = os.environ.get("KATA_SANDBOX_LOG")
-            z = client.Zygote(isolation, Path(log) if log else None, warm=WARM)
+            log = terms.zygote_log
+            z = client.Zygote(isolation, Path(log) if log else None, warm=WARM, syscall_filter=terms.syscall_filter)
         config.stash[ZYGOTE] = z
     return z
 
@@ -104,11 +118,9 @@ WARM = ("torch._dynamo",)
 
 
 def limits(config: pytest.Config) -> client.Limits:
-    timeout = float(config.getini("timeout") or 20)
-    raw = os.environ.get("KATA_CALL_TIMEOUT")
-    call = float(raw) if raw else timeout
-    return client.Limits(call_timeout=call, import_timeout=call,
-                         memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")))
+    terms = contract(config)
+    return client.Limits(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout,
+                         memory_mb=terms.memory_mb)
 
 
 _MUTANT_DECORATOR = (r"def \1(chapter, exercise, *, expect=(), name=None, headline=False, absent=()): "
@@ -177,7 +189,7 @@ def _new_session(config: pytest.Config, chapter: catalog.Chapter | None, setting
                                   else [])
     if settings.submission is not None:
         hide.append(str(settings.submission))
-    hide += [p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p]
+    hide += [p for p in contract(config).hide if p]
     key = chapter.key if chapter is not None else "00_selftest"
     return client.Session(zygote, client.Chapter(key, source, shown, uid, gid, hide, extra), limits(config), temp)
 
@@ -208,10 +220,11 @@ def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, setting
 
 
 def _share_the_budget(request: pytest.FixtureRequest, session: client.Session) -> None:
-    """With a deadline for the whole run (``KATA_DEADLINE``, set by ``kata grade``), each exercise still to come gets
-    at most an equal share of the time left: a submission whose every function loops forever still finishes."""
-    raw = os.environ.get("KATA_DEADLINE")
-    if not raw:
+    """With a deadline for the whole run (the contract's ``deadline``, set by ``kata grade``), each exercise still to
+    come gets at most an equal share of the time left: a submission whose every function loops forever still
+    finishes."""
+    deadline = contract(request.config).deadline
+    if deadline is None:
         return
     from kata.plugin import ITEM_INFO
 
@@ -227,7 +240,7 @@ def _share_the_budget(request: pytest.FixtureRequest, session: client.Session) -
             upcoming[id(it)] = len(seen)
         request.config.stash[_UPCOMING] = upcoming
     count = request.config.stash[_UPCOMING].get(id(request.node), len(items))
-    left = float(raw) - time.time()
+    left = deadline - time.time()
     base = limits(request.config).call_timeout
     share = max(0.5, left / max(1, count))
     session.limits.call_timeout = min(base, share)
