@@ -33,6 +33,7 @@ from typing import Any
 
 from kata import catalog, manifest, messages, report
 from kata.contract import CONTRACT_OPTION, GradingContract
+from kata.errors import UsageError
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus, ExerciseStatus, headline_rank
@@ -64,24 +65,12 @@ class Options:
 # -- chapters, files -------------------------------------------------------------------------------------------------
 
 def select_chapters(spec: str | None) -> list[catalog.Chapter]:
-    """``None`` for all, else a list such as ``01,03`` or a range ``01-04`` (numbers or keys)."""
-    all_chapters = list(catalog.chapters())
-    if not spec:
-        return all_chapters
-    wanted: list[catalog.Chapter] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        lo, dash, hi = part.partition("-")
-        if dash and lo.strip().isdigit() and hi.strip().isdigit():
-            found = [c for c in all_chapters if int(lo) <= int(c.number) <= int(hi)]
-        else:
-            one = catalog.chapter(part)
-            found = [one] if one else []
-        if not found:
-            raise GradingError(messages.BAD_CHAPTER.format(token=part, choices=", ".join(c.key for c in all_chapters)))
-        wanted += [c for c in found if c not in wanted]
-    return sorted(wanted, key=lambda c: c.key)
+    """``None`` for all, else a list such as ``01,03`` or a range ``01-04`` (numbers or keys), in the course's order
+    (:func:`kata.catalog.named_chapters`, the parser of every command)."""
+    try:
+        return sorted(catalog.named_chapters(spec), key=lambda c: c.key)
+    except UsageError as err:
+        raise GradingError(str(err)) from None
 
 
 def learner_file_parts(submission: Path, chapter: catalog.Chapter) -> tuple[str, ...]:

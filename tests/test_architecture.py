@@ -168,7 +168,7 @@ def test_there_is_no_import_cycle_in_kata():
 
 def test_a_cycle_would_be_found(monkeypatch):
     monkeypatch.setitem(GRAPH, "kata.status", ({"kata.report"}, set()))
-    assert ["kata.report", "kata.status"] in _cycles()
+    assert any({"kata.report", "kata.status"} <= set(c) for c in _cycles())
 
 
 @pytest.mark.parametrize("root", grading_parent())

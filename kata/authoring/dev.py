@@ -122,24 +122,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 # -- kata dev check ------------------------------------------------------------------------------------------------
 
-def _chapters(tokens: list[str]) -> list[catalog.Chapter]:
-    from kata.cli import UsageError
-
-    if not tokens:
-        return list(catalog.chapters())
-    out = []
-    for token in tokens:
-        chapter = catalog.chapter(token)
-        if chapter is None:
-            raise UsageError(messages.BAD_CHAPTER.format(token=token,
-                                                         choices=", ".join(c.key for c in catalog.chapters())))
-        if chapter not in out:
-            out.append(chapter)
-    return out
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    chapters = _chapters(args.chapters)
+    chapters = catalog.named_chapters(args.chapters)
     left = [u for c in chapters for u in scaffold.unfilled(scaffold.files_of(c))]
     if left:
         print(messages.DEV_CHECK_UNFILLED.format(count=len(left)), file=sys.stderr)
