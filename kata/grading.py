@@ -552,7 +552,7 @@ def score_exercise(ex: catalog.Exercise, checks: list[CheckResult], bad: str | N
     return out(ExerciseStatus.SKIP, next((c.verdict for c in checks if c.verdict), ""))
 
 
-# -- the public function and the commands -------------------------------------------------------------------------------
+# -- the public function and the commands (registered by kata.cli.grade) ------------------------------------------------
 
 #: The keyword arguments of :func:`grade` that are the contract's (``check_timeout``, ``budget``, ...).
 CONTRACT_FIELDS = frozenset(f.name for f in fields(GradingContract))
@@ -583,47 +583,10 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
     return Grader(submission, options).grade()
 
 
-def add_limit_options(parser: Any) -> None:
-    """The per-submission limits and isolation, shared by ``kata grade`` and ``kata class grade`` (defaults from
-    :class:`kata.contract.GradingContract`)."""
-    defaults = GradingContract()
-    parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
-                        help=messages.GRADE_ARG_CHECK_TIMEOUT.format(default=f"{defaults.check_timeout:g}"))
-    parser.add_argument("--budget", type=float, default=defaults.budget,
-                        help=messages.GRADE_ARG_BUDGET.format(default=f"{defaults.budget:g}"))
-    parser.add_argument("--memory-limit", type=int, default=defaults.memory_mb, metavar="MiB",
-                        help=messages.GRADE_ARG_MEMORY.format(default=defaults.memory_mb))
-    parser.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.OPT_ISOLATION)
-
-
 def contract_of(args: argparse.Namespace) -> GradingContract:
-    """The grading contract of the limit options (:func:`add_limit_options`) on a command line."""
+    """The grading contract of the limit options on a command line (:func:`kata.cli.grade.add_limit_options`)."""
     return GradingContract(check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
                            isolation=args.isolation)
-
-
-def register(subparsers: Any) -> None:
-    g = subparsers.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
-    g.add_argument("submission", type=Path, help=messages.GRADE_ARG_SUBMISSION)
-    g.add_argument("--format", choices=report.FORMATS, default="json", help=messages.GRADE_ARG_FORMAT)
-    g.add_argument("--output", type=Path, help=messages.GRADE_ARG_OUTPUT)
-    g.add_argument("--chapters", help=messages.GRADE_ARG_CHAPTERS)
-    g.add_argument("--seed", type=int, help=messages.GRADE_ARG_SEED)
-    g.add_argument("--jobs", type=int, help=messages.GRADE_ARG_JOBS)
-    add_limit_options(g)
-    g.add_argument("--in-place", action="store_true", help=messages.GRADE_ARG_IN_PLACE)
-    g.add_argument("--visibility", default="visible",
-                   choices=("visible", "hidden", "after_due_date", "after_published"),
-                   help=messages.GRADE_ARG_VISIBILITY)
-    g.add_argument("--keep", action="store_true", help=messages.GRADE_ARG_KEEP)
-    g.add_argument("--quiet", action="store_true", help=messages.GRADE_ARG_QUIET)
-    g.set_defaults(func=grade_command)
-
-    v = subparsers.add_parser("verify", help=messages.VERIFY_HELP, description=messages.VERIFY_DESCRIPTION)
-    v.add_argument("--root", type=Path, default=catalog.ROOT, help=messages.VERIFY_ARG_ROOT)
-    v.add_argument("--manifest", type=Path, help=messages.VERIFY_ARG_MANIFEST)
-    v.add_argument("--digest", help=messages.VERIFY_ARG_DIGEST)
-    v.set_defaults(func=verify_command)
 
 
 def grade_command(args: argparse.Namespace) -> int:

@@ -149,7 +149,8 @@ def _closure(root: str) -> dict[str, list[str]]:
 
 
 def grading_parent() -> list[str]:
-    names = ["kata.grading", "kata.sandbox.zygote", "kata.status"]
+    names = ["kata.grading", "kata.sandbox.zygote", "kata.status", "kata.contract", "kata.cli.grade",
+             "kata.cli.classroom"]
     names += [n for n in MODULES if n == "kata.classroom" or n.startswith("kata.classroom.")]
     return [n for n in names if n in MODULES]
 

@@ -22,6 +22,7 @@ import pytest
 
 from kata import catalog, contract, grading
 from kata.classroom import grade as class_grade
+from kata.cli.grade import add_limit_options
 from kata.contract import CONTRACT_OPTION, ContractError, GradingContract
 from kata.sandbox import client
 
@@ -54,7 +55,7 @@ def test_each_limit_has_one_default_that_every_user_takes():
     assert (limits.call_timeout, limits.import_timeout, limits.memory_mb) == (
         defaults.check_timeout, defaults.check_timeout, defaults.memory_mb)
     parser = argparse.ArgumentParser()
-    grading.add_limit_options(parser)
+    add_limit_options(parser)
     args = parser.parse_args([])
     assert grading.contract_of(args) == defaults
     helps = {a.dest: a.help for a in parser._actions}
@@ -68,7 +69,7 @@ def test_each_limit_has_one_default_that_every_user_takes():
 def test_the_defaults_are_written_nowhere_else():
     """The grading modules name the contract's defaults rather than repeat them."""
     for rel in ("grading.py", "classroom/grade.py", "classroom/__init__.py", "sandbox/pytest_glue.py",
-                "sandbox/client.py", "sandbox/zygote.py"):
+                "sandbox/client.py", "sandbox/zygote.py", "cli/grade.py", "cli/classroom.py"):
         tree = ast.parse((KATA / rel).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id in (
