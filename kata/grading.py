@@ -584,7 +584,12 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
 
 
 def contract_of(args: argparse.Namespace) -> GradingContract:
-    """The grading contract of the limit options on a command line (:func:`kata.cli.grade.add_limit_options`)."""
+    """The grading contract of the limit options on a command line (:func:`kata.cli.grade.add_limit_options`); a
+    limit that is not positive is a :class:`kata.errors.UsageError`."""
+    for option, value in (("--check-timeout", args.check_timeout), ("--budget", args.budget),
+                          ("--memory-limit", args.memory_limit)):
+        if not value > 0:
+            raise UsageError(messages.GRADE_BAD_LIMIT.format(option=option, value=value))
     return GradingContract(check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
                            isolation=args.isolation)
 
@@ -593,10 +598,10 @@ def grade_command(args: argparse.Namespace) -> int:
     def render(result: report.GradeResult) -> str:
         return report.render(result, args.format, visibility=args.visibility)
 
+    options = Options(chapters=args.chapters, seed=args.seed, jobs=args.jobs, contract=contract_of(args),
+                      in_place=args.in_place, keep=args.keep, output=args.output,
+                      render=render if args.output else None)
     try:
-        options = Options(chapters=args.chapters, seed=args.seed, jobs=args.jobs, contract=contract_of(args),
-                          in_place=args.in_place, keep=args.keep, output=args.output,
-                          render=render if args.output else None)
         result = grade(args.submission, options)
         text = render(result)
         if not args.output:

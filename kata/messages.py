@@ -380,6 +380,7 @@ GRADE_ARG_IN_PLACE = "このリポジトリ自身を採点する (チェック�
 GRADE_ARG_VISIBILITY = "gradescope 形式の visibility (既定: visible)"
 GRADE_ARG_KEEP = "作業フォルダを消さずに残す (デバッグ用)"
 GRADE_ARG_QUIET = "標準エラーに要約を書かない"
+GRADE_BAD_LIMIT = "『{option}』には 0 より大きい数を指定してください: {value:g}"
 GRADE_CRASHED = "kata grade: 採点を実行できませんでした: {exc_type}: {exc_msg}"
 VERIFY_HELP = "チェック・エンジン・模範解答が配布時のマニフェストと一致するか確かめる"
 VERIFY_DESCRIPTION = ("kata/, checks/, solutions/, conftest.py, pyproject.toml のハッシュを kata/MANIFEST.sha256 と"

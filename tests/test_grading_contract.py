@@ -213,3 +213,14 @@ def test_no_kata_grading_variable_is_left_in_the_engine():
             found.setdefault(name, set()).add(str(path.relative_to(KATA)))
     assert not set(found) & GONE, {n: found[n] for n in set(found) & GONE}
     assert set(found) <= ALLOWED, {n: found[n] for n in set(found) - ALLOWED}
+
+
+@pytest.mark.parametrize("command", [["grade", "."], ["class", "grade", "roster", "--out", "out"]])
+@pytest.mark.parametrize(("option", "value"), [("--check-timeout", "0"), ("--budget", "-5"), ("--memory-limit", "0")])
+def test_a_limit_that_is_not_positive_is_one_japanese_line(command, option, value, capsys):
+    from kata import cli, messages
+
+    assert cli.main([*command, option, value]) == 2
+    err = capsys.readouterr().err
+    prog = "kata class grade" if command[0] == "class" else "kata grade"
+    assert err == f"{prog}: " + messages.GRADE_BAD_LIMIT.format(option=option, value=float(value)) + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 from kata import grading
 from kata.classroom import messages
+from kata.errors import UsageError
 
 __all__ = ["grade_command", "merge_command"]
 
@@ -24,12 +25,12 @@ def grade_command(args: argparse.Namespace) -> int:
 
     try:
         shard = roster.parse_shard(args.shard)
-    except ValueError as err:
+        contract = grading.contract_of(args)
+    except (ValueError, UsageError) as err:
         sys.stderr.write(f"kata class grade: {err}\n")
         return 2
-    options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs,
-                                 contract=grading.contract_of(args), shard=shard, regrade=args.regrade,
-                                 quiet=args.quiet)
+    options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs, contract=contract,
+                                 shard=shard, regrade=args.regrade, quiet=args.quiet)
     # Stopped with SIGTERM (a CI job cancelled, a batch system's time limit): the rows already written stay, the
     # processes of the run are ended, and the next run continues from there.
     previous = signal.signal(signal.SIGTERM, _stop)
