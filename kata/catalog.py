@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata import messages
+from kata.errors import UsageError
 
 __all__ = ["CHECKS", "CORE", "EXERCISES", "ROOT", "SOLUTIONS", "TRACKS", "Catalog", "CatalogError", "Chapter",
-           "Exercise", "chapter", "chapter_of_key", "chapters", "default"]
+           "Exercise", "chapter", "chapter_of_key", "chapters", "default", "named_chapter", "named_chapters"]
 
 #: This repository (the package's own course).  Constants: a run against another course builds a ``Catalog`` for its
 #: root instead of changing these.
@@ -192,6 +193,40 @@ class Catalog:
     def chapter_of_key(self, key: str) -> Chapter | None:
         return next((c for c in self.chapters() if c.key == key), None)
 
+    # -- chapters named on a command line: the one parser of every command -----------------------------------------
+    def named_chapter(self, token: str | int | None) -> Chapter:
+        """The one chapter ``token`` names (as :meth:`chapter` reads it); a :class:`kata.errors.UsageError` listing
+        every chapter when it names none or is empty."""
+        choices = ", ".join(c.key for c in self.chapters())
+        if token is None or not str(token).strip():
+            raise UsageError(messages.NO_CHAPTER.format(choices=choices))
+        found = self.chapter(token)
+        if found is None:
+            raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
+        return found
+
+    def named_chapters(self, tokens: str | list[str] | tuple[str, ...] | None) -> list[Chapter]:
+        """The chapters ``tokens`` name, in the order named, each once: each token a chapter, a comma-separated list
+        (``03,01``) or a range of numbers (``01-04``).  None or nothing: every chapter.  A token that names no
+        chapter is a :class:`kata.errors.UsageError` listing every chapter."""
+        if isinstance(tokens, str):
+            tokens = [tokens]
+        parts = [p.strip() for token in tokens or () for p in str(token).split(",") if p.strip()]
+        if not parts:
+            return list(self.chapters())
+        wanted: list[Chapter] = []
+        for part in parts:
+            lo, dash, hi = part.partition("-")
+            if dash and lo.strip().isdigit() and hi.strip().isdigit():
+                found = [c for c in self.chapters() if int(lo) <= int(c.number) <= int(hi)]
+                if not found:
+                    raise UsageError(messages.BAD_CHAPTER.format(
+                        token=part, choices=", ".join(c.key for c in self.chapters())))
+            else:
+                found = [self.named_chapter(part)]
+            wanted += [c for c in found if c not in wanted]
+        return wanted
+
     def chapter_of_check(self, path: Path) -> Chapter | None:
         """The chapter whose ``checks/NN_topic/`` holds ``path`` (a check file or anything below the folder).
 
@@ -225,3 +260,11 @@ def chapter(token: str | int) -> Chapter | None:
 
 def chapter_of_key(key: str) -> Chapter | None:
     return default().chapter_of_key(key)
+
+
+def named_chapter(token: str | int | None) -> Chapter:
+    return default().named_chapter(token)
+
+
+def named_chapters(tokens: str | list[str] | tuple[str, ...] | None) -> list[Chapter]:
+    return default().named_chapters(tokens)

@@ -27,13 +27,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from kata import catalog, manifest, messages, report
+from kata.contract import CONTRACT_OPTION, GradingContract
+from kata.errors import UsageError
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
-from kata.sandbox.zygote import SYSCALL_FILTER_ENV, Zygote
+from kata.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus
 
 KILL_GRACE = 2.0
@@ -47,43 +49,28 @@ class GradingError(Exception):
 
 @dataclass
 class Options:
+    """One grading run: the chapters, the seed, how many trusted processes and where the report goes.  The limits and
+    the sandbox's options are the grading contract's (:class:`kata.contract.GradingContract`)."""
+
     chapters: str | None = None
     seed: int | None = None
     jobs: int | None = None
-    check_timeout: float = 10.0
-    budget: float = 300.0
-    memory_mb: int = 1024
-    isolation: str | None = None  # root / userns / basic (default: the strongest this machine allows)
+    contract: GradingContract = field(default_factory=GradingContract)
     in_place: bool = False
     keep: bool = False
     output: Path | None = None
     render: Callable[[report.GradeResult], str] | None = None
-    #: The sandbox's self-test (``kata.sandbox.selftest``): ``first`` (before the checks, in each trusted process),
-    #: ``only`` (nothing else: ``kata class grade`` runs it once per run) or ``none``.
-    selftest: str = "first"
 
 
 # -- chapters, files -------------------------------------------------------------------------------------------------
 
 def select_chapters(spec: str | None) -> list[catalog.Chapter]:
-    """``None`` for all, else a list such as ``01,03`` or a range ``01-04`` (numbers or keys)."""
-    all_chapters = list(catalog.chapters())
-    if not spec:
-        return all_chapters
-    wanted: list[catalog.Chapter] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        lo, dash, hi = part.partition("-")
-        if dash and lo.strip().isdigit() and hi.strip().isdigit():
-            found = [c for c in all_chapters if int(lo) <= int(c.number) <= int(hi)]
-        else:
-            one = catalog.chapter(part)
-            found = [one] if one else []
-        if not found:
-            raise GradingError(messages.BAD_CHAPTER.format(token=part, choices=", ".join(c.key for c in all_chapters)))
-        wanted += [c for c in found if c not in wanted]
-    return sorted(wanted, key=lambda c: c.key)
+    """``None`` for all, else a list such as ``01,03`` or a range ``01-04`` (numbers or keys), in the course's order
+    (:func:`kata.catalog.named_chapters`, the parser of every command)."""
+    try:
+        return sorted(catalog.named_chapters(spec), key=lambda c: c.key)
+    except UsageError as err:
+        raise GradingError(str(err)) from None
 
 
 def learner_file_parts(submission: Path, chapter: catalog.Chapter) -> tuple[str, ...]:
@@ -202,6 +189,63 @@ def default_jobs(chapters: int) -> int:
     return max(1, min(jobs, chapters))
 
 
+# -- the trusted processes -------------------------------------------------------------------------------------------
+
+#: What a zygote imports before it forks (torch's compiler: see ``kata.sandbox.pytest_glue.WARM``).
+ZYGOTE_WARM = ("torch._dynamo",)
+
+
+@dataclass(frozen=True)
+class TrustedRun:
+    """One trusted pytest run: its arguments (pytest's own), whole environment, working folder and log, and the
+    grader's private copy it imports the engine and the checks from."""
+
+    suite: Path
+    pytest_args: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+
+
+class TrustedProcesses:
+    """How ``kata grade`` runs its trusted processes: a zygote per job and a fresh Python per trusted run, both ended
+    with the submission's grading.  ``kata class grade`` shares long-lived ones instead
+    (:class:`kata.classroom.grade.SlotProcesses`)."""
+
+    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:
+        """``count`` zygotes, started now: their import of torch is the longest step before the first check."""
+        return [Zygote(contract.isolation, log=work / f"zygote-{i}.log", warm=ZYGOTE_WARM, root=suite)
+                for i in range(count)]
+
+    def launch(self, run: TrustedRun, zygote: Zygote) -> Any:
+        """Start the trusted run, handed ``zygote``; returns its :class:`subprocess.Popen` (or an object with the
+        same ``pid``, ``poll``, ``wait`` and ``returncode``)."""
+        code = "import sys; sys.path.insert(0, %r); import pytest; sys.exit(pytest.main(sys.argv[1:]))" % str(run.suite)
+        env = {**run.env, ZYGOTE_FD_ENV: str(zygote.control.fileno())}
+        with open(run.log, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-I", "-c", code, *run.pytest_args], cwd=run.cwd,
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True, pass_fds=[zygote.control.fileno()])
+        zygote.control.close()  # the trusted process holds it now
+        return proc
+
+    def finished(self, zygote: Zygote) -> None:
+        """The trusted run handed ``zygote`` ended: the zygote saw its control socket close, kills its workers and
+        exits."""
+        proc = getattr(zygote, "proc", None)
+        if proc is None:
+            return
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def unused(self, zygote: Zygote) -> None:
+        """A zygote no trusted run was handed (fewer chapters to grade than zygotes)."""
+        zygote.close()
+
+
 # -- the grader --------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -219,8 +263,15 @@ class Job:
 
 @dataclass
 class Grader:
+    """Grades one submission (:meth:`grade`).  ``suite`` is the grader's private copy when it is shared by several
+    submissions (else one is made for this submission), ``processes`` how the trusted processes run, ``hide`` more
+    folders the sandbox worker must not see, and ``warnings`` what the report says in any case."""
+
     submission: Path
     options: Options
+    suite: Path | None = None
+    processes: TrustedProcesses = field(default_factory=TrustedProcesses)
+    hide: tuple[str, ...] = ()
     chapters: list[catalog.Chapter] = field(default_factory=list)
     bad: dict[str, str] = field(default_factory=dict)  # chapter key -> verdict (file not gradeable)
     collected: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> the check, before it ran
@@ -247,22 +298,23 @@ class Grader:
                 sys.stderr.write(messages.GRADE_KEPT.format(path=work) + "\n")
 
     def _grade_in(self, work: Path) -> report.GradeResult:
-        suite = work / "grader"
-        changed = private_copy(catalog.ROOT, suite, self.options.in_place)
+        suite = self.suite
+        if suite is None:
+            suite = work / "grader"
+            changed = private_copy(catalog.ROOT, suite, self.options.in_place)
+            if changed:
+                # An instructor's own edits since the manifest was written: graded as they are, and said so.
+                self.warnings.append(messages.GRADE_MANIFEST_STALE.format(count=len(changed),
+                                                                          files=", ".join(changed[:5])))
         # The zygotes start first: their import of torch is the longest step before the first check.
         count = max(1, min(self.options.jobs or default_jobs(len(self.chapters)), len(self.chapters)))
-        self._zygotes = [Zygote(self.options.isolation, log=work / f"zygote-{i}.log", warm=("torch._dynamo",),
-                                root=suite) for i in range(count)]
+        zygotes = self.processes.zygotes(count, work, suite, self.options.contract)
         stage = work / "submission"
         good = self._stage(stage)
-        if changed:
-            # An instructor's own edits since the manifest was written: graded as they are, and said so.
-            self.warnings.append(messages.GRADE_MANIFEST_STALE.format(count=len(changed),
-                                                                      files=", ".join(changed[:5])))
         self._write_progress()
-        jobs = self._start_jobs(good, suite, stage, work)
-        for unused in self._zygotes[len(jobs):]:
-            unused.close()
+        jobs = self._start_jobs(good, suite, stage, work, zygotes)
+        for unused in zygotes[len(jobs):]:
+            self.processes.unused(unused)
         self._watch(jobs)
         self.refuse_if_self_test_failed()
         result = self._result()
@@ -280,7 +332,7 @@ class Grader:
         """Copy each chapter file of the submission into ``stage`` (read without following links, size bounded);
         a file that cannot be graded is recorded in ``bad`` with its verdict.  The chapters staged are returned."""
         good: list[catalog.Chapter] = []
-        if self.options.selftest == "only":  # no submission: the references only
+        if self.options.contract.selftest == "only":  # no submission: the references only
             (stage / "exercises").mkdir(parents=True, exist_ok=True)
             return list(self.chapters)
         for ch in self.chapters:
@@ -296,31 +348,38 @@ class Grader:
         return good
 
     # processes -----------------------------------------------------------------------------------------------------
-    def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path) -> list[Job]:
+    def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path,
+                    zygotes: list[Zygote]) -> list[Job]:
         if not chapters:
             return []
-        count = max(1, min(len(self._zygotes), len(chapters)))
+        terms = self.options.contract
+        count = max(1, min(len(zygotes), len(chapters)))
         groups: list[list[catalog.Chapter]] = [[] for _ in range(count)]
         weights = [0] * count
         for ch in sorted(chapters, key=lambda c: -len(c.exercises)):
             i = weights.index(min(weights))
             groups[i].append(ch)
             weights[i] += len(ch.exercises)
-        deadline = time.time() + self.options.budget - 5.0  # leave time to write the report
+        deadline = time.time() + terms.budget - 5.0  # leave time to write the report
         jobs = []
         for i, group in enumerate(groups):
             group.sort(key=lambda c: c.key)
             job = Job(group, work / f"stream-{i}.jsonl", work / f"pytest-{i}.log")
             job.stream.touch()
             temp = work / f"tmp-{i}"
-            code = ("import sys; sys.path.insert(0, %r); import pytest; sys.exit(pytest.main(sys.argv[1:]))"
-                    % str(suite))
+            zygote = zygotes[i]
+            hide = [str(catalog.ROOT), str(self.submission), str(work)]
+            if self.options.output is not None:
+                hide.append(str(Path(self.options.output).resolve().parent))
+            contract = terms.for_run(deadline=deadline, hide=(*hide, *self.hide), zygote_isolation=zygote.isolation,
+                                     zygote_ready=zygote.ready, zygote_log=str(work / f"zygote-{i}.log"))
+            contract_file = contract.to_file(work / f"contract-{i}.json")
             # Only the plugins grading needs (PYTEST_DISABLE_PLUGIN_AUTOLOAD below): a grade must not depend on the
             # pytest plugins installed beside it (one that reorders checks or reseeds the RNGs would change it).
-            args = [sys.executable, "-I", "-c", code, "-p", "kata.plugin", "-p", "pytest_timeout", "--noconftest",
+            args = ["-p", "kata.plugin", "-p", "pytest_timeout", "--noconftest",
                     "-c", str(suite / "pyproject.toml"), "--rootdir", str(suite), "-p", "no:cacheprovider",
                     # The sandbox's own per-call limit is the one that fires; pytest-timeout only guards trusted code.
-                    "-q", "--no-header", "-o", f"timeout={3 * self.options.check_timeout + 30}",
+                    "-q", "--no-header", "-o", f"timeout={3 * terms.check_timeout + 30}",
                     # The plugin replaces every failed check's traceback with its verdict: pytest's default style
                     # would first parse each traceback entry's source file (about 0.3 s per failed check), and even
                     # the native style formats a traceback nobody reads (the log then shows no verdicts either).
@@ -329,44 +388,20 @@ class Grader:
                     # per-check capture of stdout and stderr, which the log takes instead.
                     "--capture=no",
                     f"--kata-submission={stage}", "--kata-sandbox", f"--kata-seed={self.seed}",
-                    f"--kata-stream={job.stream}", f"--basetemp={temp}"]
-            if self.options.isolation:
-                args.append(f"--kata-isolation={self.options.isolation}")
+                    f"--kata-stream={job.stream}", f"--basetemp={temp}", f"{CONTRACT_OPTION}={contract_file}"]
             args += [str(suite / "checks" / ch.key) for ch in group]
-            hide = [str(catalog.ROOT), str(self.submission), str(work)]
-            if self.options.output is not None:
-                hide.append(str(Path(self.options.output).resolve().parent))
             env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
-            env.update({"KATA_CALL_TIMEOUT": str(self.options.check_timeout),
-                        "KATA_MEMORY_MB": str(self.options.memory_mb),
-                        "KATA_SANDBOX_HIDE": os.pathsep.join(hide), "KATA_DEADLINE": str(deadline),
-                        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "KATA_SANDBOX_LOG": str(work / f"zygote-{i}.log")})
-            if self.options.selftest in ("first", "only"):
-                env["KATA_SELFTEST"] = self.options.selftest
-            # Without a system-call filter only where weaker isolation was asked for by name.
-            env[SYSCALL_FILTER_ENV] = "try" if self.options.isolation == "basic" else "require"
-            zygote = self._zygotes[i]
-            env["KATA_ZYGOTE_ISOLATION"] = zygote.isolation
+            env.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
+                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
             self.isolation = zygote.isolation
-            job.proc = self._launch(args, env, work, job.log, zygote)
+            job.proc = self.processes.launch(TrustedRun(suite, args, env, work, job.log), zygote)
             job.zygote = zygote
             jobs.append(job)
         return jobs
 
-    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
-        """Start one trusted pytest process (``args``: a Python command line) that is handed ``zygote``; returns its
-        :class:`subprocess.Popen` (or an object with the same ``pid``, ``poll``, ``wait`` and ``returncode``)."""
-        env["KATA_ZYGOTE_FD"] = str(zygote.control.fileno())
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(args, cwd=work, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                    pass_fds=[zygote.control.fileno()])
-        zygote.control.close()  # the trusted process holds it now
-        return proc
-
     def _watch(self, jobs: list[Job]) -> None:
-        end = self.started + self.options.budget - 3.0
+        budget = self.options.contract.budget
+        end = self.started + budget - 3.0
         last_write = 0.0
         while any(not j.done for j in jobs):
             changed = False
@@ -389,7 +424,7 @@ class Grader:
                         job.done = True
                         for ch in job.chapters:
                             self.finished_jobs.setdefault(ch.key, messages.GRADE_NOT_RUN_TIMEOUT.format(
-                                seconds=int(self.options.budget)))
+                                seconds=int(budget)))
                 break
             now = time.monotonic()
             if changed and now - last_write > 1.0:
@@ -405,17 +440,9 @@ class Grader:
                 job.proc.wait(timeout=10)
         self._reap_zygote(job)
 
-    @staticmethod
-    def _reap_zygote(job: Job) -> None:
-        """The zygote sees its control socket close when the trusted process ends, kills its workers and exits."""
-        proc = getattr(job.zygote, "proc", None)
-        if proc is None:
-            return
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def _reap_zygote(self, job: Job) -> None:
+        if job.zygote is not None:
+            self.processes.finished(job.zygote)
 
     def _read_stream(self, job: Job) -> bool:
         try:
@@ -477,8 +504,8 @@ class Grader:
         return result
 
     def _isolation_name(self) -> str:
-        if self.options.isolation:
-            return self.options.isolation
+        if self.options.contract.isolation:
+            return self.options.contract.isolation
         from kata.sandbox.zygote import strongest_isolation
 
         self.isolation = strongest_isolation()
@@ -497,11 +524,19 @@ class Grader:
         os.replace(tmp, out)
 
 
-# -- the public function and the commands -------------------------------------------------------------------------------
+# -- the public function and the commands (registered by kata.cli.grade) ------------------------------------------------
+
+#: The keyword arguments of :func:`grade` that are the contract's (``check_timeout``, ``budget``, ...).
+CONTRACT_FIELDS = frozenset(f.name for f in fields(GradingContract))
+
 
 def grade(submission: Path | str, options: Options | None = None, **overrides: Any) -> report.GradeResult:
-    """Grade ``submission`` (a learner's copy of the repository, an exercises folder or a flat upload)."""
+    """Grade ``submission`` (a learner's copy of the repository, an exercises folder or a flat upload); keyword
+    arguments override fields of ``options`` or of its contract."""
     options = options or Options()
+    limits = {name: overrides.pop(name) for name in list(overrides) if name in CONTRACT_FIELDS}
+    if limits:
+        options.contract = replace(options.contract, **limits)
     for name, value in overrides.items():
         setattr(options, name, value)
     submission = Path(submission).resolve()
@@ -520,47 +555,22 @@ def grade(submission: Path | str, options: Options | None = None, **overrides: A
     return Grader(submission, options).grade()
 
 
-def add_limit_options(parser: Any) -> None:
-    """The per-submission limits and isolation, shared by ``kata grade`` and ``kata class grade`` (defaults from
-    :class:`Options`)."""
-    parser.add_argument("--check-timeout", type=float, default=Options.check_timeout,
-                        help=messages.GRADE_ARG_CHECK_TIMEOUT)
-    parser.add_argument("--budget", type=float, default=Options.budget, help=messages.GRADE_ARG_BUDGET)
-    parser.add_argument("--memory-limit", type=int, default=Options.memory_mb, metavar="MiB",
-                        help=messages.GRADE_ARG_MEMORY)
-    parser.add_argument("--isolation", choices=("root", "userns", "basic"), help=messages.OPT_ISOLATION)
-
-
-def register(subparsers: Any) -> None:
-    g = subparsers.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
-    g.add_argument("submission", type=Path, help=messages.GRADE_ARG_SUBMISSION)
-    g.add_argument("--format", choices=report.FORMATS, default="json", help=messages.GRADE_ARG_FORMAT)
-    g.add_argument("--output", type=Path, help=messages.GRADE_ARG_OUTPUT)
-    g.add_argument("--chapters", help=messages.GRADE_ARG_CHAPTERS)
-    g.add_argument("--seed", type=int, help=messages.GRADE_ARG_SEED)
-    g.add_argument("--jobs", type=int, help=messages.GRADE_ARG_JOBS)
-    add_limit_options(g)
-    g.add_argument("--in-place", action="store_true", help=messages.GRADE_ARG_IN_PLACE)
-    g.add_argument("--visibility", default="visible",
-                   choices=("visible", "hidden", "after_due_date", "after_published"),
-                   help=messages.GRADE_ARG_VISIBILITY)
-    g.add_argument("--keep", action="store_true", help=messages.GRADE_ARG_KEEP)
-    g.add_argument("--quiet", action="store_true", help=messages.GRADE_ARG_QUIET)
-    g.set_defaults(func=grade_command)
-
-    v = subparsers.add_parser("verify", help=messages.VERIFY_HELP, description=messages.VERIFY_DESCRIPTION)
-    v.add_argument("--root", type=Path, default=catalog.ROOT, help=messages.VERIFY_ARG_ROOT)
-    v.add_argument("--manifest", type=Path, help=messages.VERIFY_ARG_MANIFEST)
-    v.add_argument("--digest", help=messages.VERIFY_ARG_DIGEST)
-    v.set_defaults(func=verify_command)
+def contract_of(args: argparse.Namespace) -> GradingContract:
+    """The grading contract of the limit options on a command line (:func:`kata.cli.grade.add_limit_options`); a
+    limit that is not positive is a :class:`kata.errors.UsageError`."""
+    for option, value in (("--check-timeout", args.check_timeout), ("--budget", args.budget),
+                          ("--memory-limit", args.memory_limit)):
+        if not value > 0:
+            raise UsageError(messages.GRADE_BAD_LIMIT.format(option=option, value=value))
+    return GradingContract(check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
+                           isolation=args.isolation)
 
 
 def grade_command(args: argparse.Namespace) -> int:
     def render(result: report.GradeResult) -> str:
         return report.render(result, args.format, visibility=args.visibility)
 
-    options = Options(chapters=args.chapters, seed=args.seed, jobs=args.jobs, check_timeout=args.check_timeout,
-                      budget=args.budget, memory_mb=args.memory_limit, isolation=args.isolation,
+    options = Options(chapters=args.chapters, seed=args.seed, jobs=args.jobs, contract=contract_of(args),
                       in_place=args.in_place, keep=args.keep, output=args.output,
                       render=render if args.output else None)
     try:

@@ -3,11 +3,11 @@
 The lesson says what the chapter teaches and why, which section of which source it follows (01-07 the Japanese text
 "Intro2DL : Pytorchの基礎", 08-12 the UvA Deep Learning Tutorial 2), the key API with a small example and the classic
 mistakes.  Cheap to import (no torch): the lesson is read from this repository, not from the learner's copy, so a
-learner who edited or deleted it still gets the original.
+learner who edited or deleted it still gets the original.  The sub-command's argument is registered by
+:mod:`kata.cli.read`.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,21 +20,9 @@ def lesson_file(chapter: catalog.Chapter) -> Path:
     return catalog.EXERCISES / chapter.key / LESSON_FILE
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("read", help=messages.READ_HELP, description=messages.READ_DESCRIPTION)
-    p.add_argument("chapter", nargs="?", metavar=messages.ARG_CHAPTER, help=messages.ARG_CHAPTER_NUMBER)
-    p.set_defaults(func=cmd_read)
-
-
-def cmd_read(args: argparse.Namespace) -> int:
-    return show_lesson(args.chapter)
-
-
 def show_lesson(chapter: str | None) -> int:
     """``kata read`` and ``kata.read()``: the chapter's lesson on stdout."""
-    from kata.cli.learner import resolve_chapter  # the one resolver and its Japanese errors
-
-    ch = resolve_chapter(chapter)
+    ch = catalog.named_chapter(chapter)  # the one parser of chapter names, and its Japanese errors
     path = lesson_file(ch)
     if not path.is_file():
         print(messages.LESSON_MISSING.format(chapter=ch.key), file=sys.stderr)

@@ -100,6 +100,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=messages.OPT_SANDBOX)
     group.addoption("--kata-stream", metavar="FILE", default=None,
                     help=messages.OPT_STREAM)
+    group.addoption("--kata-contract", metavar="FILE", default=None,
+                    help=messages.OPT_CONTRACT)
     group.addoption("--kata-course", metavar="DIR", default=None,
                     help=messages.OPT_COURSE)
     group.addoption("--kata-isolation", choices=("root", "userns", "basic"), default=None,

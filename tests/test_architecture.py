@@ -149,7 +149,8 @@ def _closure(root: str) -> dict[str, list[str]]:
 
 
 def grading_parent() -> list[str]:
-    names = ["kata.grading", "kata.sandbox.zygote", "kata.status"]
+    names = ["kata.grading", "kata.sandbox.zygote", "kata.status", "kata.contract", "kata.cli.grade",
+             "kata.cli.classroom"]
     names += [n for n in MODULES if n == "kata.classroom" or n.startswith("kata.classroom.")]
     return [n for n in names if n in MODULES]
 
@@ -168,7 +169,7 @@ def test_there_is_no_import_cycle_in_kata():
 
 def test_a_cycle_would_be_found(monkeypatch):
     monkeypatch.setitem(GRAPH, "kata.status", ({"kata.report"}, set()))
-    assert ["kata.report", "kata.status"] in _cycles()
+    assert any({"kata.report", "kata.status"} <= set(c) for c in _cycles())
 
 
 @pytest.mark.parametrize("root", grading_parent())

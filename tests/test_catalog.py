@@ -159,3 +159,42 @@ def test_the_stub_of_a_left_out_exercise_stays_in_the_learners_file(tmp_path):
     teacher who turns the challenges back on needs no new stubs."""
     ch = catalog.Catalog(engine_course(tmp_path, KEEP_CORE)).chapter("01")
     assert f"def {CHALLENGE}(" in stubs.stub_source(ch)
+
+
+# -- chapters named on a command line: one parser for every command --------------------------------------------------
+
+def test_chapters_are_named_by_number_key_path_list_or_range():
+    every = list(catalog.chapters())
+    first, second, third = every[:3]
+    assert catalog.named_chapters(None) == every and catalog.named_chapters([]) == every
+    assert catalog.named_chapters(f"{third.number},{first.number}") == [third, first]  # the order named
+    assert catalog.named_chapters([first.key, first.number, f"exercises/{first.key}"]) == [first]
+    assert catalog.named_chapters(f"{first.number}-{third.number}") == [first, second, third]
+    assert catalog.named_chapter(int(second.number)) == second
+
+
+def test_every_command_refuses_a_chapter_with_the_same_japanese_line():
+    from kata import grading
+
+    choices = ", ".join(c.key for c in catalog.chapters())
+    bad = messages.BAD_CHAPTER.format(token="99", choices=choices)
+    for call in (lambda: catalog.named_chapter("99"), lambda: catalog.named_chapters(["01", "99"]),
+                 lambda: catalog.named_chapters("98-99")):
+        with pytest.raises(UsageError) as info:
+            call()
+        assert str(info.value) in (bad, messages.BAD_CHAPTER.format(token="98-99", choices=choices))
+    with pytest.raises(grading.GradingError) as graded:
+        grading.select_chapters("01,99")
+    assert str(graded.value) == bad
+    with pytest.raises(UsageError) as none:
+        catalog.named_chapter(" ")
+    assert str(none.value) == messages.NO_CHAPTER.format(choices=choices)
+
+
+def test_no_command_parses_chapter_names_by_itself():
+    """The Japanese errors about a chapter name are written by the one parser (and the plugin's path mapping)."""
+    kata = Path(catalog.__file__).parent
+    users = sorted(str(p.relative_to(kata)) for p in kata.rglob("*.py")
+                   if "BAD_CHAPTER.format" in p.read_text(encoding="utf-8")
+                   or "NO_CHAPTER.format" in p.read_text(encoding="utf-8"))
+    assert users == ["catalog.py", "plugin.py"]

@@ -376,7 +376,7 @@ def test_a_formula_in_a_name_is_written_as_text():
 def test_the_class_parent_imports_no_torch_numpy_or_pytest():
     code = ("import sys, argparse; import kata.classroom, kata.classroom.grade, kata.classroom.merge,"
             " kata.classroom.dashboard, kata.classroom.template;"
-            " kata.classroom.register(argparse.ArgumentParser().add_subparsers());"
+            " import kata.cli.classroom; kata.cli.classroom.register(argparse.ArgumentParser().add_subparsers());"
             " bad = [m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -328,6 +328,18 @@ def test_a_root_without_exercises_is_a_bad_argument(learner, tmp_path):
     assert proc.stderr.strip() == "kata hint: " + messages.BAD_ROOT.format(root=tmp_path / "nowhere")
 
 
+def test_every_sub_command_is_registered_in_kata_cli():
+    """The argparse wiring of every sub-command is in ``kata/cli/``; the commands themselves live with what they do."""
+    assert all(name.startswith("kata.cli.") for name in cli.COMMAND_MODULES)
+    kata = Path(cli.__file__).resolve().parent.parent
+    outside = sorted(str(p.relative_to(kata)) for p in kata.rglob("*.py") if p.relative_to(kata).parts[0] != "cli"
+                     and re.search(r"\.add_(sub)?parsers?\(", p.read_text(encoding="utf-8")))
+    assert outside == []
+    names = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+    assert list(names) == ["list", "hint", "check", "watch", "reset", "solution", "grade", "verify", "run", "read",
+                           "dev", "class"]
+
+
 def test_help_is_japanese():
     proc = subprocess.run([sys.executable, "-m", "kata", "--help"], cwd=ROOT, capture_output=True, text=True,
                           encoding="utf-8", timeout=120)

@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT
 from kata import catalog, grading, manifest, messages, report
 from kata.classroom import grade as class_grade
+from kata.contract import GradingContract
 from kata.sandbox import client, uids, worker
 
 ISOLATION = client.strongest_isolation()
@@ -195,8 +196,8 @@ def test_uids_differ_in_every_run_and_every_submission(tmp_path):
         (roster / name).mkdir(parents=True)
         (roster / name / "seeds.py").write_text(spy, encoding="utf-8")
     out = tmp_path / "class"
-    class_grade.grade_class(roster, out, class_grade.ClassOptions(chapters="01", jobs=1, budget=200,
-                                                                  check_timeout=20, quiet=True))
+    class_grade.grade_class(roster, out, class_grade.ClassOptions(
+        chapters="01", jobs=1, contract=GradingContract(budget=200, check_timeout=20), quiet=True))
     for name in ("alice", "bob"):
         text = _class_report(out, name)
         seen.append(int(re.findall(r"uid=(\d+)", text)[0]))
@@ -359,8 +360,8 @@ def test_kernel_state_files_and_processes_carry_nothing_between_submissions_of_a
         (roster / name).mkdir(parents=True)
         (roster / name / "seeds.py").write_text(source, encoding="utf-8")
     out = tmp_path / "class"
-    class_grade.grade_class(roster, out, class_grade.ClassOptions(chapters="01", jobs=1, budget=240,
-                                                                  check_timeout=20, quiet=True))
+    class_grade.grade_class(roster, out, class_grade.ClassOptions(
+        chapters="01", jobs=1, contract=GradingContract(budget=240, check_timeout=20), quiet=True))
     a_report = json.loads(_class_report(out, "a-planter"))
     b_report = json.loads(_class_report(out, "b-searcher"))
     assert a_report["score"] == a_report["max_score"]

@@ -4,8 +4,8 @@
     kata dev sync [--check]   exercises/ from solutions/ (every stub is make_stub(reference)) and the manifest
     kata dev check [NN ...]   the self-verification of those chapters (every chapter without NN)
 
-``docs/AUTHORING.md`` walks through adding an exercise with them.  Cheap to import: ``check`` imports the mutant
-catalogue (and with it torch) when it runs.
+``docs/AUTHORING.md`` walks through adding an exercise with them; their arguments are registered by
+:mod:`kata.cli.dev`.  Cheap to import: ``check`` imports the mutant catalogue (and with it torch) when it runs.
 """
 from __future__ import annotations
 
@@ -18,33 +18,11 @@ from pathlib import Path
 from kata import catalog, manifest, messages
 from kata.authoring import scaffold, selfcheck
 from kata.authoring.stubs import make_stub
+from kata.errors import UsageError
 
-__all__ = ["cmd_check", "cmd_new", "cmd_sync", "register", "stale_stubs", "sync"]
+__all__ = ["cmd_check", "cmd_new", "cmd_sync", "stale_stubs", "sync"]
 
 SHOWN_FILES = 3
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    dev = subparsers.add_parser("dev", help=messages.DEV_HELP, description=messages.DEV_DESCRIPTION)
-    commands = dev.add_subparsers(dest="dev_command", metavar=messages.CLI_COMMAND, parser_class=type(dev))
-    commands.required = True
-
-    new = commands.add_parser("new", help=messages.DEV_NEW_HELP, description=messages.DEV_NEW_HELP)
-    new.add_argument("chapter", metavar=messages.ARG_CHAPTER, help=messages.DEV_ARG_CHAPTER)
-    new.add_argument("name", metavar=messages.ARG_NAME, help=messages.DEV_ARG_NAME)
-    new.add_argument("--title", help=messages.DEV_ARG_TITLE)
-    new.add_argument("--file", help=messages.DEV_ARG_FILE)
-    new.set_defaults(func=cmd_new)
-
-    sync = commands.add_parser("sync", help=messages.DEV_SYNC_HELP, description=messages.DEV_SYNC_HELP)
-    sync.add_argument("--check", action="store_true", help=messages.DEV_ARG_SYNC_CHECK)
-    sync.set_defaults(func=cmd_sync)
-
-    check = commands.add_parser("check", help=messages.DEV_CHECK_HELP, description=messages.DEV_CHECK_HELP)
-    check.add_argument("chapters", nargs="*", metavar=messages.ARG_CHAPTER, help=messages.DEV_ARG_CHAPTERS)
-    check.add_argument("--seed", type=int, default=None, help=messages.DEV_ARG_SEED)
-    check.add_argument("--seeds", type=int, default=1, metavar="N", help=messages.DEV_ARG_SEEDS)
-    check.set_defaults(func=cmd_check)
 
 
 def _shown(path: Path) -> str:
@@ -57,8 +35,6 @@ def _shown(path: Path) -> str:
 # -- kata dev new --------------------------------------------------------------------------------------------------
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from kata.cli import UsageError
-
     try:
         where, created, appended = scaffold.new_exercise(args.chapter, args.name, title=args.title, file=args.file)
     except scaffold.ScaffoldError as err:
@@ -122,24 +98,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 # -- kata dev check ------------------------------------------------------------------------------------------------
 
-def _chapters(tokens: list[str]) -> list[catalog.Chapter]:
-    from kata.cli import UsageError
-
-    if not tokens:
-        return list(catalog.chapters())
-    out = []
-    for token in tokens:
-        chapter = catalog.chapter(token)
-        if chapter is None:
-            raise UsageError(messages.BAD_CHAPTER.format(token=token,
-                                                         choices=", ".join(c.key for c in catalog.chapters())))
-        if chapter not in out:
-            out.append(chapter)
-    return out
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    chapters = _chapters(args.chapters)
+    chapters = catalog.named_chapters(args.chapters)
     left = [u for c in chapters for u in scaffold.unfilled(scaffold.files_of(c))]
     if left:
         print(messages.DEV_CHECK_UNFILLED.format(count=len(left)), file=sys.stderr)

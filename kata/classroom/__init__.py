@@ -1,5 +1,6 @@
 """``kata class``: grade a whole class (``kata class grade``), combine shards (``kata class merge``), and see where
-the class struggles (``CLASS_DIR/index.html``).
+the class struggles (``CLASS_DIR/index.html``).  The sub-commands' arguments are registered by
+:mod:`kata.cli.classroom`; the commands are here.
 
 Importing this package (and everything the class parent runs) imports neither torch, NumPy nor pytest: the parent
 handles hostile input, and learner code runs only in the sandbox workers.
@@ -9,36 +10,13 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 from kata import grading
 from kata.classroom import messages
+from kata.errors import UsageError
 
-__all__ = ["grade_command", "merge_command", "register"]
-
-
-def register(subparsers: Any) -> None:
-    c = subparsers.add_parser("class", help=messages.CLASS_HELP, description=messages.CLASS_DESCRIPTION)
-    commands = c.add_subparsers(dest="class_command", metavar=messages.COMMAND_METAVAR, parser_class=type(c))
-    commands.required = True
-
-    g = commands.add_parser("grade", help=messages.GRADE_HELP, description=messages.GRADE_DESCRIPTION)
-    g.add_argument("roster", type=Path, metavar="ROSTER_DIR", help=messages.ARG_ROSTER)
-    g.add_argument("--out", type=Path, required=True, metavar="CLASS_DIR", help=messages.ARG_OUT)
-    g.add_argument("--jobs", type=int, help=messages.ARG_JOBS)
-    g.add_argument("--shard", metavar="K/N", help=messages.ARG_SHARD)
-    g.add_argument("--chapters", help=messages.ARG_CHAPTERS)
-    g.add_argument("--seed", type=int, help=messages.ARG_SEED)
-    grading.add_limit_options(g)
-    g.add_argument("--regrade", action="store_true", help=messages.ARG_REGRADE)
-    g.add_argument("--quiet", action="store_true", help=messages.ARG_QUIET)
-    g.set_defaults(func=grade_command)
-
-    m = commands.add_parser("merge", help=messages.MERGE_HELP, description=messages.MERGE_DESCRIPTION)
-    m.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help=messages.ARG_SHARDS)
-    m.add_argument("--out", type=Path, required=True, metavar="CLASS_DIR", help=messages.ARG_OUT)
-    m.set_defaults(func=merge_command)
+__all__ = ["grade_command", "merge_command"]
 
 
 def grade_command(args: argparse.Namespace) -> int:
@@ -47,12 +25,12 @@ def grade_command(args: argparse.Namespace) -> int:
 
     try:
         shard = roster.parse_shard(args.shard)
-    except ValueError as err:
+        contract = grading.contract_of(args)
+    except (ValueError, UsageError) as err:
         sys.stderr.write(f"kata class grade: {err}\n")
         return 2
-    options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs,
-                                 check_timeout=args.check_timeout, budget=args.budget, memory_mb=args.memory_limit,
-                                 isolation=args.isolation, shard=shard, regrade=args.regrade, quiet=args.quiet)
+    options = grade.ClassOptions(chapters=args.chapters, seed=args.seed, jobs=args.jobs, contract=contract,
+                                 shard=shard, regrade=args.regrade, quiet=args.quiet)
     # Stopped with SIGTERM (a CI job cancelled, a batch system's time limit): the rows already written stay, the
     # processes of the run are ended, and the next run continues from there.
     previous = signal.signal(signal.SIGTERM, _stop)

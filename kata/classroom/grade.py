@@ -28,18 +28,19 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kata import catalog, grading, manifest, report
 from kata.classroom import messages, outputs, roster
 from kata.classroom.template import TrustedTemplate
+from kata.contract import GradingContract
 from kata.sandbox.zygote import Zygote, strongest_isolation
 from kata.status import ChapterOutcome
 
-__all__ = ["CLASS_FILE", "ClassGrader", "ClassOptions", "Outcome", "Progress", "Slot", "default_jobs", "grade_class",
-           "learner_key", "load_class", "problem_result", "write_atomic"]
+__all__ = ["CLASS_FILE", "ClassOptions", "Outcome", "Progress", "Slot", "SlotProcesses", "default_jobs", "grade_class",
+           "learner_key", "load_class", "problem_result", "submission_grader", "write_atomic"]
 
 STATE = "state"
 REPORTS = "reports"
@@ -51,10 +52,7 @@ class ClassOptions:
     chapters: str | None = None
     seed: int | None = None
     jobs: int | None = None
-    check_timeout: float = grading.Options.check_timeout  # the per-submission limits are kata grade's
-    budget: float = grading.Options.budget
-    memory_mb: int = grading.Options.memory_mb
-    isolation: str | None = None
+    contract: GradingContract = field(default_factory=GradingContract)  # the per-submission limits: kata grade's
     shard: tuple[int, int] | None = None
     regrade: bool = False
     quiet: bool = False
@@ -90,8 +88,9 @@ def manifest_hash() -> str:
 
 
 def options_key(options: ClassOptions, seed: int, chapters: list[catalog.Chapter], isolation: str) -> str:
-    return json.dumps({"chapters": [c.key for c in chapters], "seed": seed, "check_timeout": options.check_timeout,
-                       "budget": options.budget, "memory_mb": options.memory_mb, "isolation": isolation},
+    terms = options.contract
+    return json.dumps({"chapters": [c.key for c in chapters], "seed": seed, "check_timeout": terms.check_timeout,
+                       "budget": terms.budget, "memory_mb": terms.memory_mb, "isolation": isolation},
                       sort_keys=True)
 
 
@@ -117,7 +116,7 @@ class Slot:
     def _start(self) -> Zygote:
         self.generation += 1
         return Zygote(self.isolation_wanted, log=self.work / f"zygote-{self.index}-{self.generation}.log",
-                      warm=("torch._dynamo",), root=self.suite)
+                      warm=grading.ZYGOTE_WARM, root=self.suite)
 
     def ready(self) -> Zygote:
         if self.zygote.proc is not None and self.zygote.proc.poll() is not None:
@@ -134,38 +133,36 @@ class Slot:
         self.zygote.close()
 
 
-class ClassGrader(grading.Grader):
-    """:class:`kata.grading.Grader` with the grader's copy, the zygote and the trusted process shared by the class."""
+class SlotProcesses(grading.TrustedProcesses):
+    """The trusted processes of one submission in a class: the slot's long-lived zygote (ready, and outliving the
+    submission: the slot recycles it when a run did not end normally) and a trusted run forked by the warm template."""
 
-    def __init__(self, submission: Path, options: grading.Options, slot: Slot, template: TrustedTemplate,
-                 warnings: list[str], hide: list[str]):
-        super().__init__(submission, options)
-        self.slot, self.template, self.extra_hide = slot, template, hide
-        self.warnings = list(warnings)
+    def __init__(self, slot: Slot, template: TrustedTemplate):
+        self.slot, self.template = slot, template
 
-    def _grade_in(self, work: Path) -> report.GradeResult:
-        stage = work / "submission"
-        good = self._stage(stage)
-        self._zygotes = [self.slot.ready()]
-        jobs = self._start_jobs(good, self.slot.suite, stage, work)
-        self._watch(jobs)
-        self.refuse_if_self_test_failed()
-        return self._result()
+    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:
+        return [self.slot.ready()]
 
-    def _launch(self, args: list[str], env: dict[str, str], work: Path, log_path: Path, zygote: Zygote) -> Any:
-        pytest_args = args[args.index("-c") + 2:]
-        env["KATA_ZYGOTE_READY"] = "1"
-        env["KATA_SANDBOX_HIDE"] = os.pathsep.join([env.get("KATA_SANDBOX_HIDE", ""), *self.extra_hide]).strip(
-            os.pathsep)
+    def launch(self, run: grading.TrustedRun, zygote: Zygote) -> Any:
         fd = os.dup(zygote.control.fileno())
         try:
-            return self.template.spawn(pytest_args, env, work, log_path, fd)
+            return self.template.spawn(run.pytest_args, run.env, run.cwd, run.log, fd)
         finally:
             os.close(fd)
 
-    @staticmethod
-    def _reap_zygote(job: grading.Job) -> None:
-        """The zygote outlives the submission (it is recycled by the slot when a run did not end normally)."""
+    def finished(self, zygote: Zygote) -> None:
+        """The zygote outlives the submission."""
+
+    def unused(self, zygote: Zygote) -> None:
+        """The zygote waits for the slot's next submission."""
+
+
+def submission_grader(submission: Path, options: grading.Options, slot: Slot, template: TrustedTemplate,
+                      warnings: list[str], hide: list[str]) -> grading.Grader:
+    """A :class:`kata.grading.Grader` for one submission of the class, with the grader's copy, the zygote and the
+    trusted template shared by the class."""
+    return grading.Grader(submission, options, suite=slot.suite, processes=SlotProcesses(slot, template),
+                          hide=tuple(hide), warnings=list(warnings))
 
 
 # -- the run -------------------------------------------------------------------------------------------------------
@@ -239,7 +236,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
     seed = options.seed
     if seed is None:
         seed = int(previous["seed"]) if "seed" in previous else int.from_bytes(os.urandom(3), "little")
-    isolation = options.isolation or strongest_isolation()
+    isolation = options.contract.isolation or strongest_isolation()
     digest = manifest_hash()
     opts = options_key(options, seed, chapters, isolation)
     out.mkdir(parents=True, exist_ok=True)
@@ -326,7 +323,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     lock = threading.Lock()
     stopping = threading.Event()  # the run is being stopped: what a thread finds now is not a result
     holder: dict[str, TrustedTemplate] = {"t": TrustedTemplate(suite, env, work / "template.log")}
-    slots = [Slot(i, suite, work, options.isolation) for i in range(jobs)]
+    slots = [Slot(i, suite, work, options.contract.isolation) for i in range(jobs)]
     try:
         _self_test(options, seed, slots[0], holder["t"], warnings, hide, work)
     except BaseException:
@@ -352,11 +349,10 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
                 return
             assert learner.submission is not None
             gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
-                                    check_timeout=options.check_timeout, budget=options.budget,
-                                    memory_mb=options.memory_mb, isolation=options.isolation, selftest="none")
+                                    contract=replace(options.contract, selftest="none"))
             problem = ""
             try:
-                grader = ClassGrader(learner.submission, gopts, slot, template(), warnings, hide)
+                grader = submission_grader(learner.submission, gopts, slot, template(), warnings, hide)
                 result = grader.grade()
                 if grader.finished_jobs:
                     slot.recycle()  # killed or ended abnormally: its workers go, and no reply is left unread
@@ -392,10 +388,9 @@ def _self_test(options: ClassOptions, seed: int, slot: Slot, template: TrustedTe
     template as every submission is graded; raises :class:`kata.grading.GradingError` (exit status 2) if it fails."""
     empty = work / "selftest-submission"
     empty.mkdir(exist_ok=True)
-    gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1, check_timeout=options.check_timeout,
-                            budget=options.budget, memory_mb=options.memory_mb, isolation=options.isolation,
-                            selftest="only")
-    grader = ClassGrader(empty, gopts, slot, template, warnings, hide)
+    gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
+                            contract=replace(options.contract, selftest="only"))
+    grader = submission_grader(empty, gopts, slot, template, warnings, hide)
     grader.grade()  # raises GradingError when the self-test failed
     if not grader.selftest_seconds:
         # No word from the self-test at all (its trusted process died first): no grade can be trusted either.

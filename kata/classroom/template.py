@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kata.sandbox.zygote import ZYGOTE_FD_ENV
+
 __all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
 
 #: Imported by the template before it says "ready": everything a trusted pytest run of the checks imports.
@@ -135,7 +137,8 @@ class TrustedTemplate:
 
     def spawn(self, args: list[str], env: dict[str, str], cwd: Path, log: Path, fd: int | None) -> Child:
         """Fork a trusted pytest run: ``pytest.main(args)`` with ``env`` as its whole environment, in ``cwd``,
-        output to ``log``; ``fd`` (a zygote's control socket) is handed over as ``KATA_ZYGOTE_FD``."""
+        output to ``log``; ``fd`` (a zygote's control socket) is handed over (its number in
+        :data:`kata.sandbox.zygote.ZYGOTE_FD_ENV`)."""
         self.wait_ready()
         with self.lock:
             self.count += 1
@@ -244,7 +247,7 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
         os.close(log)
         env = {str(k): str(v) for k, v in request["env"].items()}
         if fds:
-            env["KATA_ZYGOTE_FD"] = str(fds[0])
+            env[ZYGOTE_FD_ENV] = str(fds[0])
         os.environ.clear()
         os.environ.update(env)
         import pytest

@@ -1,14 +1,19 @@
-"""The ``kata`` command (also ``python -m kata``).
+"""The ``kata`` command (also ``python -m kata``): every sub-command is registered in this package.
 
-Sub-commands are registered by the modules that implement them: ``kata.cli.commands`` (list, hint, check, watch,
-reset, solution; watch itself in ``kata.cli.watch``), ``kata.cli.run`` (run: the finale of ``kata.finale``),
-``kata.grading`` (grade, verify), ``kata.lessons`` (read) and ``kata.authoring.dev`` (dev).  Each exposes
-``register(subparsers)`` and sets ``func`` on its parser; ``func(args) -> int`` is the exit status.  A sub-command
-that meets a bad argument raises ``kata.errors.UsageError``: one Japanese line on stderr, exit status 2.
+Each module of :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its sub-commands' arguments and
+sets ``func`` on each parser; ``func(args) -> int`` is the exit status.  The commands themselves live with what they
+do: the learner's (list, hint, check, watch, reset, solution) in ``kata.cli.commands`` and ``kata.cli.watch``;
+``kata grade`` and ``kata verify`` in ``kata.grading`` (registered by ``kata.cli.grade``); ``kata run`` in
+``kata.finale`` (``kata.cli.run``); ``kata read`` in ``kata.lessons`` (``kata.cli.read``); ``kata dev`` in
+``kata.authoring.dev`` (``kata.cli.dev``); ``kata class`` in ``kata.classroom`` (``kata.cli.classroom``).  A
+sub-command that meets a bad argument raises ``kata.errors.UsageError``: one Japanese line on stderr, exit status 2.
 
-The package's layers, each importing only those before it: ``kata.cli.learner`` (the learner's folder, names,
-running pytest), ``kata.cli.watch``, ``kata.cli.commands`` and ``kata.cli.run``; this module imports the command
-modules by name only when the parser is built.
+Imports: this module imports the command modules by name only when the parser is built, so ``import kata.cli`` stays
+cheap.  ``kata.cli.learner`` (the learner's folder, chapter and exercise names, running pytest) is imported by the
+learner's commands, ``kata.cli.watch`` and ``kata.cli.run``; ``kata.cli.classroom`` takes the limit options from
+``kata.cli.grade``.  The implementations do not import this package, except ``kata.finale`` (the learner's folder,
+inside a function) and the notebook functions of ``kata/__init__.py``, which are the learner's commands called from
+Python.
 """
 from __future__ import annotations
 
@@ -22,8 +27,8 @@ from kata.errors import UsageError
 
 __all__ = ["COMMAND_MODULES", "USAGE_EXIT", "JapaneseArgumentParser", "UsageError", "build_parser", "main"]
 
-COMMAND_MODULES = ("kata.cli.commands", "kata.grading", "kata.cli.run", "kata.lessons", "kata.authoring.dev",
-                   "kata.classroom")
+COMMAND_MODULES = ("kata.cli.commands", "kata.cli.grade", "kata.cli.run", "kata.cli.read", "kata.cli.dev",
+                   "kata.cli.classroom")
 USAGE_EXIT = 2
 
 

@@ -43,15 +43,9 @@ def learner_root(raw: str | os.PathLike | None = None) -> Path:
 
 
 def resolve_chapter(token: str | None) -> catalog.Chapter:
-    """A chapter from "6", "06", "06_autograd" or "exercises/06_autograd[/file.py]"; else a UsageError listing all."""
-    chapters = catalog.chapters()
-    choices = ", ".join(c.key for c in chapters)
-    if token is None or not str(token).strip():
-        raise UsageError(messages.NO_CHAPTER.format(choices=choices))
-    found = catalog.chapter(token)
-    if found is None:
-        raise UsageError(messages.BAD_CHAPTER.format(token=token, choices=choices))
-    return found
+    """A chapter from "6", "06", "06_autograd" or "exercises/06_autograd[/file.py]"; else a UsageError listing all
+    (:func:`kata.catalog.named_chapter`)."""
+    return catalog.named_chapter(token)
 
 
 def display(path: Path) -> str:

@@ -24,6 +24,7 @@ from typing import Any, cast
 import torch
 
 from kata import messages
+from kata.contract import GradingContract
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
 from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
@@ -84,9 +85,11 @@ def learner_exception(info: dict, filename: str) -> BaseException:
 
 @dataclass
 class Limits:
-    call_timeout: float = 20.0
-    import_timeout: float = 20.0
-    memory_mb: int = 1024
+    """One session's limits: the first three from the grading contract (``pytest_glue.limits``), defaults included."""
+
+    call_timeout: float = GradingContract.check_timeout
+    import_timeout: float = GradingContract.check_timeout
+    memory_mb: int = GradingContract.memory_mb
     cpu_seconds: int = 600
     file_mb: int = 64
     nproc: int = 64

@@ -1,24 +1,25 @@
 """Grading mode inside the engine's pytest plugin: ``sub`` becomes a proxy to a sandbox worker per chapter.
 
 Switched on by ``--kata-sandbox`` (``kata grade`` always uses it): :mod:`kata.plugin` then registers a
-:class:`GradingPlugin` instead of its in-process one.  The check files do not change: the same checks run against the
-learner's module in-process (learning mode) or through the boundary (grading mode).
+:class:`GradingPlugin` instead of its in-process one.  The check files do not change: the same checks run
+against the learner's module in-process (learning mode) or through the boundary (grading mode).  Every limit and option
+comes from the grading contract the parent wrote (``--kata-contract PATH``, :mod:`kata.contract`); a run started
+without one uses :data:`kata.contract.UNGRADED`.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
 import json
-import os
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kata import catalog
+from kata.contract import CONTRACT_OPTION, UNGRADED, ContractError, GradingContract
 from kata.errors import LearnerImportError
 from kata.sandbox import client, uids
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
@@ -34,37 +35,19 @@ SELFTEST_FAILED = 9
 WARM = ("torch._dynamo",)
 
 
-@dataclass
-class GradingOptions:
-    """What ``kata grade`` tells this process beyond the plugin's own settings."""
-
-    isolation: str | None = None  # --kata-isolation (None: the strongest available)
-    call_timeout: float = 20.0  # seconds per call into the sandbox (and for importing the learner's module)
-    memory_mb: int = 1024
-    sandbox_log: Path | None = None  # the workers' own log, for debugging the sandbox
-    hide: list[str] = field(default_factory=list)  # more folders the workers must not see
-    deadline: float | None = None  # time.time() by which the whole run must end (each exercise gets a share)
-    selftest: str = ""  # "first": the grader's self-test before the checks; "only": nothing else
-
-    def limits(self) -> client.Limits:
-        return client.Limits(call_timeout=self.call_timeout, import_timeout=self.call_timeout,
-                             memory_mb=self.memory_mb)
+def read_contract(config: pytest.Config) -> GradingContract:
+    """The one place that reads how ``kata grade`` configured this run: the contract file it wrote
+    (``--kata-contract``); a run started without one is :data:`kata.contract.UNGRADED`."""
+    path = config.getoption(CONTRACT_OPTION, None)
+    try:
+        return GradingContract.from_file(path) if path else UNGRADED
+    except ContractError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
-def read_options(config: pytest.Config) -> GradingOptions:
-    """The one place that reads how ``kata grade`` configured this run (its options and ``KATA_*`` variables)."""
-    call = os.environ.get("KATA_CALL_TIMEOUT")
-    log = os.environ.get("KATA_SANDBOX_LOG")
-    deadline = os.environ.get("KATA_DEADLINE")
-    return GradingOptions(
-        isolation=config.getoption("--kata-isolation") or None,
-        call_timeout=float(call) if call else float(config.getini("timeout") or 20),
-        memory_mb=int(os.environ.get("KATA_MEMORY_MB", "1024")),
-        sandbox_log=Path(log) if log else None,
-        hide=[p for p in os.environ.get("KATA_SANDBOX_HIDE", "").split(os.pathsep) if p],
-        deadline=float(deadline) if deadline else None,
-        selftest=os.environ.get("KATA_SELFTEST", ""),
-    )
+def limits_of(terms: GradingContract) -> client.Limits:
+    return client.Limits(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout,
+                         memory_mb=terms.memory_mb)
 
 
 class GradingPlugin:
@@ -76,16 +59,19 @@ class GradingPlugin:
     def __init__(self, config: pytest.Config, settings: Any):
         self.config = config
         self.settings = settings
-        self.options = read_options(config)
+        self.contract = read_contract(config)
+        self.isolation = self.contract.isolation or config.getoption("--kata-isolation") or None
         self.sessions: dict[str, client.Session] = {}
         self.uid_block: uids.UidBlock | None = None
         self.upcoming: dict[int, int] | None = None  # per check (by id): exercises left from it on, its own included
         self.zygote = self._start_zygote()  # started now: its imports overlap with this process's collection
 
     def _start_zygote(self) -> client.Zygote:
-        z = client.Zygote.from_environment(self.options.isolation)
+        terms = self.contract
+        z = client.Zygote.handed_over(terms, self.isolation)
         if z is None:
-            z = client.Zygote(self.options.isolation, self.options.sandbox_log, warm=WARM)
+            log = terms.zygote_log
+            z = client.Zygote(self.isolation, Path(log) if log else None, warm=WARM, syscall_filter=terms.syscall_filter)
         return z
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -105,8 +91,8 @@ class GradingPlugin:
                     importlib.import_module(name)
             with contextlib.suppress(Exception):
                 self.zygote.wait_ready()
-        if self.options.selftest in ("first", "only"):
-            self._self_test(session, self.options.selftest)
+        if self.contract.selftest in ("first", "only"):
+            self._self_test(session, self.contract.selftest)
 
     def _self_test(self, session: pytest.Session, mode: str) -> None:
         """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
@@ -178,10 +164,10 @@ class GradingPlugin:
                                       else [])
         if self.settings.submission is not None:
             hide.append(str(self.settings.submission))
-        hide += self.options.hide
+        hide += [p for p in self.contract.hide if p]
         key = chapter.key if chapter is not None else "00_selftest"
         return client.Session(self.zygote, client.Chapter(key, source, shown, uid, gid, hide, extra),
-                              self.options.limits(), temp)
+                              limits_of(self.contract), temp)
 
     def _uids(self) -> uids.UidBlock:
         """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and
@@ -196,7 +182,8 @@ class GradingPlugin:
     def _share_the_budget(self, request: pytest.FixtureRequest, session: client.Session) -> None:
         """With a deadline for the whole run (set by ``kata grade``), each exercise still to come gets at most an
         equal share of the time left: a submission whose every function loops forever still finishes."""
-        if self.options.deadline is None:
+        deadline = self.contract.deadline
+        if deadline is None:
             return
         items = request.session.items
         if self.upcoming is None:
@@ -209,8 +196,8 @@ class GradingPlugin:
                     seen.add(info)
                 self.upcoming[id(it)] = len(seen)
         count = self.upcoming.get(id(request.node), len(items))
-        left = self.options.deadline - time.time()
-        base = self.options.call_timeout
+        left = deadline - time.time()
+        base = self.contract.check_timeout
         share = max(0.5, left / max(1, count))
         session.limits.call_timeout = min(base, share)
         session.limits.import_timeout = min(base, share)

@@ -1,8 +1,9 @@
 """The zygote: the process that has imported torch once and forks one sandbox worker per chapter.
 
 This module imports neither torch nor pytest, so that ``kata grade``'s parent can start a zygote while its trusted
-processes are still importing theirs (the two imports then overlap), and hand it to one of them as a file
-descriptor (``KATA_ZYGOTE_FD``).
+processes are still importing theirs (the two imports then overlap), and hand it to one of them: its control socket
+is inherited as a file descriptor whose number is in :data:`ZYGOTE_FD_ENV`; what the trusted process needs to know
+about it comes with the grading contract (:mod:`kata.contract`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from kata import messages
+from kata.contract import GradingContract
 
 
 class SandboxError(Exception):
@@ -42,8 +44,9 @@ def _userns_works() -> bool:
 
 
 ISOLATION_TEXT = messages.ISOLATION_TEXT
-#: Set to ``try`` by ``kata grade --isolation basic``: the system-call filter is then installed where it can be.
-SYSCALL_FILTER_ENV = "KATA_SYSCALL_FILTER"
+#: The environment variable that carries the number of a handed-over zygote's control socket (a mechanism, not a
+#: setting: every setting is in the grading contract).
+ZYGOTE_FD_ENV = "KATA_ZYGOTE_FD"
 
 
 class Zygote:
@@ -51,13 +54,13 @@ class Zygote:
 
     def __init__(self, isolation: str | None = None, log: Path | None = None, warm: tuple[str, ...] = (),
                  control: socket.socket | None = None, proc: subprocess.Popen | None = None,
-                 root: Path | None = None):
+                 root: Path | None = None, syscall_filter: str = "require"):
         from kata import catalog
 
         self.isolation = isolation or strongest_isolation()
         #: ``require`` (default): a worker that cannot install its system-call filter stops before it reads learner
-        #: code; ``try``: it goes on without (only with ``--isolation basic``, asked for explicitly).
-        self.syscall_filter = "try" if os.environ.get(SYSCALL_FILTER_ENV) == "try" else "require"
+        #: code; ``try``: it goes on without (:attr:`kata.contract.GradingContract.syscall_filter`).
+        self.syscall_filter = syscall_filter
         self._ready = False
         self._buffer = b""
         if control is not None:
@@ -82,20 +85,26 @@ class Zygote:
         self.control = ours
 
     @classmethod
-    def from_environment(cls, isolation: str | None = None) -> Zygote | None:
-        """The zygote ``kata grade`` started for this process, if it handed one over (``KATA_ZYGOTE_FD``)."""
-        raw = os.environ.get("KATA_ZYGOTE_FD")
+    def handed_over(cls, contract: GradingContract, isolation: str | None = None) -> Zygote | None:
+        """The zygote the grading parent started for this process, if it handed one over (its control socket's
+        descriptor in :data:`ZYGOTE_FD_ENV`), set up as ``contract`` says."""
+        raw = os.environ.get(ZYGOTE_FD_ENV)
         if not raw or not raw.isdigit():
             return None
         try:
             control = socket.socket(fileno=int(raw))
         except OSError:
             return None
-        os.environ.pop("KATA_ZYGOTE_FD", None)
-        zygote = cls(os.environ.get("KATA_ZYGOTE_ISOLATION") or isolation, control=control)
+        os.environ.pop(ZYGOTE_FD_ENV, None)
+        zygote = cls(contract.zygote_isolation or isolation, control=control, syscall_filter=contract.syscall_filter)
         # A long-lived zygote (``kata class grade``) said "ready" once, to the process that started it.
-        zygote._ready = os.environ.pop("KATA_ZYGOTE_READY", "") == "1"
+        zygote._ready = contract.zygote_ready
         return zygote
+
+    @property
+    def ready(self) -> bool:
+        """The zygote said it is ready (:meth:`wait_ready` returned)."""
+        return self._ready
 
     def wait_ready(self) -> None:
         if self._ready:
