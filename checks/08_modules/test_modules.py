@@ -1,11 +1,11 @@
-"""Checks for chapter 08 (nn.Module: a small classifier, parameter counts, an MLP, tanh from exp)."""
+"""Checks for chapter 08 (nn.Module: a small classifier, parameter counts, an MLP, tanh from exp, counts per child)."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kata import messages
-from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged
+from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged, fail
 from kata.inputs import call_both, choice, randint, tensor
 from kata.observe import names_of
 from kata.oprules import forbid
@@ -22,15 +22,20 @@ LAYER_COUNT = ("Linear 層の数が違います。sizes = {sizes} なら、隣�
 EXP_OVERFLOW = "exp は引数が大きいと inf にあふれ、inf / inf は nan になります。exp に渡す値がいつも 0 以下になるように式を変形できないでしょうか？"
 
 SUBMODULES = (("linear1", nn.Linear), ("act_fn", nn.Tanh), ("linear2", nn.Linear))
-WEIGHT_RULE = "名前以外でパラメータを見分ける書き方 (parameters()、modules()、children()、dim()、ndim など)"
-WEIGHT_METHODS = ("parameters", "modules", "children", "named_modules", "named_children", "dim", "ndim",
-                  "ndimension")
-WEIGHT_FORBIDDEN = (nn.Module.parameters, nn.Module.modules, nn.Module.children, nn.Module.named_modules,
-                    nn.Module.named_children)
-NORM_WEIGHT = ("LayerNorm や BatchNorm の weight は 1 次元ですが、バイアスではありません。次元数ではなく、"
-               "named_parameters() が返す名前の最後の部分が bias かどうかで見分けましょう。")
-BIAS_IN_NAME = ("層の名前に bias という文字が入っている (bias_head など) と、その層の weight の名前 bias_head.weight にも "
-                "bias が含まれます。名前の最後の部分 (name.rsplit('.', 1)[-1]) が bias かどうかで見分けましょう。")
+CHILD_RULE = ("名前以外でパラメータの持ち主を見分ける書き方 (parameters()、children()、modules()、named_modules()、"
+              "buffers()、named_buffers()、state_dict())")
+CHILD_METHODS = ("parameters", "children", "modules", "named_modules", "buffers", "named_buffers", "state_dict")
+CHILD_FORBIDDEN = (nn.Module.parameters, nn.Module.children, nn.Module.modules, nn.Module.named_modules,
+                   nn.Module.buffers, nn.Module.named_buffers, nn.Module.state_dict)
+CHILD_KEYS = "『{name}』のキーが違います。期待: {expected}、実際: {actual}"
+ZERO_CHILDREN = ("パラメータを持たない子 (nn.Tanh など) や、すべて凍結した子も、値 0 で辞書に入れます。キーは "
+                 "model.named_children() の名前から先に用意しましょう。")
+NESTED_KEYS = ("キーは直下の子の名前です。子の中の層の名前 (「3.1」など) ではなく、パラメータの名前の最初の「.」より前の"
+               "部分を使いましょう。")
+SHARED_TWICE = ("2 つの子が共有している層 (パラメータ) を、あとの子でも数えています。model.named_parameters() は"
+                "モデル全体のパラメータを 1 回ずつ、最初に見つかった場所の名前で返すので、名前の最初の部分で子に振り分ければ "
+                "1 回だけ数えられます。")
+FROZEN_COUNTED = "requires_grad=False の (凍結した) パラメータは数えません。"
 
 TANH_RULE = "tanh / sigmoid の組み込み関数 (torch.tanh, x.tanh(), nn.Tanh, F.tanh, torch.sigmoid など)"
 TANH_BUILTINS = (torch.tanh, torch.tanh_, torch.Tensor.tanh, torch.Tensor.tanh_, F.tanh, F.tanhshrink,
@@ -348,92 +353,158 @@ def test_my_tanh_matches_reference(sub, ref, gen):
     expect_tensor(actual, expected, name="my_tanh(x)")
 
 
-# -- count_weight_parameters -------------------------------------------------------------------------------------
+# -- parameters_by_child ---------------------------------------------------------------------------------------------
 
-def _weights_of(model, trainable_only=True):
-    """The count in closed form: every unique parameter that is not a bias (by the last part of its name)."""
-    return sum(p.numel() for name, p in model.named_parameters()
-               if (p.requires_grad or not trainable_only) and name.split(".")[-1] != "bias")
-
-
-def _expect_weight_count(out, expected, what, hint):
-    """An int equal to ``expected``; ``hint`` names the mistake this model tells."""
-    name = f"count_weight_parameters ({what})"
-    expect_type(out, int, name)
-    actual = int.__index__(out)
-    expect(actual == expected, "values", messages.SCALAR_EXACT, hint, name=name, expected=expected, actual=actual)
+def _per_child(model, trainable_only=True, once=True):
+    """The counts computed another way than the prompt suggests: each child's own parameters, without those an earlier
+    child already holds (``once``); ``once=False`` counts a shared one in every child, ``trainable_only=False`` counts
+    frozen ones too (the counts of two mistakes, for their hints)."""
+    seen, out = set(), {}
+    for name, child in model.named_children():
+        out[name] = sum(p.numel() for p in child.parameters()
+                        if (p.requires_grad or not trainable_only) and not (once and id(p) in seen))
+        seen.update(id(p) for p in child.parameters())
+    return out
 
 
-def test_count_weight_parameters_source_names_parameters(sub):
+def _expect_counts(out, model, what, expected=None):
+    """A dict with named_children()'s names in order, each value an int equal to the count; a hint where the value is
+    the count of a known mistake."""
+    name = f"parameters_by_child ({what})"
+    expected = _per_child(model) if expected is None else expected
+    expect_type(out, dict, name)
+    keys, want = list(out), list(expected)
+    if keys != want:
+        missing = set(want) - set(keys)
+        hint = (ZERO_CHILDREN if missing and all(expected[k] == 0 for k in missing) and set(keys) <= set(want)
+                else NESTED_KEYS if any("." in str(k) for k in keys) else None)
+        fail("keys", CHILD_KEYS, hint, name=name, expected=want, actual=keys)
+    twice, frozen = _per_child(model, once=False), _per_child(model, trainable_only=False)
+    for key, count in expected.items():
+        expect_type(out[key], int, f"{name}['{key}']")
+        actual = int.__index__(out[key])
+        hint = SHARED_TWICE if actual == twice[key] != count else FROZEN_COUNTED if actual == frozen[key] != count else None
+        expect(actual == count, "values", messages.SCALAR_EXACT, hint, name=f"{name}['{key}']", expected=count,
+               actual=actual)
+
+
+def _no_parameters(gen):
+    return choice(gen, (nn.Tanh, nn.ReLU, nn.Dropout, nn.Identity))()
+
+
+def _random_model(gen):
+    """A Sequential or ModuleDict of 3 to 6 children: Linear layers (some without bias), layers without parameters,
+    BatchNorm (buffers), nested Sequentials; one layer shared by two children, one child frozen."""
+    n = randint(gen, 1, 6)
+    shared = nn.Linear(n, n, bias=randint(gen, 0, 2) == 1)
+    kinds = [lambda: nn.Linear(n, n, bias=randint(gen, 0, 2) == 1), lambda: _no_parameters(gen),
+             lambda: nn.BatchNorm1d(n, affine=randint(gen, 0, 2) == 1), lambda: nn.LayerNorm(n),
+             lambda: nn.Sequential(nn.Linear(n, n), _no_parameters(gen), nn.Linear(n, n, bias=False))]
+    children = [kinds[randint(gen, 0, len(kinds))]() for _ in range(randint(gen, 3, 7))]
+    first, second = sorted(torch.randperm(len(children), generator=gen)[:2].tolist())
+    children[first] = nn.Sequential(shared, _no_parameters(gen)) if randint(gen, 0, 2) else shared
+    children[second] = nn.Sequential(nn.Linear(n, n), shared)
+    children[randint(gen, 0, len(children))].requires_grad_(False)
+    if randint(gen, 0, 2):
+        return nn.Sequential(*children)
+    names = [POOL_NAMES[i] for i in torch.randperm(len(POOL_NAMES), generator=gen)[:len(children)].tolist()]
+    return nn.ModuleDict(dict(zip(names, children)))
+
+
+POOL_NAMES = ("encoder", "act", "head", "norm", "drop", "proj", "stem", "decoder")
+
+
+def test_parameters_by_child_source_names_parameters(sub):
     """Read from the source text, never run: counts in kata grade as when learning."""
-    forbid_in_source(sub, "count_weight_parameters", WEIGHT_RULE, *WEIGHT_FORBIDDEN, methods=WEIGHT_METHODS)
-    sub.count_weight_parameters(nn.Linear(2, 3))  # an untouched stub reads 未着手
+    forbid_in_source(sub, "parameters_by_child", CHILD_RULE, *CHILD_FORBIDDEN, methods=CHILD_METHODS)
+    sub.parameters_by_child(nn.Sequential(nn.Linear(2, 3)))  # an untouched stub reads 未着手
 
 
-def test_count_weight_parameters_example(sub):
-    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
-    expect_scalar(sub.count_weight_parameters(model), 12, type_=int, name="count_weight_parameters (2 → 4 → 1 のモデル)")
+def test_parameters_by_child_example(sub):
+    shared = nn.Linear(4, 4)
+    model = nn.Sequential(nn.Linear(2, 4), shared, nn.Tanh(), nn.Sequential(shared, nn.Linear(4, 1)))
+    _expect_counts(sub.parameters_by_child(model), model, "課題文の例", {"0": 12, "1": 20, "2": 0, "3": 5})
 
 
-def test_count_weight_parameters_random_mlp(sub, gen):
-    sizes = _mlp_sizes(gen, randint(gen, 1, 4))
-    layers = [nn.Linear(a, b, bias=randint(gen, 0, 2) == 1) for a, b in zip(sizes[:-1], sizes[1:])]
+def test_parameters_by_child_random_mlp(sub, gen):
+    """Linear layers with activations between them: every child is a key, the activations with 0 (closed form)."""
+    sizes = _mlp_sizes(gen, randint(gen, 1, 5))
+    layers, expected = [], {}
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i:
+            expected[str(len(layers))] = 0
+            layers.append(_no_parameters(gen))
+        bias = randint(gen, 0, 2) == 1
+        expected[str(len(layers))] = a * b + (b if bias else 0)
+        layers.append(nn.Linear(a, b, bias=bias))
     model = nn.Sequential(*layers)
-    expected = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    expect_scalar(sub.count_weight_parameters(model), expected, type_=int,
-                  name=f"count_weight_parameters ({' → '.join(map(str, sizes))} のモデル)")
+    _expect_counts(sub.parameters_by_child(model), model, f"Linear の大きさ {sizes}", expected)
 
 
-def test_count_weight_parameters_norm_weights_are_weights(sub, gen):
-    """The telling case for telling weights by their number of dims: a norm layer's weight is 1-D."""
-    n_in, n_hidden = randint(gen, 1, 7), randint(gen, 2, 7)
-    norm = choice(gen, (nn.LayerNorm, nn.BatchNorm1d))
-    model = nn.Sequential(nn.Linear(n_in, n_hidden), norm(n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
-    expected = n_in * n_hidden + n_hidden + n_hidden
-    _expect_weight_count(sub.count_weight_parameters(model), expected, f"Linear → {norm.__name__} → Linear",
-                         NORM_WEIGHT)
+def test_parameters_by_child_keys_are_the_childrens_names(sub, gen):
+    """A ModuleDict with names in a random order (not sorted): the keys are the direct children's names in
+    named_children()'s order, a nested child's parameters count for the child that holds it."""
+    n = randint(gen, 1, 6)
+    pool = {"encoder": lambda: nn.Linear(n, n), "act": lambda: nn.Tanh(), "norm": lambda: nn.LayerNorm(n),
+            "head": lambda: nn.Sequential(nn.Linear(n, n), nn.Tanh(), nn.Sequential(nn.Linear(n, 1))),
+            "stats": lambda: nn.BatchNorm1d(n, affine=False), "drop": lambda: nn.Dropout()}
+    counts = {"encoder": n * n + n, "act": 0, "norm": 2 * n, "head": n * n + n + n + 1, "stats": 0, "drop": 0}
+    names = [list(pool)[i] for i in torch.randperm(len(pool), generator=gen).tolist()]
+    model = nn.ModuleDict({name: pool[name]() for name in names})
+    _expect_counts(sub.parameters_by_child(model), model, f"子 {', '.join(names)}", {k: counts[k] for k in names})
 
 
-def test_count_weight_parameters_layer_named_bias(sub, gen):
-    """The telling case for looking for 'bias' anywhere in the name: a layer called bias_head."""
-    n_in, n_out = randint(gen, 1, 7), randint(gen, 1, 7)
-    model = nn.ModuleDict({"body": nn.Linear(n_in, n_in), "bias_head": nn.Linear(n_in, n_out)})
-    expected = n_in * n_in + n_in * n_out
-    _expect_weight_count(sub.count_weight_parameters(model), expected, "層 body と bias_head", BIAS_IN_NAME)
-
-
-def test_count_weight_parameters_excludes_frozen(sub, gen):
-    sizes = _mlp_sizes(gen, 3)
-    model = nn.Sequential(*(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])))
-    frozen = randint(gen, 0, 3)
-    model[frozen].weight.requires_grad_(False)
-    model[(frozen + 1) % 3].bias.requires_grad_(False)
-    expect_scalar(sub.count_weight_parameters(model), _weights_of(model), type_=int,
-                  name="count_weight_parameters (重みを 1 つ凍結したモデル)")
-
-
-def test_count_weight_parameters_shared_layer_counted_once(sub, gen):
-    n = randint(gen, 1, 7)
+def test_parameters_by_child_shared_layer_counted_at_first_child(sub, gen):
+    """The telling case: one layer inside two children (weight tying) counts once, for the earlier child."""
+    n, k = randint(gen, 1, 6), randint(gen, 3, 6)
     shared = nn.Linear(n, n)
-    model = nn.Sequential(shared, nn.Tanh(), shared, nn.LayerNorm(n))
-    expect_scalar(sub.count_weight_parameters(model), n * n + n, type_=int,
-                  name="count_weight_parameters (同じ層を 2 回使うモデル)")
+    first, second = sorted(torch.randperm(k, generator=gen)[:2].tolist())
+    children: list[nn.Module] = [nn.Tanh() for _ in range(k)]
+    children[first] = nn.Sequential(nn.Tanh(), shared)
+    children[second] = nn.Sequential(shared, nn.Tanh(), nn.Linear(n, 1))
+    model = nn.Sequential(*children)
+    expected = {str(i): 0 for i in range(k)}
+    expected[str(first)], expected[str(second)] = n * n + n, n + 1
+    _expect_counts(sub.parameters_by_child(model), model, f"子 {first} と子 {second} が同じ Linear を持つモデル", expected)
 
 
-def test_count_weight_parameters_leaves_model_alone(sub, gen):
-    sizes = _mlp_sizes(gen, 2)
-    model = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.BatchNorm1d(sizes[1]), nn.Linear(sizes[1], sizes[2]))
+def test_parameters_by_child_tied_parameter(sub, gen):
+    """One Parameter in two layers of two children (decoder.weight = encoder.weight): counted for the earlier child."""
+    n = randint(gen, 1, 6)
+    encoder, decoder = nn.Linear(n, n), nn.Linear(n, n)
+    decoder.weight = encoder.weight
+    model = nn.ModuleDict({"encoder": encoder, "act": nn.Tanh(), "decoder": decoder})
+    _expect_counts(sub.parameters_by_child(model), model, "decoder.weight = encoder.weight のモデル",
+                   {"encoder": n * n + n, "act": 0, "decoder": n})
+
+
+def test_parameters_by_child_frozen_and_buffers(sub, gen):
+    """Frozen parameters and buffers are not counted; a child frozen whole is still a key, with 0."""
+    n_in, n_hidden = randint(gen, 1, 7), randint(gen, 2, 7)
+    model = nn.Sequential(nn.Linear(n_in, n_hidden), nn.BatchNorm1d(n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
+    model[0].requires_grad_(False)
+    model[3].weight.requires_grad_(False)
+    _expect_counts(sub.parameters_by_child(model), model, "凍結した層と BatchNorm を含むモデル",
+                   {"0": 0, "1": 2 * n_hidden, "2": 0, "3": 1})
+
+
+def test_parameters_by_child_random_models(sub, gen):
+    for _ in range(2):
+        model = _random_model(gen)
+        _expect_counts(sub.parameters_by_child(model), model, "共有・凍結・入れ子のあるモデル")
+
+
+def test_parameters_by_child_leaves_model_alone(sub, gen):
+    model = _random_model(gen)
     before = {name: (p.detach().clone(), p.requires_grad) for name, p in model.named_parameters()}
-    sub.count_weight_parameters(model)
+    sub.parameters_by_child(model)
     for name, p in model.named_parameters():
         expect_unchanged(p.detach(), before[name][0], name=f"model の {name}")
         expect_equal(p.requires_grad, before[name][1], name=f"model の {name}.requires_grad",
                      attribute="requires_grad")
 
 
-def test_count_weight_parameters_matches_reference(sub, ref, gen):
-    sizes = _mlp_sizes(gen, 2)
-    model = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.LayerNorm(sizes[1]), nn.Tanh(),
-                          nn.Linear(sizes[1], sizes[2], bias=False))
-    actual, expected = call_both(sub.count_weight_parameters, ref.count_weight_parameters, model)
-    expect_scalar(actual, expected, type_=int, name="count_weight_parameters")
+def test_parameters_by_child_matches_reference(sub, ref, gen):
+    model = _random_model(gen)
+    actual, expected = call_both(sub.parameters_by_child, ref.parameters_by_child, model)
+    _expect_counts(actual, model, "共有・凍結・入れ子のあるモデル", expected)

@@ -28,7 +28,6 @@ from kata.compare import (
     Mismatch,
     expect,
     expect_equal,
-    expect_no_shared_memory,
     expect_same_object,
     expect_scalar,
     expect_tensor,
@@ -42,6 +41,7 @@ from kata.observe import load_weights, watch
 from kata.probe import (
     Probe,
     cpu_parameters,
+    expect_called,
     expect_eval_mode,
     expect_inputs_on,
     expect_no_graph,
@@ -87,8 +87,9 @@ def _uneven(gen: torch.Generator, low: int, high: int) -> tuple[int, int]:
 class LoaderFactory:
     """Makes identical shuffled loaders over one XOR dataset (the same order for every run, from its own seed)."""
 
-    def __init__(self, gen: torch.Generator, size: int, batch_size: int, drop_last: bool = False):
-        self.dataset = xor_dataset(size, gen)
+    def __init__(self, gen: torch.Generator, size: int, batch_size: int, drop_last: bool = False,
+                 dataset: XorSet | None = None):
+        self.dataset = xor_dataset(size, gen) if dataset is None else dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.seed = _seed(gen)
@@ -467,111 +468,257 @@ def test_evaluate_loss_moves_batches_to_the_models_device(sub, ref, gen):
     expect_scalar(value, expected, name="戻り値 (平均損失、GPU 上のモデル)")
 
 
-# -- snapshot_state --------------------------------------------------------------------------------------------------
+# -- train_keep_best -------------------------------------------------------------------------------------------------
+# The expected run is computed here: the state after each epoch (torch.optim.SGD on a copy, train mode) and each
+# state's validation loss (float64, eval mode).  The telling cases are built, not drawn: the training labels are all 1,
+# so training pushes every logit up, and the number of validation labels that are 1 is chosen so that the best epoch is
+# where the case needs it (in the middle; before the last; the state before training better than every epoch), by a
+# margin far above float32 rounding.
 
-SNAPSHOT_RULE = "ファイルへの保存と読み込み (torch.save / torch.load)"
-SNAPSHOT_FORBIDDEN = (torch.save, torch.load)
-SNAPSHOT_SHARES = ("model.state_dict() の値はモデルのパラメータやバッファとメモリを共有しているので、そのまま取っておくと "
-                   "学習につれて一緒に変わってしまいます。値ごとに .clone() で自分のメモリに写しましょう。")
-SNAPSHOT_KEYS = ("スナップショットには state_dict() と同じもの、つまりパラメータだけでなくバッファ (BatchNorm の running_mean、"
-                 "running_var、num_batches_tracked) も入れます。named_parameters() ではなく model.state_dict() から作りましょう。")
-SNAPSHOT_GRAD = ("state_dict(keep_vars=True) やパラメータそのものを clone() すると、写しも計算グラフにつながります "
-                 "(requires_grad=True)。model.state_dict() の値 (すでに detach されています) を写しましょう。")
-SNAPSHOT_MODE = ("スナップショットを取るだけなので、model.train() / model.eval() は呼びません。state_dict() はどちらのモードでも "
-                 "同じものを返します。")
+KEEP = "train_keep_best"
+KEEP_RULE = "ファイルへの保存と読み込み (torch.save / torch.load)"
+KEEP_FORBIDDEN = (torch.save, torch.load)
+VAL_SIZE = 60
+FORWARD_COUNT = ("『{name}』がモデルを呼んだ回数が違います。期待: {expected} 回 (各エポックで学習のバッチ {train} 個の"
+                 "あとに検証のバッチ {val} 個)、実際: {actual} 回")
+TRAIN_BATCH_IN_EVAL = "『{name}』の {epoch} エポック目の学習で、モデルが評価モード (model.training が False) のまま呼ばれました。"
+TRAIN_BATCH_NO_GRAD = "『{name}』の {epoch} エポック目の学習で、勾配の記録が止まっていました (torch.is_grad_enabled() が False)。"
+VAL_BATCH_IN_TRAIN = "『{name}』の {epoch} エポック目の検証で、モデルが学習モード (model.training が True) のまま呼ばれました。"
+VAL_BATCH_WITH_GRAD = "『{name}』の {epoch} エポック目の検証で、勾配の記録が有効でした (torch.is_grad_enabled() が True)。"
+
+TRAIN_EACH_EPOCH = ("検証の損失を測ると model は評価モードになり、そのままでは次のエポックも評価モードで学習してしまいます。"
+                    "各エポックの学習の前に model.train() を呼びましょう (train_model を呼べば、その最初で学習モードになります)。")
+KEEP_SHARES = ("戻ったあとの model が、いちばん良かったエポックではなく最後のエポックの値を持っています。取っておいた状態を"
+               "最後に load_state_dict で読み込みましたか？ また、model.state_dict() の値はモデルとメモリを共有しているので、"
+               "そのまま (や dict(...) で) 取っておくと、学習につれて一緒に変わります。値ごとに .clone() で写しましょう。")
+KEEP_BUFFERS = ("パラメータは合っていますが、バッファ (BatchNorm の running_mean など) が最後のエポックのままです。"
+                "取っておくのは model.state_dict() の写し (パラメータとバッファ) にし、load_state_dict で全部を戻しましょう。")
+KEEP_INITIAL = "候補は各エポックのあとの状態だけです。学習の前の状態は測らず、候補にもしません。"
+KEEP_MINIMUM = "返すのは最後のエポックの検証の損失ではなく、全エポックの中の最小値です。"
+KEEP_EVAL_AT_END = "最後に取っておいた状態を読み込んだあとも、model は評価モードのままにします (model.train() を呼ばないこと)。"
 
 
-def _snapshot_model(gen, training=None):
-    """Linear -> BatchNorm1d -> Tanh -> Linear, with running statistics already moved, in a random mode."""
-    n_in, n_hidden = randint(gen, 1, 5), randint(gen, 2, 6)
-    torch.manual_seed(randint(gen, 0, 10_000))
-    model = nn.Sequential(nn.Linear(n_in, n_hidden), nn.BatchNorm1d(n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
-    model.train()
+def _bn_classifier(gen: torch.Generator, hidden: int) -> nn.Module:
+    """Linear -> BatchNorm1d -> Tanh -> Linear, initialised from ``gen`` (BatchNorm's running statistics are buffers)."""
+    model = nn.Sequential(nn.Linear(2, hidden), nn.BatchNorm1d(hidden), nn.Tanh(), nn.Linear(hidden, 1))
     with torch.no_grad():
-        model(torch.randn(randint(gen, 2, 6), n_in, generator=gen))
-    training = randint(gen, 0, 2) == 1 if training is None else training
-    return model.train(training), n_in
+        for p in model.parameters():
+            p.copy_(torch.rand(p.shape, generator=gen) * 2 - 1)
+    return model
 
 
-def _train_in_place(model, n_in, gen):
-    """What a training loop does to the model's own tensors: an SGD step (parameters) and a forward in train mode
-    (BatchNorm's running statistics and counter), all in place."""
-    mode = model.training
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    model.train()
-    loss = model(torch.randn(randint(gen, 2, 6), n_in, generator=gen)).pow(2).sum()
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    model.train(mode)
+def _states_after_epochs(model: nn.Module, sgd: dict, loader: DataLoader, epochs: int) -> list[dict]:
+    """The state_dict before training and after each epoch of train_model's procedure, run on a copy."""
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(twin.parameters(), **sgd)
+    states = [{k: v.clone() for k, v in twin.state_dict().items()}]
+    for _ in range(epochs):
+        twin.train()
+        for x, y in loader:
+            loss = F.binary_cross_entropy_with_logits(twin(x)[:, 0], y.to(torch.float32))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        states.append({k: v.clone() for k, v in twin.state_dict().items()})
+    return states
 
 
-def _expect_snapshot(snapshot, expected, name="スナップショット"):
-    """A dict with state_dict's keys in order, each value a detached tensor equal to the expected one."""
-    expect_type(snapshot, dict, name)
-    keys, want = list(snapshot), list(expected)
-    if set(keys) != set(want):
-        fail("keys", STATE_DICT_KEYS, SNAPSHOT_KEYS, name=name, missing=sorted(set(want) - set(keys)),
-             extra=sorted(set(keys) - set(want)))
-    expect_equal(keys, want, name=f"{name} のキーの順番", attribute="keys")
-    for key, value in expected.items():
-        expect_tensor(snapshot[key], value, name=f"{name}['{key}']", values=False)
-        expect(not snapshot[key].requires_grad, "requires_grad", messages.REQUIRES_GRAD, SNAPSHOT_GRAD,
-               name=f"{name}['{key}']", expected=False, actual=True)
-        expect_tensor(snapshot[key], value, name=f"{name}['{key}']", rtol=0, atol=0)
+def _val_losses(model: nn.Module, states: list[dict], points: torch.Tensor) -> torch.Tensor:
+    """[len(states), len(points) + 1]: the per-sample mean BCE of each state (eval mode, float64) when the first m
+    points are labelled 1, for every m."""
+    twin = copy.deepcopy(model).double().eval()
+    rows = []
+    with torch.no_grad():
+        for state in states:
+            twin.load_state_dict(state)
+            rows.append(twin(points.double())[:, 0])
+    logits = torch.stack(rows)
+    zero = torch.zeros(len(states), 1, dtype=torch.float64)
+    ones = torch.cat([zero, F.softplus(-logits).cumsum(1)], 1)  # loss of the first m points labelled 1
+    zeros = torch.cat([zero, F.softplus(logits).cumsum(1)], 1)
+    return (ones + zeros[:, -1:] - zeros) / len(points)
 
 
-def test_snapshot_state_source_without_files(sub, gen):
+class KeepBestCase:
+    """A model, its optimizer's settings, loaders and the expected run (states and validation losses per epoch)."""
+
+    def __init__(self, gen: torch.Generator, kind: str):
+        for _ in range(20):
+            if self._draw(gen, kind):
+                return
+        raise RuntimeError(f"no {kind} case found")  # a fault of these checks, never of the learner's code
+
+    def _draw(self, gen: torch.Generator, kind: str) -> bool:
+        hidden, self.epochs = randint(gen, 2, 6), randint(gen, 3, 6)
+        size, batch_size = _uneven(gen, 10, 20)
+        size += size % batch_size == 1  # BatchNorm needs two samples in every training batch
+        if kind == "buffers":
+            self.model = _bn_classifier(gen, hidden)
+            points, val_points = xor_points(size, gen)[0], xor_points(VAL_SIZE, gen)[0]
+        elif kind == "natural":
+            self.model = tiny_classifier(_seed(gen), hidden)
+        else:  # one point for every sample: all logits move together, and the validation loss has one minimum
+            self.model = tiny_classifier(_seed(gen), hidden)
+            points = torch.randn(1, 2, generator=gen).repeat(size, 1)
+            val_points = points[:1].repeat(VAL_SIZE, 1)
+        self.sgd = dict(lr=choice(gen, (0.3, 0.5, 1.0)), momentum=choice(gen, (0.0, 0.9)) if kind == "natural" else 0.0)
+        if kind == "natural":
+            train, val = xor_dataset(size, gen), xor_dataset(VAL_SIZE, gen)
+        else:
+            train = XorSet(points, torch.ones(size, dtype=torch.int64))
+        self.loaders = LoaderFactory(gen, size, batch_size, dataset=train)
+        self.states = _states_after_epochs(self.model, self.sgd, self.loaders(), self.epochs)
+        if kind == "natural":
+            m = int(val.labels.sum())
+            order = val.labels.argsort(descending=True, stable=True)
+            val = XorSet(val.points[order], val.labels[order])  # the 1s first, as _val_losses counts them
+            losses = _val_losses(self.model, self.states, val.points)[:, m]
+            if not self._pick(losses, range(self.epochs)):
+                return False
+        else:
+            table = _val_losses(self.model, self.states, val_points)
+            wanted = {"middle": range(1, self.epochs - 1), "buffers": range(self.epochs - 1), "initial": (0,)}[kind]
+            found = [m for m in range(VAL_SIZE + 1) if self._pick(table[:, m], wanted, initial_best=kind == "initial")]
+            if not found:
+                return False
+            m = choice(gen, found)
+            losses = table[:, m]
+            self._pick(losses, wanted, initial_best=kind == "initial")
+            val = XorSet(val_points, (torch.arange(VAL_SIZE) < m).to(torch.int64))
+        self.val_loader = DataLoader(val, batch_size=randint(gen, 3, 9))
+        return True
+
+    def _pick(self, losses: torch.Tensor, wanted, initial_best: bool = False) -> bool:
+        """Whether the best epoch is one of ``wanted`` (0: the first) by a clear margin (and, ``initial_best``, the
+        state before training is better still); sets ``best``, ``initial_loss`` and ``val_losses``."""
+        values = losses.tolist()
+        initial, per_epoch = values[0], values[1:]
+        best = min(range(self.epochs), key=per_epoch.__getitem__)
+        margin = 1e-4 * abs(per_epoch[best]) + 1e-5
+        clear = all(v - per_epoch[best] > margin for i, v in enumerate(per_epoch) if i != best)
+        if initial_best:
+            clear = clear and per_epoch[best] - initial > margin
+        self.best, self.initial_loss, self.val_losses = best, initial, per_epoch
+        return best in wanted and clear
+
+    @property
+    def best_state(self) -> dict:
+        return self.states[self.best + 1]
+
+    @property
+    def last_state(self) -> dict:
+        return self.states[-1]
+
+    def run(self, sub, model: nn.Module | None = None):
+        model = self.model if model is None else model
+        return sub.train_keep_best(model, torch.optim.SGD(model.parameters(), **self.sgd), self.loaders(),
+                                   self.val_loader, nn.BCEWithLogitsLoss(), self.epochs)
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and torch.allclose(a.detach().double(), b.double(), rtol=1.3e-6, atol=1e-5)
+
+
+def _expect_best_loss(out, case: KeepBestCase) -> None:
+    __tracebackhide__ = True
+    name = "戻り値 (検証の損失の最小値)"
+    expect_type(out, float, name)
+    actual, expected = float.__float__(out), case.val_losses[case.best]
+    hint = KEEP_MINIMUM if abs(actual - case.val_losses[-1]) < 1e-5 else \
+        KEEP_INITIAL if abs(actual - case.initial_loss) < 1e-5 else None
+    try:
+        expect_scalar(actual, expected, name=f"{name} ({case.best + 1} エポック目のあとの検証の損失のはず)")
+    except Mismatch as m:
+        raise Mismatch(m.attribute, m.message, hint or m.hint) from None
+
+
+def _expect_best_state(model: nn.Module, case: KeepBestCase) -> None:
+    """The model holds the best epoch's parameters and buffers; a hint where it holds the last epoch's (all of them, or
+    only its buffers) or the state before training."""
+    __tracebackhide__ = True
+    state = {k: v.detach() for k, v in model.state_dict().items()}
+    params = {name for name, _ in model.named_parameters()}
+    best, last, initial = case.best_state, case.last_state, case.states[0]
+    wrong = [k for k in best if not _same(state[k], best[k])]
+    if not wrong:
+        return
+    if all(_same(state[k], last[k]) for k in wrong):
+        hint = KEEP_BUFFERS if not params & set(wrong) else KEEP_SHARES
+    elif all(_same(state[k], initial[k]) for k in wrong):
+        hint = KEEP_INITIAL
+    else:
+        hint = None
+    key = wrong[0]
+    try:
+        expect_tensor(state[key], best[key], name=f"戻ったあとの model の {key} ({case.best + 1} エポック目のあとの値のはず)",
+                      rtol=1.3e-6, atol=1e-5)
+    except Mismatch as m:
+        raise Mismatch(m.attribute, m.message, hint or m.hint) from None
+
+
+def test_train_keep_best_source_without_files(sub, gen):
     """Read from the source text, never run: counts in kata grade as when learning."""
-    forbid_in_source(sub, "snapshot_state", SNAPSHOT_RULE, *SNAPSHOT_FORBIDDEN)
-    sub.snapshot_state(_snapshot_model(gen)[0])  # an untouched stub reads 未着手
+    forbid_in_source(sub, KEEP, KEEP_RULE, *KEEP_FORBIDDEN)
+    model = tiny_classifier(_seed(gen), 2)
+    loader = DataLoader(xor_dataset(6, gen), batch_size=3)
+    sub.train_keep_best(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, loader, nn.BCEWithLogitsLoss(), 1)
 
 
-def test_snapshot_state_equals_state_dict(sub, gen):
-    """Same keys in the same order (buffers included), same values and dtypes (num_batches_tracked is int64)."""
-    model, _ = _snapshot_model(gen)
-    expected = {k: v.clone() for k, v in model.state_dict().items()}
-    _expect_snapshot(sub.snapshot_state(model), expected)
+def test_train_keep_best_restores_the_best_epoch(sub, gen):
+    """The telling case: the validation loss is smallest in a middle epoch, so the last epoch's weights (what a
+    snapshot that shares memory with the model ends up holding) are not the answer."""
+    case = KeepBestCase(gen, "middle")
+    out = case.run(sub)
+    _expect_best_loss(out, case)
+    _expect_best_state(case.model, case)
 
 
-def test_snapshot_state_survives_training(sub, gen):
-    """The model trains on (in place), the snapshot keeps the old values and shares no memory with the model; loading
-    it puts the model back where it was."""
-    model, n_in = _snapshot_model(gen)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    snapshot = sub.snapshot_state(model)
-    _expect_snapshot(snapshot, before)
-    for key, value in model.state_dict().items():
-        if value.numel():
-            try:
-                expect_no_shared_memory(snapshot[key], value, name=f"スナップショット['{key}']",
-                                        other_name=f"model の {key}")
-            except Mismatch as m:
-                raise Mismatch(m.attribute, m.message, SNAPSHOT_SHARES) from None
-    _train_in_place(model, n_in, gen)
-    _expect_snapshot(snapshot, before, name="学習を続けたあとのスナップショット")
-    model.load_state_dict(snapshot)
-    _expect_snapshot({k: v.detach() for k, v in model.state_dict().items()}, before,
-                     name="load_state_dict(スナップショット) のあとの model.state_dict()")
+def test_train_keep_best_buffers_of_the_best_epoch(sub, gen):
+    """With BatchNorm, the state is parameters and buffers: the running statistics go back to the best epoch's too."""
+    case = KeepBestCase(gen, "buffers")
+    out = case.run(sub)
+    _expect_best_loss(out, case)
+    _expect_best_state(case.model, case)
 
 
-@pytest.mark.parametrize("training", [True, False], ids=["train_mode", "eval_mode"])
-def test_snapshot_state_leaves_model_alone(sub, gen, training):
-    """Mode, parameters and gradients stay as they were."""
-    model, n_in = _snapshot_model(gen, training=training)
-    model(torch.randn(2, n_in, generator=gen)).sum().backward()
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    grads = {k: p.grad.clone() for k, p in model.named_parameters()}
-    sub.snapshot_state(model)
-    expect_equal(model.training, training, name="snapshot_state を呼んだあとの model.training", attribute="training",
-                 hint=SNAPSHOT_MODE)
-    for key, value in model.state_dict().items():
-        expect_unchanged(value, state[key], name=f"model の {key}")
-    for key, p in model.named_parameters():
-        expect_tensor(p.grad, grads[key], name=f"model の {key}.grad", rtol=0, atol=0)
+def test_train_keep_best_state_before_training_is_no_candidate(sub, gen):
+    """The state before training would be better than every epoch: the answer is still the best epoch's."""
+    case = KeepBestCase(gen, "initial")
+    out = case.run(sub)
+    _expect_best_loss(out, case)
+    _expect_best_state(case.model, case)
 
 
-def test_snapshot_state_matches_reference(sub, ref, gen):
-    model, _ = _snapshot_model(gen)
-    expected = ref.snapshot_state(copy.deepcopy(model))
-    _expect_snapshot(sub.snapshot_state(model), expected)
+def test_train_keep_best_modes(sub, gen):
+    """Every epoch: the training batches in train mode with autograd on, then the validation batches in eval mode with
+    autograd off; the model starts in eval mode (as after an evaluation) and ends in eval mode."""
+    case = KeepBestCase(gen, "natural")
+    probe = Probe(copy.deepcopy(case.model))
+    probe.eval()
+    case.run(sub, probe)
+    expect_called(probe, KEEP)
+    n_train, n_val = len(case.loaders()), len(case.val_loader)
+    flags = list(zip(probe.training_flags, probe.grad_enabled))
+    expect(len(flags) == case.epochs * (n_train + n_val), "calls", FORWARD_COUNT, None, name=KEEP,
+           expected=case.epochs * (n_train + n_val), train=n_train, val=n_val, actual=len(flags))
+    for epoch in range(case.epochs):
+        block = flags[epoch * (n_train + n_val):(epoch + 1) * (n_train + n_val)]
+        for training, grad in block[:n_train]:
+            expect(training, "training", TRAIN_BATCH_IN_EVAL, TRAIN_EACH_EPOCH, name=KEEP, epoch=epoch + 1)
+            expect(grad, "grad_mode", TRAIN_BATCH_NO_GRAD, None, name=KEEP, epoch=epoch + 1)
+        for training, grad in block[n_train:]:
+            expect(not training, "training", VAL_BATCH_IN_TRAIN, hints.EVAL_MODE, name=KEEP, epoch=epoch + 1)
+            expect(not grad, "grad_mode", VAL_BATCH_WITH_GRAD, hints.NO_GRAD_FOR_EVAL, name=KEEP, epoch=epoch + 1)
+    expect_equal(probe.training, False, name=f"{KEEP} から戻ったときの model.training", attribute="training",
+                 hint=KEEP_EVAL_AT_END)
+
+
+def test_train_keep_best_matches_reference(sub, ref, gen):
+    """XOR data, plain or momentum SGD: the same best loss and the same final state as the reference."""
+    case = KeepBestCase(gen, "natural")
+    twin = copy.deepcopy(case.model)
+    expected = case.run(ref, twin)
+    out = case.run(sub)
+    expect_scalar(out, expected, name="戻り値 (検証の損失の最小値)")
+    for key, value in twin.state_dict().items():
+        expect_tensor(case.model.state_dict()[key].detach(), value.detach(), name=f"戻ったあとの model の {key}")

@@ -65,18 +65,21 @@ def evaluate_loss(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module)
     raise NotImplementedError
 
 
-def snapshot_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """【発展課題】学習の途中で「いちばん良かったときの重み」を取っておくための、model の state_dict の
-    写し (スナップショット) をメモリの上に作って返してください。
+def train_keep_best(model: nn.Module, optimizer: torch.optim.Optimizer, train_loader: data.DataLoader,
+                    val_loader: data.DataLoader, loss_fn: nn.Module, num_epochs: int) -> float:
+    """【発展課題】学習しながらエポックごとに検証データで損失を測り、検証の損失がいちばん小さかったエポックのあとの
+    状態 (パラメータとバッファ) を model に戻して、その損失を返してください (学習しすぎる前の重みを取っておく工夫です)。
 
-    入力: model (nn.Module。BatchNorm のようにバッファを持つ層を含むことがあります。学習モードのことも評価モードのことも
-          あります)
-    出力: model.state_dict() と同じキー (同じ順) の辞書。値は同じ形状・dtype・デバイス・値のテンソルで、
-          requires_grad=False です。
-    条件: - このあと model を学習してパラメータやバッファ (running_mean など) がその場で書き換えられても、
-            スナップショットは変わらないこと (model.state_dict() の値はパラメータとメモリを共有しています)。
-          - model.load_state_dict(スナップショット) で、取っておいたときの状態に戻せること。
-          - ファイルは使わないこと (torch.save / torch.load は使えません)。
-          - model を変えないこと: 学習モード・評価モードのどちらか (model.training) も、パラメータも、勾配もそのままにします。
+    入力: model、optimizer、loss_fn (train_model と同じもの)、train_loader (学習用の DataLoader)、
+          val_loader (検証用の DataLoader)、num_epochs (int、1 以上)
+    手順: エポックごとに、まず train_loader の全バッチで 1 エポック学習し (train_model と同じ学習ステップ。学習モード)、
+          次に val_loader の損失を evaluate_loss と同じように測ります (評価モード、勾配を記録しない、データ 1 件あたりの
+          平均)。検証の損失がそれまでの最小より小さくなったら、そのときの model.state_dict() の写しを取っておきます。
+          全エポックが終わったら、取っておいた状態を model に読み込みます。候補は各エポックのあとの状態だけです
+          (学習の前の状態は測らず、候補にもしません)。
+    出力: 検証の損失の最小値 (float)。戻るとき、model はそのエポックのあとのパラメータとバッファを持ち、評価モードです。
+    条件: - 取っておく状態は、そのあとの学習で変わらないこと (model.state_dict() の値はモデルとメモリを共有しています)。
+          - ファイルは使わないこと (torch.save / torch.load は使えません。状態はメモリの上に取っておきます)。
+          - 同じファイルの train_model と evaluate_loss を呼んでかまいません。
     """
     raise NotImplementedError

@@ -84,19 +84,27 @@ def my_tanh(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * (1 - e) / (1 + e)
 
 
-def count_weight_parameters(model: nn.Module) -> int:
-    """【発展課題】モデルの学習対象のパラメータのうち、バイアスでないものに含まれる数 (スカラー) の総数を返してください。
+def parameters_by_child(model: nn.Module) -> dict[str, int]:
+    """【発展課題】モデルの直下の子 (サブモジュール) ごとに、学習対象のパラメータに含まれる数 (スカラー) の合計を
+    辞書で返してください。
 
-    入力: model (nn.Module。nn.Sequential や nn.ModuleDict で層を組み合わせたもの)
-    出力: int (Python の整数。テンソルではありません)
-    数えるもの: requires_grad=True のパラメータのうち、名前の最後の部分 (最後の「.」より後ろ) が bias でないもの
-          (Linear の weight のほか、LayerNorm や BatchNorm の 1 次元の weight も数えます)。
-          同じ層を 2 か所で使っているときは 1 回だけ数えます。バッファ (running_mean など) は数えません。
-    条件: パラメータはその名前で見分けること: model.named_parameters() を使い、parameters()・modules()・children()
-          などや、次元数 (dim() / ndim) で見分ける書き方は使えません。
-          名前の途中に bias という文字が入っている層 (例: 層の名前が bias_head) の weight はバイアスではありません。
-    例: nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)) → 12 (重み 8 + 4。バイアス 4 + 1 は数えない)
+    入力: model (nn.Module。nn.Sequential や nn.ModuleDict で層を組み合わせたもの。子がさらに子を持つこともあります。
+          パラメータはどれもいずれかの子の中にあり、model 自身に直接登録されたパラメータはありません)
+    出力: dict。キーは model.named_children() が返す直下の子の名前 (その順番)、値は int (Python の整数)。
+    数えるもの: requires_grad=True のパラメータだけです。凍結したパラメータや、BatchNorm の running_mean のような
+          バッファは数えません。パラメータを持たない子 (nn.Tanh など) や、すべて凍結した子も、値 0 で辞書に入れます。
+          同じ層 (や同じパラメータ) を 2 つの子が共有しているときは、named_children() の順で先の子に 1 回だけ数え、
+          あとの子には数えません。
+    条件: パラメータがどの子のものかは、名前で見分けること: 使ってよいのは named_children() と named_parameters()
+          です。parameters()・children()・modules()・named_modules()・buffers()・named_buffers()・state_dict() は
+          使えません。
+    例: shared = nn.Linear(4, 4)
+        model = nn.Sequential(nn.Linear(2, 4), shared, nn.Tanh(), nn.Sequential(shared, nn.Linear(4, 1)))
+        → {"0": 12, "1": 20, "2": 0, "3": 5} (子 "3" の中の shared は、先の子 "1" で数えたので数えません)
     """
-    # named_parameters() gives each registered parameter once with its dotted name; the last part says what it is.
-    return sum(p.numel() for name, p in model.named_parameters()
-               if p.requires_grad and name.rsplit(".", 1)[-1] != "bias")
+    counts = {name: 0 for name, _ in model.named_children()}
+    # named_parameters() yields each parameter once, under its first dotted name: the first part is its direct child.
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            counts[name.split(".")[0]] += p.numel()
+    return counts

@@ -1,4 +1,6 @@
 """Correct answers for chapter 08, written differently from the reference."""
+import collections
+
 import torch
 import torch.nn.functional as F
 
@@ -20,9 +22,21 @@ def _unused_helper(x):  # not used by the answers: the rule reads only what the 
     return F.tanh(x)
 
 
-@answer("08", "count_weight_parameters")
-def biases_subtracted_from_all(model):
-    trainable = dict(model.named_parameters())
-    everything = sum(p.numel() for p in trainable.values() if p.requires_grad)
-    biases = sum(p.numel() for key, p in trainable.items() if p.requires_grad and key.split(".")[-1] == "bias")
-    return everything - biases
+@answer("08", "parameters_by_child")
+def each_child_skipping_parameters_seen_before(model):
+    seen, counts = set(), {}
+    for child_name, child in model.named_children():
+        counts[child_name] = 0
+        for _, p in child.named_parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                counts[child_name] += p.numel() if p.requires_grad else 0
+    return counts
+
+
+@answer("08", "parameters_by_child")
+def counted_with_a_counter(model):
+    totals = collections.Counter({name: 0 for name, _ in model.named_children()})
+    for key, p in model.named_parameters():
+        totals[key.partition(".")[0]] += p.numel() * p.requires_grad
+    return {name: int(totals[name]) for name, _ in model.named_children()}

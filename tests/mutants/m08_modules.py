@@ -319,40 +319,93 @@ def evaluated_text(x):
     return eval("torch.ta" + "nh")(x)
 
 
-# -- count_weight_parameters -------------------------------------------------------------------------------------
+# -- parameters_by_child ---------------------------------------------------------------------------------------------
 
-@mutant("08", "count_weight_parameters", expect=("値が違います", "1 次元"))
-def weights_told_by_their_shape(model):
-    return sum(p.numel() for _, p in model.named_parameters() if p.requires_grad and len(p.shape) >= 2)
-
-
-@mutant("08", "count_weight_parameters", expect=("値が違います", "bias_head"))
-def bias_anywhere_in_the_name(model):
-    return sum(p.numel() for name, p in model.named_parameters() if p.requires_grad and "bias" not in name)
+@mutant("08", "parameters_by_child", expect=("使えません", "parameters"))
+def counts_of_each_childs_parameters(model):
+    return {name: sum(p.numel() for p in child.parameters() if p.requires_grad)
+            for name, child in model.named_children()}
 
 
-@mutant("08", "count_weight_parameters", expect="値が違います")
-def frozen_weights_counted(model):
-    return sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias"))
+@mutant("08", "parameters_by_child", expect=("値が違います", "共有"))
+def each_childs_named_parameters(model):
+    return {name: sum(p.numel() for _, p in child.named_parameters() if p.requires_grad)
+            for name, child in model.named_children()}
 
 
-@mutant("08", "count_weight_parameters", expect="値が違います")
-def shared_layer_counted_twice(model):
-    return sum(p.numel() for name, p in model.named_parameters(remove_duplicate=False)
-               if p.requires_grad and not name.endswith(".bias"))
+@mutant("08", "parameters_by_child", expect=("値が違います", "共有"))
+def duplicates_kept(model):
+    counts = {name: 0 for name, _ in model.named_children()}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if p.requires_grad:
+            counts[name.split(".")[0]] += p.numel()
+    return counts
 
 
-@mutant("08", "count_weight_parameters", expect=("使えません", "modules"))
-def weights_of_linear_layers(model):
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear) and m.weight.requires_grad)
+@mutant("08", "parameters_by_child", expect="値が違います")
+def shared_counted_at_the_last_child(model):
+    owner = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        owner[p] = name.split(".")[0]
+    counts = {name: 0 for name, _ in model.named_children()}
+    for p, child in owner.items():
+        if p.requires_grad:
+            counts[child] += p.numel()
+    return counts
 
 
-@mutant("08", "count_weight_parameters", expect=("使えません", "dim"))
-def weights_told_by_dim(model):
-    return sum(p.numel() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+@mutant("08", "parameters_by_child", expect=("キー", "0 で"))
+def children_without_parameters_left_out(model):
+    counts = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            child = name.split(".")[0]
+            counts[child] = counts.get(child, 0) + p.numel()
+    return counts
 
 
-@mutant("08", "count_weight_parameters", expect="型")
-def weight_count_as_a_tensor(model):
-    return torch.tensor([p.numel() for name, p in model.named_parameters()
-                         if p.requires_grad and not name.endswith("bias")]).sum()
+@mutant("08", "parameters_by_child", expect=("キー", "最初の"))
+def keys_are_the_layers_names(model):
+    counts = {}
+    for name, p in model.named_parameters():
+        layer = name.rsplit(".", 1)[0]
+        counts[layer] = counts.get(layer, 0) + (p.numel() if p.requires_grad else 0)
+    return counts
+
+
+@mutant("08", "parameters_by_child", expect=("値が違います", "凍結"))
+def frozen_parameters_counted(model):
+    counts = {name: 0 for name, _ in model.named_children()}
+    for name, p in model.named_parameters():
+        counts[name.split(".")[0]] += p.numel()
+    return counts
+
+
+@mutant("08", "parameters_by_child", expect=("使えません", "state_dict"))
+def counts_from_the_state_dict(model):
+    counts = {name: 0 for name, _ in model.named_children()}
+    for name, value in model.state_dict().items():
+        counts[name.split(".")[0]] += value.numel()
+    return counts
+
+
+@mutant("08", "parameters_by_child", expect=("使えません", "modules"))
+def owners_found_through_modules(model):
+    counts = {name: 0 for name, _ in model.named_children()}
+    seen = set()
+    for name, child in model.named_children():
+        for layer in child.modules():
+            for p in layer._parameters.values():
+                if p is not None and p.requires_grad and p not in seen:
+                    seen.add(p)
+                    counts[name] += p.numel()
+    return counts
+
+
+@mutant("08", "parameters_by_child", expect="型")
+def counts_as_tensors(model):
+    counts = {name: torch.tensor(0) for name, _ in model.named_children()}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            counts[name.split(".")[0]] += p.numel()
+    return counts

@@ -271,44 +271,168 @@ def eval_batches_left_on_the_cpu(model, loader, loss_fn):
     return total / count
 
 
-# -- snapshot_state ------------------------------------------------------------------------------------------------
+# -- train_keep_best -------------------------------------------------------------------------------------------------
 
-@mutant("11", "snapshot_state", expect=("メモリを共有", "clone"))
-def snapshot_is_the_state_dict(model):
-    return model.state_dict()
-
-
-@mutant("11", "snapshot_state", expect=("メモリを共有", "clone"))
-def snapshot_detached_not_copied(model):
-    return {name: tensor.detach() for name, tensor in model.state_dict().items()}
+def _train_epoch(model, optimizer, loader, loss_fn, set_mode=True):
+    if set_mode:
+        model.train()
+    for inputs, labels in loader:
+        _step(model, optimizer, loss_fn, inputs, labels)
 
 
-@mutant("11", "snapshot_state", expect=("キー", "バッファ"))
-def snapshot_of_parameters_only(model):
-    return {name: p.detach().clone() for name, p in model.named_parameters()}
+def _val_loss(model, loader, loss_fn, set_mode=True, no_grad=True):
+    if set_mode:
+        model.eval()
+    total, count = 0.0, 0
+    with torch.set_grad_enabled(not no_grad):
+        for inputs, labels in loader:
+            total += loss_fn(model(inputs).squeeze(dim=1), labels.float()).item() * len(labels)
+            count += len(labels)
+    return total / count
 
 
-@mutant("11", "snapshot_state", expect=("requires_grad", "keep_vars"))
-def snapshot_keeps_the_graph(model):
-    return {name: tensor.clone() for name, tensor in model.state_dict(keep_vars=True).items()}
+@mutant("11", "train_keep_best", expect=("値が違います", "clone"))
+def best_state_shares_memory(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, model.state_dict()
+    model.load_state_dict(best_state)
+    return best_loss
 
 
-@mutant("11", "snapshot_state", expect=("training", "model.eval()"))
-def snapshot_in_eval_mode(model):
-    model.eval()
-    return {name: tensor.clone() for name, tensor in model.state_dict().items()}
+@mutant("11", "train_keep_best", expect=("値が違います", "clone"))
+def best_state_copied_as_a_dict(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, dict(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
 
 
-@mutant("11", "snapshot_state", expect=("使えません", "torch.save"))
-def snapshot_through_a_buffer_in_memory(model):
+@mutant("11", "train_keep_best", expect=("値が違います", "load_state_dict"))
+def best_state_never_loaded(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss = float("inf")
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        best_loss = min(best_loss, _val_loss(model, val_loader, loss_fn))
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("値が違います", "バッファ"))
+def only_parameters_kept(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_params = float("inf"), {}
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_params = val_loss, {n: p.detach().clone() for n, p in model.named_parameters()}
+    model.load_state_dict(best_params, strict=False)
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("値が違います", "最小値"))
+def last_validation_loss_returned(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state, val_loss = float("inf"), None, float("inf")
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return val_loss
+
+
+@mutant("11", "train_keep_best", expect=("値が違います", "学習の前の状態"))
+def state_before_training_a_candidate(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = _val_loss(model, val_loader, loss_fn), copy.deepcopy(model.state_dict())
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("評価モード", "model.train()"))
+def train_mode_set_once(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    model.train()
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn, set_mode=False)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("学習モード", "model.eval()"))
+def validation_in_train_mode(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn, set_mode=False)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("勾配の記録が有効", "no_grad"))
+def validation_records_the_graph(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn, no_grad=False)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("training", "評価モードのまま"))
+def back_to_train_mode_at_the_end(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = float("inf"), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.train()
+    return best_loss
+
+
+@mutant("11", "train_keep_best", expect=("使えません", "torch.save"))
+def best_state_through_a_file_in_memory(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
     import io
 
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
+    best_loss, buffer = float("inf"), io.BytesIO()
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = _val_loss(model, val_loader, loss_fn)
+        if val_loss < best_loss:
+            best_loss, buffer = val_loss, io.BytesIO()
+            torch.save(model.state_dict(), buffer)
     buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
+    model.load_state_dict(torch.load(buffer, weights_only=True))
+    return best_loss
 
 
-@mutant("11", "snapshot_state", expect="dtype")
-def snapshot_in_float(model):
-    return {name: tensor.clone().float() for name, tensor in model.state_dict().items()}
+@mutant("11", "train_keep_best", expect="型")
+def best_loss_as_a_tensor(model, optimizer, train_loader, val_loader, loss_fn, num_epochs):
+    best_loss, best_state = torch.tensor(float("inf")), None
+    for _ in range(num_epochs):
+        _train_epoch(model, optimizer, train_loader, loss_fn)
+        val_loss = torch.tensor(_val_loss(model, val_loader, loss_fn))
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return best_loss
