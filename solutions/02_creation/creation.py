@@ -123,8 +123,9 @@ def evenly_spaced(start: int | float, end: int | float, steps: int) -> torch.Ten
           (ヒント: 小数の刻み幅を torch.arange に渡すと、丸め誤差で end を含んだり含まなかったりします)
     """
     # Integer positions 0..steps-1 times the gap: the count is exact, and an int tensor times a float is float32.
-    gap = (end - start) / max(steps - 1, 1)
-    return start + torch.arange(steps) * gap
+    gap = (end - start) / max(steps - 1, 1)  # steps - 1 intervals; one value has none
+    index = torch.arange(steps)              # 0, 1, ..., steps - 1: exact, whatever the gap
+    return start + index * gap
 
 
 def smallest_int_tensor(values: list[int]) -> torch.Tensor:

@@ -108,7 +108,8 @@ def merge_batch_and_swap_last(x: torch.Tensor) -> torch.Tensor:
     """
     # Merging the leading dims of a contiguous tensor is a view; the transpose then only swaps two strides.
     a, b, c, d = x.shape
-    return x.view(a * b, c, d).transpose(1, 2)
+    merged = x.view(a * b, c, d)      # first: neighbours in memory, so a view
+    return merged.transpose(1, 2)     # then: only two strides change places
 
 
 def diagonal_as_view(x: torch.Tensor) -> torch.Tensor:
@@ -125,4 +126,5 @@ def diagonal_as_view(x: torch.Tensor) -> torch.Tensor:
     """
     # In a contiguous (n, n) matrix, x[i, i] sits at flat position i * (n + 1): a strided slice of the flat view.
     n = x.shape[0]
-    return x.view(-1)[:: n + 1]
+    flat = x.view(-1)            # the n * n elements in memory order, still sharing x's memory
+    return flat[:: n + 1]        # every (n + 1)-th one is the next diagonal element

@@ -115,4 +115,5 @@ def random_leaf_on_device(shape: tuple[int, ...], device, generator: torch.Gener
     """
     # Draw on the CPU, move, and only then ask for gradients: the moved tensor itself is the leaf.
     values = torch.randn(shape, generator=generator)
-    return values.to(device).requires_grad_()
+    moved = values.to(device)           # no graph yet: moving it records nothing
+    return moved.requires_grad_()       # the moved tensor itself becomes the leaf
