@@ -66,7 +66,7 @@ def _cuda_rng() -> tuple[Callable[[], Any], Callable[[Any], None]] | None:
 
 @dataclass
 class GlobalState:
-    """A snapshot of the global state listed in DESIGN.md (torch, NumPy and ``random``)."""
+    """A snapshot of the global state that learner code can change (torch, NumPy and ``random``)."""
 
     values: dict[str, Any] = field(default_factory=dict)
 

@@ -51,7 +51,6 @@ class LearnerException(Exception):
     """An exception raised by learner code in the worker, as data."""
 
     def __init__(self, info: dict, filename: str):
-        self.info = info
         self.type_name = str(info.get("type", "Exception"))
         self.frames = [tuple(f) for f in info.get("frames", [])]
         self.stub = bool(info.get("stub"))
@@ -127,9 +126,7 @@ class Session:
         self.seedings = -1  # kata.state.seedings() when the generators were last handed over
         self.names: dict[str, str] = {}
         self.pending_reset = False
-        self.deadline: float | None = None
-        self.calls = 0
-        self.restarts = 0
+        self._clean: Session | None = None  # a worker that has run no learner code (clean_call), started on demand
 
     # process ---------------------------------------------------------------------------------------------------
     def _config(self) -> dict:
@@ -187,7 +184,6 @@ class Session:
         if self.import_error is not None:
             raise self.import_error
         if self.sock is None:
-            self.restarts += 1
             self.start()
 
     def begin_check(self) -> None:
@@ -296,7 +292,6 @@ class Session:
         if spec:
             header["observe"] = spec
         header["states"], header["storages"] = enc.states, enc.storages
-        self.calls += 1
         # One deadline for the whole call: the worker's answer, then decoding and rebuilding it here.  A reply that
         # is slow to decode costs its own call (a time-out), never the budget of the calls after it.
         timeout = self.limits.call_timeout
@@ -448,7 +443,7 @@ class Session:
 
     def clean_call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """``func(*args, **kwargs)`` in a worker that has run no learner code (to read a file learner code wrote)."""
-        clean = getattr(self, "_clean", None)
+        clean = self._clean
         if clean is None:
             chapter = Chapter(self.chapter.key, b"", "clean.py", self.chapter.uid, self.chapter.gid, self.chapter.hide)
             clean = self._clean = Session(self.zygote, chapter, self.limits, self.temp_roots)
@@ -464,9 +459,8 @@ class Session:
         return RemoteModule(self)
 
     def close(self) -> None:
-        clean = getattr(self, "_clean", None)
-        if clean is not None:
-            clean.close()
+        if self._clean is not None:
+            self._clean.close()
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
