@@ -31,6 +31,7 @@ from kata.display import PLAIN_ERRORS, display_path, display_width, pad, plain_c
 from kata.errors import KataTimeout
 from kata.frontend import say
 from kata.inputs import seed_all
+from kata.stash import ITEM_INFO, RECORDS, SETTINGS
 from kata.state import GlobalState, LearnerWorld
 from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckStatus, ExerciseStatus, headline_rank
 
@@ -38,9 +39,6 @@ from kata.status import LEARNING_FIELDS, SOLVED, Attribute, CheckResult, CheckSt
 # it (this module imports it only inside functions, so that pytest can still rewrite its asserts).
 pytest_plugins = ["kata.reporter"]
 
-SETTINGS = pytest.StashKey["Settings"]()
-RECORDS = pytest.StashKey[dict[str, CheckResult]]()
-ITEM_INFO = pytest.StashKey[tuple[str, str]]()  # (chapter key, exercise name)
 STATE = pytest.StashKey[GlobalState]()
 CACHE_KEY = "kata/progress"
 # Progress must not count an exercise as solved from a partial run (-k on a check name, -x, --lf, Ctrl+C):
@@ -387,12 +385,6 @@ class UnderTest:
         if self._session is None and isinstance(value, types.FunctionType):
             return self._world.fence(value)
         return value
-
-
-def sandbox_session(sub: Any) -> Any:
-    """The sandbox session (``kata.sandbox.client.Session``) behind the module under test in grading mode, else
-    ``None`` (the learner's module is in this process)."""
-    return sub._session if isinstance(sub, UnderTest) else None
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 from kata import catalog, manifest, messages
 from kata.authoring import scaffold, selfcheck
 from kata.authoring.stubs import make_stub
+from kata.errors import UsageError
 
 __all__ = ["cmd_check", "cmd_new", "cmd_sync", "register", "stale_stubs", "sync"]
 
@@ -57,8 +58,6 @@ def _shown(path: Path) -> str:
 # -- kata dev new --------------------------------------------------------------------------------------------------
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from kata.cli import UsageError
-
     try:
         where, created, appended = scaffold.new_exercise(args.chapter, args.name, title=args.title, file=args.file)
     except scaffold.ScaffoldError as err:
@@ -123,8 +122,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # -- kata dev check ------------------------------------------------------------------------------------------------
 
 def _chapters(tokens: list[str]) -> list[catalog.Chapter]:
-    from kata.cli import UsageError
-
     if not tokens:
         return list(catalog.chapters())
     out = []

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kata import catalog, grading, manifest, report
-from kata.classroom import messages, outputs, roster
+from kata.classroom import dashboard, messages, outputs, roster
 from kata.classroom.template import TrustedTemplate
 from kata.sandbox.zygote import Zygote, strongest_isolation
 from kata.status import ChapterOutcome
@@ -276,7 +276,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
                            outcome, progress)
         finally:
             progress.close()
-        outputs.write_all(out)
+        dashboard.write_all(out)
         outcome.problems = sum(1 for s in outputs.read_states(out) if s.get("problem"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -138,7 +138,7 @@ class _SkipDiscardedTracebacks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items) -> None:
-        from kata.plugin import ITEM_INFO
+        from kata.stash import ITEM_INFO
 
         for item in items:
             if ITEM_INFO in item.stash:

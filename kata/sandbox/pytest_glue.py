@@ -20,6 +20,7 @@ from kata import catalog
 from kata.errors import LearnerImportError
 from kata.sandbox import client, uids
 from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.stash import ITEM_INFO, RECORDS, SETTINGS
 from kata.status import Attribute, CheckResult, CheckStatus
 
 SESSIONS = pytest.StashKey[dict[str, client.Session]]()
@@ -57,7 +58,6 @@ class _ReadyBeforeChecks:
 def _self_test(config: pytest.Config, session: pytest.Session, mode: str) -> None:
     """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
     outcome is an event of the stream; a failure ends the run (``kata grade`` then refuses to grade)."""
-    from kata.plugin import ITEM_INFO, SETTINGS
     from kata.sandbox import selftest
 
     settings = config.stash[SETTINGS]
@@ -213,8 +213,6 @@ def _share_the_budget(request: pytest.FixtureRequest, session: client.Session) -
     raw = os.environ.get("KATA_DEADLINE")
     if not raw:
         return
-    from kata.plugin import ITEM_INFO
-
     items = request.session.items
     if _UPCOMING not in request.config.stash:
         # For each check: how many exercises are left from it on (its own included), counted once for the run.
@@ -267,8 +265,6 @@ class Stream:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Every check that will run, as a :class:`CheckResult` not run yet (what a stopped run leaves)."""
-        from kata.plugin import ITEM_INFO
-
         checks = []
         for item in session.items:
             info = item.stash.get(ITEM_INFO, None)
@@ -282,8 +278,6 @@ class Stream:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        from kata.plugin import RECORDS
-
         record = self.config.stash[RECORDS].get(report.nodeid)
         if record is None:
             return
