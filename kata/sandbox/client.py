@@ -27,7 +27,7 @@ from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
 from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
-from kata.state import RNG_KEYS, LearnerWorld, seedings, state_snapshot
+from kata.state import RNG_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
 from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
@@ -279,7 +279,7 @@ class Session:
             if kwargs else None
         header["sync"] = self._changed(enc, list(operands) + [kwargs])
         state = state_snapshot()
-        state.update(_availability())
+        state.update(device_availability())
         handed = {k: v for k, v in state.items() if self.remote_state.get(k) != v}
         if seedings() != self.seedings:  # seeded again, perhaps to the same state: the worker's streams moved on
             self.seedings = seedings()
@@ -472,16 +472,6 @@ class _StrPath:
 
     def __init__(self, path: str):
         self.path = path
-
-
-def _availability() -> dict:
-    mps = getattr(torch.backends, "mps", None)
-    try:
-        count = int(torch.cuda.device_count())
-    except Exception:
-        count = 0
-    return {"cuda_available": bool(torch.cuda.is_available()), "cuda_count": count,
-            "mps_available": bool(mps is not None and mps.is_available())}
 
 
 class _MissingName(AttributeError):

@@ -47,7 +47,7 @@ import torch
 from kata import portable
 from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.sandbox import wire
-from kata.state import apply_snapshot, state_snapshot
+from kata.state import GlobalState, apply_snapshot, state_snapshot
 
 try:  # libseccomp's interface (ctypes); imported by the zygote, before any sandbox hides the packages
     import pyseccomp as _seccomp  # type: ignore[import-untyped]
@@ -447,14 +447,14 @@ class Worker:
         except (ValueError, UnicodeError) as err:
             self.send({"syntax": {"line": None, "msg": wire.clip(str(err), 500)}})
             return
-        state = state_snapshot()
+        saved = GlobalState.capture()  # what the module's top level changes is put back, as in learning mode
         try:
             exec(code, module.__dict__)
         except BaseException as err:
-            apply_snapshot(state)
+            saved.restore()
             self.send({"error": self.describe(err)})
             return
-        apply_snapshot(state)
+        saved.restore()
         self.module = module
         names = {}
         for name, value in list(vars(module).items()):
@@ -531,6 +531,9 @@ class Worker:
         leaves = _leaves(operands[0]) if header.get("action") == "backward" and operands and \
             isinstance(operands[0], torch.Tensor) else []
         self._snapshot(operands + [kwargs] + leaves)
+        # This process's own state (its thread count, the availability functions the caller's state set): what the
+        # call changes of it is put back after the call, as the learning plugin puts it back after every check.
+        own = GlobalState.capture(shared=False)
         action = header.get("action")
         events: list = []
         try:
@@ -546,6 +549,7 @@ class Worker:
         except BaseException as err:
             result, error = None, self.describe(err)
         after = state_snapshot()
+        own.restore()
         self.state = after
         state = {k: v for k, v in after.items() if before.get(k) != v}
         try:
