@@ -297,7 +297,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS]
     keyword = (config.getoption("keyword") or "").strip()
     keep, drop = [], []
@@ -325,7 +325,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str):
     """Every check of an exercise, with every parametrisation, as the module makes them: before ``file::test_x``,
     ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress needs all of them.
 
@@ -410,9 +410,8 @@ def sub(request: pytest.FixtureRequest, kata_mutant: mutants.Mutant | None, ref)
     if settings.sandbox:
         from kata.sandbox import pytest_glue
 
-        info = request.node.stash.get(ITEM_INFO, None)
         shown = f"exercises/{chapter.key}/{chapter.file}"
-        session = pytest_glue.under_test(request, chapter, settings, info[1] if info else None, kata_mutant)
+        session = pytest_glue.under_test(request, chapter, settings, kata_mutant)
         source = _mutant_source(kata_mutant) if kata_mutant is not None else _text_source(
             lambda: session.chapter.source, shown)
         return UnderTest(session.module, shown, session, source)
@@ -482,7 +481,7 @@ def nprng(seed: int):
 # -- running: global state, timeouts, verdicts --------------------------------------------------------------------
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+def pytest_runtest_protocol(item: pytest.Item):
     state = GlobalState.capture()
     if ITEM_INFO in item.stash:
         # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
@@ -561,7 +560,7 @@ class _AlarmTimer(_CheckTimer):
     def start(self) -> None:
         fired = False
 
-        def on_timeout(signum: int, frame: Any) -> None:
+        def on_timeout(_signum: int, frame: Any) -> None:
             nonlocal fired
             if fired and not _in_learner_code(frame):
                 return
@@ -665,7 +664,7 @@ def _timeout_key(item: pytest.Item) -> tuple | None:
     return (*info, mutant.id if mutant else None)
 
 
-def _verdict_follows(excinfo: Any, style: Any = None) -> str:
+def _verdict_follows(excinfo: Any, style: Any = None) -> str:  # noqa: ARG001 (pytest's Item.repr_failure)
     return ""
 
 
@@ -712,7 +711,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+def pytest_report_teststatus(report: pytest.TestReport):
     if getattr(report, "kata_status", None) == CheckStatus.TODO and report.when == "call":
         return "failed", "T", (messages.MARK_TODO, {"yellow": True})
     return None
@@ -749,7 +748,7 @@ def _counts(records: dict[str, CheckResult]) -> dict[tuple[str, str], dict[str, 
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config):
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config):
     """Keep pytest's per-check failure blocks and short-summary lines of the kata checks out of a non-verbose run
     (the engine prints each failing exercise's verdict once instead)."""
     tr = terminalreporter

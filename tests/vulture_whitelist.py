@@ -22,8 +22,5 @@ _.forward
 # The simulated accelerator's stream (kata.portable): the torch.cuda.Stream methods that learner code calls.
 _.wait_stream
 _.record_event
-# Arguments whose names a protocol fixes: pytest's hook (pytest_runtest_protocol), autograd.Function.forward's
-# tensor that carries the gradient (kata.sandbox.client._RemoteGraph), copy.deepcopy's memo (__deepcopy__).
-nextitem
-dummy
+# An argument whose name a protocol fixes: copy.deepcopy's memo (__deepcopy__ of kata.sandbox.client's handles).
 memo

@@ -300,14 +300,14 @@ class Session:
         if "fatal" in reply:
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA)
-        return self._receive(reply, buffers, action, operands, deadline, timeout)
+        return self._receive(reply, buffers, operands, deadline, timeout)
 
     def _relate(self, reply: dict) -> None:
         """Remember, for each handle, the crossed objects the worker can reach from it (its parameters, say)."""
         for key, keys in (reply.get("reach") or {}).items():
             self.related[str(key)] = {str(k) for k in keys}
 
-    def _receive(self, reply: dict, buffers: list, action: str, operands: list, deadline: float | None = None,
+    def _receive(self, reply: dict, buffers: list, operands: list, deadline: float | None = None,
                  timeout: float = 0.0) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
@@ -482,7 +482,7 @@ class _MissingName(AttributeError):
 
 class _RemoteGraph(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, session, key, dep_keys, data, dummy, *leaves):
+    def forward(ctx, session, key, dep_keys, data, _dummy, *leaves):
         ctx.session, ctx.key, ctx.dep_keys = session, key, dep_keys
         ctx.leaf_meta = [(t.shape, t.dtype) for t in leaves]
         return data.clone()

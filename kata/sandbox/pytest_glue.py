@@ -133,8 +133,7 @@ def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
     return source.encode("utf-8"), shown, text
 
 
-def _chapter_source(config: pytest.Config, chapter: catalog.Chapter, settings: Any,
-                    mutant: Any) -> tuple[bytes, str, dict[str, str]]:
+def _chapter_source(chapter: catalog.Chapter, settings: Any, mutant: Any) -> tuple[bytes, str, dict[str, str]]:
     if mutant is not None:
         source, shown, text = mutant_source(chapter.reference_file(), mutant)
         return source, f"<{mutant.id}>", {shown: text}
@@ -152,7 +151,7 @@ def session_for(request: pytest.FixtureRequest, chapter: catalog.Chapter, settin
     session = sessions.get(key)
     if session is None:
         try:
-            source, shown, extra = _chapter_source(config, chapter, settings, mutant)
+            source, shown, extra = _chapter_source(chapter, settings, mutant)
         except BadSubmissionFile as err:
             raise LearnerImportError(err.verdict) from None
         temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
@@ -198,8 +197,7 @@ def _uid_block(config: pytest.Config) -> uids.UidBlock:
     return block
 
 
-def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any, exercise: str | None,
-               mutant: Any = None) -> client.Session:
+def under_test(request: pytest.FixtureRequest, chapter: catalog.Chapter, settings: Any, mutant: Any = None) -> client.Session:
     """The chapter's session, ready for a new check."""
     session = session_for(request, chapter, settings, mutant)
     _share_the_budget(request, session)
@@ -283,7 +281,7 @@ class Stream:
             return
         self._write({"event": "result", "check": record.to_dict()})
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
         self._write({"event": "done", "exitstatus": int(exitstatus)})
         self.file.close()
 

@@ -809,7 +809,7 @@ def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
             with os.fdopen(r, "rb") as f:
                 line = f.readline().strip()
             worker_pid = int(line) if line.isdigit() else pid
-            control.sendall(json.dumps({"pid": worker_pid, "outer": pid}).encode() + b"\n")
+            control.sendall(json.dumps({"pid": worker_pid}).encode() + b"\n")
         _reap(children)
     _kill_all(children)
     # No interpreter shutdown: finalising torch (and its compiler) takes seconds and helps nothing here.
