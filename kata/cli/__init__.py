@@ -8,7 +8,8 @@ that meets a bad argument raises ``kata.errors.UsageError``: one Japanese line o
 
 The package's layers, each importing only those before it: ``kata.cli.learner`` (the learner's folder, names,
 running pytest), ``kata.cli.watch``, ``kata.cli.commands`` and ``kata.cli.run``; this module imports the command
-modules by name only when the parser is built.
+modules by name only when the parser is built.  ``tests/test_architecture.py`` (``LAYERS``) holds every module of
+``kata`` to its layer, imports inside functions included.
 """
 from __future__ import annotations
 
