@@ -10,7 +10,6 @@ for assert_close's first-call import.
 """
 from __future__ import annotations
 
-import random
 from typing import Any, NoReturn
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 
 from kata import hints, messages
 from kata.portable import SimulatedCudaTensor, plain
-from kata.state import learner_generator, learner_state, torch_rng_of
+from kata.state import RNG_KEYS, learner_generator, learner_state, same_state, state_snapshot, torch_rng_of
 
 __all__ = [
     "Mismatch",
@@ -418,41 +417,24 @@ def expect_unchanged(current: torch.Tensor | np.ndarray, snapshot: torch.Tensor 
 class RngSnapshot:
     """The global RNG states of torch (CPU), NumPy and ``random`` in the learner's world, to check that a call left
     them alone.  Pass the module under test (``sub``): in grading mode the learner's code runs in a sandbox worker,
-    and its RNG states are the ones it reports (:func:`kata.state.learner_state`), never this process's."""
+    and its RNG states are the ones it reports (:func:`kata.state.learner_state`), never this process's.  Without
+    ``sub``, this process's own (read as :func:`kata.state.state_snapshot` reads them)."""
 
     def __init__(self, sub: Any = None) -> None:
         self.sub = sub
-        self.torch, self.numpy, self.random = self._read()
+        self.states = self._read()
 
-    def _read(self) -> tuple[Any, Any, Any]:
-        if self.sub is None:
-            return torch.get_rng_state(), np.random.get_state(), random.getstate()
-        state = learner_state(self.sub)
-        return state.get("torch_rng"), state.get("numpy_rng"), state.get("random_rng")
+    def _read(self) -> dict[str, Any]:
+        state = state_snapshot(RNG_KEYS) if self.sub is None else learner_state(self.sub)
+        return {key: state.get(key) for key in RNG_KEYS}
 
     def changed(self) -> list[str]:
-        out = []
-        now_torch, now_numpy, now_random = self._read()
-        if not _same_rng(self.torch, now_torch):
-            out.append("torch")
-        if self.sub is None:
-            same_numpy = np.array_equal(self.numpy[1], now_numpy[1]) and self.numpy[2:] == now_numpy[2:]
-        else:
-            same_numpy = _same_rng(self.numpy, now_numpy)
-        if not same_numpy:
-            out.append("numpy")
-        if not _same_rng(self.random, now_random):
-            out.append("random")
-        return out
+        now = self._read()
+        return [name for name, key in _RNG_NAMES if not same_state(self.states[key], now[key])]
 
 
-def _same_rng(a: Any, b: Any) -> bool:
-    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-        return a.shape == b.shape and torch.equal(a, b)
-    try:
-        return bool(a == b)
-    except Exception:  # values of another kind (as data from the learner's world): not the same
-        return False
+#: The generators in the order a verdict names them: the name in the verdict, the key of the state.
+_RNG_NAMES = (("torch", "torch_rng"), ("numpy", "numpy_rng"), ("random", "random_rng"))
 
 
 def expect_generator_moved_as(actual: Any, expected: torch.Generator, name: str = messages.GIVEN_GENERATOR_NAME) -> None:

@@ -1,6 +1,6 @@
 """``kata grade`` and ``kata verify``: grade a submission behind a process boundary.
 
-Three kinds of process (``DESIGN.md``, "Grading: the trust boundary"):
+Three kinds of process (README.md, 「1. 採点の仕組み」; the boundary's contract: docs/grading-contract.md):
 
 - **this parent** reads nothing of the submission but its chapter files (opened without following links, size
   bounded), copies the grader's own files named in the manifest into a private folder, starts the trusted
@@ -38,7 +38,6 @@ from kata.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus
 
-KILL_GRACE = 2.0
 #: Rough peak memory of one trusted process with its zygote and a worker (MiB), for the default ``--jobs``.
 MEMORY_PER_JOB_MB = 700
 

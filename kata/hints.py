@@ -202,7 +202,7 @@ def for_contiguous(actual: bool, expected: bool) -> str | None:
     return NEEDS_CONTIGUOUS if expected and not actual else NOT_CONTIGUOUS_EXPECTED
 
 
-def for_requires_grad(actual: bool, expected: bool, name: str = "") -> str | None:
+def for_requires_grad(actual: bool, expected: bool, name: str = "") -> str | None:  # noqa: ARG001 (the for_* signature)
     if name.startswith(messages.NAME_INPUT):
         return INPUT_REQUIRES_GRAD_CHANGED
     return REQUIRES_GRAD_OFF if expected else REQUIRES_GRAD_ON

@@ -67,11 +67,6 @@ def load(path: Path, module_name: str, learner: bool = True) -> types.ModuleType
     return module
 
 
-def clear_cache() -> None:
-    _CACHE.clear()
-    _FAILED.clear()
-
-
 def forget(path: Path) -> None:
     """Drop every cached import of ``path`` so that the next ``load`` imports it afresh."""
     resolved = str(Path(path).resolve())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -104,13 +105,23 @@ def recording(log: list, ops: bool, calls: tuple[str, ...]) -> Iterator[None]:
             setattr(owner, attr, real)
 
 
+def _sandbox_session(sub: Any) -> Any:
+    """The sandbox session (``kata.sandbox.client.Session``) behind the module under test in grading mode, else
+    ``None`` (the learner's module is in this process).  The module under test (``kata.plugin.UnderTest``) holds it;
+    the client is imported only where one can exist (a lazy import down the layers: learning mode never loads it)."""
+    session = getattr(sub, "_session", None)
+    if session is None or "kata.sandbox.client" not in sys.modules:
+        return None
+    from kata.sandbox.client import Session
+
+    return session if isinstance(session, Session) else None
+
+
 @contextlib.contextmanager
 def watch(sub: Any, *, ops: bool = False, calls: tuple[str, ...] = ()) -> Iterator[Log]:
     """Record, while the block runs, the torch functions learner code calls (``ops``) and its calls of ``calls``."""
-    from kata.undertest import sandbox_session
-
     log = Log()
-    session = sandbox_session(sub)
+    session = _sandbox_session(sub)
     if session is not None:
         from kata.sandbox.client import observing
 
@@ -132,9 +143,7 @@ def load_weights(sub: Any, path: Any) -> Any:
     """
     import torch
 
-    from kata.undertest import sandbox_session
-
-    session = sandbox_session(sub)
+    session = _sandbox_session(sub)
     if session is None:
         return torch.load(path, weights_only=True)
     return session.clean_call(torch.load, path, weights_only=True)

@@ -331,7 +331,7 @@ class LearningPlugin:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def under_test(self, request: pytest.FixtureRequest, chapter: catalog.Chapter,
+    def under_test(self, request: pytest.FixtureRequest, chapter: catalog.Chapter,  # noqa: ARG002 (one signature for both plugins)
                    mutant: mutants.Mutant | None, ref: Any) -> UnderTest:
         settings = self.settings
         if mutant is not None:
@@ -367,7 +367,7 @@ class CheckRun:
         self.timed_out: dict[tuple, float] = {}
         self.terminal_fd = terminal_fd
 
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
+    def pytest_unconfigure(self) -> None:
         fd, self.terminal_fd = self.terminal_fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -389,7 +389,7 @@ class CheckRun:
         if found:
             metafunc.parametrize("kata_mutant", found, ids=[m.name for m in found])
 
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+    def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         settings = self.settings
         keyword = (config.getoption("keyword") or "").strip()
@@ -417,7 +417,7 @@ class CheckRun:
             items[:] = keep
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str, obj: object):
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str):
         """Every check of an exercise, with every parametrisation, as the module makes them: before
         ``file::test_x``, ``--lf`` (which filters at collection), ``-k`` or ``--deselect`` leave some out.  Progress
         needs all of them.
@@ -438,7 +438,7 @@ class CheckRun:
     # -- running: global state, timeouts, verdicts --------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+    def pytest_runtest_protocol(self, item: pytest.Item):
         state = GlobalState.capture()
         if ITEM_INFO in item.stash:
             # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
@@ -523,13 +523,13 @@ class CheckRun:
                 record.status, record.verdict, record.attribute = v.status, v.text, v.attribute
         return report
 
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
+    def pytest_report_teststatus(self, report: pytest.TestReport):
         if getattr(report, "kata_status", None) == CheckStatus.TODO and report.when == "call":
             return "failed", "T", (messages.MARK_TODO, {"yellow": True})
         return None
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+    def pytest_sessionfinish(self, exitstatus: int):
         """The report file, once every check has reported."""
         result = yield
         if self.settings.report is not None:
@@ -568,5 +568,5 @@ def _timeout_key(item: pytest.Item) -> tuple | None:
     return (*info, mutant.id if mutant else None)
 
 
-def _verdict_follows(excinfo: Any, style: Any = None) -> str:
+def _verdict_follows(excinfo: Any, style: Any = None) -> str:  # noqa: ARG001 (pytest's Item.repr_failure)
     return ""

@@ -241,7 +241,7 @@ class _SimulatedEvent:
         self.sim, self.enable_timing = sim, enable_timing
         self.time: float | None = None
 
-    def record(self, stream: Any = None) -> None:
+    def record(self, stream: Any = None) -> None:  # noqa: ARG002 (torch.cuda.Event.record's signature)
         self.time = self.sim.queue_end()
 
     def query(self) -> bool:
@@ -311,7 +311,7 @@ class SimulatedCuda(TorchFunctionMode):
         while (left := moment - time.perf_counter()) > 0:
             time.sleep(left)
 
-    def synchronize(self, device: Any = None) -> None:
+    def synchronize(self, device: Any = None) -> None:  # noqa: ARG002 (torch.cuda.synchronize's signature)
         self.wait_until(self._queue_end)
 
     # -- installing --

@@ -275,7 +275,7 @@ def exercise_task_ids() -> dict[tuple[str, str], int]:
 
 # -- formats ------------------------------------------------------------------------------------------------------
 
-def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
+def to_json(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:  # noqa: ARG001 (one signature for RENDERERS)
     """The plain report: totals, chapters, exercises and every check."""
     return {
         "format": "kata-grade", "version": 2,
@@ -330,7 +330,7 @@ def _index_in_chapter(result: GradeResult, exercise: ExerciseResult) -> int:
 CLASSROOM_LIMIT = 48 * 1024
 
 
-def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
+def to_classroom(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:  # noqa: ARG001 (one signature for RENDERERS)
     """What GitHub Classroom's autograding reporter reads: ``max_score`` and one scored test per exercise.
 
     The reporter adds up the tests' ``score`` for both its log table and its annotation, so uneven points agree."""
@@ -404,7 +404,7 @@ def _syntax_error(result: GradeResult) -> str | None:
     return None
 
 
-def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
+def to_exercism(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:  # noqa: ARG001 (one signature for RENDERERS)
     """Exercism's test-runner interface, version 3: one test per check, ``task_id`` the exercise's stable number.
 
     A submission that cannot run (a syntax error, nothing submitted) is a top-level ``error`` with no tests."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,93 +10,118 @@ import numpy as np
 import torch
 
 
-def _set_grad_mode(enabled: Any) -> None:
-    torch.set_grad_enabled(bool(enabled))  # used as a function, it sets the mode for the thread
-
-
 def _set_cudnn(flags: Any) -> None:
     cudnn = torch.backends.cudnn
     cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32 = (bool(f) for f in flags)
 
 
-def _getters() -> dict[str, tuple[Callable[[], Any], Callable[[Any], None]]]:
+def _numpy_rng() -> list[Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    assert not isinstance(keys, str)
+    return [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)]
+
+
+def _unless(read: Callable[[], Any], write: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """``write``, skipped when ``read()`` already gives the value (some setters are costly on first use, e.g. the
+    deterministic flag imports torch._inductor)."""
+    def set_(value: Any) -> None:
+        if not _same(read(), value):
+            write(value)
+
+    return set_
+
+
+@dataclass(frozen=True)
+class _Entry:
+    read: Callable[[], Any]
+    write: Callable[[Any], Any]
+    #: Part of the learner's world (:func:`state_snapshot`): plain data that crosses the grading boundary.  The
+    #: others are this process's own (its thread count, the functions device checks patch, CUDA's generators):
+    #: restored around a check, and around every call in the sandbox worker, never handed across.
+    shared: bool = True
+
+
+def _entries() -> dict[str, _Entry]:
     cudnn = torch.backends.cudnn
-    out: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
-        "default_dtype": (torch.get_default_dtype, torch.set_default_dtype),
-        "grad_enabled": (torch.is_grad_enabled, _set_grad_mode),
-        "torch_rng": (torch.get_rng_state, torch.set_rng_state),
-        "numpy_rng": (np.random.get_state, np.random.set_state),
-        "random_rng": (random.getstate, random.setstate),
-        "deterministic": (
-            lambda: (torch.are_deterministic_algorithms_enabled(),
-                     torch.is_deterministic_algorithms_warn_only_enabled()),
-            lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1]),
-        ),
-        "cudnn": (
-            lambda: (cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32),
-            _set_cudnn,
-        ),
-        "matmul_precision": (torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
-        "num_threads": (torch.get_num_threads, torch.set_num_threads),
-        "anomaly": (
-            lambda: (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()),
-            lambda v: torch.set_anomaly_enabled(v[0], v[1]),
-        ),
-        "cuda_is_available": (lambda: torch.cuda.is_available,
-                              lambda f: setattr(torch.cuda, "is_available", f)),
-        "cuda_device_count": (lambda: torch.cuda.device_count, lambda f: setattr(torch.cuda, "device_count", f)),
-        "mps_is_available": (lambda: torch.backends.mps.is_available,
-                             lambda f: setattr(torch.backends.mps, "is_available", f)),
+    cudnn_flags = lambda: [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32]  # noqa: E731
+    deterministic = lambda: [torch.are_deterministic_algorithms_enabled(),  # noqa: E731
+                             torch.is_deterministic_algorithms_warn_only_enabled()]
+    anomaly = lambda: [torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()]  # noqa: E731
+    out = {
+        "torch_rng": _Entry(lambda: torch.get_rng_state().numpy().tobytes(),
+                            lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8))),
+        "numpy_rng": _Entry(_numpy_rng, lambda v: np.random.set_state(
+            (str(v[0]), np.frombuffer(bytes(v[1]), dtype=np.uint32).copy(), int(v[2]), int(v[3]), float(v[4])))),
+        "random_rng": _Entry(random.getstate, lambda v: random.setstate((v[0], tuple(v[1]), v[2]))),
+        "default_dtype": _Entry(torch.get_default_dtype, _unless(torch.get_default_dtype, torch.set_default_dtype)),
+        # Used as a function, set_grad_enabled sets the mode for the thread.
+        "grad_enabled": _Entry(torch.is_grad_enabled, lambda v: torch.set_grad_enabled(bool(v))),
+        "deterministic": _Entry(deterministic, _unless(
+            deterministic, lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1]))),
+        "cudnn": _Entry(cudnn_flags, _unless(cudnn_flags, _set_cudnn)),
+        "matmul_precision": _Entry(torch.get_float32_matmul_precision, _unless(
+            torch.get_float32_matmul_precision, torch.set_float32_matmul_precision)),
+        "anomaly": _Entry(anomaly, _unless(anomaly, lambda v: torch.set_anomaly_enabled(v[0], v[1]))),
     }
     if hasattr(torch, "get_default_device"):
-        out["default_device"] = (torch.get_default_device, torch.set_default_device)
+        out["default_device"] = _Entry(torch.get_default_device,
+                                       _unless(torch.get_default_device, torch.set_default_device))
+    out |= {
+        "num_threads": _Entry(torch.get_num_threads, torch.set_num_threads, shared=False),
+        "cuda_is_available": _Entry(lambda: torch.cuda.is_available,
+                                    lambda f: setattr(torch.cuda, "is_available", f), shared=False),
+        "cuda_device_count": _Entry(lambda: torch.cuda.device_count,
+                                    lambda f: setattr(torch.cuda, "device_count", f), shared=False),
+        "mps_is_available": _Entry(lambda: torch.backends.mps.is_available,
+                                   lambda f: setattr(torch.backends.mps, "is_available", f), shared=False),
+    }
+    if torch.cuda.is_available():  # the real CUDA, read once at import (before any check patches it)
+        out["cuda_rng"] = _Entry(torch.cuda.get_rng_state_all, torch.cuda.set_rng_state_all, shared=False)
     return out
 
 
-_GETTERS = _getters()
 _PLAIN = (int, float, str, bool, type(None), tuple)
-_REAL_CUDA_AVAILABLE = torch.cuda.is_available()
-
-
-def _cuda_rng() -> tuple[Callable[[], Any], Callable[[Any], None]] | None:
-    if _REAL_CUDA_AVAILABLE:
-        return torch.cuda.get_rng_state_all, torch.cuda.set_rng_state_all
-    return None
+#: Every piece of global state that learner code can change, with how to read it and set it back: the one list, for
+#: the learning plugin (:class:`GlobalState` around every check), the sandbox worker (the same, around every call)
+#: and the grading boundary (:func:`state_snapshot` / :func:`apply_snapshot`, the shared part as data).
+ENTRIES = _entries()
+#: The keys of :func:`state_snapshot`: the learner's world's state, as data.
+SHARED_KEYS = tuple(name for name, entry in ENTRIES.items() if entry.shared)
+#: The keys of :func:`state_snapshot` that are random-number streams; the others are configuration.
+RNG_KEYS = frozenset({"torch_rng", "numpy_rng", "random_rng"})
 
 
 @dataclass
 class GlobalState:
-    """A snapshot of the global state listed in DESIGN.md (torch, NumPy and ``random``)."""
+    """A snapshot of the global state that learner code can change (torch, NumPy and ``random``), to put back."""
 
     values: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def capture(cls) -> GlobalState:
-        values = {name: get() for name, (get, _) in _GETTERS.items()}
-        cuda = _cuda_rng()
-        if cuda:
-            values["cuda_rng"] = cuda[0]()
-        return cls(values)
+    def capture(cls, shared: bool = True) -> GlobalState:
+        """Everything in :data:`ENTRIES`; with ``shared=False`` only this process's own part (what the sandbox
+        worker restores after every call: the learner's world's part stays as the call left it)."""
+        return cls({name: entry.read() for name, entry in ENTRIES.items() if shared or not entry.shared})
 
     def restore(self) -> list[str]:
         """Put everything back; return the names of what had changed."""
-        changed = []
-        now = GlobalState.capture().values
-        for name, value in self.values.items():
-            if not _same(value, now.get(name)):
-                changed.append(name)
-        setters = {name: set_ for name, (_, set_) in _GETTERS.items()}
-        cuda = _cuda_rng()
-        if cuda:
-            setters["cuda_rng"] = cuda[1]
-        # Only what changed is set back (some setters are costly on first use, e.g. the deterministic flag
-        # imports torch._inductor).  The availability functions first: the RNG setters of cuda consult them.
+        changed = [name for name, value in self.values.items() if not _same(value, ENTRIES[name].read())]
+        # Only what changed is set back.  The availability functions first: the RNG setters of cuda consult them.
         for name in sorted(changed, key=lambda n: not n.endswith(("available", "count"))):
             try:
-                setters[name](self.values[name])
+                ENTRIES[name].write(self.values[name])
             except Exception:  # pragma: no cover - a setter that cannot run here
                 pass
         return changed
+
+
+def same_state(a: Any, b: Any) -> bool:
+    """Whether two values of one key of the global state are the same (tensors, arrays, lists and tuples alike by
+    content; anything that cannot be compared, as data from the learner's world may be, is not the same)."""
+    try:
+        return _same(a, b)
+    except Exception:
+        return False
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -106,11 +131,9 @@ def _same(a: Any, b: Any) -> bool:
         except Exception:
             pass
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-        return torch.equal(a, b)
-    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-        return all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return all(_same(x, y) for x, y in zip(a, b))
+        return a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list) and len(a) == len(b):
+        return all(_same(x, y) for x, y in zip(a, b))  # a list and a tuple alike: data from the wire may be either
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return np.array_equal(a, b)
     try:
@@ -121,8 +144,6 @@ def _same(a: Any, b: Any) -> bool:
 
 # -- the learner's world: global state as data, on both sides of the grading boundary -----------------------------
 
-#: The keys of :func:`state_snapshot` that are random-number streams; the others are configuration.
-RNG_KEYS = frozenset({"torch_rng", "numpy_rng", "random_rng"})
 _SEEDINGS = [0]
 
 
@@ -138,58 +159,38 @@ def seedings() -> int:
     return _SEEDINGS[0]
 
 
-def state_snapshot() -> dict[str, Any]:
+def state_snapshot(keys: Iterable[str] = SHARED_KEYS) -> dict[str, Any]:
     """The global state that learner code can change, as plain data (bytes, lists, dtypes): the form that crosses the
-    grading boundary (:mod:`kata.sandbox.wire`) and that :func:`learner_state` returns in both modes."""
-    cudnn = torch.backends.cudnn
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
-    assert not isinstance(keys, str)
-    state: dict[str, Any] = {
-        "torch_rng": torch.get_rng_state().numpy().tobytes(),
-        "numpy_rng": [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)],
-        "random_rng": random.getstate(), "default_dtype": torch.get_default_dtype(),
-        "grad_enabled": torch.is_grad_enabled(),
-        "deterministic": [torch.are_deterministic_algorithms_enabled(),
-                          torch.is_deterministic_algorithms_warn_only_enabled()],
-        "cudnn": [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32],
-        "matmul_precision": torch.get_float32_matmul_precision(),
-        "anomaly": [torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()]}
-    if hasattr(torch, "get_default_device"):
-        state["default_device"] = torch.get_default_device()
-    return state
+    grading boundary (:mod:`kata.sandbox.wire`) and that :func:`learner_state` returns in both modes.  ``keys``: a
+    part of it (``RNG_KEYS``: the random-number streams)."""
+    return {name: ENTRIES[name].read() for name in keys}
+
+
+def device_availability() -> dict[str, Any]:
+    """Which devices this process says it has, as data (:func:`apply_snapshot` makes the learner's world say the
+    same): the answers of the functions that device checks patch, not the functions."""
+    mps = getattr(torch.backends, "mps", None)
+    try:
+        count = int(torch.cuda.device_count())
+    except Exception:
+        count = 0
+    return {"cuda_available": bool(torch.cuda.is_available()), "cuda_count": count,
+            "mps_available": bool(mps is not None and mps.is_available())}
 
 
 def apply_snapshot(state: dict[str, Any] | None) -> None:
-    """Set this process's global state to ``state`` (a :func:`state_snapshot`, or part of one).
+    """Set this process's global state to ``state`` (a :func:`state_snapshot`, or part of one, with perhaps a
+    :func:`device_availability`).
 
     Only ever applied to the process that runs learner code (the sandbox worker, or the learner's world in learning
     mode): the trusted grading process never applies state that learner code reported."""
     if not state:
         return
-    cudnn = torch.backends.cudnn
-    setters: dict[str, Callable[[Any], Any]] = {
-        "torch_rng": lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8)),
-        "numpy_rng": lambda v: np.random.set_state((str(v[0]), np.frombuffer(v[1], dtype=np.uint32).copy(),
-                                                    int(v[2]), int(v[3]), float(v[4]))),
-        "random_rng": lambda v: random.setstate((v[0], tuple(v[1]), v[2])),
-        "default_dtype": lambda v: torch.set_default_dtype(v) if torch.get_default_dtype() != v else None,
-        "grad_enabled": torch.set_grad_enabled,
-        "deterministic": lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])
-        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-        != tuple(v) else None,
-        "cudnn": lambda v: None if [cudnn.enabled, cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32] == list(v)
-        else _set_cudnn(v),
-        "matmul_precision": lambda v: torch.set_float32_matmul_precision(v)
-        if torch.get_float32_matmul_precision() != v else None,
-        "anomaly": lambda v: torch.set_anomaly_enabled(v[0], v[1])
-        if (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()) != tuple(v) else None,
-        "default_device": lambda v: torch.set_default_device(v)
-        if hasattr(torch, "set_default_device") and torch.get_default_device() != v else None,
-    }
     for name, value in state.items():
-        if name in setters:
+        entry = ENTRIES.get(name)
+        if entry is not None and entry.shared:
             try:
-                setters[name](value)
+                entry.write(value)
             except Exception:  # a value this torch cannot take: the state stays as it was
                 pass
     if "cuda_available" in state:

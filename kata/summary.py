@@ -38,7 +38,7 @@ class LearnerSummary:
         self.run = run
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config):
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config):
         """Keep pytest's per-check failure blocks and short-summary lines of the kata checks out of a non-verbose run
         (the engine prints each failing exercise's verdict once instead)."""
         tr = terminalreporter
@@ -55,7 +55,7 @@ class LearnerSummary:
                 tr.stats["failed"] = hidden + tr.stats.get("failed", [])
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+    def pytest_sessionfinish(self):
         """After pytest's last line (the terminal reporter's own wrapper is inside this one): the learner's
         summary."""
         result = yield

@@ -57,7 +57,7 @@ class AlarmTimer(CheckTimer):
     def start(self) -> None:
         fired = False
 
-        def on_timeout(signum: int, frame: Any) -> None:
+        def on_timeout(signum: int, frame: Any) -> None:  # noqa: ARG001 (a signal handler's signature)
             nonlocal fired
             if fired and not _in_learner_code(frame):
                 return

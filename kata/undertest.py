@@ -60,12 +60,6 @@ class UnderTest:
         return value
 
 
-def sandbox_session(sub: Any) -> Any:
-    """The sandbox session (``kata.sandbox.client.Session``) behind the module under test in grading mode, else
-    ``None`` (the learner's module is in this process)."""
-    return sub._session if isinstance(sub, UnderTest) else None
-
-
 def source_of_text(read: Any, shown: str) -> Any:
     """The module's source as text for static op rules (:mod:`kata.staticrules`): the same bytes it is run from."""
     from kata.staticrules import Source

@@ -1,7 +1,11 @@
 """The engine's import graph, read from the source (``ast``), not by importing anything.
 
-- No import cycle between the modules of ``kata/`` (module-level imports; an import inside a function runs only when
-  it is called and is how a cheap module reaches an expensive one).
+- The engine's layers are written down here (:data:`LAYERS`, bottom first).  Every import of a ``kata`` module --
+  at module level or inside a function -- points to the same layer or one below; an import inside a function (one
+  that runs only when it is called: how a torch-free process keeps torch out, or how learning mode never loads the
+  sandbox client) points strictly down.  Every module of ``kata/`` is in exactly one layer.
+- No import cycle between the modules of ``kata/``, imports inside functions counted.  ``from kata import x`` is an
+  import of the submodule ``kata.x`` (the package's ``__init__`` has run before any of its modules anyway).
 - The grading parent stays torch-, NumPy- and pytest-free: ``kata grade``'s own process (``kata.grading``), the
   zygote launcher, the vocabulary and the class grader import none of them at module level, directly or through any
   ``kata`` module they import (and the packages those live in).
@@ -32,64 +36,117 @@ def _is_package(name: str) -> bool:
     return MODULES[name].name == "__init__.py"
 
 
-def _module_level(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    """Imports that run when the module is imported: top level, in module-level ``if``/``try``/``with`` blocks and
-    class bodies, not in functions; ``if TYPE_CHECKING:`` blocks are left out."""
+def _module_level(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Import | ast.ImportFrom]]:
+    """``(imports that run when the module is imported, imports inside functions)``.  The first: top level, in
+    module-level ``if``/``try``/``with`` blocks and class bodies; ``if TYPE_CHECKING:`` blocks are left out of both."""
     out: list[ast.Import | ast.ImportFrom] = []
+    lazy: list[ast.Import | ast.ImportFrom] = []
 
-    def walk(body: list[ast.stmt]) -> None:
+    def walk(body: list[ast.stmt], into: list[ast.Import | ast.ImportFrom]) -> None:
         for node in body:
             if isinstance(node, ast.Import | ast.ImportFrom):
-                out.append(node)
+                into.append(node)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                walk(node.body, lazy)
             elif isinstance(node, ast.If):
                 test = ast.unparse(node.test)
                 if test not in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
-                    walk(node.body)
-                walk(node.orelse)
+                    walk(node.body, into)
+                walk(node.orelse, into)
             elif isinstance(node, ast.Try | ast.TryStar):
-                walk(node.body)
+                walk(node.body, into)
                 for handler in node.handlers:
-                    walk(handler.body)
-                walk(node.orelse)
-                walk(node.finalbody)
-            elif isinstance(node, ast.With | ast.ClassDef):
-                walk(node.body)
+                    walk(handler.body, into)
+                walk(node.orelse, into)
+                walk(node.finalbody, into)
+            elif isinstance(node, ast.With | ast.AsyncWith | ast.ClassDef | ast.For | ast.AsyncFor | ast.While):
+                walk(node.body, into)
+                walk(getattr(node, "orelse", []), into)
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    walk(case.body, into)
 
-    walk(tree.body)
-    return out
+    walk(tree.body, out)
+    return out, lazy
 
 
-def _imports(name: str) -> tuple[set[str], set[str]]:
-    """``(kata modules, other top-level packages)`` that module ``name`` imports at module level."""
+def _targets(name: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The modules an import statement in module ``name`` imports."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    package = name if _is_package(name) else name.rpartition(".")[0]
+    if node.level:
+        base = package.split(".")
+        base = base[:len(base) - (node.level - 1)]
+        origin = ".".join(base + ([node.module] if node.module else []))
+    else:
+        origin = node.module or ""
+    # `from kata import compare` imports the submodule kata.compare (kata itself has run before any of its modules);
+    # `from kata.x import y` imports kata.x (and kata.x.y when that is a submodule).
+    submodules = [f"{origin}.{alias.name}" for alias in node.names if f"{origin}.{alias.name}" in MODULES]
+    return submodules + ([origin] if len(submodules) < len(node.names) else [])
+
+
+def _imports(name: str) -> tuple[set[str], set[str], set[str]]:
+    """``(kata modules, other top-level packages)`` that module ``name`` imports at module level, and the kata
+    modules it imports only inside functions."""
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    eager, lazy_nodes = _module_level(tree)
     internal: set[str] = set()
     external: set[str] = set()
-    package = name if _is_package(name) else name.rpartition(".")[0]
-    for node in _module_level(tree):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        else:
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                origin = ".".join(base + ([node.module] if node.module else []))
-            else:
-                origin = node.module or ""
-            # `from kata import compare` imports the submodule kata.compare; `from kata.x import y` imports kata.x
-            # (and kata.x.y when that is a submodule).
-            submodules = [f"{origin}.{alias.name}" for alias in node.names if f"{origin}.{alias.name}" in MODULES]
-            targets = [origin, *submodules]
-        for target in targets:
-            if target == "kata" or target.startswith("kata."):
-                if target in MODULES:
-                    internal.add(target)
-            else:
-                external.add(target.split(".")[0])
+    lazy: set[str] = set()
+    for nodes, kata_side in ((eager, internal), (lazy_nodes, lazy)):
+        for node in nodes:
+            for target in _targets(name, node):
+                if target == "kata" or target.startswith("kata."):
+                    if target in MODULES:
+                        kata_side.add(target)
+                elif nodes is eager:
+                    external.add(target.split(".")[0])
     internal.discard(name)
-    return internal, external
+    lazy -= internal | {name}
+    return internal, external, lazy
 
 
-GRAPH = {name: _imports(name) for name in MODULES}
+_READ = {name: _imports(name) for name in MODULES}
+#: Module-level imports: ``name -> (kata modules, other top-level packages)``.
+GRAPH = {name: (kata_modules, others) for name, (kata_modules, others, _) in _READ.items()}
+#: Imports inside functions only: ``name -> kata modules``.
+LAZY = {name: lazy for name, (_, _, lazy) in _READ.items()}
+
+#: The engine's layers, bottom first.  A module imports from its own layer or the ones below; inside a function
+#: (a lazy import), only from the ones below.
+LAYERS: list[tuple[str, set[str]]] = [
+    # Words, plain data and files: messages, statuses, the course's catalogue, reports, the manifest.  No torch.
+    ("vocabulary", {"kata.messages", "kata.classroom.messages", "kata.status", "kata.errors", "kata.catalog",
+                    "kata.display", "kata.frontend", "kata.pyversion", "kata.png", "kata.raster", "kata.manifest",
+                    "kata.report", "kata.stash", "kata.sandbox", "kata.sandbox.uids", "kata.sandbox.files",
+                    "kata.authoring", "kata.authoring.stubs", "kata.contract"}),
+    # The learner's world: global state, the simulated accelerator, importing a learner's file, the wire format.
+    ("learner's world", {"kata.state", "kata.portable", "kata.loader", "kata.sandbox.wire"}),
+    # The trusted side of the sandbox: the zygote launcher and the client of a chapter's worker.
+    ("sandbox client", {"kata.sandbox.zygote", "kata.sandbox.client"}),
+    # What checks, references and catalogued wrong answers import (tests below: AUTHOR_API).
+    ("check-author API", {"kata.compare", "kata.hints", "kata.inputs", "kata.devices", "kata.xor", "kata.probe",
+                          "kata.observe", "kata.oprules", "kata.staticrules", "kata.mutants"}),
+    # The untrusted process: the jail, the server of requests, the zygote's loop.
+    ("sandbox worker", {"kata.sandbox.worker"}),
+    # Under pytest: verdicts from exceptions, the learner's terminal, the grader's self-test of its sandbox.
+    ("verdicts", {"kata.verdict", "kata.reporter", "kata.sandbox.selftest", "kata.undertest", "kata.timeouts"}),
+    ("grading glue", {"kata.sandbox.pytest_glue"}),
+    ("learning plugin", {"kata.plugin", "kata.summary"}),
+    ("learner's folder", {"kata.cli.learner", "kata.cli.watch"}),
+    # The sub-commands: the learner's, the finale, the lessons, grading, the authors' tools.
+    ("commands", {"kata.cli.commands", "kata.cli.run", "kata.lessons", "kata.finale", "kata.grading",
+                  "kata.authoring.scaffold", "kata.authoring.selfcheck", "kata.authoring.dev"}),
+    ("class", {"kata.classroom.outputs", "kata.classroom.dashboard", "kata.classroom.roster",
+               "kata.classroom.template", "kata.classroom.grade", "kata.classroom.merge"}),
+    # What starts the engine: the notebook's calls (kata), the command line (kata.cli, python -m kata), kata class.
+    # The command line's registrations (kata.cli.*) sit with it: each wires one command's arguments to its module.
+    ("entry points", {"kata", "kata.__main__", "kata.cli", "kata.classroom", "kata.cli.grade", "kata.cli.read",
+                      "kata.cli.dev", "kata.cli.classroom"}),
+]
+LAYER = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}
 
 
 def _cycles() -> list[list[str]]:
@@ -106,7 +163,7 @@ def _cycles() -> list[list[str]]:
         counter[0] += 1
         stack.append(v)
         on_stack.add(v)
-        for w in sorted(GRAPH[v][0]):
+        for w in sorted(GRAPH[v][0] | LAZY[v]):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -163,6 +220,12 @@ def test_the_graph_is_read_from_the_source():
     assert "kata.cli.learner" in GRAPH["kata.cli.watch"][0]
 
 
+def test_imports_inside_functions_are_read():
+    assert "kata.sandbox.pytest_glue" in LAZY["kata.plugin"]
+    assert "kata.sandbox.client" in LAZY["kata.observe"]
+    assert "kata.sandbox.client" not in GRAPH["kata.observe"][0]
+
+
 def test_there_is_no_import_cycle_in_kata():
     assert _cycles() == []
 
@@ -170,6 +233,40 @@ def test_there_is_no_import_cycle_in_kata():
 def test_a_cycle_would_be_found(monkeypatch):
     monkeypatch.setitem(GRAPH, "kata.status", ({"kata.report"}, set()))
     assert any({"kata.report", "kata.status"} <= set(c) for c in _cycles())
+
+
+def test_a_cycle_through_a_lazy_import_would_be_found(monkeypatch):
+    monkeypatch.setitem(LAZY, "kata.status", {"kata.report"})
+    assert any({"kata.report", "kata.status"} <= set(c) for c in _cycles())
+
+
+def test_every_module_is_in_one_layer():
+    placed = [module for _, modules in LAYERS for module in modules]
+    assert sorted(placed) == sorted(set(placed)), "a module in two layers"
+    assert sorted(set(MODULES) - set(placed)) == [], "a module in no layer: add it to LAYERS"
+    assert sorted(set(placed) - set(MODULES)) == [], "a layer names a module that is gone"
+
+
+def _layer_problems() -> list[str]:
+    problems = []
+    for name in sorted(MODULES):
+        for target in sorted(GRAPH[name][0]):
+            if LAYER[target] > LAYER[name]:
+                problems.append(f"{name} ({LAYERS[LAYER[name]][0]}) imports {target} ({LAYERS[LAYER[target]][0]})")
+        for target in sorted(LAZY[name]):
+            if LAYER[target] >= LAYER[name]:
+                problems.append(f"{name} ({LAYERS[LAYER[name]][0]}) imports {target} ({LAYERS[LAYER[target]][0]}) "
+                                "inside a function: a lazy import points down the layers")
+    return problems
+
+
+def test_imports_point_down_the_layers():
+    assert _layer_problems() == []
+
+
+def test_an_import_up_the_layers_would_be_found(monkeypatch):
+    monkeypatch.setitem(LAZY, "kata.compare", {"kata.plugin"})
+    assert any(p.startswith("kata.compare (check-author API) imports kata.plugin") for p in _layer_problems())
 
 
 @pytest.mark.parametrize("root", grading_parent())

@@ -60,6 +60,18 @@ def set_state():
 
 def flood(n):
     return [[i] for i in range(n)]
+
+
+def set_threads(n):
+    torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+def threads():
+    return torch.get_num_threads()
+
+
+torch.set_num_threads(3)  # at import: put back too
 '''
 
 
@@ -131,6 +143,22 @@ def test_reported_global_state_is_recorded_and_never_applied(zygote, tmp_path):
         assert learner["default_dtype"] == torch.float64
         assert learner["cudnn"][2] is True
         assert learner["torch_rng"] == torch.Generator().manual_seed(0).get_state().numpy().tobytes()
+    finally:
+        session.close()
+
+
+def test_the_worker_puts_its_own_state_back_after_every_call(zygote, tmp_path):
+    """The worker's thread count is its own, not the learner's world (kata.state.ENTRIES, not shared): what learner
+    code sets is put back after the call (and after the module's import), as learning mode puts it back after the
+    check, while the learner's world (default dtype, RNG, flags) stays as the call left it."""
+    session = _session(zygote, tmp_path)
+    try:
+        session.begin_check()
+        assert session.do("callname", [], name="threads") == 1
+        assert session.do("callname", [2], name="set_threads") == 2
+        assert session.do("callname", [], name="threads") == 1
+        session.do("callname", [], name="set_state")
+        assert session.learner_state()["default_dtype"] == torch.float64
     finally:
         session.close()
 

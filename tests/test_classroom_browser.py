@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from kata import catalog, report
-from kata.classroom import grade, messages, outputs, roster
+from kata.classroom import grade, messages, roster
+from kata.classroom.dashboard import write_all
 from kata.status import ExerciseStatus
 
 CHROMIUM = os.environ.get("KATA_CHROMIUM") or "/usr/bin/chromium"  # .ci/run: a GitHub runner has Chrome
@@ -98,7 +99,7 @@ def build_class(out: Path) -> None:
         assert result.score == TOTALS[name]
         learner = roster.Learner(name, out / name, "folder")
         grade._finish(out, learner, "synthetic", result, "", grade.Outcome())
-    outputs.write_all(out)
+    write_all(out)
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop(signum: int, frame: Any) -> None:
+def _stop(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 

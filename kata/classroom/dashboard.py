@@ -6,7 +6,9 @@ with :func:`html.escape`; the pages also carry a Content-Security-Policy that al
 """
 from __future__ import annotations
 
+import contextlib
 import html
+import json
 import math
 import statistics
 from collections import Counter
@@ -15,11 +17,11 @@ from typing import Any
 
 from kata import catalog, report
 from kata import messages as engine_messages
-from kata.classroom import messages
+from kata.classroom import messages, outputs
 from kata.classroom.outputs import PAGES, chapter_scores, display_name, number, read_report
 from kata.status import CheckStatus, ExerciseStatus
 
-__all__ = ["exercise_attribute", "histogram", "render_index", "render_learner", "write"]
+__all__ = ["exercise_attribute", "histogram", "render_index", "render_learner", "write", "write_all"]
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
        "base-uri 'none'; form-action 'none'")
@@ -376,3 +378,14 @@ def write(out: Path, meta: dict[str, Any], chapters: list[catalog.Chapter], rows
     tmp.write_text(render_index(out, meta, chapters, rows), encoding="utf-8")
     tmp.replace(out / "index.html")
 
+
+def write_all(out: Path) -> None:
+    """``scores.csv``, the dashboard and every learner's page, from the class folder's rows and reports."""
+    out = Path(out)
+    meta: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        meta = json.loads((out / "class.json").read_text(encoding="utf-8"))
+    chapters = outputs.class_chapters(meta)
+    rows = outputs.read_states(out)
+    outputs.write_scores(out, chapters, rows)
+    write(out, meta, chapters, rows)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kata import catalog, grading, manifest, report
-from kata.classroom import messages, outputs, roster
+from kata.classroom import dashboard, messages, outputs, roster
 from kata.classroom.template import TrustedTemplate
 from kata.contract import GradingContract
 from kata.sandbox.zygote import Zygote, strongest_isolation
@@ -140,7 +140,7 @@ class SlotProcesses(grading.TrustedProcesses):
     def __init__(self, slot: Slot, template: TrustedTemplate):
         self.slot, self.template = slot, template
 
-    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:
+    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:  # noqa: ARG002 (grading.TrustedProcesses' signature)
         return [self.slot.ready()]
 
     def launch(self, run: grading.TrustedRun, zygote: Zygote) -> Any:
@@ -273,7 +273,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
                            outcome, progress)
         finally:
             progress.close()
-        outputs.write_all(out)
+        dashboard.write_all(out)
         outcome.problems = sum(1 for s in outputs.read_states(out) if s.get("problem"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from kata.classroom import messages, outputs
+from kata.classroom import dashboard, messages, outputs
 from kata.classroom.grade import CLASS_FILE, load_class, write_atomic
 from kata.grading import GradingError
 
@@ -45,5 +45,5 @@ def merge(shards: list[Path], out: Path) -> int:
             count += 1
     merged = {**metas[0], "shard": None, "merged_from": len(shards)}
     write_atomic(out / CLASS_FILE, json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
-    outputs.write_all(out)
+    dashboard.write_all(out)
     return count

@@ -1,4 +1,5 @@
-"""What a class folder holds, and the files made from its rows: ``scores.csv`` and the dashboard.
+"""What a class folder holds, and ``scores.csv`` made from its rows (the dashboard and every file made from the
+rows at once: :func:`kata.classroom.dashboard.write_all`).
 
     CLASS_DIR/class.json           how the class was graded (seed, chapters, manifest hash, options, shard)
     CLASS_DIR/state/<slug>.json    one row per learner: name, key (content hash), status, score
@@ -21,7 +22,7 @@ from kata.classroom import messages
 from kata.status import ChapterOutcome
 
 __all__ = ["PAGES", "REPORTS", "STATE", "chapter_scores", "class_chapters", "csv_cell", "display_name", "number",
-           "people_of", "read_report", "read_states", "row_status", "write_all", "write_scores"]
+           "people_of", "read_report", "read_states", "row_status", "write_scores"]
 
 STATE = "state"
 REPORTS = "reports"
@@ -127,17 +128,3 @@ def write_scores(out: Path, chapters: list[catalog.Chapter], rows: list[dict[str
                 writer.writerow([csv_cell(person["name"] or str(row["learner"])), csv_cell(person["sid"]),
                                  csv_cell(person["email"]), csv_cell(str(row["learner"])), *points])
     tmp.replace(path)
-
-
-def write_all(out: Path) -> None:
-    """``scores.csv``, the dashboard and every learner's page, from the class folder's rows and reports."""
-    from kata.classroom import dashboard
-
-    out = Path(out)
-    meta: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        meta = json.loads((out / "class.json").read_text(encoding="utf-8"))
-    chapters = class_chapters(meta)
-    rows = read_states(out)
-    write_scores(out, chapters, rows)
-    dashboard.write(out, meta, chapters, rows)

@@ -14,6 +14,8 @@ learner's commands, ``kata.cli.watch`` and ``kata.cli.run``; ``kata.cli.classroo
 ``kata.cli.grade``.  The implementations do not import this package, except ``kata.finale`` (the learner's folder,
 inside a function) and the notebook functions of ``kata/__init__.py``, which are the learner's commands called from
 Python.
+``tests/test_architecture.py`` (``LAYERS``) holds every module of ``kata`` to its layer, imports inside
+functions included.
 """
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ def _no_plugin_autoload():
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
 
 
-def _no_traceback(excinfo) -> str:
+def _no_traceback(excinfo) -> str:  # noqa: ARG001 (pytest's Item.repr_failure)
     return ""
 
 
@@ -199,7 +199,7 @@ def watch(chapters: list[catalog.Chapter], root: Path, *, pytest_args: Iterable[
     files = {chapter.learner_file(root): chapter for chapter in chapters}
     watcher = Watcher(files, runner, interval=interval)  # saves made from now on are seen
 
-    def on_interrupt(signum, frame):
+    def on_interrupt(_signum, _frame):
         runner.interrupted = True
         raise KeyboardInterrupt
 

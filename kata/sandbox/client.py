@@ -28,7 +28,7 @@ from kata.contract import GradingContract
 from kata.errors import KataTimeout, LearnerImportError
 from kata.sandbox import wire
 from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
-from kata.state import RNG_KEYS, LearnerWorld, seedings, state_snapshot
+from kata.state import RNG_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
 from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
@@ -52,7 +52,6 @@ class LearnerException(Exception):
     """An exception raised by learner code in the worker, as data."""
 
     def __init__(self, info: dict, filename: str):
-        self.info = info
         self.type_name = str(info.get("type", "Exception"))
         self.frames = [tuple(f) for f in info.get("frames", [])]
         self.stub = bool(info.get("stub"))
@@ -130,9 +129,7 @@ class Session:
         self.seedings = -1  # kata.state.seedings() when the generators were last handed over
         self.names: dict[str, str] = {}
         self.pending_reset = False
-        self.deadline: float | None = None
-        self.calls = 0
-        self.restarts = 0
+        self._clean: Session | None = None  # a worker that has run no learner code (clean_call), started on demand
 
     # process ---------------------------------------------------------------------------------------------------
     def _config(self) -> dict:
@@ -190,7 +187,6 @@ class Session:
         if self.import_error is not None:
             raise self.import_error
         if self.sock is None:
-            self.restarts += 1
             self.start()
 
     def begin_check(self) -> None:
@@ -286,7 +282,7 @@ class Session:
             if kwargs else None
         header["sync"] = self._changed(enc, list(operands) + [kwargs])
         state = state_snapshot()
-        state.update(_availability())
+        state.update(device_availability())
         handed = {k: v for k, v in state.items() if self.remote_state.get(k) != v}
         if seedings() != self.seedings:  # seeded again, perhaps to the same state: the worker's streams moved on
             self.seedings = seedings()
@@ -299,7 +295,6 @@ class Session:
         if spec:
             header["observe"] = spec
         header["states"], header["storages"] = enc.states, enc.storages
-        self.calls += 1
         # One deadline for the whole call: the worker's answer, then decoding and rebuilding it here.  A reply that
         # is slow to decode costs its own call (a time-out), never the budget of the calls after it.
         timeout = self.limits.call_timeout
@@ -308,14 +303,14 @@ class Session:
         if "fatal" in reply:
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA)
-        return self._receive(reply, buffers, action, operands, deadline, timeout)
+        return self._receive(reply, buffers, operands, deadline, timeout)
 
     def _relate(self, reply: dict) -> None:
         """Remember, for each handle, the crossed objects the worker can reach from it (its parameters, say)."""
         for key, keys in (reply.get("reach") or {}).items():
             self.related[str(key)] = {str(k) for k in keys}
 
-    def _receive(self, reply: dict, buffers: list, action: str, operands: list, deadline: float | None = None,
+    def _receive(self, reply: dict, buffers: list, operands: list, deadline: float | None = None,
                  timeout: float = 0.0) -> Any:
         self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
@@ -451,7 +446,7 @@ class Session:
 
     def clean_call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """``func(*args, **kwargs)`` in a worker that has run no learner code (to read a file learner code wrote)."""
-        clean = getattr(self, "_clean", None)
+        clean = self._clean
         if clean is None:
             chapter = Chapter(self.chapter.key, b"", "clean.py", self.chapter.uid, self.chapter.gid, self.chapter.hide)
             clean = self._clean = Session(self.zygote, chapter, self.limits, self.temp_roots)
@@ -467,9 +462,8 @@ class Session:
         return RemoteModule(self)
 
     def close(self) -> None:
-        clean = getattr(self, "_clean", None)
-        if clean is not None:
-            clean.close()
+        if self._clean is not None:
+            self._clean.close()
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
@@ -483,16 +477,6 @@ class _StrPath:
         self.path = path
 
 
-def _availability() -> dict:
-    mps = getattr(torch.backends, "mps", None)
-    try:
-        count = int(torch.cuda.device_count())
-    except Exception:
-        count = 0
-    return {"cuda_available": bool(torch.cuda.is_available()), "cuda_count": count,
-            "mps_available": bool(mps is not None and mps.is_available())}
-
-
 class _MissingName(AttributeError):
     pass
 
@@ -501,7 +485,7 @@ class _MissingName(AttributeError):
 
 class _RemoteGraph(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, session, key, dep_keys, data, dummy, *leaves):
+    def forward(ctx, session, key, dep_keys, data, _dummy, *leaves):
         ctx.session, ctx.key, ctx.dep_keys = session, key, dep_keys
         ctx.leaf_meta = [(t.shape, t.dtype) for t in leaves]
         return data.clone()

@@ -74,7 +74,7 @@ class GradingPlugin:
             z = client.Zygote(self.isolation, Path(log) if log else None, warm=WARM, syscall_filter=terms.syscall_filter)
         return z
 
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
+    def pytest_unconfigure(self) -> None:
         for session in self.sessions.values():
             session.close()
         self.zygote.close()
@@ -123,7 +123,7 @@ class GradingPlugin:
     # -- the module under test ------------------------------------------------------------------------------------
 
     def under_test(self, request: pytest.FixtureRequest, chapter: catalog.Chapter, mutant: Any,
-                   ref: Any) -> UnderTest:
+                   ref: Any) -> UnderTest:  # noqa: ARG002 (one signature for both plugins' under_test)
         """``sub``: a proxy to the chapter's session, ready for a new check."""
         shown = f"exercises/{chapter.key}/{chapter.file}"
         session = self.session_for(request, chapter, mutant)
@@ -272,7 +272,7 @@ class Stream:
             return
         self._write({"event": "result", "check": record.to_dict()})
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
         self._write({"event": "done", "exitstatus": int(exitstatus)})
         self.file.close()
 

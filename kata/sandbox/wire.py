@@ -324,8 +324,6 @@ class ObjectTable:
         self.storage_keys: dict[tuple[int, int, str], str] = {}
         self.storage_crc: dict[str, tuple[int, int]] = {}  # what the other side last saw of a storage
         self.storage_starts: dict[tuple[int, int], str] = {}
-        self.prints: dict[str, Any] = {}  # key -> fingerprint at the last sync
-        self.versions: dict[str, int] = {}  # key -> tensor version at the last sync
         self.handles: dict[str, Any] = {}  # key -> local proxy for a remote handle
         self.own_handles: dict[str, Any] = {}  # key -> local object the other side holds a handle to
         self.files: dict[str, pathlib.Path] = {}
@@ -579,7 +577,7 @@ class Encoder:
                 self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device), "same": 1}
             else:
                 self.storages[key] = {"nbytes": storage.nbytes(), "device": str(storage.device),
-                                      "B": self.buffer(data), "crc": crc}
+                                      "B": self.buffer(data)}
                 self.table.storage_crc[key] = (crc, len(data))
         return key
 

@@ -47,7 +47,7 @@ import torch
 from kata import portable
 from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.sandbox import wire
-from kata.state import apply_snapshot, state_snapshot
+from kata.state import GlobalState, apply_snapshot, state_snapshot
 
 try:  # libseccomp's interface (ctypes); imported by the zygote, before any sandbox hides the packages
     import pyseccomp as _seccomp  # type: ignore[import-untyped]
@@ -57,7 +57,7 @@ except (ImportError, OSError, RuntimeError):  # not installed, or no libseccomp.
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUSER = 0x20000, 0x20000000, 0x40000000, 0x8000000, \
     0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE = 1, 38, 4
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 LEARNER_MODULE = "learner"
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -248,7 +248,7 @@ def _enter_namespaces(user_ns: bool) -> None:
 def _limits(cfg: dict) -> None:
     def setlimit(which: int, value: int) -> None:
         try:
-            soft, hard = resource.getrlimit(which)
+            _, hard = resource.getrlimit(which)
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
@@ -419,12 +419,6 @@ class Worker:
             op = header.get("op")
             if op == "exit":
                 return
-            if op == "reset":
-                self.table.reset()
-                self.prints.clear()
-                self.files.clear()
-                self.send({"ok": True})
-                continue
             if op == "load":
                 self.load(header, buffers)
                 continue
@@ -453,20 +447,20 @@ class Worker:
         except (ValueError, UnicodeError) as err:
             self.send({"syntax": {"line": None, "msg": wire.clip(str(err), 500)}})
             return
-        state = state_snapshot()
+        saved = GlobalState.capture()  # what the module's top level changes is put back, as in learning mode
         try:
             exec(code, module.__dict__)
         except BaseException as err:
-            apply_snapshot(state)
+            saved.restore()
             self.send({"error": self.describe(err)})
             return
-        apply_snapshot(state)
+        saved.restore()
         self.module = module
         names = {}
         for name, value in list(vars(module).items()):
             if not name.startswith("_"):
                 names[name] = "callable" if callable(value) else "value"
-        self.send({"ok": True, "names": names})
+        self.send({"names": names})
 
     # the objects of a request --------------------------------------------------------------------------------------
     def _file_in(self, spec: dict) -> Any:
@@ -537,6 +531,9 @@ class Worker:
         leaves = _leaves(operands[0]) if header.get("action") == "backward" and operands and \
             isinstance(operands[0], torch.Tensor) else []
         self._snapshot(operands + [kwargs] + leaves)
+        # This process's own state (its thread count, the availability functions the caller's state set): what the
+        # call changes of it is put back after the call, as the learning plugin puts it back after every check.
+        own = GlobalState.capture(shared=False)
         action = header.get("action")
         events: list = []
         try:
@@ -552,6 +549,7 @@ class Worker:
         except BaseException as err:
             result, error = None, self.describe(err)
         after = state_snapshot()
+        own.restore()
         self.state = after
         state = {k: v for k, v in after.items() if before.get(k) != v}
         try:
@@ -573,7 +571,7 @@ class Worker:
             reply["reach"] = reach
             self.send(reply, enc.buffers)
         except BaseException as err:
-            self.send({"error": self.describe(err, encoding=True), "state": None})
+            self.send({"error": self.describe(err), "state": None})
 
     def _deps(self, result: Any) -> dict:
         """For each non-leaf tensor in the result: the keys of the caller's leaves its graph reaches."""
@@ -628,8 +626,6 @@ class Worker:
         if action == "deepcopy":
             import copy
             return copy.deepcopy(obj)
-        if action == "isinstance":
-            return isinstance(obj, args[0])
         if action == "backward":
             return self.backward(obj, args[0], header)
         if action == "hooks":
@@ -649,7 +645,7 @@ class Worker:
                     leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
         return list(grads[:len(theirs)])
 
-    def describe(self, err: BaseException, encoding: bool = False) -> dict:
+    def describe(self, err: BaseException) -> dict:
         frames = traceback.extract_tb(err.__traceback__)
         files = getattr(self, "learner_files", {self.filename})
         mine = [[f.filename, f.lineno, f.name, (f.line or "")[:500]] for f in frames if f.filename in files]
@@ -661,8 +657,7 @@ class Worker:
         except Exception:  # a learner's exception whose __str__ fails
             text = ""
         out = {"type": type(err).__name__, "mro": [c.__name__ for c in type(err).__mro__][:20],
-               "module": type(err).__module__, "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub,
-               "encoding": encoding}
+               "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub}
         if isinstance(err, _Missing):
             out["missing"] = err.args[0]
         if isinstance(err, SystemExit):
@@ -814,7 +809,7 @@ def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
             with os.fdopen(r, "rb") as f:
                 line = f.readline().strip()
             worker_pid = int(line) if line.isdigit() else pid
-            control.sendall(json.dumps({"pid": worker_pid, "outer": pid}).encode() + b"\n")
+            control.sendall(json.dumps({"pid": worker_pid}).encode() + b"\n")
         _reap(children)
     _kill_all(children)
     # No interpreter shutdown: finalising torch (and its compiler) takes seconds and helps nothing here.
