@@ -470,6 +470,10 @@ class Session:
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
+                if self._config().get("profile"):  # let the worker write its profile before it is killed
+                    self.sock.settimeout(30)
+                    while self.sock.recv(1 << 16):
+                        pass
         self.stop()
 
 
