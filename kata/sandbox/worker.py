@@ -528,7 +528,7 @@ class Worker:
             apply_snapshot(incoming)
             if self.state is not None and incoming:
                 self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
-        except Exception as err:
+        except wire.WireError as err:  # MalformedFrame among them
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
