@@ -451,7 +451,10 @@ class Encoder:
                 raise WireError("value nested too deeply")
             if hasattr(t, "_kata_is_module_function"):
                 v = v._resolve()
-            codec = codec_for(self, v)
+                t = type(v)
+            codec = _BY_TYPE.get(t)
+            if codec is None or (codec.test is not None and not codec.test(self, v)):
+                codec = codec_for(self, v)
             return {codec.tag: codec.encode(self, v)}
         finally:
             self.depth -= 1
@@ -1299,13 +1302,13 @@ CODECS: tuple[Codec, ...] = (
     Codec("Ellipsis", lambda enc, v: 1, lambda dec, body: Ellipsis, types=(type(Ellipsis),)),
     # by test, in this order
     Codec("ref", lambda enc, v: vars(v)["_kata_remote_key"], _decode_returning_handle, test=_is_returning_handle),
+    Codec("t", lambda enc, v: enc.tensor(v), _keyed, test=lambda enc, v: isinstance(v, torch.Tensor)),
+    Codec("a", lambda enc, v: enc.array(v), _keyed,
+          test=lambda enc, v: isinstance(v, np.ndarray) and v.dtype.kind in ARRAY_KINDS),
     Codec("npdtype", lambda enc, v: v.str if v.names is None else str(v), lambda dec, body: np.dtype(str(body)),
           test=lambda enc, v: isinstance(v, np.dtype)),
     Codec("npscalar", _encode_numpy_scalar, _decode_numpy_scalar,
           test=lambda enc, v: isinstance(v, np.generic) and v.dtype.kind in ARRAY_KINDS),
-    Codec("t", lambda enc, v: enc.tensor(v), _keyed, test=lambda enc, v: isinstance(v, torch.Tensor)),
-    Codec("a", lambda enc, v: enc.array(v), _keyed,
-          test=lambda enc, v: isinstance(v, np.ndarray) and v.dtype.kind in ARRAY_KINDS),
     Codec("oa", lambda enc, v: {"shape": list(v.shape), "items": _encode_items(enc, v.reshape(-1).tolist())},
           _decode_object_array,
           test=lambda enc, v: isinstance(v, np.ndarray) and v.dtype == object and v.size <= MAX_OBJECT_ITEMS),
