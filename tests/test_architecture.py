@@ -123,7 +123,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                     "kata.report", "kata.stash", "kata.sandbox", "kata.sandbox.uids", "kata.sandbox.files",
                     "kata.authoring", "kata.authoring.stubs", "kata.contract"}),
     # The learner's world: global state, the simulated accelerator, importing a learner's file, the wire format.
-    ("learner's world", {"kata.state", "kata.portable", "kata.loader", "kata.sandbox.wire"}),
+    ("learner's world", {"kata.state", "kata.portable", "kata.loader", "kata.sandbox.wire", "kata.sandbox.forkserver"}),
     # The trusted side of the sandbox: the zygote launcher and the client of a chapter's worker.
     ("sandbox client", {"kata.sandbox.zygote", "kata.sandbox.client"}),
     # What checks, references and catalogued wrong answers import (tests below: AUTHOR_API).

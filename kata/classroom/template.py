@@ -14,7 +14,6 @@ This module imports neither torch nor pytest at import time: the class parent us
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import select
@@ -25,8 +24,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from kata.sandbox.forkserver import ForkServer, die_with_parent
 from kata.sandbox.zygote import ZYGOTE_FD_ENV
 
 __all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
@@ -170,20 +170,19 @@ class TrustedTemplate:
 
 # -- the template process itself ---------------------------------------------------------------------------------------
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 def serve() -> None:
-    """Run in the template process (``python -I`` from the grader's private copy): import, then fork on demand."""
-    import importlib
+    """Run in the template process (``python -I`` from the grader's private copy): import, then fork on demand (a
+    :class:`~kata.sandbox.forkserver.ForkServer` that reports each child's end)."""
+    def started(request: dict[str, Any], pid: int, _reported: int) -> bytes:
+        return f"started {request['id']} {pid}\n".encode()
 
     control = socket.socket(fileno=int(sys.argv[1]))
-    _die_with_parent()
+    ForkServer(control, _child, started, report_exits=True).serve(prepare=_warm_up)
+
+
+def _warm_up() -> None:
+    import importlib
+
     for name in WARM:
         with contextlib.suppress(Exception):
             module = importlib.import_module(name)
@@ -194,49 +193,15 @@ def serve() -> None:
     from kata.sandbox.worker import prepare_to_fork
 
     prepare_to_fork()
-    control.sendall(b"ready\n")
-    children: set[int] = set()
-    while True:
-        ready, _, _ = select.select([control], [], [], 0.05)
-        if ready:
-            try:
-                msg, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
-            except OSError:
-                break
-            if not msg:
-                break
-            request = json.loads(msg.decode("utf-8"))
-            pid = os.fork()
-            if pid == 0:
-                control.close()
-                _child(request, fds)
-            for fd in fds:
-                os.close(fd)
-            children.add(pid)
-            control.sendall(f"started {request['id']} {pid}\n".encode())
-        while children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            children.discard(pid)
-            with contextlib.suppress(OSError):
-                control.sendall(f"exit {pid} {os.waitstatus_to_exitcode(status)}\n".encode())
-    for pid in children:
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-    # No interpreter shutdown: finalising torch and its compiler takes seconds and helps nothing.
-    os._exit(0)
 
 
-def _child(request: dict[str, Any], fds: list[int]) -> None:
+def _child(request: dict[str, Any], fds: list[int], report: int) -> NoReturn:
     """In the forked child: become what ``kata grade``'s trusted process is, run pytest, exit.  Never returns."""
+    os.close(report)  # its pid is the one the template forked
     code = 3
     try:
         os.setsid()
-        _die_with_parent()
+        die_with_parent()
         os.chdir(request["cwd"])
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)

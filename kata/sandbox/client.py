@@ -153,6 +153,10 @@ class Session:
         header, _ = self._exchange({"op": "load", "source": 0, "filename": self.chapter.filename,
                                     "extra_files": self.chapter.extra_files},
                                    [self.chapter.source], self.limits.import_timeout, importing=True)
+        if not all(isinstance(header.get(field, {}), dict) for field in ("syntax", "error", "names")):
+            self.stop()
+            self.import_error = LearnerImportError(messages.WORKER_DIED.format(how=messages.WORKER_BAD_DATA))
+            raise self.import_error
         if "syntax" in header:
             info = header["syntax"]
             self.import_error = LearnerImportError(messages.IMPORT_SYNTAX.format(
@@ -305,15 +309,21 @@ class Session:
             raise WorkerDied(messages.WORKER_BAD_DATA)
         return self._receive(reply, buffers, operands, deadline, timeout)
 
-    def _relate(self, reply: dict) -> None:
+    def _relate(self, reach: dict) -> None:
         """Remember, for each handle, the crossed objects the worker can reach from it (its parameters, say)."""
-        for key, keys in (reply.get("reach") or {}).items():
+        for key, keys in reach.items():
             self.related[str(key)] = {str(k) for k in keys}
 
     def _receive(self, reply: dict, buffers: list, operands: list, deadline: float | None = None,
                  timeout: float = 0.0) -> Any:
-        self.pending_deps = {str(k): [str(x) for x in v] for k, v in (reply.get("deps") or {}).items()}
         try:
+            deps, reach = reply.get("deps") or {}, reply.get("reach") or {}
+            for field in (deps, reach):
+                if not isinstance(field, dict) or not all(isinstance(v, list) for v in field.values()):
+                    raise wire.MalformedFrame("bad deps or reach")
+            if not isinstance(reply.get("error", {}), dict):
+                raise wire.MalformedFrame("bad error")
+            self.pending_deps = {str(k): [str(x) for x in v] for k, v in deps.items()}
             dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, leaf_hooks=self._leaf_hooks,
                                deadline=deadline)
             value = dec.value(reply.get("value"))
@@ -323,6 +333,8 @@ class Session:
             state = dec.value(reply["state"]) if reply.get("state") is not None else None
             events = dec.value(reply["events"]) if reply.get("events") is not None else []
             files = reply.get("files") or {}
+            if not isinstance(files, dict):
+                raise wire.MalformedFrame("bad files")
             for key, index in files.items():
                 path = self.table.files.get(str(key))
                 if path is not None:
@@ -330,7 +342,7 @@ class Session:
         except wire.WireTimeout:
             self.stop()
             raise KataTimeout(timeout) from None
-        except (wire.WireError, KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+        except wire.WireError as err:  # MalformedFrame among them: what the worker sent does not decode
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA + f" ({type(err).__name__})") from None
         if deadline is not None and time.monotonic() > deadline:
@@ -345,7 +357,7 @@ class Session:
             self.world_rng.update({k: v for k, v in state.items() if k in RNG_KEYS})
         for log, _ in self.observers:
             log.extend(events if isinstance(events, list) else [])
-        self._relate(reply)
+        self._relate(reach)
         scope = wire.scan_keys(self.table, list(operands) + [value], self._related)
         self.prints.update({k: wire.fingerprint(self.table.objects[k]) for k in scope})
         if "error" in reply:
@@ -467,6 +479,10 @@ class Session:
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
+                if self._config().get("profile"):  # let the worker write its profile before it is killed
+                    self.sock.settimeout(30)
+                    while self.sock.recv(1 << 16):
+                        pass
         self.stop()
 
 

@@ -27,19 +27,17 @@ import contextlib
 import ctypes
 import errno
 import gc
-import importlib
 import json
 import linecache
 import os
 import pathlib
 import resource
-import signal
 import socket
 import sys
 import traceback
 import types
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -47,6 +45,7 @@ import torch
 from kata import portable
 from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.sandbox import wire
+from kata.sandbox.forkserver import ForkServer, die_with_parent
 from kata.state import GlobalState, apply_snapshot, state_snapshot
 
 try:  # libseccomp's interface (ctypes); imported by the zygote, before any sandbox hides the packages
@@ -57,7 +56,7 @@ except (ImportError, OSError, RuntimeError):  # not installed, or no libseccomp.
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUSER = 0x20000, 0x20000000, 0x40000000, 0x8000000, \
     0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_NO_NEW_PRIVS = 38
 LEARNER_MODULE = "learner"
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -522,7 +521,7 @@ class Worker:
             apply_snapshot(incoming)
             if self.state is not None and incoming:
                 self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
-        except Exception as err:
+        except wire.WireError as err:  # MalformedFrame among them
             self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
@@ -714,16 +713,12 @@ def observe(spec: dict, events: list) -> contextlib.AbstractContextManager:
 
 # -- the zygote ----------------------------------------------------------------------------------------------------
 
-def _die_with_parent() -> None:
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def _worker_main(fd: int, cfg: dict, report: int) -> None:
+def _worker_main(fd: int, cfg: dict, report: int) -> NoReturn:
     """In the forked child: enter the sandbox, then serve.  Never returns."""
     code = 0
     try:
         os.setsid()
-        _die_with_parent()
+        die_with_parent()
         mode = cfg.get("isolation", "basic")
         if mode in ("root", "userns"):
             _enter_namespaces(user_ns=(mode == "userns"))
@@ -734,7 +729,7 @@ def _worker_main(fd: int, cfg: dict, report: int) -> None:
                 os.close(fd)
                 _, status = os.waitpid(pid, 0)
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-            _die_with_parent()
+            die_with_parent()
         else:
             os.write(report, f"{os.getpid()}\n".encode())
         os.close(report)
@@ -774,85 +769,18 @@ def prepare_to_fork() -> None:
 
 
 def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
-    """Fork one worker per ``spawn`` request; kill them all when the control socket closes.
+    """Fork one worker per ``spawn`` request; kill them all when the control socket closes (a
+    :class:`~kata.sandbox.forkserver.ForkServer`, a subreaper so that orphans of workers come back to be killed).
 
     ``warm`` modules are imported before the zygote says it is ready, so that every worker forked has them."""
-    _die_with_parent()
-    with contextlib.suppress(Exception):
-        _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of workers come back here to be killed
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    children: set[int] = set()
-    for name in warm:  # before "ready": imported later, it would hold up the spawn of a chapter that is waiting
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    prepare_to_fork()
-    control.sendall(b"ready\n")
-    while True:
-        try:
-            msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
-        except OSError:
-            break
-        if not msg:
-            break
-        header = json.loads(msg.decode("utf-8"))
-        if header.get("op") == "spawn":
-            fd = fds[0]
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                control.close()
-                os.close(r)
-                _worker_main(fd, header["config"], w)
-            os.close(w)
-            os.close(fd)
-            children.add(pid)
-            with os.fdopen(r, "rb") as f:
-                line = f.readline().strip()
-            worker_pid = int(line) if line.isdigit() else pid
-            control.sendall(json.dumps({"pid": worker_pid}).encode() + b"\n")
-        _reap(children)
-    _kill_all(children)
-    # No interpreter shutdown: finalising torch (and its compiler) takes seconds and helps nothing here.
-    os._exit(0)
 
+    def child(request: dict, fds: list[int], report: int) -> NoReturn:
+        _worker_main(fds[0], request["config"], report)
 
-def _reap(children: set[int]) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        children.discard(pid)
+    def started(request: dict, pid: int, worker_pid: int) -> bytes:  # noqa: ARG001 (ForkServer's started callback)
+        return json.dumps({"pid": worker_pid}).encode() + b"\n"
 
-
-def _kill_all(children: set[int]) -> None:
-    for pid in list(children):
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    # Orphans that escaped their session came back to this subreaper: kill every descendant.
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me:
-                os.kill(int(entry), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
-        except OSError as err:
-            if err.errno != errno.EINTR:
-                break
+    ForkServer(control, child, started, subreaper=True).serve(warm, prepare_to_fork)
 
 
 def main() -> None:
