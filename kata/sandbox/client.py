@@ -84,7 +84,7 @@ def learner_exception(info: dict, filename: str) -> BaseException:
 
 @dataclass
 class Limits:
-    """One session's limits: the first three from the grading contract (``pytest_glue.limits``), defaults included."""
+    """One session's limits: the first three from the grading contract (:meth:`of`), defaults included."""
 
     call_timeout: float = GradingContract.check_timeout
     import_timeout: float = GradingContract.check_timeout
@@ -92,6 +92,11 @@ class Limits:
     cpu_seconds: int = 600
     file_mb: int = 64
     nproc: int = 64
+
+    @classmethod
+    def of(cls, terms: GradingContract) -> Limits:
+        """A session's limits under ``terms`` (importing the learner's module gets the same time as a call)."""
+        return cls(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout, memory_mb=terms.memory_mb)
 
 
 @dataclass

@@ -45,11 +45,6 @@ def read_contract(config: pytest.Config) -> GradingContract:
         raise pytest.UsageError(str(err)) from None
 
 
-def limits_of(terms: GradingContract) -> client.Limits:
-    return client.Limits(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout,
-                         memory_mb=terms.memory_mb)
-
-
 class GradingPlugin:
     """The module under test in a sandbox worker: one session per chapter (one alive at a time), started from one
     zygote per run, under this run's own uids; the grader's self-test; each exercise's share of the run's deadline.
@@ -167,7 +162,7 @@ class GradingPlugin:
         hide += [p for p in self.contract.hide if p]
         key = chapter.key if chapter is not None else "00_selftest"
         return client.Session(self.zygote, client.Chapter(key, source, shown, uid, gid, hide, extra),
-                              limits_of(self.contract), temp)
+                              client.Limits.of(self.contract), temp)
 
     def _uids(self) -> uids.UidBlock:
         """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and
