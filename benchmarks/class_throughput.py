@@ -34,8 +34,8 @@ from grading_speed import run  # noqa: E402  (the process-tree sampler of the gr
 
 def build_class(target: Path, count: int, chapters: list, seed: int) -> dict[str, str]:
     """``count`` learner folders under ``target``; returns each learner's recipe (for the report)."""
-    from kata import mutants
-    from kata.sandbox.pytest_glue import mutant_source
+    from kata.api import mutants
+    from kata.grading.glue import mutant_source
 
     catalogue = mutants.load_all(ROOT / "tests" / "mutants")
     by_chapter: dict[str, list] = {}
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args()
 
-    from kata.grading import select_chapters
+    from kata.grading.parent import select_chapters
 
     chapters = select_chapters(args.chapters)
     work = Path(tempfile.mkdtemp(prefix="kata-class-bench-"))

@@ -108,7 +108,7 @@ def measure_grading(repeats: int = 3, chapters: str | None = None, jobs: int | N
                     worst_case: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from kata import catalog
-    from kata.grading import default_jobs, select_chapters
+    from kata.grading.parent import default_jobs, select_chapters
 
     selected = select_chapters(chapters)
     work = Path(tempfile.mkdtemp(prefix="kata-bench-"))

@@ -1,11 +1,11 @@
 """The grading boundary's framing: one frame's header written as JSON (the framing before issue 19) against
-MessagePack (kata.sandbox.wire today), each written and read back, over frames like those of a grading run.
+MessagePack (kata.grading.sandbox.wire today), each written and read back, over frames like those of a grading run.
 
     python benchmarks/wire_framing.py [--frames FILE] [--rounds 7]
 
 The frames are made here with the wire's own Encoder from what a check sends and gets back (tensors, a batch of a
 dataset, a model's parameters, the global state, nested containers of numbers and strings), or read from ``FILE``:
-frames as ``kata.sandbox.wire.pack`` writes them, one after another, recorded from a real run.
+frames as ``kata.grading.sandbox.wire.pack`` writes them, one after another, recorded from a real run.
 Reported: the best of ``--rounds`` passes over all frames, in CPU milliseconds of this process (less sensitive than
 wall time to a machine shared with other work), and per frame in microseconds; the two framings alternate.
 """
@@ -26,7 +26,7 @@ def _typical_frames() -> list[tuple[dict, list[bytes]]]:
     import numpy as np
     import torch
 
-    from kata.sandbox import wire
+    from kata.grading.sandbox import wire
     from kata.state import state_snapshot
 
     torch.manual_seed(0)
@@ -52,7 +52,7 @@ def _typical_frames() -> list[tuple[dict, list[bytes]]]:
 
 
 def _recorded(path: Path) -> list[tuple[dict, list[bytes]]]:
-    from kata.sandbox import wire
+    from kata.grading.sandbox import wire
 
     stream = io.BytesIO(path.read_bytes())
     frames = []
@@ -74,7 +74,7 @@ def json_pack(header: dict, buffers: list[bytes]) -> bytes:
 
 
 def json_unpack(recv) -> tuple[dict, list[memoryview]]:
-    from kata.sandbox.wire import read_exact
+    from kata.grading.sandbox.wire import read_exact
 
     total, head_len = _HEAD.unpack(read_exact(recv, _HEAD.size))
     body = memoryview(read_exact(recv, total))
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from kata.sandbox import wire
+    from kata.grading.sandbox import wire
 
     frames = _recorded(args.frames) if args.frames else _typical_frames()
     out: dict = {"frames": len(frames),

@@ -4,7 +4,7 @@ Each chapter has a data file ``checks/NN_topic/chapter.toml``::
 
     title = "NumPy との相互変換"
     file = "numpy_bridge.py"
-    selftest = "numpy_to_float32(np.arange(6).reshape(2, 3))"  # optional: kata.sandbox.selftest
+    selftest = "numpy_to_float32(np.arange(6).reshape(2, 3))"  # optional: kata.grading.sandbox.selftest
 
     [exercises.numpy_to_tensor]
     points = 1
@@ -79,7 +79,7 @@ class Chapter:
     exercises: tuple[Exercise, ...] = field(default=())
     root: Path = ROOT  # the course this chapter belongs to (its checks/, solutions/, exercises/)
     #: One call of the reference, ``"name(args…)"``, that the grader's self-test makes in the sandbox and here and
-    #: compares (``kata.sandbox.selftest``); optional.
+    #: compares (``kata.grading.sandbox.selftest``); optional.
     selftest: str = ""
     #: The exercises of tracks the course leaves out (``[tool.kata] tracks``): not run, not scored, not listed.
     left_out: tuple[Exercise, ...] = field(default=())

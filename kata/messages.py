@@ -1,6 +1,6 @@
 """Japanese message templates shown to the learner and the instructor.
 
-Every Japanese string the engine (``kata/``) shows is a constant here or in ``kata/hints.py``, so that the engine's
+Every Japanese string the engine (``kata/``) shows is a constant here or in ``kata/api/hints.py``, so that the engine's
 tests import the same constant and a wording change cannot silently break a test; tests/test_engine_words.py fails on
 a Japanese string literal anywhere else in ``kata/`` (the class-grading package keeps its own words in
 ``kata/classroom/messages.py``) and on a constant here that nothing uses.  Templates use ``str.format`` fields.
@@ -42,7 +42,7 @@ VALUES_EXACT = (
 SCALAR_EXACT = "『{name}』の値が違います。期待: {expected}、実際: {actual}"
 SCALAR_VALUE = "『{name}』の値が違います。期待: {expected}、実際: {actual} (許容誤差: rtol={rtol}, atol={atol})"
 EQUAL = "『{name}』が違います。期待: {expected}、実際: {actual}"
-# What a verdict calls the compared value when the check names nothing else (kata.compare's defaults).
+# What a verdict calls the compared value when the check names nothing else (kata.api.compare's defaults).
 NAME_RETURNED = "戻り値"
 NAME_INPUT = "入力"
 NAME_GRAD = "勾配"
@@ -59,7 +59,7 @@ VALUES_UNREADABLE = ("『{name}』の値を読み出して比べられません 
                      "返しましょう。meta デバイスのテンソルは形と型だけで、値を持ちません。")
 STATE_CHANGED = "グローバルな設定『{what}』が変わっています。期待: {expected}、実際: {actual}"
 FORBIDDEN_OP = "この演習では『{op}』は使えません (使われた関数: {used})。"
-# Op rules read from the source text (kata.staticrules): they count in kata grade too.
+# Op rules read from the source text (kata.api.staticrules): they count in kata grade too.
 SOURCE_PLACE = "『{file}』の {line} 行目"
 FORBIDDEN_NAME = "この演習では『{op}』は使えません ({where}: {used})。"
 FORBIDDEN_DYNAMIC = ("この演習では、関数を名前の文字列や実行時の検索で取り出す書き方は使えません ({where}: {used})。"
@@ -160,13 +160,13 @@ NOT_A_CHECKOUT = (
     " (-e を付けると、リポジトリの exercises/ と checks/ がそのまま使われます)。"
 )
 
-# -- recorded calls (kata.observe), a number in a range, the inputs a wrapped model saw (kata.probe) -------------------
+# -- recorded calls (kata.api.observe), a number in a range, the inputs a wrapped model saw (kata.api.probe) -------------------
 CALL_MISSING = "『{what}』が呼ばれていません。"
 CALL_ARGS = "『{what}』が期待と違う引数で呼ばれました。期待: {expected}、実際: {actual}"
 OUT_OF_RANGE = "『{name}』が範囲外です。期待: {low} < {name} < {high}、実際: {actual}"
 INPUT_DEVICE = "『{name}』がモデルに渡した入力のデバイスが違います。期待: {expected} (モデルのパラメータのデバイス)、実際: {actual}"
 
-# -- what a wrapped model saw while the learner's code ran it (kata.probe); values in [0, 1] ---------------------------
+# -- what a wrapped model saw while the learner's code ran it (kata.api.probe); values in [0, 1] ---------------------------
 MODEL_NOT_CALLED = "『{name}』の中でモデルが一度も呼ばれていません。渡された model で予測を計算してください。"
 GRAD_ENABLED_IN_FORWARD = (
     "『{name}』の中でモデルを呼んだとき、勾配の記録が有効でした (torch.is_grad_enabled() が True)。"
@@ -204,7 +204,7 @@ NOT_A_COURSE = "『{root}』に checks/NN_名前/chapter.toml がありません
 SUBMISSION_NO_EXERCISES = "提出物『{submission}』に exercises/ フォルダがありません。"
 BAD_CHAPTER_FILE = "『{chapter}』のファイルは {file} です ({name!r} はありません)。"
 
-# -- grading: kata grade / kata verify (kata.grading, kata.report, kata.manifest) ---------------------------------
+# -- grading: kata grade / kata verify (kata.grading.parent, kata.report, kata.manifest) ---------------------------------
 GRADE_PASS = "正解"
 GRADE_NOT_RUN_TIMEOUT = ("章の制限時間 ({seconds} 秒) を超えたため採点を打ち切りました。このチェックは実行されていません。"
                          "無限ループや非常に重い計算になっていませんか？")
@@ -351,7 +351,7 @@ MANIFEST_DESCRIPTION = ("採点経路 (kata/, checks/, solutions/, conftest.py, 
 MANIFEST_ARG_WRITE = "マニフェストを作り直す (講師用)"
 MANIFEST_ARG_ROOT = "リポジトリのルート (既定: このリポジトリ)"
 
-# -- how the sandbox isolates the learner's code, by isolation level (kata.sandbox.zygote; in every report) ------
+# -- how the sandbox isolates the learner's code, by isolation level (kata.grading.sandbox.zygote; in every report) ------
 ISOLATION_TEXT = {
     "root": "学習者のコードは章ごとに専用のユーザー ID で、独立したマウント・PID・ネットワーク名前空間の中で動きます"
             "(採点側のファイルは見えず、ほかの章や採点プロセスにシグナルを送れず、起動したプロセスは一緒に終了します)。",
@@ -364,7 +364,7 @@ ISOLATION_TEXT = {
              "信頼できない提出物は root (Gradescope など) で採点してください。",
 }
 
-# -- kata grade / kata verify: command-line help (kata.grading) ------------------------------------------------
+# -- kata grade / kata verify: command-line help (kata.grading.parent) ------------------------------------------------
 GRADE_HELP = "提出物を採点してレポートを書き出す (講師・CI 用)"
 GRADE_DESCRIPTION = ("学習者のリポジトリ (その exercises/) を、このリポジトリのチェックと模範解答で採点します。"
                      "学習者のコードは章ごとに隔離された別プロセス (サンドボックス) で動き、結果はデータとして"
@@ -466,7 +466,7 @@ FINALE_ARG_OUTPUT = "our_model.tar と画像を書き出すフォルダ (既定:
 FINALE_ARG_EPOCHS = "エポック数 (既定: {epochs})"
 ARG_ROOT = "学習者のフォルダ (exercises/ があるところ)。既定: このリポジトリ (環境変数 KATA_ROOT でも指定できます)"
 
-# -- grading sandbox (kata.sandbox) -----------------------------------------------------------------------------
+# -- grading sandbox (kata.grading.sandbox) -----------------------------------------------------------------------------
 WORKER_DIED = "学習者のコードを実行していたプロセスが途中で終了しました ({how})。"
 WORKER_ENDED = "プロセスが終了しました: os._exit・シグナル・メモリ不足などが考えられます"
 WORKER_BAD_DATA = "戻り値を採点側に受け渡せませんでした (大きすぎる・壊れているなど)"
@@ -477,7 +477,7 @@ SUBMISSION_TOO_LARGE = "『{file}』が大きすぎます (上限 {limit} KiB)�
 SUBMISSION_UNREADABLE = "『{file}』を読めませんでした ({why})。"
 GRADE_KEPT = "作業フォルダを残しました: {path}"
 GRADE_PENDING = "採点がここまで進む前に終わりました"
-#: The sandbox failed its self-test (kata.sandbox.selftest): nothing is graded, exit status 2.  {why}: English,
+#: The sandbox failed its self-test (kata.grading.sandbox.selftest): nothing is graded, exit status 2.  {why}: English,
 #: the grader's own detail.
 GRADE_SELFTEST_FAILED = ("この環境のサンドボックスでは模範解答が正しく動かないため、採点しません (正しい点を出せないためで、"
                          "提出物の問題ではありません。採点する側の環境を確認してください): {why}")

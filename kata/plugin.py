@@ -11,7 +11,7 @@ one plugin object per concern, each holding its own state (as pytest registers i
 - :class:`kata.summary.LearnerSummary` (``kata-summary``): the per-exercise lines, the chapter table and the progress
   kept across runs;
 - where the module under test runs: :class:`LearningPlugin` (``kata-learning``) imports it in this process;
-  :class:`kata.sandbox.pytest_glue.GradingPlugin` (``kata-grading``, ``--kata-sandbox``) holds it in a sandbox
+  :class:`kata.grading.glue.GradingPlugin` (``kata-grading``, ``--kata-sandbox``) holds it in a sandbox
   worker.
 
 Their stash keys are in :mod:`kata.stash`.
@@ -33,11 +33,12 @@ from typing import Any
 import pytest
 import torch
 
-from kata import catalog, loader, messages, mutants, timeouts, verdict
+from kata import catalog, loader, messages, timeouts, verdict
+from kata.api import mutants
+from kata.api.inputs import seed_all
 from kata.display import display_path, plain_consoles
 from kata.errors import KataTimeout
 from kata.frontend import say
-from kata.inputs import seed_all
 from kata.report import learning_result, render, to_learning
 from kata.stash import HEADER, ITEM_INFO, NOTICE, RUN, SETTINGS, SUMMARY, TIMER, UNDER_TEST
 from kata.state import GlobalState
@@ -61,7 +62,7 @@ class Settings:
     seed: int = 0
     mutants: bool = False
     answers: bool = False  # the catalogue of correct answers (tests/answers/) instead of the wrong ones
-    sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.sandbox)
+    sandbox: bool = False  # grading mode: learner code runs in a sandbox worker (kata.grading.sandbox)
     course: catalog.Catalog = field(default_factory=catalog.default)  # the checks, references and chapters
 
     @property
@@ -148,17 +149,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     stream = config.getoption("--kata-stream")
     if settings.sandbox:
-        from kata.sandbox import pytest_glue
+        from kata.grading import glue
 
-        config.stash[UNDER_TEST] = pytest_glue.GradingPlugin(config, settings)  # its zygote starts now
+        config.stash[UNDER_TEST] = glue.GradingPlugin(config, settings)  # its zygote starts now
         config.pluginmanager.register(config.stash[UNDER_TEST], "kata-grading")
     else:
         config.stash[UNDER_TEST] = LearningPlugin(settings)
         config.pluginmanager.register(config.stash[UNDER_TEST], "kata-learning")
     if stream:
-        from kata.sandbox import pytest_glue
+        from kata.grading import glue
 
-        pytest_glue.register_stream(config, stream)
+        glue.register_stream(config, stream)
     # The notice about a slow check is for a learner at a terminal; a grading run (its output is a log) has none.
     run = CheckRun(config, settings, terminal_fd=None if stream else _terminal_fd())
     config.stash[RUN] = run
@@ -444,7 +445,7 @@ class CheckRun:
             # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
             torch.set_num_threads(1)
             # Every check starts with the global generators seeded for it (from the session's seed and its name): in
-            # learning mode and in the sandbox worker alike (kata.inputs.seed_all hands them over at the check's
+            # learning mode and in the sandbox worker alike (kata.api.inputs.seed_all hands them over at the check's
             # first call), so that code drawing from them without seeding gets the same numbers in both modes, and
             # the worker's generators carry nothing from one check to the next.
             seed_all(zlib.crc32(f"global:{self.settings.seed}:{item.nodeid}".encode()))

@@ -2,7 +2,7 @@
 
 A run's state lives on the plugin objects that :mod:`kata.plugin` registers in ``pytest_configure`` (the shared
 :class:`kata.plugin.CheckRun` and one plugin for where the module under test runs: :class:`kata.plugin.LearningPlugin`
-in this process, :class:`kata.sandbox.pytest_glue.GradingPlugin` in a sandbox worker); the config's stash only points
+in this process, :class:`kata.grading.glue.GradingPlugin` in a sandbox worker); the config's stash only points
 at them.  An item's stash holds what belongs to one check.
 """
 from __future__ import annotations

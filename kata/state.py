@@ -148,7 +148,7 @@ _SEEDINGS = [0]
 
 
 def seeded() -> None:
-    """The check has just seeded the global generators (``kata.inputs.seed_all``): the learner's world takes them at
+    """The check has just seeded the global generators (``kata.api.inputs.seed_all``): the learner's world takes them at
     its next call even where their state equals the one last handed over (the learner's draws since moved its own
     generators on; in learning mode the seeding resets the very generators it drew from)."""
     _SEEDINGS[0] += 1
@@ -161,7 +161,7 @@ def seedings() -> int:
 
 def state_snapshot(keys: Iterable[str] = SHARED_KEYS) -> dict[str, Any]:
     """The global state that learner code can change, as plain data (bytes, lists, dtypes): the form that crosses the
-    grading boundary (:mod:`kata.sandbox.wire`) and that :func:`learner_state` returns in both modes.  ``keys``: a
+    grading boundary (:mod:`kata.grading.sandbox.wire`) and that :func:`learner_state` returns in both modes.  ``keys``: a
     part of it (``RNG_KEYS``: the random-number streams)."""
     return {name: ENTRIES[name].read() for name in keys}
 

@@ -9,7 +9,7 @@ channel and the progress cache keep their words.
   progress table).
 - :class:`ChapterOutcome`: how ``kata grade``'s process for a chapter ended.
 - :class:`Attribute`: the engine's own verdict attributes (what kind of failure).  A comparison's attribute names what
-  differed (``dtype``, ``shape``, ``grad``, ...) and is chosen by the check through :mod:`kata.compare`; those stay
+  differed (``dtype``, ``shape``, ``grad``, ...) and is chosen by the check through :mod:`kata.api.compare`; those stay
   plain strings.
 - :class:`CheckResult`: a check's result, the same type in the plugin, on the grader's channel (``to_dict`` /
   ``from_dict``) and in the reports.

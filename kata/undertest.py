@@ -2,8 +2,8 @@
 catalogued wrong answer, imported lazily in this process (learning mode) or held by a sandbox worker (grading mode),
 and its source text for the static op rules.
 
-Imported by the plugin of each mode (:mod:`kata.plugin`, :mod:`kata.sandbox.pytest_glue`) and by the check-author
-helpers that must know where the module runs (:mod:`kata.observe`).
+Imported by the plugin of each mode (:mod:`kata.plugin`, :mod:`kata.grading.glue`) and by the check-author
+helpers that must know where the module runs (:mod:`kata.api.observe`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-from kata import messages, mutants
-from kata.compare import fail
+from kata import messages
+from kata.api import mutants
+from kata.api.compare import fail
 from kata.state import LearnerWorld
 from kata.status import Attribute
 
@@ -30,7 +31,7 @@ class UnderTest:
         self._file = file
         self._module = None
         self._session = session  # grading mode: the sandbox session that holds the module
-        self._source = source  # () -> kata.staticrules.Source: the module's text, never imported for that
+        self._source = source  # () -> kata.api.staticrules.Source: the module's text, never imported for that
         # Learning mode: the learner's configuration (default dtype, grad mode, flags…) kept apart from the check's,
         # as the sandbox worker keeps it in grading mode (kata.state.LearnerWorld).
         self._world = LearnerWorld()
@@ -61,8 +62,8 @@ class UnderTest:
 
 
 def source_of_text(read: Any, shown: str) -> Any:
-    """The module's source as text for static op rules (:mod:`kata.staticrules`): the same bytes it is run from."""
-    from kata.staticrules import Source
+    """The module's source as text for static op rules (:mod:`kata.api.staticrules`): the same bytes it is run from."""
+    from kata.api.staticrules import Source
 
     def source() -> Source | None:
         try:
@@ -76,7 +77,7 @@ def source_of_text(read: Any, shown: str) -> Any:
 
 def source_of_mutant(m: mutants.Mutant) -> Any:
     """A catalogued wrong answer's file as text, with the first line of its definition (one file holds many)."""
-    from kata.staticrules import Source
+    from kata.api.staticrules import Source
 
     def source() -> Source | None:
         code = getattr(m.obj, "__code__", None)

@@ -8,8 +8,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from kata import hints, messages
-from kata.compare import Mismatch
+from kata import messages
+from kata.api import hints
+from kata.api.compare import Mismatch
 from kata.display import display_path
 from kata.errors import KataTimeout, LearnerImportError
 from kata.loader import LEARNER_FILES
@@ -51,7 +52,7 @@ def _raised_by_stub(exc: BaseException) -> bool:
 
 def _remote(exc: BaseException) -> Verdict | None:
     """An exception raised by learner code in the grading sandbox (it arrives as data, with its frames)."""
-    from kata.sandbox.client import LearnerException, WorkerDied
+    from kata.grading.sandbox.client import LearnerException, WorkerDied
 
     if isinstance(exc, WorkerDied):
         return Verdict(CheckStatus.FAIL, messages.WORKER_DIED.format(how=exc.how), Attribute.CRASH)
@@ -74,7 +75,7 @@ def _remote(exc: BaseException) -> Verdict | None:
 
 
 def classify(exc: BaseException) -> Verdict:
-    remote = _remote(exc) if "kata.sandbox.client" in sys.modules else None
+    remote = _remote(exc) if "kata.grading.sandbox.client" in sys.modules else None
     if remote is not None:
         return remote
     if isinstance(exc, Mismatch):

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from kata import catalog, mutants
+from kata import catalog
+from kata.api import mutants
 
 pytest_plugins = ["pytester"]
 

@@ -6,7 +6,7 @@
   sandbox client) points strictly down.  Every module of ``kata/`` is in exactly one layer.
 - No import cycle between the modules of ``kata/``, imports inside functions counted.  ``from kata import x`` is an
   import of the submodule ``kata.x`` (the package's ``__init__`` has run before any of its modules anyway).
-- The grading parent stays torch-, NumPy- and pytest-free: ``kata grade``'s own process (``kata.grading``), the
+- The grading parent stays torch-, NumPy- and pytest-free: ``kata grade``'s own process (``kata.grading.parent``), the
   zygote launcher, the vocabulary and the class grader import none of them at module level, directly or through any
   ``kata`` module they import (and the packages those live in).
 """
@@ -81,7 +81,7 @@ def _targets(name: str, node: ast.Import | ast.ImportFrom) -> list[str]:
         origin = ".".join(base + ([node.module] if node.module else []))
     else:
         origin = node.module or ""
-    # `from kata import compare` imports the submodule kata.compare (kata itself has run before any of its modules);
+    # `from kata import compare` imports the submodule kata.api.compare (kata itself has run before any of its modules);
     # `from kata.x import y` imports kata.x (and kata.x.y when that is a submodule).
     submodules = [f"{origin}.{alias.name}" for alias in node.names if f"{origin}.{alias.name}" in MODULES]
     return submodules + ([origin] if len(submodules) < len(node.names) else [])
@@ -120,24 +120,26 @@ LAYERS: list[tuple[str, set[str]]] = [
     # Words, plain data and files: messages, statuses, the course's catalogue, reports, the manifest.  No torch.
     ("vocabulary", {"kata.messages", "kata.classroom.messages", "kata.status", "kata.errors", "kata.catalog",
                     "kata.display", "kata.frontend", "kata.pyversion", "kata.png", "kata.raster", "kata.manifest",
-                    "kata.report", "kata.stash", "kata.sandbox", "kata.sandbox.uids", "kata.sandbox.files",
-                    "kata.authoring", "kata.authoring.stubs", "kata.contract"}),
+                    "kata.report", "kata.stash", "kata.grading.sandbox", "kata.grading.sandbox.uids", "kata.grading.sandbox.files",
+                    "kata.authoring", "kata.authoring.stubs", "kata.grading.contract",
+                    # Package docstrings that import none of their modules.
+                    "kata.api", "kata.grading"}),
     # The learner's world: global state, the simulated accelerator, importing a learner's file, the wire format.
-    ("learner's world", {"kata.state", "kata.portable", "kata.loader", "kata.sandbox.wire", "kata.sandbox.forkserver"}),
+    ("learner's world", {"kata.state", "kata.api.portable", "kata.loader", "kata.grading.sandbox.wire", "kata.grading.sandbox.forkserver"}),
     # The trusted side of the sandbox: the zygote launcher and the client of a chapter's worker.
-    ("sandbox client", {"kata.sandbox.zygote", "kata.sandbox.client"}),
+    ("sandbox client", {"kata.grading.sandbox.zygote", "kata.grading.sandbox.client"}),
     # What checks, references and catalogued wrong answers import (tests below: AUTHOR_API).
-    ("check-author API", {"kata.compare", "kata.hints", "kata.inputs", "kata.devices", "kata.xor", "kata.probe",
-                          "kata.observe", "kata.oprules", "kata.staticrules", "kata.mutants"}),
+    ("check-author API", {"kata.api.compare", "kata.api.hints", "kata.api.inputs", "kata.api.devices", "kata.api.xor", "kata.api.probe",
+                          "kata.api.observe", "kata.api.oprules", "kata.api.staticrules", "kata.api.mutants"}),
     # The untrusted process: the jail, the server of requests, the zygote's loop.
-    ("sandbox worker", {"kata.sandbox.worker"}),
+    ("sandbox worker", {"kata.grading.sandbox.worker"}),
     # Under pytest: verdicts from exceptions, the learner's terminal, the grader's self-test of its sandbox.
-    ("verdicts", {"kata.verdict", "kata.reporter", "kata.sandbox.selftest", "kata.undertest", "kata.timeouts"}),
-    ("grading glue", {"kata.sandbox.pytest_glue"}),
+    ("verdicts", {"kata.verdict", "kata.reporter", "kata.grading.sandbox.selftest", "kata.undertest", "kata.timeouts"}),
+    ("grading glue", {"kata.grading.glue"}),
     ("learning plugin", {"kata.plugin", "kata.summary"}),
     ("learner's folder", {"kata.cli.learner", "kata.cli.watch"}),
     # The sub-commands: the learner's, the finale, the lessons, grading, the authors' tools.
-    ("commands", {"kata.cli.commands", "kata.cli.run", "kata.lessons", "kata.finale", "kata.grading",
+    ("commands", {"kata.cli.commands", "kata.cli.run", "kata.lessons", "kata.finale", "kata.grading.parent",
                   "kata.authoring.scaffold", "kata.authoring.selfcheck", "kata.authoring.dev"}),
     ("class", {"kata.classroom.outputs", "kata.classroom.dashboard", "kata.classroom.roster",
                "kata.classroom.template", "kata.classroom.grade", "kata.classroom.merge"}),
@@ -206,7 +208,7 @@ def _closure(root: str) -> dict[str, list[str]]:
 
 
 def grading_parent() -> list[str]:
-    names = ["kata.grading", "kata.sandbox.zygote", "kata.status", "kata.contract", "kata.cli.grade",
+    names = ["kata.grading.parent", "kata.grading.sandbox.zygote", "kata.status", "kata.grading.contract", "kata.cli.grade",
              "kata.cli.classroom"]
     names += [n for n in MODULES if n == "kata.classroom" or n.startswith("kata.classroom.")]
     return [n for n in names if n in MODULES]
@@ -221,9 +223,9 @@ def test_the_graph_is_read_from_the_source():
 
 
 def test_imports_inside_functions_are_read():
-    assert "kata.sandbox.pytest_glue" in LAZY["kata.plugin"]
-    assert "kata.sandbox.client" in LAZY["kata.observe"]
-    assert "kata.sandbox.client" not in GRAPH["kata.observe"][0]
+    assert "kata.grading.glue" in LAZY["kata.plugin"]
+    assert "kata.grading.sandbox.client" in LAZY["kata.api.observe"]
+    assert "kata.grading.sandbox.client" not in GRAPH["kata.api.observe"][0]
 
 
 def test_there_is_no_import_cycle_in_kata():
@@ -265,8 +267,8 @@ def test_imports_point_down_the_layers():
 
 
 def test_an_import_up_the_layers_would_be_found(monkeypatch):
-    monkeypatch.setitem(LAZY, "kata.compare", {"kata.plugin"})
-    assert any(p.startswith("kata.compare (check-author API) imports kata.plugin") for p in _layer_problems())
+    monkeypatch.setitem(LAZY, "kata.api.compare", {"kata.plugin"})
+    assert any(p.startswith("kata.api.compare (check-author API) imports kata.plugin") for p in _layer_problems())
 
 
 @pytest.mark.parametrize("root", grading_parent())
@@ -282,8 +284,9 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(root):
 # -- the check-author API ------------------------------------------------------------------------------------------
 
 #: The modules a check file, a reference or a catalogued wrong answer may import: flat, each with ``__all__``.
-AUTHOR_API = ("kata.compare", "kata.inputs", "kata.hints", "kata.messages", "kata.observe", "kata.oprules",
-              "kata.staticrules", "kata.portable", "kata.devices", "kata.probe", "kata.mutants", "kata.xor", "kata.errors")
+#: What course files may import from the engine: the check-author API (``kata.api``'s modules), the learner-facing
+#: words and the engine's exceptions.
+AUTHOR_API = (*sorted(m for m in MODULES if m.startswith("kata.api.")), "kata.messages", "kata.errors")
 COURSE = KATA.parent
 
 
@@ -301,6 +304,17 @@ def test_check_author_module_declares_all(name):
         f"{name} has no __all__"
 
 
+def test_the_api_package_is_the_check_author_surface_and_nothing_else():
+    """``kata.api``'s ``__all__`` names exactly its modules, every one a check-author module (in that layer or, for
+    the classes both sides of the sandbox share, below it), and the package imports none of them."""
+    import kata.api
+
+    modules = {m.removeprefix("kata.api.") for m in MODULES if m.startswith("kata.api.")}
+    assert sorted(kata.api.__all__) == sorted(modules)
+    assert GRAPH["kata.api"] == (set(), set()) and not LAZY["kata.api"]
+    assert all(LAYER[f"kata.api.{m}"] <= LAYER["kata.api.compare"] for m in modules)
+
+
 def test_course_files_use_only_the_check_author_api():
     """What checks, references and wrong answers import from ``kata`` is in the author API and in its ``__all__``:
     the engine can change everything else without touching a chapter."""
@@ -309,8 +323,8 @@ def test_course_files_use_only_the_check_author_api():
     problems = []
     for path in _course_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "kata":
-                names = [f"kata.{a.name}" for a in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module in ("kata", "kata.api"):
+                names = [f"{node.module}.{a.name}" for a in node.names]
                 problems += [f"{path.relative_to(COURSE)}: {n}" for n in names if n not in AUTHOR_API]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kata."):
                 if node.module not in AUTHOR_API:

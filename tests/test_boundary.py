@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kata.sandbox import client, wire
+from kata.grading.sandbox import client, wire
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ import sys
 import torch
 
 _seen = []
-_worker = sys.modules["kata.sandbox.worker"].Worker
+_worker = sys.modules["kata.grading.sandbox.worker"].Worker
 _real_do = _worker.do
 
 

@@ -174,7 +174,7 @@ def test_chapters_are_named_by_number_key_path_list_or_range():
 
 
 def test_every_command_refuses_a_chapter_with_the_same_japanese_line():
-    from kata import grading
+    from kata.grading import parent
 
     choices = ", ".join(c.key for c in catalog.chapters())
     bad = messages.BAD_CHAPTER.format(token="99", choices=choices)
@@ -183,8 +183,8 @@ def test_every_command_refuses_a_chapter_with_the_same_japanese_line():
         with pytest.raises(UsageError) as info:
             call()
         assert str(info.value) in (bad, messages.BAD_CHAPTER.format(token="98-99", choices=choices))
-    with pytest.raises(grading.GradingError) as graded:
-        grading.select_chapters("01,99")
+    with pytest.raises(parent.GradingError) as graded:
+        parent.select_chapters("01,99")
     assert str(graded.value) == bad
     with pytest.raises(UsageError) as none:
         catalog.named_chapter(" ")

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from conftest import ROOT, replace_exactly, run_checks
-from kata import catalog, hints
+from kata import catalog
+from kata.api import hints
 
 LESSONS = catalog.EXERCISES
 

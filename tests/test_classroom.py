@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, replace_exactly
-from kata import catalog, mutants
+from kata import catalog
+from kata.api import mutants
 from kata.classroom import messages, outputs, roster
-from kata.sandbox.pytest_glue import mutant_source
+from kata.grading.glue import mutant_source
 
 CHAPTERS = ("01_setup", "02_creation")
 SEED = 7
@@ -493,7 +494,7 @@ def test_gradescope_metadata_that_cannot_be_used_is_said_once_and_names_stay_fol
 
 def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path, monkeypatch):
     """SIGKILL leaves a run no chance to clean up: the next run removes folders whose process is gone."""
-    from kata import grading
+    from kata.grading import parent
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -501,10 +502,10 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path, mon
     reused = tmp_path / f"kata-class-{os.getpid()}-1-abcdefgh"  # this pid, but another process's start time
     (dead / "grader").mkdir(parents=True)
     reused.mkdir()
-    alive = grading.work_folder("kata-class-")
+    alive = parent.work_folder("kata-class-")
     assert alive.is_dir() and oct(alive.stat().st_mode & 0o777) == "0o700"
     assert not dead.exists() and not reused.exists()
     other = tmp_path / "kata-class-unrelated"
     other.mkdir()
-    second = grading.work_folder("kata-class-")
+    second = parent.work_folder("kata-class-")
     assert alive.is_dir() and second.is_dir() and other.is_dir()  # a live run's folder and foreign names stay

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from kata import hints, messages
-from kata.compare import (
+from kata import messages
+from kata.api import hints
+from kata.api.compare import (
     Mismatch,
     RngSnapshot,
     expect_array,
@@ -305,7 +306,7 @@ def test_hints_for_real_torch_errors():
     assert "gradient" in hints.for_exception(info.value)
 
 
-@pytest.mark.parametrize("module", ["messages", "hints"])
+@pytest.mark.parametrize("module", ["messages", "api.hints"])
 def test_no_template_or_hint_is_defined_twice(module):
     """Chapters append their own templates; a second assignment of a name would silently change another's text."""
     import ast
@@ -347,7 +348,7 @@ def test_expect_equal_number_subclass_is_not_believed():
 def test_values_that_cannot_be_read_fail_with_a_verdict():
     """A tensor whose values cannot be read (meta) is never "equal" by default: value comparison fails with a
     verdict unless the check itself asked for the meta device on both sides."""
-    from kata.compare import _compare_values
+    from kata.api.compare import _compare_values
 
     err = mismatch(_compare_values, torch.empty(3, device="meta"), torch.zeros(3), "x", None, None, False)
     assert head(messages.VALUES_UNREADABLE).split("{")[0] in err.message or "値を読み出して" in err.message
@@ -413,7 +414,7 @@ def test_learner_rng_is_read_from_a_private_generator_copy():
 def test_a_learners_class_is_named_alike_in_both_modes():
     """The learner's module is ``kata_under_test.…`` in this process and ``learner`` in the sandbox worker: a verdict
     names a class of the learner's own by its qualified name only, the same in both modes."""
-    from kata.compare import _typename
+    from kata.api.compare import _typename
 
     for module in ("kata_under_test.exercises.c01", "learner", "kata_mutants.m01_setup"):
         cls = type("Name", (str,), {"__module__": module, "__qualname__": "Name"})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TESTS, CourseRuns
-from kata import mutants
+from kata.api import mutants
 
 
 def _wanted(pytester: pytest.Pytester, *args: str) -> dict[str, set[str]]:

@@ -2,7 +2,7 @@
 
 * No Japanese string literal (hiragana, katakana or kanji; f-strings included) in ``kata/**/*.py`` outside the
   message modules below.  Docstrings are documentation, not something the engine shows, and are not scanned.
-* Every constant in ``kata/messages.py`` and ``kata/hints.py`` is used (by the engine or by a check).
+* Every constant in ``kata/messages.py`` and ``kata/api/hints.py`` is used (by the engine or by a check).
 * A template or hint that only one chapter's checks use sits at the top of that chapter's check file, unless it is
   one of the generic building blocks listed below (worded for any chapter).
 """
@@ -23,7 +23,7 @@ CHECKS = ROOT / "checks"
 #: The modules that hold the engine's words, each with the reason it may.
 MESSAGE_MODULES = {
     "kata/messages.py": "the engine's templates and texts",
-    "kata/hints.py": "the engine's targeted hints",
+    "kata/api/hints.py": "the engine's targeted hints",
     "kata/classroom/messages.py": "the class-grading package's words (kata class), beside its dashboard",
 }
 
@@ -75,7 +75,7 @@ def test_no_japanese_string_literal_in_the_engine_outside_its_message_modules():
         rel = path.relative_to(ROOT).as_posix()
         if rel not in MESSAGE_MODULES:
             offenders += japanese_literals(path.read_text(encoding="utf-8"), rel)
-    assert offenders == [], ("Japanese text in the engine belongs in kata/messages.py or kata/hints.py "
+    assert offenders == [], ("Japanese text in the engine belongs in kata/messages.py or kata/api/hints.py "
                              "(a chapter's own words: at the top of its check file):\n" + "\n".join(offenders))
 
 
@@ -123,7 +123,7 @@ def _users(name: str, module: str) -> tuple[list[str], list[str]]:
     return engine, chapters
 
 
-@pytest.mark.parametrize("module", ["kata/messages.py", "kata/hints.py"])
+@pytest.mark.parametrize("module", ["kata/messages.py", "kata/api/hints.py"])
 def test_every_message_constant_is_used_and_generic(module):
     dead, chapter_only = [], []
     for name in _constants(ROOT / module):

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kata import catalog, grading, manifest, report
-from kata.sandbox import client, uids
+from kata import catalog, manifest, report
+from kata.grading import parent
+from kata.grading.sandbox import client, uids
 from kata.status import CheckResult, CheckStatus, ExerciseStatus
 
 ISOLATION = client.strongest_isolation()
@@ -54,12 +55,12 @@ def _points() -> dict[tuple[str, str], float]:
 
 def test_chapters_are_chosen_by_number_list_and_range():
     keys = [c.key for c in catalog.chapters()]
-    assert [c.key for c in grading.select_chapters(None)] == keys
-    assert [c.key for c in grading.select_chapters("01")] == ["01_setup"]
-    assert [c.key for c in grading.select_chapters("03,01")] == ["01_setup", "03_numpy"]
-    assert [c.key for c in grading.select_chapters(f"01-{keys[-1][:2]}")] == keys
-    with pytest.raises(grading.GradingError, match="01_setup"):
-        grading.select_chapters("99")
+    assert [c.key for c in parent.select_chapters(None)] == keys
+    assert [c.key for c in parent.select_chapters("01")] == ["01_setup"]
+    assert [c.key for c in parent.select_chapters("03,01")] == ["01_setup", "03_numpy"]
+    assert [c.key for c in parent.select_chapters(f"01-{keys[-1][:2]}")] == keys
+    with pytest.raises(parent.GradingError, match="01_setup"):
+        parent.select_chapters("99")
 
 
 def test_the_learner_file_is_found_in_a_repository_an_exercises_folder_or_a_flat_upload(tmp_path):
@@ -68,7 +69,7 @@ def test_the_learner_file_is_found_in_a_repository_an_exercises_folder_or_a_flat
         sub = tmp_path / layout.replace("/", "_")
         (sub / layout).parent.mkdir(parents=True)
         (sub / layout).write_text(REFERENCE_01, encoding="utf-8")
-        assert grading.read_learner_file(sub, ch) == REFERENCE_01.encode()
+        assert parent.read_learner_file(sub, ch) == REFERENCE_01.encode()
 
 
 # -- points --------------------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_the_learner_file_is_found_in_a_repository_an_exercises_folder_or_a_flat
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_references_score_full_marks_with_the_points_of_chapter_toml(tmp_path):
-    result = grading.grade(_submission(tmp_path, catalog.SOLUTIONS), check_timeout=20, budget=600)
+    result = parent.grade(_submission(tmp_path, catalog.SOLUTIONS), check_timeout=20, budget=600)
     points = _points()
     assert result.max_score == sum(points.values())
     failed = [(e.name, e.verdict[:200]) for e in result.exercises if e.status != ExerciseStatus.PASS]
@@ -89,7 +90,7 @@ def test_the_references_score_full_marks_with_the_points_of_chapter_toml(tmp_pat
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_stubs_score_zero_with_todo_verdicts(tmp_path):
-    result = grading.grade(_submission(tmp_path, catalog.EXERCISES), check_timeout=20, budget=600)
+    result = parent.grade(_submission(tmp_path, catalog.EXERCISES), check_timeout=20, budget=600)
     assert result.score == 0 and result.max_score == sum(_points().values())
     assert {e.status for e in result.exercises} == {ExerciseStatus.TODO}
     assert all("未着手" in e.verdict for e in result.exercises)
@@ -178,7 +179,7 @@ def test_the_budget_holds_when_every_function_loops_forever(tmp_path):
     sub = _slow_submission(tmp_path, "    while True:\n        pass")
     budget = 40.0
     start = time.monotonic()
-    result = grading.grade(sub, chapters="01", check_timeout=10, budget=budget)
+    result = parent.grade(sub, chapters="01", check_timeout=10, budget=budget)
     elapsed = time.monotonic() - start
     assert elapsed < budget + 15, elapsed
     assert result.score == 0
@@ -240,7 +241,7 @@ def test_the_isolation_in_force_here(tmp_path):
                       encoding="utf-8")
     out.parent.mkdir()
     (out.parent / "secret.txt").write_text("x")
-    result = grading.grade(sub, chapters="01", check_timeout=20, budget=120, output=out,
+    result = parent.grade(sub, chapters="01", check_timeout=20, budget=120, output=out,
                            render=lambda r: report.render(r, "json"))
     assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == ISOLATION
     verdict = next(c.verdict for e in result.exercises for c in e.checks
@@ -260,7 +261,7 @@ def test_the_isolation_in_force_here(tmp_path):
     assert seen["root"] in ("denied 2", "denied 13") or seen["root"] == [], seen
     assert seen["report"] == [] or str(seen["report"]).startswith("denied"), seen
     if ISOLATION == "root":
-        # A uid of this run's own block (kata.sandbox.uids), far from every account of the machine.
+        # A uid of this run's own block (kata.grading.sandbox.uids), far from every account of the machine.
         assert seen["uid"] == seen["gid"] and (seen["uid"] in uids.HIGH or seen["uid"] >= 10000)
 
 
@@ -373,8 +374,8 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(tmp_path):
     sub = tmp_path / "sub"
     shutil.copytree(catalog.SOLUTIONS / "01_setup", sub / "exercises" / "01_setup")
     code = ("import sys, json; from kata import grading, report\n"
-            "opts = grading.Options(chapters='01', output=sys.argv[2], render=lambda r: report.render(r, 'json'))\n"
-            "grading.grade(sys.argv[1], opts)\n"
+            "opts = parent.Options(chapters='01', output=sys.argv[2], render=lambda r: report.render(r, 'json'))\n"
+            "parent.grade(sys.argv[1], opts)\n"
             "print(json.dumps([m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]))")
     proc = subprocess.run([sys.executable, "-c", code, str(sub), str(tmp_path / "r.json")], capture_output=True,
                           text=True, timeout=500, cwd=tmp_path)

@@ -1,4 +1,4 @@
-"""The grading contract (``kata.contract``): one typed, versioned object from the grading parent to the trusted run.
+"""The grading contract (``kata.grading.contract``): one typed, versioned object from the grading parent to the trusted run.
 
 Its file round-trips, each limit has one default, a file the engine cannot read is refused with one clear error, the
 parent passes it as one option (and no settings through the environment), and no ``KATA_*`` grading variable is left
@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from kata import catalog, contract, grading
+from kata import catalog
 from kata.classroom import grade as class_grade
 from kata.cli.grade import add_limit_options
-from kata.contract import CONTRACT_OPTION, ContractError, GradingContract
-from kata.sandbox import client
+from kata.grading import contract, parent
+from kata.grading.contract import CONTRACT_OPTION, ContractError, GradingContract
+from kata.grading.sandbox import client
 
 KATA = Path(__file__).resolve().parent.parent / "kata"
 
@@ -49,7 +50,7 @@ def test_every_field_has_its_type_listed():
 
 def test_each_limit_has_one_default_that_every_user_takes():
     defaults = GradingContract()
-    assert grading.Options().contract == defaults
+    assert parent.Options().contract == defaults
     assert class_grade.ClassOptions().contract == defaults
     limits = client.Limits()
     assert (limits.call_timeout, limits.import_timeout, limits.memory_mb) == (
@@ -57,7 +58,7 @@ def test_each_limit_has_one_default_that_every_user_takes():
     parser = argparse.ArgumentParser()
     add_limit_options(parser)
     args = parser.parse_args([])
-    assert grading.contract_of(args) == defaults
+    assert parent.contract_of(args) == defaults
     helps = {a.dest: a.help for a in parser._actions}
     assert f"{defaults.check_timeout:g}" in helps["check_timeout"]
     assert f"{defaults.budget:g}" in helps["budget"]
@@ -68,8 +69,8 @@ def test_each_limit_has_one_default_that_every_user_takes():
 
 def test_the_defaults_are_written_nowhere_else():
     """The grading modules name the contract's defaults rather than repeat them."""
-    for rel in ("grading.py", "classroom/grade.py", "classroom/__init__.py", "sandbox/pytest_glue.py",
-                "sandbox/client.py", "sandbox/zygote.py", "cli/grade.py", "cli/classroom.py"):
+    for rel in ("grading/parent.py", "classroom/grade.py", "classroom/__init__.py", "grading/glue.py",
+                "grading/sandbox/client.py", "grading/sandbox/zygote.py", "cli/grade.py", "cli/classroom.py"):
         tree = ast.parse((KATA / rel).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id in (
@@ -142,16 +143,16 @@ class _Exited:
         return 0
 
 
-class _Recording(grading.TrustedProcesses):
+class _Recording(parent.TrustedProcesses):
     """Trusted processes that record what they are asked to run and run nothing."""
 
     def __init__(self) -> None:
-        self.runs: list[tuple[grading.TrustedRun, GradingContract]] = []
+        self.runs: list[tuple[parent.TrustedRun, GradingContract]] = []
 
     def zygotes(self, count: int, work: Path, suite: Path, terms: GradingContract) -> list[Any]:
         return [_Zygote() for _ in range(count)]
 
-    def launch(self, run: grading.TrustedRun, zygote: Any) -> Any:
+    def launch(self, run: parent.TrustedRun, zygote: Any) -> Any:
         given = [a for a in run.pytest_args if a.startswith(CONTRACT_OPTION)]
         assert len(given) == 1, run.pytest_args
         self.runs.append((run, GradingContract.from_file(given[0].split("=", 1)[1])))
@@ -171,8 +172,8 @@ def test_the_parent_passes_every_setting_in_one_contract_and_none_in_the_environ
     shutil.copy(chapter.reference_file(), submission / "exercises" / chapter.key / chapter.file)
     terms = GradingContract(check_timeout=7, budget=120, memory_mb=900, isolation="basic")
     processes = _Recording()
-    options = grading.Options(chapters=chapter.number, jobs=1, contract=terms)
-    grading.Grader(submission.resolve(), options, processes=processes, hide=("/extra",)).grade()
+    options = parent.Options(chapters=chapter.number, jobs=1, contract=terms)
+    parent.Grader(submission.resolve(), options, processes=processes, hide=("/extra",)).grade()
     assert len(processes.runs) == 1
     run, given = processes.runs[0]
     assert given == terms.for_run(deadline=given.deadline, hide=given.hide, zygote_isolation="basic",
@@ -186,12 +187,12 @@ def test_the_parent_passes_every_setting_in_one_contract_and_none_in_the_environ
 
 def test_kata_class_grade_composes_a_grader_through_public_methods_only():
     """No subclass of the Grader and no use of its private names: the class grader composes one per submission."""
-    private = {name for name in vars(grading.Grader) if name.startswith("_") and not name.startswith("__")}
+    private = {name for name in vars(parent.Grader) if name.startswith("_") and not name.startswith("__")}
     assert "_grade_in" in private  # the guard sees the Grader's private methods
     tree = ast.parse((KATA / "classroom" / "grade.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            assert "grading.Grader" not in [ast.unparse(b) for b in node.bases], node.name
+            assert "parent.Grader" not in [ast.unparse(b) for b in node.bases], node.name
         if isinstance(node, ast.Attribute):
             assert node.attr not in private, ast.unparse(node)
 

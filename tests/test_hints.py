@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from conftest import all_exercises
-from kata import catalog, hints
+from kata import catalog
+from kata.api import hints
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 BLANK = "____"

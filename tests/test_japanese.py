@@ -12,7 +12,8 @@ import tomllib
 
 import pytest
 
-from kata import catalog, hints, messages
+from kata import catalog, messages
+from kata.api import hints
 
 PARTICLE = r"(?:から|まで|より|の|が|を|に|は|で|と|も|へ|や)(?![\u3041-\u3096])"
 JAPANESE_BEFORE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）][ \u3000]+" + PARTICLE)

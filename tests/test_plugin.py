@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ENGINE_COURSE, counts_line, replace_exactly, run_checks
-from kata import catalog, messages, mutants
+from kata import catalog, messages
+from kata.api import mutants
 from kata.authoring import stubs
 
 COURSE = catalog.Catalog(ENGINE_COURSE)

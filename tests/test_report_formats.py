@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kata import catalog, grading, messages, report
+from kata import catalog, messages, report
+from kata.grading import parent
 from kata.report import ChapterResult, ExerciseResult, GradeResult
 from kata.status import ChapterOutcome, CheckResult, ExerciseStatus
 
@@ -103,7 +104,7 @@ def real_result(tmp_path_factory) -> GradeResult:
     keys = "01" + (f",{other.number}" if other else "")
     if other:
         shutil.copytree(catalog.EXERCISES / other.key, sub / "exercises" / other.key)
-    return grading.grade(sub, chapters=keys, seed=11)
+    return parent.grade(sub, chapters=keys, seed=11)
 
 
 def _strings(value) -> list[str]:

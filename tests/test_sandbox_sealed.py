@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kata import catalog, grading, manifest, messages, report
+from kata import catalog, manifest, messages, report
 from kata.classroom import grade as class_grade
-from kata.contract import GradingContract
-from kata.sandbox import client, uids, worker
+from kata.grading import parent
+from kata.grading.contract import GradingContract
+from kata.grading.sandbox import client, uids, worker
 
 ISOLATION = client.strongest_isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
@@ -189,7 +190,7 @@ def test_uids_differ_in_every_run_and_every_submission(tmp_path):
         sub = tmp_path / f"sub{run}" / "exercises" / "01_setup"
         sub.mkdir(parents=True)
         (sub / "seeds.py").write_text(spy, encoding="utf-8")
-        result = grading.grade(sub.parent.parent, chapters="01", check_timeout=20, budget=200)
+        result = parent.grade(sub.parent.parent, chapters="01", check_timeout=20, budget=200)
         seen.append(_uid_in(result))
     roster = tmp_path / "roster"
     for name in ("alice", "bob"):
@@ -340,7 +341,7 @@ def test_kernel_state_files_and_processes_carry_nothing_between_kata_grade_runs(
         sub = tmp_path / name / "exercises" / "01_setup"
         sub.mkdir(parents=True)
         (sub / "seeds.py").write_text(source, encoding="utf-8")
-        results.append(grading.grade(sub.parent.parent, chapters="01", check_timeout=20, budget=240))
+        results.append(parent.grade(sub.parent.parent, chapters="01", check_timeout=20, budget=240))
     assert results[0].score == results[0].max_score  # A is the reference: its plants cost it nothing
     assert results[1].score == 0
     verdict = next(c.verdict for e in results[1].exercises for c in e.checks if "seen:" in c.verdict)
@@ -404,7 +405,7 @@ def test_a_sandbox_that_hides_site_packages_makes_the_grader_refuse_with_one_lin
     /tmp covered a venv living there).  torch's lazy imports then fail inside, and the grader refuses: exit status
     2, one Japanese line, no report."""
     grader = _copy_grader(tmp_path)
-    path = grader / "kata" / "sandbox" / "worker.py"
+    path = grader / "kata" / "grading" / "sandbox" / "worker.py"
     text = path.read_text(encoding="utf-8")
     anchor = "    os.makedirs(work, exist_ok=True)\n"
     assert anchor in text
@@ -461,14 +462,14 @@ def test_a_grader_whose_python_lives_in_the_temp_folder_grades_references_full_a
 
 def test_the_self_test_runs_before_the_checks_and_its_failure_is_a_refusal():
     """The parent reads the self-test's event from the stream: a failure is a refusal (GradingError, exit 2)."""
-    grader = grading.Grader(Path("."), grading.Options())
-    job = grading.Job([], Path(tempfile.mkstemp()[1]), Path(os.devnull))
+    grader = parent.Grader(Path("."), parent.Options())
+    job = parent.Job([], Path(tempfile.mkstemp()[1]), Path(os.devnull))
     try:
         job.stream.write_text(json.dumps({"event": "selftest", "ok": False, "why": "ModuleNotFoundError: x",
                                           "seconds": 0.5}) + "\n", encoding="utf-8")
         grader._read_stream(job)
         assert grader.selftest_failure == "ModuleNotFoundError: x"
-        with pytest.raises(grading.GradingError) as info:
+        with pytest.raises(parent.GradingError) as info:
             grader.refuse_if_self_test_failed()
         assert "\n" not in str(info.value) and "ModuleNotFoundError: x" in str(info.value)
     finally:
@@ -542,7 +543,7 @@ def test_a_grader_without_the_system_call_filter_refuses_unless_basic_is_asked_f
     """A grader copy whose worker finds no libseccomp: ``kata grade`` refuses (exit 2, one line, no report); with
     ``--isolation basic`` asked for by name it grades (the references in full)."""
     grader = _copy_grader(tmp_path)
-    path = grader / "kata" / "sandbox" / "worker.py"
+    path = grader / "kata" / "grading" / "sandbox" / "worker.py"
     text = path.read_text(encoding="utf-8")
     line = "    import pyseccomp as _seccomp  # type: ignore[import-untyped]\n"
     assert line in text
@@ -565,11 +566,11 @@ def test_a_grader_without_the_system_call_filter_refuses_unless_basic_is_asked_f
 
 @pytest.mark.timeout(300)
 def test_the_self_test_passes_on_references_and_fails_on_a_chapter_whose_call_differs(tmp_path):
-    """:func:`kata.sandbox.selftest.run` in real workers: this course's first chapter (its ``selftest`` call), the
+    """:func:`kata.grading.sandbox.selftest.run` in real workers: this course's first chapter (its ``selftest`` call), the
     engine course's chapters (no ``selftest``: the names are compared) -- and a call whose result the sandbox
     cannot reproduce (the reference's own file changed under the grader's feet) is a failure."""
     from conftest import ENGINE_COURSE
-    from kata.sandbox import selftest
+    from kata.grading.sandbox import selftest
 
     zygote = client.Zygote(ISOLATION)
     block = uids.allocate() if ISOLATION == "root" else None

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from conftest import ROOT, all_exercises
-from kata import catalog, mutants
+from kata import catalog
+from kata.api import mutants
 from kata.status import headline_rank
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -1,4 +1,4 @@
-"""The simulated GPU (kata.portable): what only a GPU reveals fails on every machine, what is right on a GPU passes."""
+"""The simulated GPU (kata.api.portable): what only a GPU reveals fails on every machine, what is right on a GPU passes."""
 from __future__ import annotations
 
 import time
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from kata import devices
-from kata.portable import (
+from kata.api import devices
+from kata.api.portable import (
     CUDA_NUMPY_ERROR,
     MIXED_DEVICES_ERROR,
     Probe,

@@ -1,4 +1,4 @@
-"""Op rules read from the source text (``kata.staticrules``): each kind of spelling, and the same verdict in both modes.
+"""Op rules read from the source text (``kata.api.staticrules``): each kind of spelling, and the same verdict in both modes.
 
 The rule reads the learner's file as text (``ast``), never imports it; the definition of the exercise and what it
 uses are searched.  Each test is named after a kind of spelling; the catalogue ``tests/mutants/`` holds a wrong
@@ -16,8 +16,8 @@ from torch import nn
 
 from conftest import ROOT, run_checks
 from kata import catalog
-from kata.compare import Mismatch
-from kata.staticrules import Rule, Source, findings, forbid_in_source
+from kata.api.compare import Mismatch
+from kata.api.staticrules import Rule, Source, findings, forbid_in_source
 
 TANH = Rule.of(torch.tanh, torch.tanh_, torch.Tensor.tanh, torch.Tensor.tanh_, F.tanh, torch.sigmoid,
                torch.Tensor.sigmoid, F.sigmoid, torch.special.expit, nn.Tanh, nn.Sigmoid)

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from kata import loader, messages, verdict
-from kata.compare import Mismatch
+from kata.api.compare import Mismatch
+from kata.api.oprules import forbid, record_ops
 from kata.errors import KataTimeout, LearnerImportError
-from kata.oprules import forbid, record_ops
 from kata.status import CheckResult, CheckStatus, headline_rank
 
 #: Where a learner's file sits in a learner's copy (any chapter's would do: the loader shows this relative path).
@@ -156,7 +156,7 @@ def test_tensor_subclasses_and_lying_equality_are_not_believed():
         pass
 
     with pytest.raises(Mismatch) as info:
-        from kata.compare import expect_tensor
+        from kata.api.compare import expect_tensor
         expect_tensor(torch.zeros(2).as_subclass(Liar), torch.zeros(2))
     assert info.value.attribute == "type"
 
@@ -166,7 +166,7 @@ def test_tensor_subclasses_and_lying_equality_are_not_believed():
 
         __hash__ = str.__hash__
 
-    from kata.compare import expect_equal, expect_scalar
+    from kata.api.compare import expect_equal, expect_scalar
     with pytest.raises(Mismatch):
         expect_equal(LyingStr("1.12.1"), "2.13.0")
     expect_equal(LyingStr("2.13.0"), "2.13.0")  # a str subclass with the right text is fine (torch.__version__)

@@ -1,4 +1,4 @@
-"""The grading boundary's codec table and framing (kata.sandbox.wire), in one process: every kind of value crosses
+"""The grading boundary's codec table and framing (kata.grading.sandbox.wire), in one process: every kind of value crosses
 and comes back as it was sent, and whatever does not decode is a MalformedFrame, never another exception."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from kata.sandbox import wire
+from kata.grading.sandbox import wire
 
 
 class Colour(enum.Enum):

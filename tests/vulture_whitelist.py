@@ -17,10 +17,10 @@ _.repr_failure
 # pytest: its terminal reporter's own attributes and methods, overridden by kata.reporter.LearnerReporter.
 _.showheader
 _.report_collect
-# torch: nn.Module.forward and autograd.Function.forward, called by torch (kata.portable, kata.sandbox.client).
+# torch: nn.Module.forward and autograd.Function.forward, called by torch (kata.api.portable, kata.grading.sandbox.client).
 _.forward
-# The simulated accelerator's stream (kata.portable): the torch.cuda.Stream methods that learner code calls.
+# The simulated accelerator's stream (kata.api.portable): the torch.cuda.Stream methods that learner code calls.
 _.wait_stream
 _.record_event
-# An argument whose name a protocol fixes: copy.deepcopy's memo (__deepcopy__ of kata.sandbox.client's handles).
+# An argument whose name a protocol fixes: copy.deepcopy's memo (__deepcopy__ of kata.grading.sandbox.client's handles).
 memo

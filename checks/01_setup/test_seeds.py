@@ -1,7 +1,7 @@
 """Checks for chapter 01 (setup and seeds)."""
 import torch
 
-from kata.compare import (
+from kata.api.compare import (
     RngSnapshot,
     expect,
     expect_equal,
@@ -13,7 +13,7 @@ from kata.compare import (
     learner_state,
     torch_rng_of,
 )
-from kata.staticrules import forbid_in_source
+from kata.api.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 RNG_NOT_SEEDED = "呼び出しのあとのグローバルな乱数状態が、『{expected}』を実行したあとの状態と違います。"

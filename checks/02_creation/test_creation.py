@@ -4,8 +4,8 @@ import math
 import numpy as np
 import torch
 
-from kata import inputs
-from kata.compare import (
+from kata.api import inputs
+from kata.api.compare import (
     RngSnapshot,
     expect_equal,
     expect_generator_moved_as,
@@ -14,7 +14,7 @@ from kata.compare import (
     expect_tensor,
     expect_unchanged,
 )
-from kata.staticrules import forbid_in_source
+from kata.api.staticrules import forbid_in_source
 
 #: What the prompts forbid, as far as the source text shows it (read, never run: counts in kata grade).
 GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"

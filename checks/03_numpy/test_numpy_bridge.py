@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from kata import devices, inputs, portable
-from kata.compare import expect_array, expect_same_object, expect_tensor, expect_unchanged
-from kata.staticrules import forbid_in_source
+from kata.api import devices, inputs, portable
+from kata.api.compare import expect_array, expect_same_object, expect_tensor, expect_unchanged
+from kata.api.staticrules import forbid_in_source
 
 TORCH_OF = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
             np.dtype(np.int64): torch.int64, np.dtype(np.int32): torch.int32,

@@ -1,9 +1,9 @@
 """Checks for chapter 04 (shapes): which operations are views of the input and which copy it."""
 import torch
 
-from kata import inputs
-from kata.compare import expect_sequence, expect_tensor, expect_unchanged
-from kata.staticrules import forbid_in_source
+from kata.api import inputs
+from kata.api.compare import expect_sequence, expect_tensor, expect_unchanged
+from kata.api.staticrules import forbid_in_source
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 

@@ -2,8 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from kata import inputs
-from kata.compare import (
+from kata.api import inputs
+from kata.api.compare import (
     expect,
     expect_grad,
     expect_same_object,
@@ -13,7 +13,7 @@ from kata.compare import (
     expect_unchanged,
     tolerances,
 )
-from kata.staticrules import forbid_in_source
+from kata.api.staticrules import forbid_in_source
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 

@@ -1,8 +1,9 @@
 """Checks for chapter 06 (autograd)."""
 import torch
 
-from kata import hints, inputs, messages
-from kata.compare import (
+from kata import messages
+from kata.api import hints, inputs
+from kata.api.compare import (
     Mismatch,
     expect,
     expect_equal,
@@ -14,8 +15,8 @@ from kata.compare import (
     fail,
     learner_state,
 )
-from kata.portable import GradModeModel, Probe
-from kata.staticrules import forbid_in_source
+from kata.api.portable import GradModeModel, Probe
+from kata.api.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 GRAD_IN_GRAPH = "『{name}』が計算グラフにつながっています (requires_grad=True、grad_fn {grad_fn})。勾配はただの値のはずです。"

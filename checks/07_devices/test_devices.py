@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from kata import devices, inputs, messages, portable
-from kata.compare import (
+from kata import messages
+from kata.api import devices, inputs, portable
+from kata.api.compare import (
     Mismatch,
     RngSnapshot,
     expect,
@@ -24,9 +25,9 @@ from kata.compare import (
     learner_generator,
     learner_state,
 )
-from kata.observe import names_of, watch
-from kata.oprules import record_ops
-from kata.staticrules import forbid_in_source
+from kata.api.observe import names_of, watch
+from kata.api.oprules import record_ops
+from kata.api.staticrules import forbid_in_source
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 SEED_LIBRARY = "『{library}』の乱数は『{library}』自身のシードで決まります。torch.manual_seed だけでは固定されません。『{call}』を呼んでいますか？"
@@ -319,7 +320,7 @@ def test_time_matmul_synchronizes_accelerator(sub, gen, device):
 
 @pytest.mark.parametrize("device", ["cuda", torch.device("cuda")], ids=["str", "torch_device"])
 def test_time_matmul_synchronizes_simulated_gpu(sub, gen, device):
-    """On every machine: a simulated asynchronous GPU (kata.portable.SimulatedCudaTiming) on which creating a matrix
+    """On every machine: a simulated asynchronous GPU (kata.api.portable.SimulatedCudaTiming) on which creating a matrix
     takes 0.05 s and the product 0.03 s of GPU time while each call returns at once.  Synchronising before starting
     the clock and before reading it measures the product alone: about 0.03 s.  Without the second synchronize the
     clock reads about 0; without the first it also counts the matrices' creation (0.13 s or more)."""

@@ -5,11 +5,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from kata import messages
-from kata.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged, fail
-from kata.inputs import call_both, choice, randint, tensor
-from kata.observe import names_of
-from kata.oprules import forbid
-from kata.staticrules import forbid_in_source
+from kata.api.compare import expect, expect_equal, expect_scalar, expect_tensor, expect_type, expect_unchanged, fail
+from kata.api.inputs import call_both, choice, randint, tensor
+from kata.api.observe import names_of
+from kata.api.oprules import forbid
+from kata.api.staticrules import forbid_in_source
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 MISSING_SUBMODULE = "『{name}』にサブモジュール『{attr}』が登録されていません (named_children() に見つかりません)。"

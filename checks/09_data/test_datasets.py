@@ -2,8 +2,9 @@
 import torch
 from torch.utils import data
 
-from kata import messages, xor
-from kata.compare import (
+from kata import messages
+from kata.api import xor
+from kata.api.compare import (
     Mismatch,
     RngSnapshot,
     expect,
@@ -15,9 +16,9 @@ from kata.compare import (
     expect_tensor,
     expect_type,
 )
-from kata.inputs import call_both, items_of, randint, seed_all
-from kata.portable import IndexDataset, XorSet
-from kata.staticrules import forbid_in_source
+from kata.api.inputs import call_both, items_of, randint, seed_all
+from kata.api.portable import IndexDataset, XorSet
+from kata.api.staticrules import forbid_in_source
 
 #: What the prompt forbids, as far as the source text shows it (read, never run: counts in kata grade).
 GLOBAL_SEED_RULE = "torch.manual_seed などグローバルな乱数状態を変える関数"

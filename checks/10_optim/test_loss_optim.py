@@ -15,8 +15,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from kata import devices, hints, inputs, messages
-from kata.compare import (
+from kata import messages
+from kata.api import devices, hints, inputs
+from kata.api.compare import (
     Mismatch,
     expect,
     expect_equal,
@@ -27,10 +28,10 @@ from kata.compare import (
     expect_unchanged,
     fail,
 )
-from kata.oprules import forbid
-from kata.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
-from kata.staticrules import forbid_in_source
-from kata.xor import tiny_classifier, xor_points
+from kata.api.oprules import forbid
+from kata.api.probe import cpu_parameters, expect_inputs_on, on_simulated_gpu
+from kata.api.staticrules import forbid_in_source
+from kata.api.xor import tiny_classifier, xor_points
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 PARAMS_NOT_IN_OPTIMIZER = "『{name}』にモデルのパラメータが {missing} / {total} 個含まれていません (含まれていないもの: {names})。"

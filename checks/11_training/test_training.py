@@ -23,8 +23,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from kata import devices, hints, messages
-from kata.compare import (
+from kata import messages
+from kata.api import devices, hints
+from kata.api.compare import (
     Mismatch,
     expect,
     expect_equal,
@@ -35,10 +36,10 @@ from kata.compare import (
     expect_unchanged,
     fail,
 )
-from kata.devices import HAS_CUDA
-from kata.inputs import choice, randint
-from kata.observe import load_weights, watch
-from kata.probe import (
+from kata.api.devices import HAS_CUDA
+from kata.api.inputs import choice, randint
+from kata.api.observe import load_weights, watch
+from kata.api.probe import (
     Probe,
     cpu_parameters,
     expect_called,
@@ -48,8 +49,8 @@ from kata.probe import (
     expect_train_mode,
     on_simulated_gpu,
 )
-from kata.staticrules import forbid_in_source
-from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
+from kata.api.staticrules import forbid_in_source
+from kata.api.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 # -- verdict templates only these checks use (str.format) --------------------------------------------------------------
 LOSS_NOT_DECREASING = "『{name}』で学習しても損失が下がっていません (最初のエポック {first}、最後のエポック {last})。"

@@ -13,13 +13,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kata import devices, hints, messages
-from kata.compare import Mismatch, expect, expect_equal, expect_scalar, expect_tensor, expect_type, fail
-from kata.inputs import choice, randint
-from kata.portable import SimulatedCudaTensor, XorRule
-from kata.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
-from kata.staticrules import forbid_in_source
-from kata.xor import XorSet, tiny_classifier, xor_dataset, xor_points
+from kata import messages
+from kata.api import devices, hints
+from kata.api.compare import Mismatch, expect, expect_equal, expect_scalar, expect_tensor, expect_type, fail
+from kata.api.inputs import choice, randint
+from kata.api.portable import SimulatedCudaTensor, XorRule
+from kata.api.probe import Probe, expect_eval_mode, expect_inputs_on, expect_no_graph, on_simulated_gpu
+from kata.api.staticrules import forbid_in_source
+from kata.api.xor import XorSet, tiny_classifier, xor_dataset, xor_points
 
 # -- hints only these checks use ---------------------------------------------------------------------------------------
 LOGITS_NOT_PROBS = "モデルの出力はロジット (任意の実数) です。torch.sigmoid で確率 (0 以上 1 以下) に変換しましょう。"

@@ -200,6 +200,6 @@ def count_checks(chapter: catalog.Chapter, runs: dict[str, dict]) -> int:
 
 def load_mutants() -> list[Any]:
     """The mutant catalogue (imports torch: the wrong answers are torch code)."""
-    from kata import mutants
+    from kata.api import mutants
 
     return list(mutants.load_all(catalog.ROOT / "tests" / "mutants"))

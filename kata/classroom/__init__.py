@@ -12,20 +12,20 @@ import signal
 import sys
 from typing import Any
 
-from kata import grading
 from kata.classroom import messages
 from kata.errors import UsageError
+from kata.grading import parent
 
 __all__ = ["grade_command", "merge_command"]
 
 
 def grade_command(args: argparse.Namespace) -> int:
     from kata.classroom import grade, roster
-    from kata.grading import GradingError
+    from kata.grading.parent import GradingError
 
     try:
         shard = roster.parse_shard(args.shard)
-        contract = grading.contract_of(args)
+        contract = parent.contract_of(args)
     except (ValueError, UsageError) as err:
         sys.stderr.write(f"kata class grade: {err}\n")
         return 2
@@ -63,7 +63,7 @@ def _stop(signum: int, _frame: Any) -> None:
 
 def merge_command(args: argparse.Namespace) -> int:
     from kata.classroom import merge
-    from kata.grading import GradingError
+    from kata.grading.parent import GradingError
 
     try:
         merge.merge(args.shards, args.out)

@@ -5,11 +5,11 @@ Processes (the trust boundary of ``kata grade`` is unchanged):
 
 - **this parent** (no torch, NumPy or pytest): finds the roster, unpacks zips safely, hashes what each learner
   submitted, and runs ``--jobs`` graders side by side (threads: each one waits on its processes).  Per submission it
-  stages the chapter files exactly as ``kata grade`` does (:class:`kata.grading.Grader`) and writes the report.
+  stages the chapter files exactly as ``kata grade`` does (:class:`kata.grading.parent.Grader`) and writes the report.
 - **one warm trusted template** (:mod:`kata.classroom.template`) that imported torch, pytest and the engine once
   from the grader's private copy, and forks one trusted pytest run per submission.
 - **one zygote per job slot**, long-lived: it imported torch once and forks a sandbox worker per chapter per
-  submission, which drops its privileges before it loads the learner's file (:mod:`kata.sandbox.worker`).  A zygote
+  submission, which drops its privileges before it loads the learner's file (:mod:`kata.grading.sandbox.worker`).  A zygote
   whose trusted run was killed (the submission's budget ran out) is replaced, with every worker it still had.
 
 Resumable: each learner's row is keyed on a hash of what grading reads of their submission, the manifest's hash of
@@ -32,11 +32,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kata import catalog, grading, manifest, report
+from kata import catalog, manifest, report
 from kata.classroom import dashboard, messages, outputs, roster
 from kata.classroom.template import TrustedTemplate
-from kata.contract import GradingContract
-from kata.sandbox.zygote import Zygote, strongest_isolation
+from kata.grading import parent
+from kata.grading.contract import GradingContract
+from kata.grading.sandbox.zygote import Zygote, strongest_isolation
 from kata.status import ChapterOutcome
 
 __all__ = ["CLASS_FILE", "ClassOptions", "Outcome", "Progress", "Slot", "SlotProcesses", "default_jobs", "grade_class",
@@ -75,10 +76,10 @@ def default_jobs(learners: int) -> int:
     leaves the CPUs idle between turns: on 2 CPUs, 100 submissions took 248 s with 2 at a time, 179 s with 3 and
     178 s with 4 (benchmarks/class_throughput.py's class, same seed and scores; an earlier, slower
     version of the grader: the order is what counts)."""
-    jobs = grading.usable_cpus() + 1
-    memory = grading.usable_memory_mb()
+    jobs = parent.usable_cpus() + 1
+    memory = parent.usable_memory_mb()
     if memory is not None:
-        jobs = min(jobs, max(1, memory // grading.MEMORY_PER_JOB_MB))
+        jobs = min(jobs, max(1, memory // parent.MEMORY_PER_JOB_MB))
     return max(1, min(jobs, max(1, learners)))
 
 
@@ -116,7 +117,7 @@ class Slot:
     def _start(self) -> Zygote:
         self.generation += 1
         return Zygote(self.isolation_wanted, log=self.work / f"zygote-{self.index}-{self.generation}.log",
-                      warm=grading.ZYGOTE_WARM, root=self.suite)
+                      warm=parent.ZYGOTE_WARM, root=self.suite)
 
     def ready(self) -> Zygote:
         if self.zygote.proc is not None and self.zygote.proc.poll() is not None:
@@ -133,17 +134,17 @@ class Slot:
         self.zygote.close()
 
 
-class SlotProcesses(grading.TrustedProcesses):
+class SlotProcesses(parent.TrustedProcesses):
     """The trusted processes of one submission in a class: the slot's long-lived zygote (ready, and outliving the
     submission: the slot recycles it when a run did not end normally) and a trusted run forked by the warm template."""
 
     def __init__(self, slot: Slot, template: TrustedTemplate):
         self.slot, self.template = slot, template
 
-    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:  # noqa: ARG002 (grading.TrustedProcesses' signature)
+    def zygotes(self, count: int, work: Path, suite: Path, contract: GradingContract) -> list[Zygote]:  # noqa: ARG002 (parent.TrustedProcesses' signature)
         return [self.slot.ready()]
 
-    def launch(self, run: grading.TrustedRun, zygote: Zygote) -> Any:
+    def launch(self, run: parent.TrustedRun, zygote: Zygote) -> Any:
         fd = os.dup(zygote.control.fileno())
         try:
             return self.template.spawn(run.pytest_args, run.env, run.cwd, run.log, fd)
@@ -157,11 +158,11 @@ class SlotProcesses(grading.TrustedProcesses):
         """The zygote waits for the slot's next submission."""
 
 
-def submission_grader(submission: Path, options: grading.Options, slot: Slot, template: TrustedTemplate,
-                      warnings: list[str], hide: list[str]) -> grading.Grader:
-    """A :class:`kata.grading.Grader` for one submission of the class, with the grader's copy, the zygote and the
+def submission_grader(submission: Path, options: parent.Options, slot: Slot, template: TrustedTemplate,
+                      warnings: list[str], hide: list[str]) -> parent.Grader:
+    """A :class:`kata.grading.parent.Grader` for one submission of the class, with the grader's copy, the zygote and the
     trusted template shared by the class."""
-    return grading.Grader(submission, options, suite=slot.suite, processes=SlotProcesses(slot, template),
+    return parent.Grader(submission, options, suite=slot.suite, processes=SlotProcesses(slot, template),
                           hide=tuple(hide), warnings=list(warnings))
 
 
@@ -228,10 +229,10 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
     roster_dir = Path(roster_dir).resolve()
     out = Path(out).resolve()
     if not roster_dir.is_dir():
-        raise grading.GradingError(messages.NO_ROSTER.format(path=roster_dir))
+        raise parent.GradingError(messages.NO_ROSTER.format(path=roster_dir))
     if not sys.platform.startswith("linux"):
-        raise grading.GradingError(grading.messages.GRADE_NEEDS_LINUX)
-    chapters = grading.select_chapters(options.chapters)
+        raise parent.GradingError(parent.messages.GRADE_NEEDS_LINUX)
+    chapters = parent.select_chapters(options.chapters)
     previous = load_class(out)
     seed = options.seed
     if seed is None:
@@ -245,7 +246,7 @@ def grade_class(roster_dir: Path, out: Path, options: ClassOptions | None = None
             "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None}
     write_atomic(out / CLASS_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
 
-    work = grading.work_folder("kata-class-")
+    work = parent.work_folder("kata-class-")
     outcome = Outcome()
     try:
         people, warning = roster.gradescope_people(roster_dir)
@@ -312,8 +313,8 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
     if not gradeable:
         return
     suite = work / "grader"
-    changed = grading.private_copy(catalog.ROOT, suite, False)
-    warnings = [grading.messages.GRADE_MANIFEST_STALE.format(count=len(changed), files=", ".join(changed[:5]))] \
+    changed = parent.private_copy(catalog.ROOT, suite, False)
+    warnings = [parent.messages.GRADE_MANIFEST_STALE.format(count=len(changed), files=", ".join(changed[:5]))] \
         if changed else []
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
     # Without PYTHONDONTWRITEBYTECODE (kata grade sets it): the checks' compiled (assertion-rewritten) modules are
@@ -348,7 +349,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
             except queue.Empty:
                 return
             assert learner.submission is not None
-            gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
+            gopts = parent.Options(chapters=options.chapters, seed=seed, jobs=1,
                                     contract=replace(options.contract, selftest="none"))
             problem = ""
             try:
@@ -384,18 +385,18 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
 
 def _self_test(options: ClassOptions, seed: int, slot: Slot, template: TrustedTemplate, warnings: list[str],
                hide: list[str], work: Path) -> None:
-    """The sandbox's self-test (:mod:`kata.sandbox.selftest`), once for the run, through the slot's zygote and the
-    template as every submission is graded; raises :class:`kata.grading.GradingError` (exit status 2) if it fails."""
+    """The sandbox's self-test (:mod:`kata.grading.sandbox.selftest`), once for the run, through the slot's zygote and the
+    template as every submission is graded; raises :class:`kata.grading.parent.GradingError` (exit status 2) if it fails."""
     empty = work / "selftest-submission"
     empty.mkdir(exist_ok=True)
-    gopts = grading.Options(chapters=options.chapters, seed=seed, jobs=1,
+    gopts = parent.Options(chapters=options.chapters, seed=seed, jobs=1,
                             contract=replace(options.contract, selftest="only"))
     grader = submission_grader(empty, gopts, slot, template, warnings, hide)
     grader.grade()  # raises GradingError when the self-test failed
     if not grader.selftest_seconds:
         # No word from the self-test at all (its trusted process died first): no grade can be trusted either.
         why = next(iter(grader.finished_jobs.values()), "no self-test result")
-        raise grading.GradingError(grading.messages.GRADE_SELFTEST_FAILED.format(why=report.clean(why, 300)))
+        raise parent.GradingError(parent.messages.GRADE_SELFTEST_FAILED.format(why=report.clean(why, 300)))
     if grader.finished_jobs:
         slot.recycle()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kata.classroom import dashboard, messages, outputs
 from kata.classroom.grade import CLASS_FILE, load_class, write_atomic
-from kata.grading import GradingError
+from kata.grading.parent import GradingError
 
 __all__ = ["merge"]
 

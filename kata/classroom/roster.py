@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from kata import catalog
 from kata.classroom import messages
-from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.grading.sandbox.files import BadSubmissionFile, read_submission_file
 
 __all__ = ["GRADESCOPE_METADATA", "METADATA_MAX_BYTES", "ZIP_MAX_MEMBERS", "ZIP_MAX_MEMBER_BYTES",
            "ZIP_MAX_TOTAL_BYTES", "BadZip", "Learner", "content_hash", "discover", "gradescope_people", "in_shard",
@@ -224,7 +224,7 @@ def unpack_zip(archive: Path, target: Path) -> None:
 
 def content_hash(learner: Learner, chapters: list[catalog.Chapter]) -> str:
     """A hash of exactly what grading reads: each chapter's file (or why it cannot be read)."""
-    from kata.grading import read_learner_file
+    from kata.grading.parent import read_learner_file
 
     h = hashlib.sha256()
     if learner.submission is None:

@@ -26,15 +26,15 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kata.sandbox.forkserver import ForkServer, die_with_parent
-from kata.sandbox.zygote import ZYGOTE_FD_ENV
+from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
+from kata.grading.sandbox.zygote import ZYGOTE_FD_ENV
 
 __all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
 
 #: Imported by the template before it says "ready": everything a trusted pytest run of the checks imports.
 WARM = ("torch", "torch._dynamo", "numpy", "pytest", "_pytest.python", "_pytest.fixtures", "pytest_timeout",
-        "kata.plugin", "kata.sandbox.pytest_glue", "kata.sandbox.client", "kata.compare", "kata.inputs",
-        "kata.verdict", "kata.observe", "kata.oprules", "kata.staticrules", "kata.state", "kata.devices")
+        "kata.plugin", "kata.grading.glue", "kata.grading.sandbox.client", "kata.api.compare", "kata.api.inputs",
+        "kata.verdict", "kata.api.observe", "kata.api.oprules", "kata.api.staticrules", "kata.state", "kata.api.devices")
 
 
 class TemplateGone(Exception):
@@ -43,7 +43,7 @@ class TemplateGone(Exception):
 
 class Child:
     """A trusted pytest run forked by the template, with :class:`subprocess.Popen`'s ``pid``, ``poll``, ``wait`` and
-    ``returncode`` (what :class:`kata.grading.Grader` uses)."""
+    ``returncode`` (what :class:`kata.grading.parent.Grader` uses)."""
 
     def __init__(self, template: TrustedTemplate, pid: int):
         self.template = template
@@ -138,7 +138,7 @@ class TrustedTemplate:
     def spawn(self, args: list[str], env: dict[str, str], cwd: Path, log: Path, fd: int | None) -> Child:
         """Fork a trusted pytest run: ``pytest.main(args)`` with ``env`` as its whole environment, in ``cwd``,
         output to ``log``; ``fd`` (a zygote's control socket) is handed over (its number in
-        :data:`kata.sandbox.zygote.ZYGOTE_FD_ENV`)."""
+        :data:`kata.grading.sandbox.zygote.ZYGOTE_FD_ENV`)."""
         self.wait_ready()
         with self.lock:
             self.count += 1
@@ -172,7 +172,7 @@ class TrustedTemplate:
 
 def serve() -> None:
     """Run in the template process (``python -I`` from the grader's private copy): import, then fork on demand (a
-    :class:`~kata.sandbox.forkserver.ForkServer` that reports each child's end)."""
+    :class:`~kata.grading.sandbox.forkserver.ForkServer` that reports each child's end)."""
     def started(request: dict[str, Any], pid: int, _reported: int) -> bytes:
         return f"started {request['id']} {pid}\n".encode()
 
@@ -190,7 +190,7 @@ def _warm_up() -> None:
                 # One thread, set before any fork: the template never runs an operation, so torch has not started
                 # its thread pool, and every child begins single-threaded (as ``OMP_NUM_THREADS=1`` asks).
                 module.set_num_threads(1)
-    from kata.sandbox.worker import prepare_to_fork
+    from kata.grading.sandbox.worker import prepare_to_fork
 
     prepare_to_fork()
 

@@ -3,7 +3,7 @@
 Each module of :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its sub-commands' arguments and
 sets ``func`` on each parser; ``func(args) -> int`` is the exit status.  The commands themselves live with what they
 do: the learner's (list, hint, check, watch, reset, solution) in ``kata.cli.commands`` and ``kata.cli.watch``;
-``kata grade`` and ``kata verify`` in ``kata.grading`` (registered by ``kata.cli.grade``); ``kata run`` in
+``kata grade`` and ``kata verify`` in ``kata.grading.parent`` (registered by ``kata.cli.grade``); ``kata run`` in
 ``kata.finale`` (``kata.cli.run``); ``kata read`` in ``kata.lessons`` (``kata.cli.read``); ``kata dev`` in
 ``kata.authoring.dev`` (``kata.cli.dev``); ``kata class`` in ``kata.classroom`` (``kata.cli.classroom``).  A
 sub-command that meets a bad argument raises ``kata.errors.UsageError``: one Japanese line on stderr, exit status 2.

@@ -1,4 +1,4 @@
-"""``kata grade`` and ``kata verify``: their arguments; the commands themselves are :mod:`kata.grading`'s.
+"""``kata grade`` and ``kata verify``: their arguments; the commands themselves are :mod:`kata.grading.parent`'s.
 
 Cheap to import, and torch-, NumPy- and pytest-free like the grading parent it starts.
 """
@@ -8,15 +8,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kata import catalog, grading, messages, report
-from kata.contract import ISOLATIONS, GradingContract
+from kata import catalog, messages, report
+from kata.grading import parent
+from kata.grading.contract import ISOLATIONS, GradingContract
 
 __all__ = ["add_limit_options", "register"]
 
 
 def add_limit_options(parser: Any) -> None:
     """The per-submission limits and isolation, shared by ``kata grade`` and ``kata class grade`` (defaults from
-    :class:`kata.contract.GradingContract`; :func:`kata.grading.contract_of` reads them back)."""
+    :class:`kata.grading.contract.GradingContract`; :func:`kata.grading.parent.contract_of` reads them back)."""
     defaults = GradingContract()
     parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
                         help=messages.GRADE_ARG_CHECK_TIMEOUT.format(default=f"{defaults.check_timeout:g}"))
@@ -42,10 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=messages.GRADE_ARG_VISIBILITY)
     g.add_argument("--keep", action="store_true", help=messages.GRADE_ARG_KEEP)
     g.add_argument("--quiet", action="store_true", help=messages.GRADE_ARG_QUIET)
-    g.set_defaults(func=grading.grade_command)
+    g.set_defaults(func=parent.grade_command)
 
     v = subparsers.add_parser("verify", help=messages.VERIFY_HELP, description=messages.VERIFY_DESCRIPTION)
     v.add_argument("--root", type=Path, default=catalog.ROOT, help=messages.VERIFY_ARG_ROOT)
     v.add_argument("--manifest", type=Path, help=messages.VERIFY_ARG_MANIFEST)
     v.add_argument("--digest", help=messages.VERIFY_ARG_DIGEST)
-    v.set_defaults(func=grading.verify_command)
+    v.set_defaults(func=parent.verify_command)

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("03", "numpy_to_tensor")

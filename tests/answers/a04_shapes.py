@@ -1,7 +1,7 @@
 """Correct answers for chapter 04, written differently from the reference."""
 import torch
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("04", "add_batch_dim")

@@ -1,7 +1,7 @@
 """Correct answers for chapter 05, written differently from the reference (no loop, as the prompts ask)."""
 import torch
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("05", "batched_matmul")

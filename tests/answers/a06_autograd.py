@@ -1,7 +1,7 @@
 """Correct answers for chapter 06, written differently from the reference."""
 import torch
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("06", "requires_grad_arange")

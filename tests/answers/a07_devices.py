@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("07", "random_leaf_on_device")

@@ -2,7 +2,7 @@
 import torch
 from torch.utils import data
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("09", "seeded_loader")

@@ -2,7 +2,7 @@
 import torch
 from torch.nn import functional as F
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("10", "bce_manual")

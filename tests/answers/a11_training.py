@@ -3,7 +3,7 @@ import copy
 
 import torch
 
-from kata.mutants import answer
+from kata.api.mutants import answer
 
 
 @answer("11", "train_keep_best")

@@ -442,7 +442,7 @@ def _h_forge():
             frame = frame.f_back
     for name in [n for n in _sys.modules if "plugin" in n or "pytest" in n or "grading" in n]:
         hits += 1
-    worker = _sys.modules.get("kata.sandbox.worker")
+    worker = _sys.modules.get("kata.grading.sandbox.worker")
     if worker is not None and not getattr(worker.Worker, "_h_patched", False):
         real_send = worker.Worker.send
 

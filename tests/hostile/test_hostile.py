@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from hostile import BYSTANDER, CASES, SLOTS, Hostile
-from kata import catalog, grading, report
-from kata.sandbox import client, uids, zygote
+from kata import catalog, report
+from kata.grading import parent
+from kata.grading.sandbox import client, uids, zygote
 
 #: Small limits keep the catalogue quick and are still generous for the references on a busy 2-core machine.
 CHECK_TIMEOUT = 10.0
 BUDGET = 200.0
-SANDBOX_UIDS = uids.HIGH  # where each run's own block of uids is taken (kata.sandbox.uids)
+SANDBOX_UIDS = uids.HIGH  # where each run's own block of uids is taken (kata.grading.sandbox.uids)
 WORLD_WRITABLE = ("/dev/shm", "/var/tmp", "/run/lock")
 
 ISOLATION = client.strongest_isolation()
@@ -174,9 +175,9 @@ def grade_batch(batch: Batch, work: Path, linger: float = 0.0) -> Graded:
     options.update(batch.options)
     start = time.monotonic()
     try:
-        result = grading.grade(submission, **options)
+        result = parent.grade(submission, **options)
         error = ""
-    except grading.GradingError as err:
+    except parent.GradingError as err:
         result, error = None, str(err)
     seconds = time.monotonic() - start
     if linger:

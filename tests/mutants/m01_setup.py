@@ -1,7 +1,7 @@
 """Wrong answers for chapter 01."""
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 
 @mutant("01", "torch_version", expect="型が違います")

@@ -2,9 +2,9 @@
 import numpy as np
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
-# Fragments of the targeted hints in kata/hints.py that a verdict must show.
+# Fragments of the targeted hints in kata/api/hints.py that a verdict must show.
 INT_VS_FLOAT = "torch.Tensor([1, 2]) は既定の dtype"  # hints.INT_VS_FLOAT: int64 where float32 was expected
 FLOAT_VS_INT = "torch.tensor と torch.Tensor の違い"  # hints.FLOAT_VS_INT: float where int64 was expected
 FLOAT64_FROM_NUMPY = "float64 (倍精度) になっています"  # hints.FLOAT64_NOT_FLOAT32 (chapter 02 passes no array, so the hint names no NumPy)

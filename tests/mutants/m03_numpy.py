@@ -2,9 +2,9 @@
 import numpy as np
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
-# Fragments of the targeted hints in kata/hints.py that a verdict must show.
+# Fragments of the targeted hints in kata/api/hints.py that a verdict must show.
 FLOAT64_FROM_NUMPY = "NumPy の配列はふつう float64 で"  # hints.FLOAT64_FROM_NUMPY
 NEGATIVE_STRIDES = "負のストライド"  # hints.EXCEPTION_HINTS, "negative strides"
 DETACH = ".detach() してから"  # hints.EXCEPTION_HINTS, "can't call numpy() on tensor that requires grad"

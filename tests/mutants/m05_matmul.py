@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from kata import hints
-from kata.mutants import mutant
+from kata.api import hints
+from kata.api.mutants import mutant
 
 # Fragments of the targeted hints, so that a verdict must show the hint as well as the attribute.
 TRANSPOSED = hints.TRANSPOSED[:12]

@@ -1,7 +1,7 @@
 """Wrong answers for chapter 06."""
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- grad_of_mean ------------------------------------------------------------------------------------------------
 

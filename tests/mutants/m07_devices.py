@@ -5,7 +5,7 @@ import time
 import numpy as np
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- pick_device ---------------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import torch.nn.functional as functional
 from torch import nn
 from torch import sigmoid as logistic
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- SimpleClassifier ------------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ Class mutants are all named ``XORDataset`` and registered under their own ``name
 import torch
 from torch.utils import data
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- XORDataset -----------------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.functional import binary_cross_entropy_with_logits as stable_loss
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- bce_with_logits ---------------------------------------------------------------------------------------------
 

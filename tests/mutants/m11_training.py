@@ -3,7 +3,7 @@ import copy
 
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 
 def _step(model, optimizer, loss_fn, inputs, labels, zero=True, step=True):

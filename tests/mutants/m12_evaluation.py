@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 # -- predict_labels ----------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ passes its source-values check), a check not run after its exercise timed out, a
 """
 import torch
 
-from kata.compare import expect_equal, expect_sequence, expect_tensor, expect_type
+from kata.api.compare import expect_equal, expect_sequence, expect_tensor, expect_type
 
 
 def test_answer_is_int(sub):

@@ -1,7 +1,7 @@
 """Checks of the engine's test course, chapter 02 (tests/engine_course/README.md)."""
 import torch
 
-from kata.compare import expect_tensor
+from kata.api.compare import expect_tensor
 
 
 def test_flat_matches_reference(sub, ref, gen):

@@ -2,7 +2,7 @@
 a verdict naming what differs (tests/test_plugin.py)."""
 import torch
 
-from kata.mutants import mutant
+from kata.api.mutants import mutant
 
 
 @mutant("01", "answer", expect="型")

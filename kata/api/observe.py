@@ -106,13 +106,13 @@ def recording(log: list, ops: bool, calls: tuple[str, ...]) -> Iterator[None]:
 
 
 def _sandbox_session(sub: Any) -> Any:
-    """The sandbox session (``kata.sandbox.client.Session``) behind the module under test in grading mode, else
+    """The sandbox session (``kata.grading.sandbox.client.Session``) behind the module under test in grading mode, else
     ``None`` (the learner's module is in this process).  The module under test (``kata.plugin.UnderTest``) holds it;
     the client is imported only where one can exist (a lazy import down the layers: learning mode never loads it)."""
     session = getattr(sub, "_session", None)
-    if session is None or "kata.sandbox.client" not in sys.modules:
+    if session is None or "kata.grading.sandbox.client" not in sys.modules:
         return None
-    from kata.sandbox.client import Session
+    from kata.grading.sandbox.client import Session
 
     return session if isinstance(session, Session) else None
 
@@ -123,7 +123,7 @@ def watch(sub: Any, *, ops: bool = False, calls: tuple[str, ...] = ()) -> Iterat
     log = Log()
     session = _sandbox_session(sub)
     if session is not None:
-        from kata.sandbox.client import observing
+        from kata.grading.sandbox.client import observing
 
         with observing(session, ops, tuple(calls)) as events:
             try:

@@ -1,6 +1,6 @@
 """The sandbox side of grading: a zygote that has imported torch once, and one worker per chapter forked from it.
 
-Run as ``python -I -m kata.sandbox.worker FD`` by the trusted grading process, with ``FD`` one end of a Unix socket.
+Run as ``python -I -m kata.grading.sandbox.worker FD`` by the trusted grading process, with ``FD`` one end of a Unix socket.
 The zygote never runs learner code.  For every ``spawn`` request it receives a fresh socket (SCM_RIGHTS) and forks a
 worker that, before it reads a single byte of learner code:
 
@@ -10,7 +10,7 @@ worker that, before it reads a single byte of learner code:
   ``/var/tmp``, ``/dev/shm``…; the grader's own Python (interpreter, standard library, site-packages with the
   packages' metadata) stays visible and read-only wherever it lives, under those temp folders too;
 - when root: drops to its own unprivileged uid/gid, one per chapter from a block taken for this run only
-  (:mod:`kata.sandbox.uids`), so that chapters cannot signal or read each other and nothing the kernel keeps per
+  (:mod:`kata.grading.sandbox.uids`), so that chapters cannot signal or read each other and nothing the kernel keeps per
   uid reaches another run or submission;
 - always: a new session, ``PR_SET_NO_NEW_PRIVS``, rlimits (address space, CPU seconds, file size, processes, open
   files, no core files), death with its parent, and a system-call filter (seccomp, :data:`DENIED_SYSCALLS`) that
@@ -18,7 +18,7 @@ worker that, before it reads a single byte of learner code:
   was asked for by name).
 
 The worker then receives the learner's source as bytes over the socket, imports it as a module and answers requests
-(``kata.sandbox.wire`` frames): attribute reads, calls, iteration, ``backward`` of results, each with the caller's
+(``kata.grading.sandbox.wire`` frames): attribute reads, calls, iteration, ``backward`` of results, each with the caller's
 global state (RNG states, grad mode, default dtype, …) applied before and reported after.
 """
 from __future__ import annotations
@@ -42,10 +42,10 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from kata import portable
-from kata.observe import recording  # imported here: the grader's files are hidden from a running worker
-from kata.sandbox import wire
-from kata.sandbox.forkserver import ForkServer, die_with_parent
+from kata.api import portable
+from kata.api.observe import recording  # imported here: the grader's files are hidden from a running worker
+from kata.grading.sandbox import wire
+from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
 from kata.state import GlobalState, apply_snapshot, state_snapshot
 
 try:  # libseccomp's interface (ctypes); imported by the zygote, before any sandbox hides the packages
@@ -706,7 +706,7 @@ def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
 
 def observe(spec: dict, events: list) -> contextlib.AbstractContextManager:
     """Record the torch functions called (``ops``) and calls of the named functions (``calls``) into ``events``,
-    with the same recorders as learning mode (:func:`kata.observe.recording`)."""
+    with the same recorders as learning mode (:func:`kata.api.observe.recording`)."""
     calls = tuple(str(c) for c in spec.get("calls", []) if str(c).split(".")[0] in ("torch", "numpy", "random", "time"))
     return recording(events, bool(spec.get("ops")), calls)
 
@@ -770,7 +770,7 @@ def prepare_to_fork() -> None:
 
 def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:
     """Fork one worker per ``spawn`` request; kill them all when the control socket closes (a
-    :class:`~kata.sandbox.forkserver.ForkServer`, a subreaper so that orphans of workers come back to be killed).
+    :class:`~kata.grading.sandbox.forkserver.ForkServer`, a subreaper so that orphans of workers come back to be killed).
 
     ``warm`` modules are imported before the zygote says it is ready, so that every worker forked has them."""
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from kata import hints, messages
-from kata.compare import expect
-from kata.portable import Probe, plain, to_simulated_cuda
+from kata import messages
+from kata.api import hints
+from kata.api.compare import expect
+from kata.api.portable import Probe, plain, to_simulated_cuda
 
 __all__ = [
     "Probe",
@@ -25,9 +26,9 @@ __all__ = [
 
 
 def on_simulated_gpu(model: nn.Module) -> Probe:
-    """``model`` in a :class:`Probe`, moved to the simulated GPU (``kata.portable``): its parameters report cuda:0
+    """``model`` in a :class:`Probe`, moved to the simulated GPU (``kata.api.portable``): its parameters report cuda:0
     on every machine, a CPU batch given to it fails as on a real GPU, and the probe records the inputs' devices.
-    Call learner code on it through ``kata.devices.call_simulated``."""
+    Call learner code on it through ``kata.api.devices.call_simulated``."""
     probe = Probe(model)
     to_simulated_cuda(probe)  # in place, like Module.to
     return probe

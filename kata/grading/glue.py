@@ -3,8 +3,8 @@
 Switched on by ``--kata-sandbox`` (``kata grade`` always uses it): :mod:`kata.plugin` then registers a
 :class:`GradingPlugin` instead of its in-process one.  The check files do not change: the same checks run
 against the learner's module in-process (learning mode) or through the boundary (grading mode).  Every limit and option
-comes from the grading contract the parent wrote (``--kata-contract PATH``, :mod:`kata.contract`); a run started
-without one uses :data:`kata.contract.UNGRADED`.
+comes from the grading contract the parent wrote (``--kata-contract PATH``, :mod:`kata.grading.contract`); a run started
+without one uses :data:`kata.grading.contract.UNGRADED`.
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from kata import catalog
-from kata.contract import CONTRACT_OPTION, UNGRADED, ContractError, GradingContract
 from kata.errors import LearnerImportError
-from kata.sandbox import client, uids
-from kata.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.grading.contract import CONTRACT_OPTION, UNGRADED, ContractError, GradingContract
+from kata.grading.sandbox import client, uids
+from kata.grading.sandbox.files import BadSubmissionFile, read_submission_file
 from kata.stash import ITEM_INFO, RUN
 from kata.status import Attribute, CheckResult, CheckStatus
 from kata.undertest import UnderTest, source_of_mutant, source_of_text
@@ -37,7 +37,7 @@ WARM = ("torch._dynamo",)
 
 def read_contract(config: pytest.Config) -> GradingContract:
     """The one place that reads how ``kata grade`` configured this run: the contract file it wrote
-    (``--kata-contract``); a run started without one is :data:`kata.contract.UNGRADED`."""
+    (``--kata-contract``); a run started without one is :data:`kata.grading.contract.UNGRADED`."""
     path = config.getoption(CONTRACT_OPTION, None)
     try:
         return GradingContract.from_file(path) if path else UNGRADED
@@ -90,9 +90,9 @@ class GradingPlugin:
             self._self_test(session, self.contract.selftest)
 
     def _self_test(self, session: pytest.Session, mode: str) -> None:
-        """The grader's self-test (:mod:`kata.sandbox.selftest`) for the chapters of this run, before any check: its
+        """The grader's self-test (:mod:`kata.grading.sandbox.selftest`) for the chapters of this run, before any check: its
         outcome is an event of the stream; a failure ends the run (``kata grade`` then refuses to grade)."""
-        from kata.sandbox import selftest
+        from kata.grading.sandbox import selftest
 
         settings = self.settings
         keys = sorted({info[0] for it in session.items if (info := it.stash.get(ITEM_INFO, None)) is not None})
@@ -166,7 +166,7 @@ class GradingPlugin:
 
     def _uids(self) -> uids.UidBlock:
         """This run's own uids (one per chapter), taken on first use and held until the run ends: no other run and
-        no other submission shares them (:mod:`kata.sandbox.uids`)."""
+        no other submission shares them (:mod:`kata.grading.sandbox.uids`)."""
         if self.uid_block is None:
             try:
                 self.uid_block = uids.allocate()
@@ -237,7 +237,7 @@ class Stream:
 
     Events: ``{"event": "collected", "checks": [...]}`` (every check as ``CheckResult.to_dict()``, status
     ``notrun``), ``{"event": "result", "check": {...}}`` (one check's ``CheckResult.to_dict()``, after its teardown)
-    and ``{"event": "done", "exitstatus": N}``; ``kata.grading`` reads them back with ``CheckResult.from_dict``."""
+    and ``{"event": "done", "exitstatus": N}``; ``kata.grading.parent`` reads them back with ``CheckResult.from_dict``."""
 
     def __init__(self, path: Path, config: pytest.Config):
         self.config = config

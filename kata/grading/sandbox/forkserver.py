@@ -1,6 +1,6 @@
 """The fork server: a process that has imported what its children need once, then forks one child per request.
 
-Two processes are fork servers: the sandbox's zygote (:mod:`kata.sandbox.worker`, one sandbox worker per chapter)
+Two processes are fork servers: the sandbox's zygote (:mod:`kata.grading.sandbox.worker`, one sandbox worker per chapter)
 and the class's warm trusted template (:mod:`kata.classroom.template`, one trusted pytest run per submission).  They
 share this loop and differ only in what their children do and in what they say about them:
 

@@ -3,7 +3,7 @@
 This module imports neither torch nor pytest, so that ``kata grade``'s parent can start a zygote while its trusted
 processes are still importing theirs (the two imports then overlap), and hand it to one of them: its control socket
 is inherited as a file descriptor whose number is in :data:`ZYGOTE_FD_ENV`; what the trusted process needs to know
-about it comes with the grading contract (:mod:`kata.contract`).
+about it comes with the grading contract (:mod:`kata.grading.contract`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from kata import messages
-from kata.contract import GradingContract
+from kata.grading.contract import GradingContract
 
 
 class SandboxError(Exception):
@@ -59,7 +59,7 @@ class Zygote:
 
         self.isolation = isolation or strongest_isolation()
         #: ``require`` (default): a worker that cannot install its system-call filter stops before it reads learner
-        #: code; ``try``: it goes on without (:attr:`kata.contract.GradingContract.syscall_filter`).
+        #: code; ``try``: it goes on without (:attr:`kata.grading.contract.GradingContract.syscall_filter`).
         self.syscall_filter = syscall_filter
         self._ready = False
         self._buffer = b""
@@ -69,7 +69,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # ``root``: where the engine is imported from (``kata grade`` passes its private copy of the grading path,
         # never a learner's repository).
-        code = ("import sys; sys.path.insert(0, %r); from kata.sandbox.worker import main; main()"
+        code = ("import sys; sys.path.insert(0, %r); from kata.grading.sandbox.worker import main; main()"
                 % str(root or catalog.ROOT))
         stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}

@@ -10,7 +10,7 @@ an argument comes back as a view of the caller's argument, and in-place changes 
 learner's own class, a function, a generator) stays where it is and crosses as a *handle*.
 
 Decoding never runs code from the other side: classes are resolved only from allow-listed modules (torch, NumPy,
-``kata.portable``, a few built-ins), and every size is bounded.  Whatever does not decode is a
+``kata.api.portable``, a few built-ins), and every size is bounded.  Whatever does not decode is a
 :class:`MalformedFrame` (the client's verdict: :data:`kata.messages.WORKER_BAD_DATA`).
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ MAX_VALUES = 250_000
 MAX_ELEMENTS = 1 << 26
 
 #: Modules whose classes and functions may be rebuilt from their names.
-ALLOWED_MODULES = ("torch", "numpy", "kata.portable", "collections", "builtins", "functools", "math", "operator",
+ALLOWED_MODULES = ("torch", "numpy", "kata.api.portable", "collections", "builtins", "functools", "math", "operator",
                    "enum")
 ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "int", "float", "str", "bool", "bytes", "object", "len", "abs",
                     "min", "max", "sum", "frozenset"}

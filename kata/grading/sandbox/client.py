@@ -6,7 +6,7 @@ autograd state) or, for objects that cannot be data (a learner's ``nn.Module`` s
 built), as a :class:`RemoteObject` whose attribute reads and calls cross the same way.  A non-leaf tensor that comes
 back keeps a graph: its ``grad_fn`` (named like the worker's) asks the worker for the gradients on ``backward()``.
 
-Nothing from the worker is executed, imported or unpickled here; see :mod:`kata.sandbox.wire`.
+Nothing from the worker is executed, imported or unpickled here; see :mod:`kata.grading.sandbox.wire`.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from typing import Any, cast
 import torch
 
 from kata import messages
-from kata.contract import GradingContract
 from kata.errors import KataTimeout, LearnerImportError
-from kata.sandbox import wire
-from kata.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
+from kata.grading.contract import GradingContract
+from kata.grading.sandbox import wire
+from kata.grading.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
 from kata.state import RNG_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
 from kata.status import Attribute
 
@@ -603,7 +603,7 @@ class RemoteObject:
         return self._do("call", *args, kwargs=kwargs)
 
     def call_within(self, context: str, *args: Any, **kwargs: Any) -> Any:
-        """Call with ``kata.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
+        """Call with ``kata.api.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
         return self._do("call", *args, kwargs=kwargs, within=context)
 
     def __len__(self) -> int:
@@ -697,7 +697,7 @@ class ModuleFunction:
         return self._session.do("callname", list(args), kwargs, name=self._name)
 
     def call_within(self, context: str, *args: Any, **kwargs: Any) -> Any:
-        """Call with ``kata.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
+        """Call with ``kata.api.portable.<context>()`` entered around the call in the worker (a simulated GPU)."""
         return self._session.do("callname", list(args), kwargs, name=self._name, within=context)
 
     def _resolve(self) -> Any:

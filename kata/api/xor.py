@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from kata.portable import XorSet
+from kata.api.portable import XorSet
 
 __all__ = ["XorSet", "tiny_classifier", "xor_dataset", "xor_points"]
 

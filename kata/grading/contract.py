@@ -1,10 +1,10 @@
 """The grading contract: every limit and option a grading parent hands to a trusted pytest run, in one object.
 
-``kata grade`` and ``kata class grade`` (the grading parents, :mod:`kata.grading`) build one
+``kata grade`` and ``kata class grade`` (the grading parents, :mod:`kata.grading.parent`) build one
 :class:`GradingContract`, write it to a file in their private work folder (:meth:`GradingContract.to_file`) and pass
 it to each trusted pytest run as one option, ``--kata-contract PATH``.  The trusted side reads it back
-(:meth:`GradingContract.from_file`) in the engine's sandbox glue (:mod:`kata.sandbox.pytest_glue`), which hands the
-zygote its part (:meth:`kata.sandbox.zygote.Zygote.handed_over`).  Each limit has its default here and nowhere else.
+(:meth:`GradingContract.from_file`) in the engine's sandbox glue (:mod:`kata.grading.glue`), which hands the
+zygote its part (:meth:`kata.grading.sandbox.zygote.Zygote.handed_over`).  Each limit has its default here and nowhere else.
 
 The file is JSON with a ``version``: a reader refuses a version it does not know, a field it does not know and a
 value of the wrong type, with one :class:`ContractError` naming what is wrong (a grader-side problem: the trusted run
@@ -30,7 +30,7 @@ VERSION = 1
 CONTRACT_OPTION = "--kata-contract"
 #: The sandbox's isolation, asked for by name (``None``: the strongest this machine allows).
 ISOLATIONS = ("root", "userns", "basic")
-#: The sandbox's self-test (:mod:`kata.sandbox.selftest`): ``first`` (before the checks), ``only`` (nothing else:
+#: The sandbox's self-test (:mod:`kata.grading.sandbox.selftest`): ``first`` (before the checks), ``only`` (nothing else:
 #: ``kata class grade`` runs it once per run) or ``none``.
 SELFTEST_MODES = ("first", "only", "none")
 

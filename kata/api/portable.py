@@ -1,6 +1,6 @@
 """Classes that the trusted side and the grading sandbox both have.
 
-In grading mode learner code runs in a separate worker process (``kata.sandbox``).  An object that a check hands to
+In grading mode learner code runs in a separate worker process (``kata.grading.sandbox``).  An object that a check hands to
 learner code crosses that boundary as data and is rebuilt in the worker; a class can be rebuilt only when the worker
 has it.  Standard torch classes (``torch.nn``, ``torch.optim``, ``torch.utils.data``) are always there; a check's own
 helper class must be defined here.  This module imports torch only: it is sent to the worker as source text.

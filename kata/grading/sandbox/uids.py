@@ -11,7 +11,7 @@ process ends, even by SIGKILL.  ``kata class grade`` forks one trusted process p
 a block of its own.
 
 Linux only; used only when the grader is root (the ``root`` isolation).  The system-call filter of the worker
-(:mod:`kata.sandbox.worker`) refuses the keyring calls as well: two walls, not one.
+(:mod:`kata.grading.sandbox.worker`) refuses the keyring calls as well: two walls, not one.
 """
 from __future__ import annotations
 

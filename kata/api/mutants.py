@@ -2,7 +2,7 @@
 
 A mutant file in ``tests/mutants/`` defines wrong versions of exercises::
 
-    from kata.mutants import mutant
+    from kata.api.mutants import mutant
 
     @mutant("03", "numpy_to_tensor", expect="メモリを共有")
     def copies_instead_of_sharing(a):

@@ -1,6 +1,6 @@
 """Op rules read from the source text: what counts in ``kata grade`` as it does when learning.
 
-    from kata.staticrules import forbid_in_source
+    from kata.api.staticrules import forbid_in_source
     forbid_in_source(sub, "my_tanh", TANH_RULE, torch.tanh, torch.Tensor.tanh, F.tanh, nn.Tanh, ...)
 
 The learner's file is parsed with :mod:`ast` (never imported or run here) and the definition of the exercise, with
@@ -20,7 +20,7 @@ every module-level name it uses (helpers, aliases, imports), is searched for:
 
 The same function gives the verdict in learning mode (the file on disk) and in grading mode (the bytes the sandbox
 worker runs, held by the trusted process), so the verdicts agree and the rule counts in both.  Observing the calls
-at run time (:mod:`kata.oprules`) stays advice in grading: it happens inside the learner's process.
+at run time (:mod:`kata.api.oprules`) stays advice in grading: it happens inside the learner's process.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kata import messages
-from kata.compare import fail
+from kata.api.compare import fail
 from kata.status import Attribute
 
 __all__ = ["Finding", "Rule", "Source", "findings", "forbid_in_source", "source_of"]

@@ -7,7 +7,7 @@ Three kinds of process (README.md, 「1. 採点の仕組み」; the boundary's c
   processes, enforces the submission's time budget and writes the report — progressively, so that a report is on
   disk even if this process is killed from outside.  It imports neither torch nor pytest.
 - **trusted pytest processes** (``--jobs`` of them, chapters shared out) run the checks, the engine and the
-  references from that private copy, with ``sub`` a proxy to a sandbox worker (``kata.sandbox``).  They never
+  references from that private copy, with ``sub`` a proxy to a sandbox worker (``kata.grading.sandbox``).  They never
   import, execute or unpickle anything the learner made.
 - **sandbox workers**, one per chapter, forked from a zygote: the only processes that run learner code.
 
@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from kata import catalog, manifest, messages, report
-from kata.contract import CONTRACT_OPTION, GradingContract
 from kata.errors import UsageError
-from kata.sandbox.files import BadSubmissionFile, read_submission_file
-from kata.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
+from kata.grading.contract import CONTRACT_OPTION, GradingContract
+from kata.grading.sandbox.files import BadSubmissionFile, read_submission_file
+from kata.grading.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus
 
 #: The shortest interval (seconds) between two progress reports written while the checks run.
@@ -51,7 +51,7 @@ class GradingError(Exception):
 @dataclass
 class Options:
     """One grading run: the chapters, the seed, how many trusted processes and where the report goes.  The limits and
-    the sandbox's options are the grading contract's (:class:`kata.contract.GradingContract`)."""
+    the sandbox's options are the grading contract's (:class:`kata.grading.contract.GradingContract`)."""
 
     chapters: str | None = None
     seed: int | None = None
@@ -192,7 +192,7 @@ def default_jobs(chapters: int) -> int:
 
 # -- the trusted processes -------------------------------------------------------------------------------------------
 
-#: What a zygote imports before it forks (torch's compiler: see ``kata.sandbox.pytest_glue.WARM``).
+#: What a zygote imports before it forks (torch's compiler: see ``kata.grading.glue.WARM``).
 ZYGOTE_WARM = ("torch._dynamo",)
 
 
@@ -510,7 +510,7 @@ class Grader:
     def _isolation_name(self) -> str:
         if self.options.contract.isolation:
             return self.options.contract.isolation
-        from kata.sandbox.zygote import strongest_isolation
+        from kata.grading.sandbox.zygote import strongest_isolation
 
         self.isolation = strongest_isolation()
         return self.isolation

@@ -303,7 +303,7 @@ def for_grad(actual: torch.Tensor | None, expected: torch.Tensor, backward_calls
     return None
 
 
-# -- a wrapped model's inputs, grad mode and training mode (kata.probe); training steps that several chapters check ----
+# -- a wrapped model's inputs, grad mode and training mode (kata.api.probe); training steps that several chapters check ----
 MOVE_BATCH = ("バッチ (入力とラベル) を、モデルのパラメータと同じデバイスへ .to(device) で移しましょう。device は"
               "モデルから読めます: next(model.parameters()).device。モデルのほうを CPU に移すのではありません "
               "(オプティマイザが持っているのは、移す前のパラメータです)。")

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from kata import messages, portable
+from kata import messages
+from kata.api import portable
 
 __all__ = ["HAS_CUDA", "HAS_MPS", "call_simulated", "float_dtype", "params", "synchronize"]
 
@@ -42,10 +43,10 @@ def synchronize(device: str | torch.device) -> None:
 def call_simulated(fn: Callable[..., Any], *args: Any, timing: bool = False, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` (learner code) with the simulated GPU installed around the call.
 
-    The context is :class:`kata.portable.SimulatedCuda` (``timing=True``: :class:`~kata.portable.SimulatedCudaTiming`,
+    The context is :class:`kata.api.portable.SimulatedCuda` (``timing=True``: :class:`~kata.api.portable.SimulatedCudaTiming`,
     an asynchronous GPU whose kernels take visible time).  In learning mode it is entered here, in this process.  In
     grading mode ``fn`` is the sandbox proxy's callable: it offers ``call_within(context_name, *args, **kwargs)``, and
-    the worker enters ``getattr(kata.portable, context_name)()`` around the call there.
+    the worker enters ``getattr(kata.api.portable, context_name)()`` around the call there.
     """
     context = "SimulatedCudaTiming" if timing else "SimulatedCuda"
     remote = getattr(type(fn), "call_within", None)

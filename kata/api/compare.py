@@ -4,7 +4,7 @@ Attributes are compared in a fixed order and the first difference stops the comp
 Python type -> shape -> dtype -> device -> layout facts asked for (contiguity, memory sharing)
 -> autograd facts (requires_grad, is_leaf, grad) -> values.
 Each difference raises :class:`Mismatch` with one Japanese template per attribute (``kata.messages``) and, where
-the mistake is recognisable, a targeted hint (``kata.hints``).  Values are judged by ``torch.testing.assert_close``;
+the mistake is recognisable, a targeted hint (``kata.api.hints``).  Values are judged by ``torch.testing.assert_close``;
 a cheap ``torch.allclose`` / ``torch.equal`` with the same tolerances runs first so that a matching run does not pay
 for assert_close's first-call import.
 """
@@ -15,8 +15,9 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from kata import hints, messages
-from kata.portable import SimulatedCudaTensor, plain
+from kata import messages
+from kata.api import hints
+from kata.api.portable import SimulatedCudaTensor, plain
 from kata.state import RNG_KEYS, learner_generator, learner_state, same_state, state_snapshot, torch_rng_of
 
 __all__ = [
@@ -231,7 +232,7 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, name: str, rto
 
 
 _UNSET = object()
-# SimulatedCudaTensor is the engine's own stand-in for a tensor on a GPU (kata.portable): judged, reporting cuda:0.
+# SimulatedCudaTensor is the engine's own stand-in for a tensor on a GPU (kata.api.portable): judged, reporting cuda:0.
 _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter, SimulatedCudaTensor)
 
 
