@@ -91,7 +91,7 @@ NEXT_HINT = "さらにヒントを見る: {hint}"
 
 # -- summary --------------------------------------------------------------------------------------------------
 SUMMARY_TITLE = "Intro2DL カタ"
-# The learner's terminal (kata.reporter): the line after the header, and the closing counts in the summary's title.
+# The learner's terminal (kata.learning.reporter): the line after the header, and the closing counts in the summary's title.
 COLLECTED = "チェック {count} 個を実行します"
 COLLECTED_DESELECTED = " (ほかの {count} 個は -k などで除いています)"
 COLLECTED_ERRORS = " (読み込めなかったファイル: {count} 個)"
@@ -288,7 +288,7 @@ MISSING_LEARNER_FILE = "『{file}』が見つかりません。章ごと初期�
 
 STATUS_WORDS = {"pass": "正解", "fail": "不正解", "todo": "未着手", "skip": "スキップ", "partial": "一部のみ確認",
                 None: "結果なし"}
-# The closing counts' words per pytest category (kata.reporter): the status words above, the legend's for errors.
+# The closing counts' words per pytest category (kata.learning.reporter): the status words above, the legend's for errors.
 STATS_WORDS = {"passed": STATUS_WORDS["pass"], "failed": STATUS_WORDS["fail"], "todo": STATUS_WORDS["todo"],
                "skipped": STATUS_WORDS["skip"], "error": dict(LEGEND_LETTERS)["error"].split(" ", 1)[1],
                "xfailed": "予想どおりの失敗", "xpassed": "予想外の成功", "deselected": "除外"}

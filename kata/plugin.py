@@ -1,5 +1,5 @@
-"""The pytest plugin: maps ``exercises/NN`` to the checks, supplies the module under test, isolates global state,
-turns failures into Japanese verdicts and prints the per-exercise lines and the chapter table.
+"""The engine's pytest plugin, the core both modes share: maps ``exercises/NN`` to the checks, supplies the module
+under test, isolates global state, turns failures into Japanese verdicts and writes the report.
 
 Loaded by the repository's ``conftest.py`` only (no pytest11 entry point), so it never leaks into other projects.
 This module holds the options, the fixtures and ``pytest_configure``, which decides the run's mode once and registers
@@ -8,11 +8,11 @@ one plugin object per concern, each holding its own state (as pytest registers i
 
 - :class:`CheckRun` (``kata-checks``), in every mode: which checks belong to which exercise, each check's seed and
   global state, timeouts, verdicts and the report file;
-- :class:`kata.summary.LearnerSummary` (``kata-summary``): the per-exercise lines, the chapter table and the progress
-  kept across runs;
-- where the module under test runs: :class:`LearningPlugin` (``kata-learning``) imports it in this process;
-  :class:`kata.grading.glue.GradingPlugin` (``kata-grading``, ``--kata-sandbox``) holds it in a sandbox
-  worker.
+- :class:`kata.learning.summary.LearnerSummary` (``kata-summary``): the per-exercise lines, the chapter table and
+  the progress kept across runs;
+- where the module under test runs: :class:`kata.learning.plugin.LearningPlugin` (``kata-learning``) imports it in
+  this process; :class:`kata.grading.glue.GradingPlugin` (``kata-grading``, ``--kata-sandbox``) holds it in a
+  sandbox worker.
 
 Their stash keys are in :mod:`kata.stash`.
 """
@@ -36,19 +36,19 @@ import torch
 from kata import catalog, loader, messages, timeouts, verdict
 from kata.api import mutants
 from kata.api.inputs import seed_all
-from kata.display import display_path, plain_consoles
+from kata.display import plain_consoles
 from kata.errors import KataTimeout
 from kata.frontend import say
+from kata.learning.plugin import LearningPlugin
+from kata.learning.summary import FILE_FAILURES, LearnerSummary
 from kata.report import learning_result, render, to_learning
 from kata.stash import HEADER, ITEM_INFO, NOTICE, RUN, SETTINGS, SUMMARY, TIMER, UNDER_TEST
 from kata.state import GlobalState
 from kata.status import Attribute, CheckResult, CheckStatus
-from kata.summary import FILE_FAILURES, LearnerSummary
-from kata.undertest import UnderTest, source_of_mutant, source_of_text
 
 # The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
 # it (this module imports it only inside functions, so that pytest can still rewrite its asserts).
-pytest_plugins = ["kata.reporter"]
+pytest_plugins = ["kata.learning.reporter"]
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
         mutants.load_all(settings.course.root / "tests" / "mutants", settings.course)
     config.args[:] = _rewrite_args(config.args, config.invocation_params.dir, settings)
     if settings.learner and not settings.sandbox and not stream and _only_checks(config, settings):
-        # A learner's run: kata.reporter's terminal, which asks for the header and the summary from here.
+        # A learner's run: kata.learning.reporter's terminal, which asks for the header and the summary from here.
         config.stash[HEADER] = lambda: header_lines(config)
         config.stash[SUMMARY] = summary.write
 
@@ -323,27 +323,6 @@ def gen(seed: int):
 def nprng(seed: int):
     import numpy as np
     return np.random.default_rng(seed)
-
-
-class LearningPlugin:
-    """The module under test in this process (every mode but ``--kata-sandbox``): the learner's file, a submission's,
-    the reference or a catalogued wrong answer, imported on a check's first use of it."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-
-    def under_test(self, request: pytest.FixtureRequest, chapter: catalog.Chapter,  # noqa: ARG002 (one signature for both plugins)
-                   mutant: mutants.Mutant | None, ref: Any) -> UnderTest:
-        settings = self.settings
-        if mutant is not None:
-            loader.LEARNER_FILES.add(mutant.file)
-            return UnderTest(lambda: mutants.apply(ref, mutant), mutant.file, source=source_of_mutant(mutant))
-        if settings.solutions:
-            path, role = chapter.reference_file(), "solutions"
-        else:
-            path, role = chapter.learner_file(settings.learner_root), settings.mode
-        return UnderTest(lambda: loader.load(path, f"kata_under_test.{role}.c{chapter.key}"), display_path(path),
-                         source=source_of_text(path.read_bytes, display_path(path)))
 
 
 # -- the shared core ----------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()  # the run's settings, d
 RUN: pytest.StashKey[CheckRun] = pytest.StashKey()  # the shared core: records, progress bookkeeping, verdicts
 #: The plugin that supplies the module under test (``sub``): in this process, or through the sandbox.
 UNDER_TEST = pytest.StashKey[Any]()
-#: kata.reporter's terminal asks for the header lines and the learner's summary through these.
+#: kata.learning.reporter's terminal asks for the header lines and the learner's summary through these.
 HEADER = pytest.StashKey[Callable[[], list[str]]]()
 SUMMARY = pytest.StashKey[Callable[[str, dict[str, bool]], bool]]()
 

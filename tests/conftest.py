@@ -72,7 +72,7 @@ def replace_exactly(text: str, old: str, new: str) -> str:
 
 
 def counts_line(**counts: int | str) -> str:
-    """An fnmatch pattern for the learner's closing counts (kata.reporter) with these counts, in the order the line
+    """An fnmatch pattern for the learner's closing counts (kata.learning.reporter) with these counts, in the order the line
     writes them: ``counts_line(passed=8, failed=2)`` matches "Intro2DL カタ — チェック 10 個: 正解 8、不正解 2 (…)".
     A count may be "*"."""
     from kata import messages

@@ -117,26 +117,31 @@ LAZY = {name: lazy for name, (_, _, lazy) in _READ.items()}
 #: The engine's layers, bottom first.  A module imports from its own layer or the ones below; inside a function
 #: (a lazy import), only from the ones below.
 LAYERS: list[tuple[str, set[str]]] = [
-    # Words, plain data and files: messages, statuses, the course's catalogue, reports, the manifest.  No torch.
+    # Words, plain data and files: messages, statuses, the course's catalogue, reports, the manifest, the grading
+    # contract, and the packages whose __init__ imports none of their modules.  No torch.
     ("vocabulary", {"kata.messages", "kata.classroom.messages", "kata.status", "kata.errors", "kata.catalog",
                     "kata.display", "kata.frontend", "kata.pyversion", "kata.png", "kata.raster", "kata.manifest",
-                    "kata.report", "kata.stash", "kata.grading.sandbox", "kata.grading.sandbox.uids", "kata.grading.sandbox.files",
-                    "kata.authoring", "kata.authoring.stubs", "kata.grading.contract",
-                    # Package docstrings that import none of their modules.
-                    "kata.api", "kata.grading"}),
+                    "kata.report", "kata.stash", "kata.grading.contract", "kata.authoring", "kata.authoring.stubs",
+                    "kata.api", "kata.grading", "kata.learning", "kata.grading.sandbox",
+                    "kata.grading.sandbox.uids", "kata.grading.sandbox.files"}),
     # The learner's world: global state, the simulated accelerator, importing a learner's file, the wire format.
-    ("learner's world", {"kata.state", "kata.api.portable", "kata.loader", "kata.grading.sandbox.wire", "kata.grading.sandbox.forkserver"}),
+    ("learner's world", {"kata.state", "kata.api.portable", "kata.loader", "kata.grading.sandbox.wire",
+                         "kata.grading.sandbox.forkserver"}),
     # The trusted side of the sandbox: the zygote launcher and the client of a chapter's worker.
     ("sandbox client", {"kata.grading.sandbox.zygote", "kata.grading.sandbox.client"}),
     # What checks, references and catalogued wrong answers import (tests below: AUTHOR_API).
-    ("check-author API", {"kata.api.compare", "kata.api.hints", "kata.api.inputs", "kata.api.devices", "kata.api.xor", "kata.api.probe",
-                          "kata.api.observe", "kata.api.oprules", "kata.api.staticrules", "kata.api.mutants"}),
+    ("check-author API", {"kata.api.compare", "kata.api.hints", "kata.api.inputs", "kata.api.devices",
+                          "kata.api.xor", "kata.api.probe", "kata.api.observe", "kata.api.oprules",
+                          "kata.api.staticrules", "kata.api.mutants"}),
     # The untrusted process: the jail, the server of requests, the zygote's loop.
     ("sandbox worker", {"kata.grading.sandbox.worker"}),
     # Under pytest: verdicts from exceptions, the learner's terminal, the grader's self-test of its sandbox.
-    ("verdicts", {"kata.verdict", "kata.reporter", "kata.grading.sandbox.selftest", "kata.undertest", "kata.timeouts"}),
-    ("grading glue", {"kata.grading.glue"}),
-    ("learning plugin", {"kata.plugin", "kata.summary"}),
+    ("verdicts", {"kata.verdict", "kata.learning.reporter", "kata.grading.sandbox.selftest", "kata.undertest",
+                  "kata.timeouts"}),
+    # One plugin object per mode for the module under test, and the learner's summary.
+    ("mode plugins", {"kata.grading.glue", "kata.learning.plugin", "kata.learning.summary"}),
+    # The core both modes share: options, fixtures, CheckRun; it registers the mode's objects.
+    ("engine plugin", {"kata.plugin"}),
     ("learner's folder", {"kata.cli.learner", "kata.cli.watch"}),
     # The sub-commands: the learner's, the finale, the lessons, grading, the authors' tools.
     ("commands", {"kata.cli.commands", "kata.cli.run", "kata.lessons", "kata.finale", "kata.grading.parent",

@@ -155,7 +155,7 @@ def test_hint_levels_are_per_exercise_and_can_start_over(learner):
 # -- kata check -----------------------------------------------------------------------------------------------------
 
 def _normalised(text: str) -> str:
-    # The closing counts' time (kata.reporter), and the rule around it, whose length follows the time's digits.
+    # The closing counts' time (kata.learning.reporter), and the rule around it, whose length follows the time's digits.
     return re.sub(r"=* ?(.*?) \(\d+\.\d 秒\) ?=*", r"\1 (X 秒)", text)
 
 

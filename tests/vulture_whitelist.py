@@ -14,7 +14,7 @@ _.required
 _._ipython_display_
 # pytest: an item's failure text, assigned on the item (kata.plugin, kata.cli.watch).
 _.repr_failure
-# pytest: its terminal reporter's own attributes and methods, overridden by kata.reporter.LearnerReporter.
+# pytest: its terminal reporter's own attributes and methods, overridden by kata.learning.reporter.LearnerReporter.
 _.showheader
 _.report_collect
 # torch: nn.Module.forward and autograd.Function.forward, called by torch (kata.api.portable, kata.grading.sandbox.client).

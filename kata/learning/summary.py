@@ -59,7 +59,7 @@ class LearnerSummary:
         """After pytest's last line (the terminal reporter's own wrapper is inside this one): the learner's
         summary."""
         result = yield
-        from kata.reporter import LearnerReporter
+        from kata.learning.reporter import LearnerReporter
 
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if not isinstance(tr, LearnerReporter):  # that one asked for the summary under its closing counts
