@@ -43,7 +43,7 @@ from kata.learning.plugin import LearningPlugin
 from kata.learning.summary import FILE_FAILURES, LearnerSummary
 from kata.report import learning_result, render, to_learning
 from kata.stash import HEADER, ITEM_INFO, NOTICE, RUN, SETTINGS, SUMMARY, TIMER, UNDER_TEST
-from kata.state import GlobalState
+from kata.state import GlobalState, check_threads
 from kata.status import Attribute, CheckResult, CheckStatus
 
 # The learner's terminal (Japanese header, collection line and closing counts) is a plugin of its own; pytest imports
@@ -421,8 +421,7 @@ class CheckRun:
     def pytest_runtest_protocol(self, item: pytest.Item):
         state = GlobalState.capture()
         if ITEM_INFO in item.stash:
-            # Checks use tiny tensors: one intra-op thread is faster, far faster on a busy machine.  Restored after.
-            torch.set_num_threads(1)
+            check_threads()  # restored after the check with the rest of `state`
             # Every check starts with the global generators seeded for it (from the session's seed and its name): in
             # learning mode and in the sandbox worker alike (kata.api.inputs.seed_all hands them over at the check's
             # first call), so that code drawing from them without seeding gets the same numbers in both modes, and

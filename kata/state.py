@@ -91,6 +91,18 @@ SHARED_KEYS = tuple(name for name, entry in ENTRIES.items() if entry.shared)
 RNG_KEYS = frozenset({"torch_rng", "numpy_rng", "random_rng"})
 
 
+#: The intra-op threads a check's code runs with, on both sides: checks use tiny tensors, and one thread is faster (far
+#: faster on a busy machine) than a pool.
+CHECK_THREADS = 1
+
+
+def check_threads() -> None:
+    """Set :data:`CHECK_THREADS`: the learning plugin for each check (restored after it with the rest of the global
+    state), the sandbox worker when it starts, and the class template before it forks (so that every child begins so,
+    as ``OMP_NUM_THREADS=1`` asks)."""
+    torch.set_num_threads(CHECK_THREADS)
+
+
 @dataclass
 class GlobalState:
     """A snapshot of the global state that learner code can change (torch, NumPy and ``random``), to put back."""

@@ -44,6 +44,14 @@ def test_a_contract_round_trips_through_its_file(tmp_path):
     assert GradingContract.from_file(GradingContract().to_file(tmp_path / "d.json")) == GradingContract()
 
 
+def test_the_worker_profile_is_a_contract_field_that_reaches_the_worker_config():
+    """A maintainer's profile of the sandbox workers travels in the contract like every other setting."""
+    terms = GradingContract(worker_profile="/tmp/kata-profile")
+    assert GradingContract.from_dict(terms.to_dict()) == terms
+    assert client.Limits.of(terms).profile == "/tmp/kata-profile"
+    assert client.Limits.of(GradingContract()).profile is None
+
+
 def test_every_field_has_its_type_listed():
     assert [f.name for f in dataclasses.fields(GradingContract)] == list(contract.FIELD_TYPES)
 
@@ -199,12 +207,11 @@ def test_kata_class_grade_composes_a_grader_through_public_methods_only():
 
 # -- no grading setting through the environment ------------------------------------------------------------------------
 
-#: ``KATA_*`` names the engine may still read: the learner's conveniences (``kata check``'s seed, ``kata``'s root),
-#: the number of a handed-over zygote's socket (a mechanism: its settings are the contract's) and a developer's switch
-#: that profiles the sandbox worker.
-ALLOWED = {"KATA_SEED", "KATA_ROOT", "KATA_ZYGOTE_FD", "KATA_WORKER_PROFILE"}
+#: ``KATA_*`` names the engine may still read: the learner's conveniences (``kata check``'s seed, ``kata``'s root) and
+#: the number of a handed-over zygote's socket (a mechanism: its settings are the contract's).
+ALLOWED = {"KATA_SEED", "KATA_ROOT", "KATA_ZYGOTE_FD"}
 GONE = {"KATA_CALL_TIMEOUT", "KATA_MEMORY_MB", "KATA_DEADLINE", "KATA_SANDBOX_HIDE", "KATA_SANDBOX_LOG",
-        "KATA_SELFTEST", "KATA_ZYGOTE_ISOLATION", "KATA_SYSCALL_FILTER", "KATA_ZYGOTE_READY"}
+        "KATA_SELFTEST", "KATA_ZYGOTE_ISOLATION", "KATA_SYSCALL_FILTER", "KATA_ZYGOTE_READY", "KATA_WORKER_PROFILE"}
 
 
 def test_no_kata_grading_variable_is_left_in_the_engine():

@@ -185,13 +185,12 @@ def _warm_up() -> None:
 
     for name in WARM:
         with contextlib.suppress(Exception):
-            module = importlib.import_module(name)
-            if name == "torch":
-                # One thread, set before any fork: the template never runs an operation, so torch has not started
-                # its thread pool, and every child begins single-threaded (as ``OMP_NUM_THREADS=1`` asks).
-                module.set_num_threads(1)
+            importlib.import_module(name)
     from kata.grading.sandbox.worker import prepare_to_fork
+    from kata.state import check_threads
 
+    # Set before any fork: the template never runs an operation, so torch has not started its thread pool.
+    check_threads()
     prepare_to_fork()
 
 

@@ -69,6 +69,9 @@ class GradingContract:
     zygote_ready: bool = False
     #: Where a zygote this run starts itself writes its log (none handed over); ``None``: nowhere.
     zygote_log: str | None = None
+    #: A maintainer's measurement: each sandbox worker profiles itself with cProfile into ``{worker_profile}.{pid}``
+    #: (``basic`` isolation only, where the file is visible outside); ``None``: no profile.
+    worker_profile: str | None = None
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -143,6 +146,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "version": (int,), "check_timeout": (float, int), "budget": (float, int), "memory_mb": (int,),
     "isolation": (str, type(None)), "selftest": (str,), "deadline": (float, int, type(None)), "hide": (tuple,),
     "zygote_isolation": (str, type(None)), "zygote_ready": (bool,), "zygote_log": (str, type(None)),
+    "worker_profile": (str, type(None)),
 }
 
 

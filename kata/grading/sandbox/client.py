@@ -84,7 +84,8 @@ def learner_exception(info: dict, filename: str) -> BaseException:
 
 @dataclass
 class Limits:
-    """One session's limits: the first three from the grading contract (:meth:`of`), defaults included."""
+    """One session's limits: the first three from the grading contract (:meth:`of`), defaults included; ``profile``
+    is the contract's ``worker_profile`` (a maintainer's measurement, not a limit)."""
 
     call_timeout: float = GradingContract.check_timeout
     import_timeout: float = GradingContract.check_timeout
@@ -92,11 +93,13 @@ class Limits:
     cpu_seconds: int = 600
     file_mb: int = 64
     nproc: int = 64
+    profile: str | None = None
 
     @classmethod
     def of(cls, terms: GradingContract) -> Limits:
         """A session's limits under ``terms`` (importing the learner's module gets the same time as a call)."""
-        return cls(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout, memory_mb=terms.memory_mb)
+        return cls(call_timeout=terms.check_timeout, import_timeout=terms.check_timeout, memory_mb=terms.memory_mb,
+                   profile=terms.worker_profile)
 
 
 @dataclass
@@ -143,7 +146,7 @@ class Session:
                 "hide": self.chapter.hide, "memory_mb": self.limits.memory_mb,
                 "cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb,
                 "nproc": self.limits.nproc if self.chapter.uid is not None else None, "workdir": str(workdir),
-                "profile": os.environ.get("KATA_WORKER_PROFILE")}
+                "profile": self.limits.profile}
 
     def start(self) -> None:
         self.stop()
@@ -484,7 +487,7 @@ class Session:
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
                 self.sock.sendall(wire.pack({"op": "exit"}, []))
-                if self._config().get("profile"):  # let the worker write its profile before it is killed
+                if self.limits.profile:  # let the worker write its profile before it is killed
                     self.sock.settimeout(30)
                     while self.sock.recv(1 << 16):
                         pass

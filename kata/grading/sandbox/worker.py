@@ -46,7 +46,7 @@ from kata.api import portable
 from kata.api.observe import recording  # imported here: the grader's files are hidden from a running worker
 from kata.grading.sandbox import wire
 from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
-from kata.state import GlobalState, apply_snapshot, state_snapshot
+from kata.state import GlobalState, apply_snapshot, check_threads, state_snapshot
 
 try:  # libseccomp's interface (ctypes); imported by the zygote, before any sandbox hides the packages
     import pyseccomp as _seccomp  # type: ignore[import-untyped]
@@ -738,7 +738,7 @@ def _worker_main(fd: int, cfg: dict, report: int) -> NoReturn:
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, stream_fd)
             os.close(devnull)
-        torch.set_num_threads(1)
+        check_threads()
         sock = socket.socket(fileno=fd)
         profile = cfg.get("profile")
         if profile:  # a maintainer's measurement (basic isolation only: the file must be visible outside)
