@@ -1,11 +1,11 @@
 """The grading boundary's framing: one frame's header written as JSON (the framing before issue 19) against
-MessagePack (kata.grading.sandbox.wire today), each written and read back, over frames like those of a grading run.
+MessagePack (kata.grading.sandbox.framing today), each written and read back, over frames like those of a grading run.
 
     python benchmarks/wire_framing.py [--frames FILE] [--rounds 7]
 
 The frames are made here with the wire's own Encoder from what a check sends and gets back (tensors, a batch of a
 dataset, a model's parameters, the global state, nested containers of numbers and strings), or read from ``FILE``:
-frames as ``kata.grading.sandbox.wire.pack`` writes them, one after another, recorded from a real run.
+frames as ``kata.grading.sandbox.framing.pack`` writes them, one after another, recorded from a real run.
 Reported: the best of ``--rounds`` passes over all frames, in CPU milliseconds of this process (less sensitive than
 wall time to a machine shared with other work), and per frame in microseconds; the two framings alternate.
 """
@@ -26,7 +26,7 @@ def _typical_frames() -> list[tuple[dict, list[bytes]]]:
     import numpy as np
     import torch
 
-    from kata.grading.sandbox import wire
+    from kata.grading.sandbox import objecttable, wire
     from kata.state import state_snapshot
 
     torch.manual_seed(0)
@@ -44,7 +44,7 @@ def _typical_frames() -> list[tuple[dict, list[bytes]]]:
     frames = []
     for i in range(40):
         value = values[i % len(values)]
-        enc = wire.Encoder(wire.ObjectTable("w"), allow_handles=True)
+        enc = wire.Encoder(objecttable.ObjectTable("w"), allow_handles=True)
         header = {"value": enc.value(value), "states": enc.states, "storages": enc.storages,
                   "state": enc.value({}), "events": enc.value([]), "files": {}, "reach": {}}
         frames.append((header, [bytes(b) for b in enc.buffers]))
@@ -52,12 +52,12 @@ def _typical_frames() -> list[tuple[dict, list[bytes]]]:
 
 
 def _recorded(path: Path) -> list[tuple[dict, list[bytes]]]:
-    from kata.grading.sandbox import wire
+    from kata.grading.sandbox import framing
 
     stream = io.BytesIO(path.read_bytes())
     frames = []
     while stream.tell() < len(stream.getbuffer()):
-        header, buffers = wire.unpack(stream.read)
+        header, buffers = framing.unpack(stream.read)
         frames.append((header, [bytes(b) for b in buffers]))
     return frames
 
@@ -74,7 +74,7 @@ def json_pack(header: dict, buffers: list[bytes]) -> bytes:
 
 
 def json_unpack(recv) -> tuple[dict, list[memoryview]]:
-    from kata.grading.sandbox.wire import read_exact
+    from kata.grading.sandbox.framing import read_exact
 
     total, head_len = _HEAD.unpack(read_exact(recv, _HEAD.size))
     body = memoryview(read_exact(recv, total))
@@ -108,13 +108,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from kata.grading.sandbox import wire
+    from kata.grading.sandbox import framing
 
     frames = _recorded(args.frames) if args.frames else _typical_frames()
     out: dict = {"frames": len(frames),
                  "mean_header_json_bytes": round(sum(len(json.dumps(h)) for h, _ in frames) / len(frames)),
                  "mean_buffer_bytes": round(sum(sum(map(len, b)) for _, b in frames) / len(frames))}
-    framings = (("json", json_pack, json_unpack), ("msgpack", wire.pack, wire.unpack))
+    framings = (("json", json_pack, json_unpack), ("msgpack", framing.pack, framing.unpack))
     best = {name: (float("inf"), float("inf")) for name, _, _ in framings}
     for _ in range(args.rounds):  # interleaved, so that a change of machine load hits both alike
         for name, pack, unpack in framings:

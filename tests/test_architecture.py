@@ -81,8 +81,8 @@ def _targets(name: str, node: ast.Import | ast.ImportFrom) -> list[str]:
         origin = ".".join(base + ([node.module] if node.module else []))
     else:
         origin = node.module or ""
-    # `from kata import compare` imports the submodule kata.api.compare (kata itself has run before any of its modules);
-    # `from kata.x import y` imports kata.x (and kata.x.y when that is a submodule).
+    # `from kata.api import compare` imports the submodule kata.api.compare (kata.api has run before any of its
+    # modules); `from kata.x import y` imports kata.x (and kata.x.y when that is a submodule).
     submodules = [f"{origin}.{alias.name}" for alias in node.names if f"{origin}.{alias.name}" in MODULES]
     return submodules + ([origin] if len(submodules) < len(node.names) else [])
 
@@ -123,10 +123,12 @@ LAYERS: list[tuple[str, set[str]]] = [
                     "kata.display", "kata.frontend", "kata.pyversion", "kata.png", "kata.raster", "kata.manifest",
                     "kata.report", "kata.stash", "kata.grading.contract", "kata.authoring", "kata.authoring.stubs",
                     "kata.api", "kata.grading", "kata.learning", "kata.grading.sandbox",
-                    "kata.grading.sandbox.uids", "kata.grading.sandbox.files"}),
-    # The learner's world: global state, the simulated accelerator, importing a learner's file, the wire format.
-    ("learner's world", {"kata.state", "kata.api.portable", "kata.loader", "kata.grading.sandbox.wire",
-                         "kata.grading.sandbox.forkserver"}),
+                    "kata.grading.sandbox.uids", "kata.grading.sandbox.files", "kata.grading.sandbox.framing"}),
+    # The learner's world: global state, the simulated accelerator, importing a learner's file, the values that cross
+    # the boundary (classes by name, the object table, the codec table, the encoder and decoder), the fork server.
+    ("learner's world", {"kata.state", "kata.api.portable", "kata.loader", "kata.grading.sandbox.classes",
+                         "kata.grading.sandbox.objecttable", "kata.grading.sandbox.codectable",
+                         "kata.grading.sandbox.wire", "kata.grading.sandbox.forkserver"}),
     # The trusted side of the sandbox: the zygote launcher and the client of a chapter's worker.
     ("sandbox client", {"kata.grading.sandbox.zygote", "kata.grading.sandbox.client"}),
     # What checks, references and catalogued wrong answers import (tests below: AUTHOR_API).

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kata.grading.sandbox import client, wire
+from kata.grading.sandbox import client, framing, objecttable, wire
 
 pytestmark = pytest.mark.slow
 
@@ -180,9 +180,9 @@ def test_a_reply_with_too_many_values_costs_its_own_call(zygote, tmp_path, monke
 def test_decoding_past_the_calls_deadline_is_that_calls_time_out():
     """The decoder checks the call's deadline as it goes: a reply still being decoded when it passes is a time-out
     of that call, not time taken from the calls after it."""
-    table = wire.ObjectTable("t")
+    table = objecttable.ObjectTable("t")
     values = {"L": [{"L": [i]} for i in range(5000)]}
-    with pytest.raises(wire.WireTimeout):
+    with pytest.raises(framing.WireTimeout):
         wire.Decoder(table, {}, [], deadline=0.0).value(values)
     assert len(wire.Decoder(table, {}, [], deadline=None).value(values)) == 5000
 
@@ -190,6 +190,6 @@ def test_decoding_past_the_calls_deadline_is_that_calls_time_out():
 def test_a_reply_whose_tensors_show_too_many_elements_is_refused():
     """An expanded view shows more elements than its storage holds: counted as shown, so that comparing it stays
     bounded."""
-    decoder = wire.Decoder(wire.ObjectTable("t"), {}, [])
-    with pytest.raises(wire.WireError):
+    decoder = wire.Decoder(objecttable.ObjectTable("t"), {}, [])
+    with pytest.raises(framing.WireError):
         decoder._count_elements((1 << 20, 1 << 20))

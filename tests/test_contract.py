@@ -535,18 +535,18 @@ def test_none(learning, grading):
 def test_values_a_worker_forges_stay_data():
     """What a worker could send instead of an honest reply: names of classes it does not have, names of torch
     classes, field names that reach into the object.  Each decodes to data of a stand-in class, or is refused."""
-    from kata.grading.sandbox import wire
+    from kata.grading.sandbox import framing, objecttable, wire
 
     def decode(value: dict) -> Any:
-        return wire.Decoder(wire.ObjectTable("t"), {}, []).value(value)
+        return wire.Decoder(objecttable.ObjectTable("t"), {}, []).value(value)
 
     fake = decode({"sub": {"mro": ["torch:Tensor", "builtins:str"], "base": "str", "v": "x", "attrs": None}})
     assert isinstance(fake, str) and not isinstance(fake, torch.Tensor) and fake == "x"
-    with pytest.raises(wire.WireError):
+    with pytest.raises(framing.WireError):
         decode({"sub": {"mro": ["builtins:bool"], "base": "int", "v": True, "attrs": None}})
-    with pytest.raises(wire.WireError):
+    with pytest.raises(framing.WireError):
         decode({"dc": {"mro": ["learner:D"], "eq": True, "frozen": False, "fields": [["__class__", 1]]}})
-    with pytest.raises(wire.WireError):
+    with pytest.raises(framing.WireError):
         decode({"enum": {"mro": ["learner:E", "enum:Enum"], "name": "B", "members": [["A", 1]]}})
     exc = decode({"exc": {"mro": ["learner:Boom", "builtins:SystemExit"], "args": {"L": ["x"]}}})
     assert isinstance(exc, SystemExit) and type(exc).__name__ == "Boom"  # data: returned, never raised here

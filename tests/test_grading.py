@@ -373,7 +373,7 @@ def test_the_grading_parent_never_imports_torch_numpy_or_pytest(tmp_path):
     imported only by the trusted processes and the sandbox."""
     sub = tmp_path / "sub"
     shutil.copytree(catalog.SOLUTIONS / "01_setup", sub / "exercises" / "01_setup")
-    code = ("import sys, json; from kata import grading, report\n"
+    code = ("import sys, json; from kata import report; from kata.grading import parent\n"
             "opts = parent.Options(chapters='01', output=sys.argv[2], render=lambda r: report.render(r, 'json'))\n"
             "parent.grade(sys.argv[1], opts)\n"
             "print(json.dumps([m for m in ('torch', 'numpy', 'pytest') if m in sys.modules]))")

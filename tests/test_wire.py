@@ -1,4 +1,4 @@
-"""The grading boundary's codec table and framing (kata.grading.sandbox.wire), in one process: every kind of value crosses
+"""The grading boundary's codec table and framing (kata.grading.sandbox.codectable and .framing), in one process: every kind of value crosses
 and comes back as it was sent, and whatever does not decode is a MalformedFrame, never another exception."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from kata.grading.sandbox import wire
+from kata.grading.sandbox import codectable, framing, objecttable, wire
 
 
 class Colour(enum.Enum):
@@ -22,10 +22,10 @@ class Colour(enum.Enum):
 
 def _cross(values: list) -> list:
     """``values`` encoded on one side, framed, unframed and decoded on the other."""
-    enc = wire.Encoder(wire.ObjectTable("w"), allow_handles=False)
+    enc = wire.Encoder(objecttable.ObjectTable("w"), allow_handles=False)
     header = {"values": [enc.value(v) for v in values], "states": enc.states, "storages": enc.storages}
-    got, buffers = wire.unpack(io.BytesIO(wire.pack(header, enc.buffers)).read)
-    dec = wire.Decoder(wire.ObjectTable("t"), got, buffers)
+    got, buffers = framing.unpack(io.BytesIO(framing.pack(header, enc.buffers)).read)
+    dec = wire.Decoder(objecttable.ObjectTable("t"), got, buffers)
     return [dec.value(v) for v in got["values"]]
 
 
@@ -42,11 +42,11 @@ SAMPLES = [
 def test_every_codec_has_a_sample_and_its_values_come_back_as_sent():
     encoded_tags = set()
     for value in SAMPLES:
-        enc = wire.Encoder(wire.ObjectTable("w"), allow_handles=False)
+        enc = wire.Encoder(objecttable.ObjectTable("w"), allow_handles=False)
         out = enc.value(value)
         if isinstance(out, dict):
             encoded_tags.update(out)
-    wanted = {c.tag for c in wire.CODECS} - {"ref", "h", "path", "o", "sub", "tsub", "dsub", "csub", "dc"}
+    wanted = {c.tag for c in codectable.CODECS} - {"ref", "h", "path", "o", "sub", "tsub", "dsub", "csub", "dc"}
     assert wanted <= encoded_tags, sorted(wanted - encoded_tags)
     for sent, got in zip(SAMPLES, _cross(SAMPLES)):
         assert type(got).__name__ == type(sent).__name__, (sent, got)
@@ -77,8 +77,8 @@ def test_nan_and_big_numbers_cross():
     {"dc": {"mro": [], "fields": [["a"]]}}, {"ref": "t1"}, {"h": {"key": 1}}, {"path": "x"}, {"t": ["k"]},
 ])
 def test_a_value_that_does_not_decode_is_a_malformed_frame(value):
-    with pytest.raises(wire.MalformedFrame):
-        wire.Decoder(wire.ObjectTable("t"), {}, []).value(value)
+    with pytest.raises(framing.MalformedFrame):
+        wire.Decoder(objecttable.ObjectTable("t"), {}, []).value(value)
 
 
 @pytest.mark.parametrize("state", [
@@ -88,8 +88,8 @@ def test_a_value_that_does_not_decode_is_a_malformed_frame(value):
                                                                      "dict": {"L": []}},
 ])
 def test_a_keyed_state_that_does_not_decode_is_a_malformed_frame_or_refused(state):
-    with pytest.raises(wire.WireError):
-        wire.Decoder(wire.ObjectTable("t"), {"states": {"k1": state}, "storages": {"s1": "x"}}, []).keyed("k1")
+    with pytest.raises(framing.WireError):
+        wire.Decoder(objecttable.ObjectTable("t"), {"states": {"k1": state}, "storages": {"s1": "x"}}, []).keyed("k1")
 
 
 def _frame(head: bytes, rest: bytes = b"") -> bytes:
@@ -109,24 +109,24 @@ def _frame(head: bytes, rest: bytes = b"") -> bytes:
     _frame(msgpack.packb({}), struct.pack("<I", 1) + struct.pack("<Q", 1 << 40)),  # a buffer past the end
 ])
 def test_a_frame_that_does_not_decode_is_a_malformed_frame(frame):
-    with pytest.raises(wire.MalformedFrame):
-        wire.unpack(io.BytesIO(frame).read)
+    with pytest.raises(framing.MalformedFrame):
+        framing.unpack(io.BytesIO(frame).read)
 
 
 def test_the_limits_hold():
-    with pytest.raises(wire.WireError):
-        wire.unpack(io.BytesIO(struct.pack("<QI", wire.MAX_FRAME + 1, 0)).read)
-    with pytest.raises(wire.WireError):
-        wire.unpack(io.BytesIO(_frame(b"\x80" * 10, struct.pack("<I", 0))).read, head_limit=4)
+    with pytest.raises(framing.WireError):
+        framing.unpack(io.BytesIO(struct.pack("<QI", framing.MAX_FRAME + 1, 0)).read)
+    with pytest.raises(framing.WireError):
+        framing.unpack(io.BytesIO(_frame(b"\x80" * 10, struct.pack("<I", 0))).read, head_limit=4)
     deep: object = 1
-    for _ in range(wire.MAX_DEPTH + 1):
+    for _ in range(framing.MAX_DEPTH + 1):
         deep = [deep]
-    with pytest.raises(wire.WireError):
-        wire.Encoder(wire.ObjectTable("w"), allow_handles=False).value(deep)
+    with pytest.raises(framing.WireError):
+        wire.Encoder(objecttable.ObjectTable("w"), allow_handles=False).value(deep)
     nested: object = 1
-    for _ in range(wire.MAX_DEPTH + 1):
+    for _ in range(framing.MAX_DEPTH + 1):
         nested = {"L": [nested]}
-    with pytest.raises(wire.WireError):
-        wire.Decoder(wire.ObjectTable("t"), {}, []).value(nested)
-    with pytest.raises(wire.WireError):
-        wire.Decoder(wire.ObjectTable("t"), {}, []).value({"L": [{"L": []}] * (wire.MAX_VALUES + 1)})
+    with pytest.raises(framing.WireError):
+        wire.Decoder(objecttable.ObjectTable("t"), {}, []).value(nested)
+    with pytest.raises(framing.WireError):
+        wire.Decoder(objecttable.ObjectTable("t"), {}, []).value({"L": [{"L": []}] * (framing.MAX_VALUES + 1)})

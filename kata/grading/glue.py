@@ -208,8 +208,9 @@ def mutant_source(reference: Path, mutant: Any) -> tuple[bytes, str, str]:
     answer, as one learner file.  The mutant file runs in a namespace of its own, as when it is imported in learning
     mode, with its line numbers kept (the verdicts show its lines)."""
     text = Path(mutant.file).read_text(encoding="utf-8")
-    text = re.sub(r"^from kata\.mutants import (mutant|answer)[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
-    text = re.sub(r"^from kata import (\w+)[ \t]*$", lambda m: _ANYTHING.format(name=m.group(1)), text, flags=re.M)
+    text = re.sub(r"^from kata\.api\.mutants import (mutant|answer)[ \t]*$", _MUTANT_DECORATOR, text, flags=re.M)
+    text = re.sub(r"^from kata(?:\.api)? import (\w+)[ \t]*$", lambda m: _ANYTHING.format(name=m.group(1)), text,
+                  flags=re.M)
     shown = f"tests/{Path(mutant.file).parent.name}/{Path(mutant.file).name}"
     source = reference.read_text(encoding="utf-8")
     source += ("\n\n# ---- the wrong answer under test ----\n"

@@ -26,7 +26,7 @@ import torch
 from kata import messages
 from kata.errors import KataTimeout, LearnerImportError
 from kata.grading.contract import GradingContract
-from kata.grading.sandbox import wire
+from kata.grading.sandbox import classes, framing, objecttable, wire
 from kata.grading.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
 from kata.state import RNG_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
 from kata.status import Attribute
@@ -56,7 +56,7 @@ class LearnerException(Exception):
         self.frames = [tuple(f) for f in info.get("frames", [])]
         self.stub = bool(info.get("stub"))
         self.filename = filename
-        super().__init__(wire.clip(str(info.get("msg", "")), 2000))
+        super().__init__(framing.clip(str(info.get("msg", "")), 2000))
 
 
 _BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
@@ -124,7 +124,7 @@ class Session:
         self.temp_roots = [pathlib.Path(p).resolve() for p in temp_roots]
         self.sock: socket.socket | None = None
         self.pid: int | None = None
-        self.table = wire.ObjectTable("t", handle_factory=self._handle)
+        self.table = objecttable.ObjectTable("t", handle_factory=self._handle)
         self.prints: dict[str, Any] = {}
         self.import_error: BaseException | None = None
         self.loaded = False
@@ -168,7 +168,7 @@ class Session:
         if "syntax" in header:
             info = header["syntax"]
             self.import_error = LearnerImportError(messages.IMPORT_SYNTAX.format(
-                file=self.chapter.filename, line=info.get("line"), msg=wire.clip(str(info.get("msg")), 300)),
+                file=self.chapter.filename, line=info.get("line"), msg=framing.clip(str(info.get("msg")), 300)),
                 Attribute.SYNTAX)
         elif "error" in header:
             info = header["error"]
@@ -176,8 +176,8 @@ class Session:
             where = f"{self.chapter.filename}:{frames[-1][1]}" if frames else self.chapter.filename
             msg = str(info.get("msg", "")).splitlines()[0] if info.get("msg") else ""
             self.import_error = LearnerImportError(messages.IMPORT_ERROR.format(
-                file=self.chapter.filename, where=where, exc_type=wire.clip(str(info.get("type")), 100),
-                exc_msg=wire.clip(msg, 300)))
+                file=self.chapter.filename, where=where, exc_type=framing.clip(str(info.get("type")), 100),
+                exc_msg=framing.clip(msg, 300)))
         else:
             self.loaded = True
             self.names = {str(k): str(v) for k, v in (header.get("names") or {}).items()}
@@ -223,7 +223,7 @@ class Session:
         deadline = time.monotonic() + timeout
         try:
             sock.settimeout(timeout)
-            sock.sendall(wire.pack(header, buffers))
+            sock.sendall(framing.pack(header, buffers))
 
             def recv(n: int) -> bytes:
                 left = deadline - time.monotonic()
@@ -232,14 +232,14 @@ class Session:
                 sock.settimeout(left)
                 return sock.recv(n)
 
-            return wire.unpack(recv, REPLY_LIMIT, wire.MAX_HEADER)
+            return framing.unpack(recv, REPLY_LIMIT, framing.MAX_HEADER)
         except TimeoutError:
             self.stop()
             if importing:
                 self.import_error = LearnerImportError(messages.IMPORT_TIMEOUT.format(file=self.chapter.filename))
                 raise self.import_error from None
             raise KataTimeout(timeout) from None
-        except (EOFError, OSError, wire.WireError) as err:
+        except (EOFError, OSError, framing.WireError) as err:
             how = self._how_it_died(err)
             self.stop()
             if importing:
@@ -253,7 +253,7 @@ class Session:
             raise
 
     def _how_it_died(self, err: BaseException) -> str:
-        if isinstance(err, wire.WireError):
+        if isinstance(err, framing.WireError):
             return messages.WORKER_BAD_DATA
         return messages.WORKER_ENDED
 
@@ -328,9 +328,9 @@ class Session:
             deps, reach = reply.get("deps") or {}, reply.get("reach") or {}
             for field in (deps, reach):
                 if not isinstance(field, dict) or not all(isinstance(v, list) for v in field.values()):
-                    raise wire.MalformedFrame("bad deps or reach")
+                    raise framing.MalformedFrame("bad deps or reach")
             if not isinstance(reply.get("error", {}), dict):
-                raise wire.MalformedFrame("bad error")
+                raise framing.MalformedFrame("bad error")
             self.pending_deps = {str(k): [str(x) for x in v] for k, v in deps.items()}
             dec = wire.Decoder(self.table, reply, buffers, make_nonleaf=self._nonleaf, leaf_hooks=self._leaf_hooks,
                                deadline=deadline)
@@ -342,15 +342,15 @@ class Session:
             events = dec.value(reply["events"]) if reply.get("events") is not None else []
             files = reply.get("files") or {}
             if not isinstance(files, dict):
-                raise wire.MalformedFrame("bad files")
+                raise framing.MalformedFrame("bad files")
             for key, index in files.items():
                 path = self.table.files.get(str(key))
                 if path is not None:
                     self._write_back(path, dec.buffer(index) if index is not None else None)
-        except wire.WireTimeout:
+        except framing.WireTimeout:
             self.stop()
             raise KataTimeout(timeout) from None
-        except wire.WireError as err:  # MalformedFrame among them: what the worker sent does not decode
+        except framing.WireError as err:  # MalformedFrame among them: what the worker sent does not decode
             self.stop()
             raise WorkerDied(messages.WORKER_BAD_DATA + f" ({type(err).__name__})") from None
         if deadline is not None and time.monotonic() > deadline:
@@ -474,7 +474,7 @@ class Session:
         clean.ensure()
         return clean.do("call", [func, *args], kwargs)
 
-    def _handle(self, handle: wire.Handle) -> Any:
+    def _handle(self, handle: objecttable.Handle) -> Any:
         return _remote_class(tuple(handle.mro))(self, handle)
 
     def module(self) -> RemoteModule:
@@ -486,7 +486,7 @@ class Session:
             self._clean.close()
         if self.sock is not None and self.loaded:
             with contextlib.suppress(Exception):
-                self.sock.sendall(wire.pack({"op": "exit"}, []))
+                self.sock.sendall(framing.pack({"op": "exit"}, []))
                 if self.limits.profile:  # let the worker write its profile before it is killed
                     self.sock.settimeout(30)
                     while self.sock.recv(1 << 16):
@@ -557,7 +557,7 @@ def _class_for(mro: tuple[str, ...]) -> type:
             base = special[name]
             break
         try:
-            found = wire.resolve(name)
+            found = classes.resolve(name)
         except Exception:
             found = None
         if isinstance(found, type):
@@ -581,7 +581,7 @@ class RemoteObject:
 
     _kata_is_remote = True
 
-    def __init__(self, session: Session, handle: wire.Handle):
+    def __init__(self, session: Session, handle: objecttable.Handle):
         object.__setattr__(self, "_kata_remote_key", handle.key)
         object.__setattr__(self, "_kata_session", session)
         object.__setattr__(self, "_kata_mro", tuple(handle.mro))

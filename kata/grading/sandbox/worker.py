@@ -44,7 +44,7 @@ import torch
 
 from kata.api import portable
 from kata.api.observe import recording  # imported here: the grader's files are hidden from a running worker
-from kata.grading.sandbox import wire
+from kata.grading.sandbox import framing, objecttable, wire
 from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
 from kata.state import GlobalState, apply_snapshot, check_threads, state_snapshot
 
@@ -398,7 +398,7 @@ class Worker:
     def __init__(self, sock: socket.socket, work: str):
         self.sock = sock
         self.work = pathlib.Path(work)
-        self.table = wire.ObjectTable("w")
+        self.table = objecttable.ObjectTable("w")
         self.module: types.ModuleType | None = None
         self.filename = ""
         self.prints: dict[str, Any] = {}
@@ -407,12 +407,12 @@ class Worker:
 
     # transport -----------------------------------------------------------------------------------------------------
     def send(self, header: dict, buffers: tuple[bytes, ...] | list[bytes] = ()) -> None:
-        self.sock.sendall(wire.pack(header, list(buffers)))
+        self.sock.sendall(framing.pack(header, list(buffers)))
 
     def serve(self) -> None:
         while True:
             try:
-                header, buffers = wire.unpack(self.sock.recv)
+                header, buffers = framing.unpack(self.sock.recv)
             except EOFError:
                 return
             op = header.get("op")
@@ -441,10 +441,10 @@ class Worker:
         try:
             code = compile(source, self.filename, "exec", dont_inherit=True)
         except SyntaxError as err:
-            self.send({"syntax": {"line": err.lineno, "msg": wire.clip(str(err.msg), 500)}})
+            self.send({"syntax": {"line": err.lineno, "msg": framing.clip(str(err.msg), 500)}})
             return
         except (ValueError, UnicodeError) as err:
-            self.send({"syntax": {"line": None, "msg": wire.clip(str(err), 500)}})
+            self.send({"syntax": {"line": None, "msg": framing.clip(str(err), 500)}})
             return
         saved = GlobalState.capture()  # what the module's top level changes is put back, as in learning mode
         try:
@@ -521,8 +521,8 @@ class Worker:
             apply_snapshot(incoming)
             if self.state is not None and incoming:
                 self.state = {**self.state, **{k: v for k, v in incoming.items() if k in self.state}}
-        except wire.WireError as err:  # MalformedFrame among them
-            self.send({"fatal": f"bad request: {type(err).__name__}: {wire.clip(str(err), 500)}"})
+        except framing.WireError as err:  # MalformedFrame among them
+            self.send({"fatal": f"bad request: {type(err).__name__}: {framing.clip(str(err), 500)}"})
             return
         # The state before the call: what it was after the last one, with what the caller changed since.
         before = self.state if self.state is not None else state_snapshot()
@@ -617,9 +617,9 @@ class Worker:
         if action == "items":
             return [obj[i] for i in range(min(int(header["n"]), 100_000))]
         if action == "repr":
-            return wire.clip(repr(obj), 100_000)
+            return framing.clip(repr(obj), 100_000)
         if action == "str":
-            return wire.clip(str(obj), 100_000)
+            return framing.clip(str(obj), 100_000)
         if action == "bool":
             return bool(obj)
         if action == "deepcopy":
@@ -656,11 +656,11 @@ class Worker:
         except Exception:  # a learner's exception whose __str__ fails
             text = ""
         out = {"type": type(err).__name__, "mro": [c.__name__ for c in type(err).__mro__][:20],
-               "msg": wire.clip(text, 2000), "frames": mine[-20:], "stub": stub}
+               "msg": framing.clip(text, 2000), "frames": mine[-20:], "stub": stub}
         if isinstance(err, _Missing):
             out["missing"] = err.args[0]
         if isinstance(err, SystemExit):
-            out["code"] = wire.clip(repr(err.code), 200)
+            out["code"] = framing.clip(repr(err.code), 200)
         return out
 
 
@@ -693,7 +693,7 @@ def _leaves(t: torch.Tensor) -> list[torch.Tensor]:
     return out
 
 
-def _leaf_keys(t: torch.Tensor, table: wire.ObjectTable) -> list[str]:
+def _leaf_keys(t: torch.Tensor, table: objecttable.ObjectTable) -> list[str]:
     keys = []
     for leaf in _leaves(t):
         key = table.key_of(leaf)
