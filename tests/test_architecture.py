@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,21 @@ def test_course_files_use_only_the_check_author_api():
                 problems += [f"{path.relative_to(COURSE)}: {node.module}.{a.name} is not in __all__"
                              for a in node.names if a.name not in public]
     assert not problems, "\n".join(problems)
+
+
+def test_a_catalogued_wrong_answer_crosses_into_the_sandbox_without_the_engine():
+    """In grading mode a wrong answer runs inside the sandbox worker, which has no check-author API: the glue replaces
+    every import of ``kata`` that a mutant or answer file may have (``mutant``/``answer`` become plain decorators, a
+    module becomes an inert stand-in).  A layout change that a replacement misses fails here, not in a slow run."""
+    from kata import catalog
+    from kata.api import mutants
+    from kata.grading.glue import mutant_source
+
+    files = sorted((COURSE / "tests" / "mutants").glob("m*.py")) + sorted((COURSE / "tests" / "answers").glob("a*.py"))
+    assert files
+    for path in files:
+        chapter = catalog.named_chapter(path.stem[1:3])
+        fake = mutants.Mutant(chapter=chapter.key, exercise="x", name="x", obj=None, expect=(), file=str(path))
+        _, _, text = mutant_source(chapter.reference_file(), fake)
+        left = [line for line in text.splitlines() if re.match(r"\s*(from|import) kata\b", line)]
+        assert not left, f"{path.name}: {left}"
