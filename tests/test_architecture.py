@@ -137,7 +137,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                           "kata.api.xor", "kata.api.probe", "kata.api.observe", "kata.api.oprules",
                           "kata.api.staticrules", "kata.api.mutants"}),
     # The untrusted process: the jail, the server of requests, the zygote's loop.
-    ("sandbox worker", {"kata.grading.sandbox.worker"}),
+    ("sandbox worker", {"kata.grading.sandbox.jail", "kata.grading.sandbox.worker"}),
     # Under pytest: verdicts from exceptions, the learner's terminal, the grader's self-test of its sandbox.
     ("verdicts", {"kata.verdict", "kata.learning.reporter", "kata.grading.sandbox.selftest", "kata.undertest",
                   "kata.timeouts"}),

@@ -24,7 +24,7 @@ from kata import catalog, manifest, messages, report
 from kata.classroom import grade as class_grade
 from kata.grading import parent
 from kata.grading.contract import GradingContract
-from kata.grading.sandbox import client, uids, worker
+from kata.grading.sandbox import client, jail, uids
 
 ISOLATION = client.strongest_isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
@@ -120,21 +120,21 @@ KINDS = ("keyrings", "tracing", "bpf_perf_userfaultfd", "mounts_and_namespaces",
          "io_uring", "sysv_ipc_and_mqueues")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or worker._seccomp is None, reason="Linux with libseccomp")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or jail.syscall_filter_available() is not None, reason="Linux with libseccomp")
 @pytest.mark.parametrize("kind", KINDS)
 def test_syscall_filter_refuses_what_a_kata_never_needs(probe_session, kind):
     seen = dict(probe_session.module().refused())
     assert seen[kind] and all(how == "EPERM" for how in seen[kind]), (kind, seen[kind])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or worker._seccomp is None, reason="Linux with libseccomp")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or jail.syscall_filter_available() is not None, reason="Linux with libseccomp")
 def test_syscall_filter_keeps_threads_forks_subprocesses_and_torch(probe_session):
     assert probe_session.module().still_works() is True
 
 
 def test_syscall_filter_denies_with_eperm_in_this_process_family():
     """The filter itself, without a sandbox: a forked child that loads it gets EPERM, not death."""
-    if worker._seccomp is None:
+    if jail.syscall_filter_available() is not None:
         pytest.skip("no libseccomp here")
     r, w = os.pipe()
     pid = os.fork()
@@ -142,7 +142,7 @@ def test_syscall_filter_denies_with_eperm_in_this_process_family():
         os.close(r)
         try:
             ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)
-            worker.install_syscall_filter()
+            jail.install_syscall_filter()
             libc = ctypes.CDLL(None, use_errno=True)
             result = libc.unshare(0x10000000)
             os.write(w, f"{result} {ctypes.get_errno()}".encode())
@@ -401,11 +401,11 @@ def _stubs(tmp_path: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_sandbox_that_hides_site_packages_makes_the_grader_refuse_with_one_line(tmp_path):
-    """A simulated broken sandbox: a grader copy whose worker covers site-packages after it sets up (as a private
+    """A simulated broken sandbox: a grader copy whose jail covers site-packages after it sets up (as a private
     /tmp covered a venv living there).  torch's lazy imports then fail inside, and the grader refuses: exit status
     2, one Japanese line, no report."""
     grader = _copy_grader(tmp_path)
-    path = grader / "kata" / "grading" / "sandbox" / "worker.py"
+    path = grader / "kata" / "grading" / "sandbox" / "jail.py"
     text = path.read_text(encoding="utf-8")
     anchor = "    os.makedirs(work, exist_ok=True)\n"
     assert anchor in text
@@ -477,7 +477,7 @@ def test_the_self_test_runs_before_the_checks_and_its_failure_is_a_refusal():
 
 
 def test_the_needed_paths_cover_the_interpreter_and_leave_out_the_graders_repository():
-    needed = worker._needed_paths([str(ROOT)])
+    needed = jail.needed_paths([str(ROOT)])
     import sysconfig
 
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -540,10 +540,10 @@ def _grade_with_copy(grader: Path, tmp_path: Path, *args: str) -> subprocess.Com
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_grader_without_the_system_call_filter_refuses_unless_basic_is_asked_for(tmp_path):
-    """A grader copy whose worker finds no libseccomp: ``kata grade`` refuses (exit 2, one line, no report); with
+    """A grader copy whose jail finds no libseccomp: ``kata grade`` refuses (exit 2, one line, no report); with
     ``--isolation basic`` asked for by name it grades (the references in full)."""
     grader = _copy_grader(tmp_path)
-    path = grader / "kata" / "grading" / "sandbox" / "worker.py"
+    path = grader / "kata" / "grading" / "sandbox" / "jail.py"
     text = path.read_text(encoding="utf-8")
     line = "    import pyseccomp as _seccomp  # type: ignore[import-untyped]\n"
     assert line in text
@@ -585,7 +585,7 @@ def test_the_self_test_passes_on_references_and_fails_on_a_chapter_whose_call_di
         first = catalog.chapters()[0]
         engine = list(catalog.Catalog(ENGINE_COURSE).chapters())
         assert first.selftest and not any(c.selftest for c in engine)
-        assert selftest.run(new_session, [first, *engine], worker._seccomp is not None) is None
+        assert selftest.run(new_session, [first, *engine], jail.syscall_filter_available() is None) is None
         # The grader's own result differs from the sandbox's (here: its reference module is another one): refused.
         wrong = tmp_path / "wrong_reference.py"
         wrong.write_text(first.reference_file().read_text(encoding="utf-8") + (
@@ -593,7 +593,7 @@ def test_the_self_test_passes_on_references_and_fails_on_a_chapter_whose_call_di
         real_load = selftest.loader.load
         selftest.loader.load = lambda path, name, learner=False: real_load(wrong, name, learner=learner)
         try:
-            why = selftest.run(new_session, [first], worker._seccomp is not None)
+            why = selftest.run(new_session, [first], jail.syscall_filter_available() is None)
         finally:
             selftest.loader.load = real_load
         assert why is not None and "01_setup" in why, why

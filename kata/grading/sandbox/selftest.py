@@ -151,7 +151,7 @@ def _run(new_session: Callable[[catalog.Chapter | None, bytes, str], client.Sess
     """The self-test (see the module's text); ``new_session(chapter, source, filename)`` makes a session set up as
     the chapter's learner session is (``chapter`` None: the probe).  ``None`` when everything matched."""
     if require_filter:
-        from kata.grading.sandbox.worker import syscall_filter_available
+        from kata.grading.sandbox.jail import syscall_filter_available
 
         missing = syscall_filter_available()
         if missing is not None:  # the workers would stop before the first check: said here, with the reason
@@ -205,9 +205,9 @@ def unreadable() -> str:
     mode 0700): the first folder of the interpreter that others may not read and enter, as a hint; else ''."""
     if os.geteuid() != 0:
         return ""
-    from kata.grading.sandbox.worker import _needed_paths
+    from kata.grading.sandbox.jail import needed_paths
 
-    for path in _needed_paths():
+    for path in needed_paths():
         with contextlib.suppress(OSError):
             mode = os.stat(path).st_mode
             if mode & 0o005 != 0o005:
