@@ -130,8 +130,25 @@ def layout(a):
     return a.strides, bool(a.flags.c_contiguous), bool(a.flags.f_contiguous), a.tolist()
 
 
+class Counter:
+    """A learner's own class with behaviour: its instances, methods and generators stay in the worker."""
+
+    def bump(self):
+        return 1
+
+
 def make(recipe):
     kind, arg = recipe
+    if kind == "own_object":
+        return Counter()
+    if kind == "function":
+        return lambda x: x
+    if kind == "method":
+        return Counter().bump
+    if kind == "generator_object":
+        return (i for i in range(3))
+    if kind == "builtin_method":
+        return [].append
     if kind == "none":
         return None
     if kind == "plain":
@@ -440,6 +457,17 @@ def test_str_subclass_such_as_torch_version(learning, grading):
     assert isinstance(remote, str) and type(remote) is torch.torch_version.TorchVersion and remote == torch.__version__
     own = _same(learning, grading, ("str_sub", "abc"))
     assert isinstance(own, str) and type(own).__qualname__ == "Name" and own == "abc"
+
+
+@pytest.mark.parametrize("kind", ["own_object", "function", "method", "generator_object", "builtin_method"])
+def test_what_stays_in_the_worker_has_the_class_a_check_sees_in_learning_mode(learning, grading, kind):
+    """A value that cannot be data crosses as a handle; its class, as a check can tell it (``isinstance``, the class
+    name a verdict shows), is the one it has in learning mode."""
+    local, remote = learning.make((kind, None)), _remote(grading, (kind, None))
+    assert remote.__class__.__name__ == type(local).__name__
+    assert compare._typename(remote) == compare._typename(local)
+    for base in (types.FunctionType, types.MethodType, types.GeneratorType, types.BuiltinFunctionType, object):
+        assert isinstance(remote, base) == isinstance(local, base), base
 
 
 def test_int_and_float_subclasses(learning, grading):

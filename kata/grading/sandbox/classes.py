@@ -9,6 +9,7 @@ import collections
 import dataclasses
 import enum
 import importlib
+import types
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -27,6 +28,10 @@ ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "int", "float", "str", "bool
 #: Built-in exception classes, rebuilt by name (they run no code of the other side).
 BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
                       if isinstance(obj, type) and issubclass(obj, BaseException)}
+#: Built-in kinds of callable and generator, by the name their class has (not importable from ``builtins``).
+BUILTIN_KINDS: dict[str, type] = {"function": types.FunctionType, "method": types.MethodType,
+                                  "generator": types.GeneratorType,
+                                  "builtin_function_or_method": types.BuiltinFunctionType}
 
 
 
@@ -112,6 +117,8 @@ def nearest(mro: list[str], base: type) -> tuple[type, str | None]:
         found: Any = None
         if name.startswith("builtins:") and name[9:] in BUILTIN_EXCEPTIONS:
             found = BUILTIN_EXCEPTIONS[name[9:]]
+        elif name.startswith("builtins:") and name[9:] in BUILTIN_KINDS:
+            found = BUILTIN_KINDS[name[9:]]
         else:
             try:
                 found = resolve(name)

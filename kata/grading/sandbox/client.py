@@ -539,43 +539,6 @@ def _remote_function(name: str) -> type[_RemoteGraph]:
 
 # -- proxies -------------------------------------------------------------------------------------------------------
 
-_CLASSES: dict[tuple[str, ...], type] = {}
-
-
-def _class_for(mro: tuple[str, ...]) -> type:
-    """A class standing in for the worker-side type: the type itself when it is a torch/builtin class, else a
-    subclass of its nearest such base named like the learner's class (``isinstance`` works against torch types)."""
-    cls = _CLASSES.get(mro)
-    if cls is not None:
-        return cls
-    special = {"builtins:function": type(_class_for), "builtins:method": type(Session.close),
-               "builtins:generator": type(_ for _ in ()), "builtins:builtin_function_or_method": type(len)}
-    base: type = object
-    own = None
-    for name in mro:
-        if name in special:
-            base = special[name]
-            break
-        try:
-            found = classes.resolve(name)
-        except Exception:
-            found = None
-        if isinstance(found, type):
-            base = found
-            break
-        own = own or name
-    if own is None:
-        cls = base
-    else:
-        module, _, qual = own.partition(":")
-        try:
-            cls = type(qual.rsplit(".", 1)[-1] or "Learner", (base,), {"__module__": module, "__qualname__": qual})
-        except TypeError:
-            cls = base
-    _CLASSES[mro] = cls
-    return cls
-
-
 class RemoteObject:
     """A learner object that stays in the worker."""
 
@@ -589,7 +552,14 @@ class RemoteObject:
 
     @property  # type: ignore[misc]
     def __class__(self):
-        return _class_for(object.__getattribute__(self, "_kata_mro"))
+        # The worker-side type as far as checks can tell: the type itself when it is an allow-listed or built-in class,
+        # else a subclass of its nearest such base named like the learner's class (isinstance works against torch).
+        try:
+            return object.__getattribute__(self, "_kata_class")
+        except AttributeError:
+            cls = classes.stand_in(list(object.__getattribute__(self, "_kata_mro")), object)
+            object.__setattr__(self, "_kata_class", cls)
+            return cls
 
     def _do(self, action: str, *operands: Any, kwargs: dict | None = None, **extra: Any) -> Any:
         return object.__getattribute__(self, "_kata_session").do(action, [self, *operands], kwargs, **extra)
