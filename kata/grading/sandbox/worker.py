@@ -44,7 +44,9 @@ from kata.grading.sandbox import framing, jail, objecttable, wire
 from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
 from kata.state import GlobalState, apply_snapshot, check_threads, state_snapshot
 
+#: The name the learner's module has in the worker (``sys.modules``).
 LEARNER_MODULE = "learner"
+
 
 # -- serving requests ----------------------------------------------------------------------------------------------
 
