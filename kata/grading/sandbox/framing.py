@@ -22,6 +22,8 @@ MAX_HEADER = 16 * 1024 * 1024
 #: rebuilding and comparing a reply stay bounded, so a flood of data costs the call that sent it, not the run.
 MAX_VALUES = 250_000
 MAX_ELEMENTS = 1 << 26
+#: Integers MessagePack holds as they are; larger ones cross as text (the ``I`` codec).
+INT_RANGE = (-(1 << 63), (1 << 64) - 1)
 
 #: NumPy kinds whose values are plain bytes (numbers, booleans, fixed-size text and bytes, dates and durations).
 ARRAY_KINDS = "biufcUSMm"

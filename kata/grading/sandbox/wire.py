@@ -35,6 +35,7 @@ from kata.grading.sandbox.classes import DTYPES, is_allowed_class, mro_names, qu
 from kata.grading.sandbox.codectable import CODECS_BY_TAG, CODECS_BY_TYPE, codec_for
 from kata.grading.sandbox.framing import (
     ARRAY_KINDS,
+    INT_RANGE,
     MAX_DEPTH,
     MAX_ELEMENTS,
     MAX_VALUES,
@@ -69,12 +70,9 @@ def array_owner(a: np.ndarray) -> np.ndarray:
     return base
 
 
-
 # -- encoding ------------------------------------------------------------------------------------------------------
 
 _SCALARS = (type(None), bool, int, float, str)
-#: Integers MessagePack holds as they are; larger ones cross as text (the ``I`` codec).
-_INT_RANGE = (-(1 << 63), (1 << 64) - 1)
 
 
 class Encoder:
@@ -95,7 +93,7 @@ class Encoder:
 
     def value(self, v: Any) -> Any:
         t = type(v)
-        if t in _SCALARS and (t is not int or _INT_RANGE[0] <= v <= _INT_RANGE[1]):
+        if t in _SCALARS and (t is not int or INT_RANGE[0] <= v <= INT_RANGE[1]):
             return v
         self.depth += 1
         try:
