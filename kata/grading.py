@@ -388,6 +388,10 @@ class Grader:
                     # Nothing of a check's output is read (learner code prints in the worker, which reports it): no
                     # per-check capture of stdout and stderr, which the log takes instead.
                     "--capture=no",
+                    # Nor of its log records: pytest's logging plugin attaches two handlers to every non-propagating
+                    # logger around each phase of each check, and torch's compiler (imported up front here) makes
+                    # dozens of them -- about 1 ms per check of the trusted process, for records nobody reads.
+                    "-p", "no:logging",
                     f"--kata-submission={stage}", "--kata-sandbox", f"--kata-seed={self.seed}",
                     f"--kata-stream={job.stream}", f"--basetemp={temp}", f"{CONTRACT_OPTION}={contract_file}"]
             args += [str(suite / "checks" / ch.key) for ch in group]
