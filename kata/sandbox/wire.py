@@ -710,7 +710,17 @@ class Decoder:
         return out
 
     def items(self, body: Any, limit: int | None = None) -> list[Any]:
-        return [self.value(x) for x in _list(body)[:limit]]
+        # Plain items as :meth:`value` returns them (numbers as they are, text clipped), without a call each.
+        out = []
+        for x in _list(body)[:limit]:
+            t = type(x)
+            if t is int or t is float or t is bool or x is None:
+                out.append(x)
+            elif t is str:
+                out.append(clip(x))
+            else:
+                out.append(self.value(x))
+        return out
 
     def storage(self, key: str | None) -> torch.UntypedStorage | None:
         if key is None:
@@ -1004,7 +1014,19 @@ class Codec:
 
 
 def _encode_items(enc: Encoder, v: Any) -> list:
-    return [enc.value(x) for x in v]
+    # Plain items as Encoder.value returns them, without a call each: a list or tuple of numbers is common (the 625
+    # integers of random.getstate() go with the first call of every check).
+    lo, hi = _INT_RANGE
+    out = []
+    for x in v:
+        t = type(x)
+        if t is int:
+            out.append(x if lo <= x <= hi else enc.value(x))
+        elif t is float or t is str or t is bool or x is None:
+            out.append(x)
+        else:
+            out.append(enc.value(x))
+    return out
 
 
 def _encode_pairs(enc: Encoder, items: Any) -> list:
