@@ -28,7 +28,7 @@ from kata.errors import KataTimeout, LearnerImportError
 from kata.grading.contract import GradingContract
 from kata.grading.sandbox import classes, framing, objecttable, wire
 from kata.grading.sandbox.zygote import ISOLATION_TEXT, SandboxError, Zygote, strongest_isolation  # noqa: F401 (re-exported)
-from kata.state import RNG_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
+from kata.state import RNG_KEYS, SHARED_KEYS, LearnerWorld, device_availability, seedings, state_snapshot
 from kata.status import Attribute
 
 #: A frame from the worker may be at most this large.
@@ -359,7 +359,7 @@ class Session:
         if isinstance(state, dict) and state:
             # The learner's world as the worker reports it: recorded for the checks that judge it
             # (kata.state.learner_state), never applied to this process.  Only known keys are kept.
-            known = state_snapshot().keys()
+            known = frozenset(SHARED_KEYS)  # the keys of state_snapshot(), without reading the state itself
             state = {k: v for k, v in state.items() if k in known}
             self.world.reported(state)
             self.world_rng.update({k: v for k, v in state.items() if k in RNG_KEYS})

@@ -346,7 +346,17 @@ class Decoder:
         return out
 
     def items(self, body: Any, limit: int | None = None) -> list[Any]:
-        return [self.value(x) for x in as_list(body)[:limit]]
+        # Plain items as :meth:`value` returns them (numbers as they are, text clipped), without a call each.
+        out = []
+        for x in as_list(body)[:limit]:
+            t = type(x)
+            if t is int or t is float or t is bool or x is None:
+                out.append(x)
+            elif t is str:
+                out.append(clip(x))
+            else:
+                out.append(self.value(x))
+        return out
 
     def storage(self, key: str | None) -> torch.UntypedStorage | None:
         if key is None:
