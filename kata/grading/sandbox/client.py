@@ -359,8 +359,7 @@ class Session:
         if isinstance(state, dict) and state:
             # The learner's world as the worker reports it: recorded for the checks that judge it
             # (kata.state.learner_state), never applied to this process.  Only known keys are kept.
-            known = frozenset(SHARED_KEYS)  # the keys of state_snapshot(), without reading the state itself
-            state = {k: v for k, v in state.items() if k in known}
+            state = {k: v for k, v in state.items() if k in SHARED_KEYS}  # the keys of state_snapshot()
             self.world.reported(state)
             self.world_rng.update({k: v for k, v in state.items() if k in RNG_KEYS})
         for log, _ in self.observers:
@@ -554,12 +553,7 @@ class RemoteObject:
     def __class__(self):
         # The worker-side type as far as checks can tell: the type itself when it is an allow-listed or built-in class,
         # else a subclass of its nearest such base named like the learner's class (isinstance works against torch).
-        try:
-            return object.__getattribute__(self, "_kata_class")
-        except AttributeError:
-            cls = classes.stand_in(list(object.__getattribute__(self, "_kata_mro")), object)
-            object.__setattr__(self, "_kata_class", cls)
-            return cls
+        return classes.stand_in(list(object.__getattribute__(self, "_kata_mro")), object)  # made once per class
 
     def _do(self, action: str, *operands: Any, kwargs: dict | None = None, **extra: Any) -> Any:
         return object.__getattribute__(self, "_kata_session").do(action, [self, *operands], kwargs, **extra)
