@@ -525,8 +525,9 @@ DEV_CHECK_OK = "自己検証に合格しました ({count} 章)。"
 DEV_CHECK_NG = "自己検証に失敗しました ({failed} / {count} 章)。"
 DEV_CHECK_SEED = "乱数シード: {seed} (同じ入力でもう一度: kata dev check{chapters} --seed {seed})"
 DEV_ARG_SEED = "4 つの実行で使う乱数シード (既定: 毎回ちがう値)"
-DEV_ARG_SEEDS = "誤答カタログを確かめるシードの数 (既定: 1)。2 以上なら、最初のシードのあと別のシードで誤答カタログだけを繰り返し実行する"
-DEV_CHECK_MORE_SEEDS = "誤答カタログ: シード {i} / {n} ({seed})…"
+DEV_ARG_SEEDS = ("確かめるシードの数 (既定: 1)。2 以上なら、最初のシードのあと別のシードで模範解答と誤答カタログを"
+                 "繰り返し実行する")
+DEV_CHECK_MORE_SEEDS = "模範解答と誤答カタログ: シード {i} / {n} ({seed})…"
 DEV_SEED_PROBLEM = "シード {seed}: {text}"
 DEV_RUN_NAMES = {"reference": "模範解答 (solutions/)", "stub": "未着手のスタブ (exercises/)",
                  "copied": "exercises/ にコピーした模範解答", "mutants": "誤答カタログ (tests/mutants/)"}

@@ -236,7 +236,7 @@ def test_new_exercise_filled_in_passes_the_self_verification(course):
     proc = kata_dev(course, "check", "01", "--seeds", "2", timeout=1500)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert messages.DEV_CHECK_OK.format(count=1) in proc.stdout
-    assert messages.DEV_CHECK_MORE_SEEDS.split("{")[0] in proc.stdout  # the catalogue again, with a second seed
+    assert messages.DEV_CHECK_MORE_SEEDS.split("{")[0] in proc.stdout  # the references and the catalogue again, with a second seed
     assert "01_setup" in proc.stdout and "誤答" in proc.stdout
 
 

@@ -67,9 +67,14 @@ STATE_DICT_ALL = ("state_dict() にはパラメータだけでなく BatchNorm �
                   "辞書を自分で組み立てたり入れ子にしたりせず、model.state_dict() をそのまま保存しましょう。")
 
 XOR_ACCURACY = 0.95
-# A short run (about 40 steps, so the check stays fast) that reached XOR_ACCURACY in each of 3500 runs with other
-# seeds for the data and the initialisation: 64 points, batches of 32, 20 epochs, SGD (lr 1, momentum 0.9), 8 hidden.
+# A short run (about 40 steps, so the check stays fast): 64 points, batches of 32, 20 epochs, SGD (lr 1, momentum 0.9),
+# 8 hidden units.  A correct loop reaches 99-100 % on almost every draw, but not on all of them: about one draw in a few
+# thousand stalls with three corners of four right (73-76 %).  So the check first trains its own copy on the draw and
+# keeps only draws where that copy reaches XOR_SURE (see _learnable_xor_run): the learner's correct loop does exactly
+# the same arithmetic, and the margin above XOR_ACCURACY absorbs a different but equivalent order of operations.
 XOR_RUN = dict(size=64, batch_size=32, epochs=20, lr=1.0, momentum=0.9, hidden=8)
+XOR_SURE = 0.99
+XOR_DRAWS = 20
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------
@@ -236,19 +241,46 @@ def test_train_model_sets_train_mode(sub, gen):
     expect_train_mode(probe, "train_model")
 
 
+def _xor_optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=XOR_RUN["lr"], momentum=XOR_RUN["momentum"])
+
+
+def _xor_accuracy(model: nn.Module, points: torch.Tensor, labels: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(((model(points)[:, 0] >= 0).long() == labels).float().mean())
+
+
+def _learnable_xor_run(gen: torch.Generator) -> tuple[nn.Module, LoaderFactory, torch.Tensor, torch.Tensor]:
+    """(classifier, loaders, fresh points, their labels) of a draw on which a correct loop reaches XOR_SURE.
+
+    The check trains its own copy first, with the same optimiser, loader order and loss, and redraws when that copy
+    stalls; a draw where even a correct loop stalls would fail a correct answer.
+    """
+    for _ in range(XOR_DRAWS):
+        model = tiny_classifier(_seed(gen), XOR_RUN["hidden"])
+        loaders = LoaderFactory(gen, XOR_RUN["size"], XOR_RUN["batch_size"])
+        points, labels = xor_points(200, gen)
+        twin = copy.deepcopy(model)
+        optimizer, criterion = _xor_optimizer(twin), nn.BCEWithLogitsLoss()
+        for _ in range(XOR_RUN["epochs"]):
+            for x, y in loaders():
+                optimizer.zero_grad()
+                criterion(twin(x)[:, 0], y.to(torch.float32)).backward()
+                optimizer.step()
+        if _xor_accuracy(twin, points, labels) >= XOR_SURE:
+            return model, loaders, points, labels
+    raise AssertionError(f"no XOR draw in {XOR_DRAWS} that a correct loop learns: XOR_RUN is too short")
+
+
 def test_train_model_learns_xor(sub, gen):
     """A short run on XOR: the loss falls and the accuracy on fresh points reaches 95 %."""
     run = XOR_RUN
-    model = tiny_classifier(_seed(gen), run["hidden"])
-    loader = LoaderFactory(gen, run["size"], run["batch_size"])()
-    optimizer = torch.optim.SGD(model.parameters(), lr=run["lr"], momentum=run["momentum"])
-    losses = _expect_losses(sub.train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), run["epochs"]),
-                            run["epochs"])
+    model, loaders, points, labels = _learnable_xor_run(gen)
+    losses = _expect_losses(sub.train_model(model, _xor_optimizer(model), loaders(), nn.BCEWithLogitsLoss(),
+                                            run["epochs"]), run["epochs"])
     expect(losses[-1] < losses[0], "loss", LOSS_NOT_DECREASING, hints.STEP_MISSING, name="train_model",
            first=f"{losses[0]:.4f}", last=f"{losses[-1]:.4f}")
-    points, labels = xor_points(200, gen)
-    with torch.no_grad():
-        accuracy = float(((model(points)[:, 0] >= 0).long() == labels).float().mean())
+    accuracy = _xor_accuracy(model, points, labels)
     expect(accuracy >= XOR_ACCURACY, "accuracy", ACCURACY_TOO_LOW, None, name="train_model",
            accuracy=accuracy, threshold=XOR_ACCURACY)
 

@@ -124,20 +124,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     for c in chapters:
         results[c.key].problems += selfcheck.run_problems(c, runs, found)
         results[c.key].checks = selfcheck.count_checks(c, runs)
-    # More seeds for the catalogue of wrong answers: a wrong answer rejected on one seed only is a hole (a telling
-    # case left to chance).  Each seed is one more mutant run; a problem names the seed that shows it.
+    # More seeds for the references and the catalogue of wrong answers: a reference that fails on some seed fails
+    # a correct learner there, and a wrong answer rejected on one seed only is a hole (a telling case left to
+    # chance).  Each seed is one more reference run and one more mutant run; a problem names the seed that shows it.
     extra = [(seed + i * 7919) % (1 << 24) for i in range(1, max(1, args.seeds))]
     for i, more in enumerate(extra, start=2):
         print(messages.DEV_CHECK_MORE_SEEDS.format(i=i, n=len(extra) + 1, seed=more), flush=True)
         with tempfile.TemporaryDirectory(prefix="kata-dev-seeds-") as tmp:
             try:
+                reference = selfcheck.run_way("reference", chapters, Path(tmp), more)
                 run = selfcheck.run_way("mutants", chapters, Path(tmp), more)
             except selfcheck.RunBroken as err:
                 print(err, file=sys.stderr)
                 return 1
         for c in chapters:
             results[c.key].problems += [messages.DEV_SEED_PROBLEM.format(seed=more, text=text)
-                                        for text in selfcheck.mutant_problems(c, run, found)]
+                                        for text in [*selfcheck.reference_problems(c, reference),
+                                                     *selfcheck.mutant_problems(c, run, found)]]
     for result in results.values():
         if result.ok:
             print(messages.DEV_CHECK_CHAPTER_OK.format(mark=messages.MARK_PASS, key=result.key,

@@ -30,7 +30,7 @@ from kata.authoring import scaffold
 from kata.status import CheckStatus
 
 __all__ = ["RUNS", "ChapterResult", "RunBroken", "count_checks", "hint_problems", "load_mutants", "mutant_problems",
-           "run_all", "run_problems", "run_way", "static_problems"]
+           "reference_problems", "run_all", "run_problems", "run_way", "static_problems"]
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: The four ways, in the order they are reported; each maps to the plugin options it adds.
@@ -152,18 +152,8 @@ def _tests_of(run: dict, chapter: str, exercise: str) -> list[dict]:
 
 
 def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants: Sequence[Any]) -> list[str]:
-    problems = []
+    problems = reference_problems(chapter, runs["reference"])
     for ex in chapter.exercises:
-        reference = _tests_of(runs["reference"], chapter.key, ex.name)
-        for t in reference:
-            if t["status"] not in (CheckStatus.PASS, CheckStatus.SKIP):
-                problems.append(messages.DEV_REFERENCE_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
-                                                                    verdict=_short(t["verdict"])))
-            elif t["status"] == CheckStatus.SKIP and not JAPANESE.search(t["verdict"] or ""):
-                problems.append(messages.DEV_SKIP_NOT_JAPANESE.format(nodeid=t["nodeid"],
-                                                                      verdict=_short(t["verdict"])))
-        if reference and not any(t["status"] == CheckStatus.PASS for t in reference):
-            problems.append(messages.DEV_REFERENCE_ALL_SKIPPED.format(exercise=ex.name))
         for t in _tests_of(runs["copied"], chapter.key, ex.name):
             if t["status"] not in (CheckStatus.PASS, CheckStatus.SKIP):
                 problems.append(messages.DEV_COPIED_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
@@ -173,6 +163,23 @@ def run_problems(chapter: catalog.Chapter, runs: dict[str, dict], found_mutants:
                 problems.append(messages.DEV_STUB_NOT_TODO.format(exercise=ex.name, nodeid=t["nodeid"],
                                                                   status=t["status"]))
     return problems + mutant_problems(chapter, runs["mutants"], found_mutants)
+
+
+def reference_problems(chapter: catalog.Chapter, run: dict) -> list[str]:
+    """Every check of ``chapter`` passes the reference in ``run`` (a reference run's report), or skips in Japanese."""
+    problems = []
+    for ex in chapter.exercises:
+        reference = _tests_of(run, chapter.key, ex.name)
+        for t in reference:
+            if t["status"] not in (CheckStatus.PASS, CheckStatus.SKIP):
+                problems.append(messages.DEV_REFERENCE_FAILS.format(exercise=ex.name, nodeid=t["nodeid"],
+                                                                    verdict=_short(t["verdict"])))
+            elif t["status"] == CheckStatus.SKIP and not JAPANESE.search(t["verdict"] or ""):
+                problems.append(messages.DEV_SKIP_NOT_JAPANESE.format(nodeid=t["nodeid"],
+                                                                      verdict=_short(t["verdict"])))
+        if reference and not any(t["status"] == CheckStatus.PASS for t in reference):
+            problems.append(messages.DEV_REFERENCE_ALL_SKIPPED.format(exercise=ex.name))
+    return problems
 
 
 def mutant_problems(chapter: catalog.Chapter, run: dict, found_mutants: Sequence[Any]) -> list[str]:
