@@ -365,8 +365,13 @@ class Session:
         for log, _ in self.observers:
             log.extend(events if isinstance(events, list) else [])
         self._relate(reach)
-        scope = wire.scan_keys(self.table, list(operands) + [value], self._related)
-        self.prints.update({k: wire.fingerprint(self.table.objects[k]) for k in scope})
+        # What this side now knows of each object in the exchange's scope: the worker's word for what it sent (and,
+        # when a storage came back, for everything, since views share it) and for what is new here; the rest kept
+        # the fingerprint the request's own look for changes took (a change made here since still shows next time).
+        fresh = set(dec.states) if not dec.storage_states else None
+        for key in wire.scan_keys(self.table, list(operands) + [value], self._related):
+            if fresh is None or key in fresh or key not in self.prints:
+                self.prints[key] = wire.fingerprint(self.table.objects[key])
         if "error" in reply:
             info = reply["error"]
             if info.get("missing"):
@@ -412,9 +417,12 @@ class Session:
             if isinstance(obj, pathlib.PurePath):
                 continue
             if key in enc.states:
+                self.prints.pop(key, None)  # its state travels with this request: fingerprinted after the reply
                 continue
-            if wire.fingerprint(obj) != self.prints.get(key) and enc.state_of(obj):
+            now = wire.fingerprint(obj)
+            if now != self.prints.get(key) and enc.state_of(obj):
                 keys.append(key)
+            self.prints[key] = now
         return keys
 
     def _observe_spec(self) -> dict:

@@ -135,17 +135,28 @@ class Worker:
         return wire.Decoder(self.table, header, buffers, file_map=self._file_in)
 
     def _snapshot(self, roots: list) -> None:
+        """The keys in the call's scope, each with its fingerprint as the caller knows the object.
+
+        ``self.prints`` keeps what the last reply said of each object (its fingerprint after the last call that had
+        it in scope); only objects without one, or that this request's states changed, are fingerprinted again.
+        Anything that changed an object here since then without a reply saying so (a thread the learner started)
+        shows as a change after this call, which is what the caller needs to hear."""
         self.scope = wire.scan_keys(self.table, roots)
-        self.prints = {k: wire.fingerprint(self.table.objects[k]) for k in self.scope}
+        for k in self.scope:
+            if k not in self.prints:
+                self.prints[k] = wire.fingerprint(self.table.objects[k])
 
     def _changed(self, enc: wire.Encoder, roots: list) -> None:
         keys = set(self.scope) | set(wire.scan_keys(self.table, roots))
         for key in keys:
             obj = self.table.objects.get(key)
             if obj is None or key in enc.states:
+                self.prints.pop(key, None)  # gone, or its state travels with this reply: fingerprinted when next used
                 continue
-            if wire.fingerprint(obj) != self.prints.get(key):
+            now = wire.fingerprint(obj)
+            if now != self.prints.get(key):
                 enc.state_of(obj)
+            self.prints[key] = now
 
     def _files_out(self, enc: wire.Encoder) -> dict:
         out: dict[str, Any] = {}
@@ -173,6 +184,10 @@ class Worker:
             for key in header.get("sync", []):
                 dec.keyed(key)
             wire.set_versions(dec.version_updates)
+            if dec.storage_states:  # a storage the caller changed changes every tensor that views it
+                self.prints.clear()
+            for key in dec.states:  # updated from the caller's side: fingerprinted again before the call
+                self.prints.pop(key, None)
             incoming = dec.value(header["state"]) if header.get("state") is not None else None
             apply_snapshot(incoming)
             if self.state is not None and incoming:
