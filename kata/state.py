@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,20 @@ def _numpy_rng() -> list[Any]:
     kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     assert not isinstance(keys, str)
     return [kind, keys.astype(np.uint32).tobytes(), int(pos), int(has_gauss), float(cached)]
+
+
+def _random_rng() -> list[Any]:
+    """``random.getstate()`` with its 625 words as bytes (little-endian uint32): one buffer on the wire, not 625
+    integers to encode, decode and compare one by one."""
+    version, internal, gauss = random.getstate()
+    return [version, struct.pack(f"<{len(internal)}I", *internal), gauss]
+
+
+def _random_state(value: Any) -> tuple:
+    """The ``random.setstate`` argument for a :func:`_random_rng` value."""
+    version, internal, gauss = value
+    data = bytes(internal)
+    return int(version), struct.unpack(f"<{len(data) // 4}I", data), gauss
 
 
 def _unless(read: Callable[[], Any], write: Callable[[Any], Any]) -> Callable[[Any], None]:
@@ -52,7 +67,7 @@ def _entries() -> dict[str, _Entry]:
                             lambda v: torch.set_rng_state(torch.frombuffer(bytearray(v), dtype=torch.uint8))),
         "numpy_rng": _Entry(_numpy_rng, lambda v: np.random.set_state(
             (str(v[0]), np.frombuffer(bytes(v[1]), dtype=np.uint32).copy(), int(v[2]), int(v[3]), float(v[4])))),
-        "random_rng": _Entry(random.getstate, lambda v: random.setstate((v[0], tuple(v[1]), v[2]))),
+        "random_rng": _Entry(_random_rng, lambda v: random.setstate(_random_state(v))),
         "default_dtype": _Entry(torch.get_default_dtype, _unless(torch.get_default_dtype, torch.set_default_dtype)),
         # Used as a function, set_grad_enabled sets the mode for the thread.
         "grad_enabled": _Entry(torch.is_grad_enabled, lambda v: torch.set_grad_enabled(bool(v))),
@@ -311,9 +326,8 @@ def learner_generator(sub: Any, which: str) -> Any:
                           float(cached)))
             return rs
         if which == "random":
-            version, internal, gauss = state["random_rng"]
             r = random.Random()
-            r.setstate((version, tuple(internal), gauss))
+            r.setstate(_random_state(state["random_rng"]))
             return r
     except Exception:  # not a generator's state (data from the learner's world): no generator
         return None

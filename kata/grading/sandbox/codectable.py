@@ -60,8 +60,7 @@ class Codec:
 
 
 def _encode_items(enc: Encoder, v: Any) -> list:
-    # Plain items as Encoder.value returns them, without a call each: a list or tuple of numbers is common (the 625
-    # integers of random.getstate() go with the first call of every check).
+    # Plain items as Encoder.value returns them, without a call each: lists and tuples of numbers are common.
     lo, hi = INT_RANGE
     out = []
     for x in v:
