@@ -429,12 +429,14 @@ def _worker_main(fd: int, cfg: dict, report: int) -> NoReturn:
 def prepare_to_fork() -> None:
     """What every forked child would otherwise do for itself, done once before the forks (pure Python, no thread).
 
-    torch's table of overridable functions (the names the op recorder gives) is built on first use; and the objects
+    torch's table of overridable functions (the names the op recorder gives) is built on first use, and so are the
+    interpreter's folders that the jail shows again (:func:`kata.grading.sandbox.jail.interpreter_paths`); and the objects
     imported so far are moved out of the garbage collector's reach (``gc.freeze``), so that a collection in a child
     neither walks them (torch alone brings hundreds of thousands) nor writes to their pages, which the child then
     has to copy."""
     with contextlib.suppress(Exception):
         torch.overrides.resolve_name(torch.add)
+    jail.interpreter_paths()
     gc.collect()
     gc.freeze()
 
