@@ -193,3 +193,60 @@ def test_a_reply_whose_tensors_show_too_many_elements_is_refused():
     decoder = wire.Decoder(objecttable.ObjectTable("t"), {}, [])
     with pytest.raises(framing.WireError):
         decoder._count_elements((1 << 20, 1 << 20))
+
+
+#: A learner module that keeps what it is given and changes it later, in and out of a call's sight.
+KEEPER = '''
+import torch
+
+_kept = {}
+
+
+def keep(**objects):
+    _kept.update(objects)
+
+
+def kept_sum(name):
+    return float(_kept[name].sum())
+
+
+def same(x):
+    return None
+
+
+def zero_in_call(x):
+    x.zero_()
+'''
+
+
+def test_a_change_made_on_the_trusted_side_reaches_the_worker(zygote, tmp_path):
+    """A tensor the worker keeps, changed in place here after it crossed: the next call that names it hands the
+    change over, as learning mode would show it (one object)."""
+    session = _session(zygote, tmp_path, KEEPER)
+    try:
+        session.begin_check()
+        t = torch.zeros(3)
+        session.do("callname", [], {"t": t}, name="keep")
+        assert session.do("callname", ["t"], name="kept_sum") == 0.0
+        t.add_(1)
+        session.do("callname", [t], name="same")
+        assert session.do("callname", ["t"], name="kept_sum") == 3.0
+    finally:
+        session.close()
+
+
+def test_a_view_changed_through_its_base_on_either_side_stays_in_step(zygote, tmp_path):
+    """A base and its view cross; the base changes here (so the view does), then learner code puts the view back
+    to zeros: both sides end where learning mode does."""
+    session = _session(zygote, tmp_path, KEEPER)
+    try:
+        session.begin_check()
+        base = torch.zeros(4)
+        view = base[:2]
+        session.do("callname", [], {"base": base, "view": view}, name="keep")
+        base.add_(1)
+        session.do("callname", [view], name="zero_in_call")
+        assert torch.equal(base, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+        assert session.do("callname", ["base"], name="kept_sum") == 2.0
+    finally:
+        session.close()

@@ -366,9 +366,10 @@ class Session:
             log.extend(events if isinstance(events, list) else [])
         self._relate(reach)
         # What this side now knows of each object in the exchange's scope: the worker's word for what it sent (and,
-        # when a storage came back, for everything, since views share it) and for what is new here; the rest kept
-        # the fingerprint the request's own look for changes took (a change made here since still shows next time).
-        fresh = set(dec.states) if not dec.storage_states else None
+        # when the reply wrote into a storage this side had, for everything, since views share it) and for what is
+        # new here; the rest kept the fingerprint the request's own look for changes took (a change made here since
+        # still shows next time).
+        fresh = set(dec.states) if not dec.storages_written else None
         for key in wire.scan_keys(self.table, list(operands) + [value], self._related):
             if fresh is None or key in fresh or key not in self.prints:
                 self.prints[key] = wire.fingerprint(self.table.objects[key])

@@ -300,6 +300,8 @@ class Decoder:
         self.buffers = buffers
         self.done: set[str] = set()
         self.storages_done: set[str] = set()
+        #: Storages this side already had whose bytes the message changed: every tensor viewing one changed too.
+        self.storages_written: set[str] = set()
         self.make_nonleaf = make_nonleaf
         self.leaf_hooks = leaf_hooks  # a leaf whose gradient hooks live on the other side
         self.file_map = file_map
@@ -383,9 +385,11 @@ class Decoder:
                 view = storage_u8(known)
                 if view.tobytes() != bytes(data):
                     view[:] = np.frombuffer(data, dtype=np.uint8)
+                    self.storages_written.add(key)
             else:
                 tmp = torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else torch.empty(0, dtype=torch.uint8)
                 torch.empty(0, dtype=torch.uint8, device=device).set_(known).copy_(tmp)
+                self.storages_written.add(key)
             storage = known
         else:
             cpu = torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else \

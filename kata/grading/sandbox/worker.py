@@ -137,10 +137,9 @@ class Worker:
     def _snapshot(self, roots: list) -> None:
         """The keys in the call's scope, each with its fingerprint as the caller knows the object.
 
-        ``self.prints`` keeps what the last reply said of each object (its fingerprint after the last call that had
-        it in scope); only objects without one, or that this request's states changed, are fingerprinted again.
-        Anything that changed an object here since then without a reply saying so (a thread the learner started)
-        shows as a change after this call, which is what the caller needs to hear."""
+        ``self.prints`` keeps each object's fingerprint after the last call that had it in scope: nothing runs
+        here between calls, so only objects without one, or that this request's states or storages updated, are
+        fingerprinted again."""
         self.scope = wire.scan_keys(self.table, roots)
         for k in self.scope:
             if k not in self.prints:
@@ -184,7 +183,7 @@ class Worker:
             for key in header.get("sync", []):
                 dec.keyed(key)
             wire.set_versions(dec.version_updates)
-            if dec.storage_states:  # a storage the caller changed changes every tensor that views it
+            if dec.storages_written:  # a storage the caller changed changes every tensor that views it
                 self.prints.clear()
             for key in dec.states:  # updated from the caller's side: fingerprinted again before the call
                 self.prints.pop(key, None)
