@@ -268,3 +268,26 @@ def test_hint_ladder_problems_are_named():
     assert selfcheck.hint_problems(flat) == [messages.DEV_HINT_QUESTION.format(exercise="double_it"),
                                              messages.DEV_HINT_CONCEPT.format(exercise="double_it"),
                                              messages.DEV_HINT_SKELETON.format(exercise="double_it")]
+
+
+def test_a_reference_that_fails_on_one_seed_is_named_with_its_chapter_and_check():
+    """``kata dev check --seeds N`` judges every extra seed's reference run with :func:`reference_problems`: a check
+    the reference fails there (a correct answer failing on that seed's inputs) is a problem, and so is an exercise
+    whose checks all skipped; passes and Japanese skips are not."""
+    from kata import catalog
+    from kata.authoring import selfcheck
+
+    chapter = catalog.chapter("11")
+    node = "checks/11_training/test_training.py::test_train_model_learns_xor"
+
+    def run(*tests: tuple[str, str, str]) -> dict:
+        return {"tests": [{"chapter": chapter.key, "exercise": ex, "nodeid": nodeid, "status": status,
+                           "verdict": "正解率が 73.5% です。", "mutant": None} for ex, nodeid, status in tests]}
+
+    other = "checks/11_training/test_training.py::test_train_model_sets_train_mode"
+    assert selfcheck.reference_problems(chapter, run(("train_model", node, "pass"))) == []
+    failing = selfcheck.reference_problems(chapter, run(("train_model", other, "pass"), ("train_model", node, "fail")))
+    assert failing == [messages.DEV_REFERENCE_FAILS.format(exercise="train_model", nodeid=node,
+                                                           verdict="正解率が 73.5% です。")]
+    skipped = selfcheck.reference_problems(chapter, run(("train_model", node, "skip")))
+    assert skipped == [messages.DEV_REFERENCE_ALL_SKIPPED.format(exercise="train_model")]
