@@ -72,7 +72,8 @@ XOR_ACCURACY = 0.95
 # thousand stalls with three corners of four right (73-76 %).  So the check first trains its own copy on the draw and
 # keeps only draws where that copy reaches XOR_SURE (see _learnable_xor_run): the learner's correct loop does exactly
 # the same arithmetic, and the margin above XOR_ACCURACY absorbs a different but equivalent order of operations.
-XOR_RUN = dict(size=64, batch_size=32, epochs=20, lr=1.0, momentum=0.9, hidden=8)
+XOR_RUN = dict(size=64, batch_size=32, epochs=20, hidden=8)
+XOR_SGD = dict(lr=1.0, momentum=0.9)
 XOR_SURE = 0.99
 XOR_DRAWS = 20
 
@@ -135,6 +136,22 @@ def _expected_training(model: nn.Module, lr: float, loader: DataLoader, epochs: 
             count += len(y)
         losses.append(total / count)
     return losses, twin
+
+
+def _states_after_epochs(model: nn.Module, sgd: dict, loader: DataLoader, epochs: int) -> list[dict]:
+    """The state_dict before training and after each epoch of train_model's procedure, run on a copy."""
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(twin.parameters(), **sgd)
+    states = [{k: v.clone() for k, v in twin.state_dict().items()}]
+    for _ in range(epochs):
+        twin.train()
+        for x, y in loader:
+            loss = F.binary_cross_entropy_with_logits(twin(x)[:, 0], y.to(torch.float32))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        states.append({k: v.clone() for k, v in twin.state_dict().items()})
+    return states
 
 
 def _state(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
@@ -241,10 +258,6 @@ def test_train_model_sets_train_mode(sub, gen):
     expect_train_mode(probe, "train_model")
 
 
-def _xor_optimizer(model: nn.Module) -> torch.optim.Optimizer:
-    return torch.optim.SGD(model.parameters(), lr=XOR_RUN["lr"], momentum=XOR_RUN["momentum"])
-
-
 def _xor_accuracy(model: nn.Module, points: torch.Tensor, labels: torch.Tensor) -> float:
     with torch.no_grad():
         return float(((model(points)[:, 0] >= 0).long() == labels).float().mean())
@@ -253,20 +266,15 @@ def _xor_accuracy(model: nn.Module, points: torch.Tensor, labels: torch.Tensor) 
 def _learnable_xor_run(gen: torch.Generator) -> tuple[nn.Module, LoaderFactory, torch.Tensor, torch.Tensor]:
     """(classifier, loaders, fresh points, their labels) of a draw on which a correct loop reaches XOR_SURE.
 
-    The check trains its own copy first, with the same optimiser, loader order and loss, and redraws when that copy
-    stalls; a draw where even a correct loop stalls would fail a correct answer.
+    The check trains its own copy first (train_model's procedure on one loader, as the learner's function gets it)
+    and redraws when that copy stalls; a draw where even a correct loop stalls would fail a correct answer.
     """
     for _ in range(XOR_DRAWS):
         model = tiny_classifier(_seed(gen), XOR_RUN["hidden"])
         loaders = LoaderFactory(gen, XOR_RUN["size"], XOR_RUN["batch_size"])
         points, labels = xor_points(200, gen)
         twin = copy.deepcopy(model)
-        optimizer, criterion = _xor_optimizer(twin), nn.BCEWithLogitsLoss()
-        for _ in range(XOR_RUN["epochs"]):
-            for x, y in loaders():
-                optimizer.zero_grad()
-                criterion(twin(x)[:, 0], y.to(torch.float32)).backward()
-                optimizer.step()
+        twin.load_state_dict(_states_after_epochs(model, XOR_SGD, loaders(), XOR_RUN["epochs"])[-1])
         if _xor_accuracy(twin, points, labels) >= XOR_SURE:
             return model, loaders, points, labels
     raise AssertionError(f"no XOR draw in {XOR_DRAWS} that a correct loop learns: XOR_RUN is too short")
@@ -276,8 +284,9 @@ def test_train_model_learns_xor(sub, gen):
     """A short run on XOR: the loss falls and the accuracy on fresh points reaches 95 %."""
     run = XOR_RUN
     model, loaders, points, labels = _learnable_xor_run(gen)
-    losses = _expect_losses(sub.train_model(model, _xor_optimizer(model), loaders(), nn.BCEWithLogitsLoss(),
-                                            run["epochs"]), run["epochs"])
+    optimizer = torch.optim.SGD(model.parameters(), **XOR_SGD)
+    losses = _expect_losses(sub.train_model(model, optimizer, loaders(), nn.BCEWithLogitsLoss(), run["epochs"]),
+                            run["epochs"])
     expect(losses[-1] < losses[0], "loss", LOSS_NOT_DECREASING, hints.STEP_MISSING, name="train_model",
            first=f"{losses[0]:.4f}", last=f"{losses[-1]:.4f}")
     accuracy = _xor_accuracy(model, points, labels)
@@ -538,22 +547,6 @@ def _bn_classifier(gen: torch.Generator, hidden: int) -> nn.Module:
         for p in model.parameters():
             p.copy_(torch.rand(p.shape, generator=gen) * 2 - 1)
     return model
-
-
-def _states_after_epochs(model: nn.Module, sgd: dict, loader: DataLoader, epochs: int) -> list[dict]:
-    """The state_dict before training and after each epoch of train_model's procedure, run on a copy."""
-    twin = copy.deepcopy(model)
-    optimizer = torch.optim.SGD(twin.parameters(), **sgd)
-    states = [{k: v.clone() for k, v in twin.state_dict().items()}]
-    for _ in range(epochs):
-        twin.train()
-        for x, y in loader:
-            loss = F.binary_cross_entropy_with_logits(twin(x)[:, 0], y.to(torch.float32))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        states.append({k: v.clone() for k, v in twin.state_dict().items()})
-    return states
 
 
 def _val_losses(model: nn.Module, states: list[dict], points: torch.Tensor) -> torch.Tensor:
