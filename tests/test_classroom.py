@@ -404,6 +404,28 @@ def test_a_learner_page_lists_every_check_with_its_own_verdict(graded):
     assert seen_failing > 0
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_an_untouched_chapter_graded_once_for_the_class_is_reported_as_kata_grade_reports_it(graded, tmp_path):
+    """The class grades the handed-out stubs once and reuses that result for every file that is still the stub, byte
+    for byte: a learner's report is the one ``kata grade`` writes for the same submission, seed and limits."""
+    stub01 = _chapter("01_setup").learner_file().read_bytes()
+    for name in ("learner06", "learner07"):  # a stub and a reference; two stubs (nothing left to run)
+        folder = graded["roster"] / name
+        assert (folder / "exercises" / "01_setup" / "seeds.py").read_bytes() == stub01
+        single = tmp_path / f"{name}.json"
+        proc = subprocess.run([sys.executable, "-m", "kata", "grade", str(folder), "--output", str(single), "--quiet",
+                               *GRADE_OPTIONS], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                              env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KATA_"))})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        one = json.loads(single.read_text(encoding="utf-8"))
+        state = next(s for s in outputs.read_states(graded["out"]) if s["learner"] == name)
+        klass = outputs.read_report(graded["out"], state["slug"])
+        for key in ("score", "max_score", "seed", "isolation", "chapters", "exercises"):
+            assert klass[key] == one[key], (name, key)
+        assert any(c["status"] == "todo" for e in klass["exercises"] for c in e["checks"])
+
+
 GRADESCOPE_METADATA = """\
 submission_1001:
   :submitters:

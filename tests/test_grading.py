@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kata import catalog, manifest, report
+from kata import catalog, manifest, messages, report
 from kata.grading import parent
 from kata.grading.sandbox import client, uids
-from kata.status import CheckResult, CheckStatus, ExerciseStatus
+from kata.status import Attribute, CheckResult, CheckStatus, ExerciseStatus
 
 ISOLATION = client.strongest_isolation()
 REFERENCE_01 = (catalog.SOLUTIONS / "01_setup" / "seeds.py").read_text(encoding="utf-8")
@@ -109,6 +109,74 @@ def test_an_exercise_scores_only_when_every_scored_check_passed():
     assert report.score_exercise(ex, [check("todo")], None, None).status == ExerciseStatus.TODO
     assert report.score_exercise(ex, [check("pass")], "bad file", None).score == 0
     assert report.score_exercise(ex, [], None, None).score == 0
+
+
+# -- a chapter graded earlier in the same run (kata class grade's untouched stubs) -----------------------------
+
+def _todo(chapter: str, exercise: str, name: str) -> CheckResult:
+    path = f"checks/{chapter}/test_x.py::{name}"
+    return CheckResult(path, chapter, exercise, name, CheckStatus.TODO, messages.TODO, Attribute.TODO)
+
+
+def _grader_of(tmp_path: Path, files: dict[str, bytes]) -> parent.Grader:
+    sub = tmp_path / "submission"
+    for key, data in files.items():
+        dest = sub / "exercises" / key / catalog.chapter_of_key(key).file
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    grader = parent.Grader(sub, parent.Options(chapters=",".join(files)))
+    grader.chapters = parent.select_chapters(grader.options.chapters)
+    return grader
+
+
+def test_a_chapter_known_in_this_run_is_reused_for_the_same_bytes_and_only_for_them(tmp_path):
+    stub01 = catalog.chapter_of_key("01_setup").learner_file().read_bytes()
+    stub02 = catalog.chapter_of_key("02_creation").learner_file().read_bytes()
+    known01 = (_todo("01_setup", "torch_version", "test_a"), _todo("01_setup", "seeded_rand", "test_b"))
+    known02 = (_todo("02_creation", "make_empty", "test_c"),)
+    # Chapter 02 differs from the known file in its line endings only: graded, not reused.
+    grader = _grader_of(tmp_path, {"01_setup": stub01, "02_creation": stub02.replace(b"\n", b"\r\n")})
+    grader.known = {"01_setup": parent.KnownChapter(parent.file_digest(stub01), known01),
+                    "02_creation": parent.KnownChapter(parent.file_digest(stub02), known02)}
+    staged = grader._stage(tmp_path / "stage")
+    assert [ch.key for ch in staged] == ["02_creation"]
+    assert grader.collected == grader.results == {c.nodeid: c for c in known01}
+    assert not (tmp_path / "stage" / "exercises" / "01_setup").exists()
+    assert (tmp_path / "stage" / "exercises" / "02_creation").is_dir()
+    # Nothing known: every chapter is staged.
+    fresh = _grader_of(tmp_path / "again", {"01_setup": stub01})
+    assert [ch.key for ch in fresh._stage(tmp_path / "again" / "stage")] == ["01_setup"] and not fresh.results
+
+
+def test_a_chapter_is_offered_for_reuse_only_when_its_result_depends_on_nothing_but_the_file(tmp_path):
+    from dataclasses import replace
+
+    stub = catalog.chapter_of_key("01_setup").learner_file().read_bytes()
+    grader = _grader_of(tmp_path, {"01_setup": stub})
+    ch = grader.chapters[0]
+    done = _todo("01_setup", "torch_version", "test_a")
+    passed = replace(_todo("01_setup", "seeded_rand", "test_b"), status=CheckStatus.PASS, verdict="", attribute="")
+    grader.collected = {done.nodeid: done, passed.nodeid: passed}
+    grader.results = dict(grader.collected)
+    assert grader.known_chapter(ch) == parent.KnownChapter(parent.file_digest(stub), (done, passed))
+    unstable = [replace(done, status=CheckStatus.FAIL, attribute=Attribute.TIMEOUT),
+                replace(done, status=CheckStatus.FAIL, attribute=Attribute.CRASH),
+                replace(done, status=CheckStatus.FAIL, attribute=Attribute.CHECK),
+                replace(done, status=CheckStatus.NOT_RUN, attribute=Attribute.NOT_RUN)]
+    for result in unstable:
+        grader.results = {done.nodeid: result, passed.nodeid: passed}
+        assert grader.known_chapter(ch) is None, result
+    grader.results = {done.nodeid: done}  # a check that never reported
+    assert grader.known_chapter(ch) is None
+    grader.results = dict(grader.collected)
+    grader.work = tmp_path / "work-of-this-run"  # a verdict that names this run's own folders
+    grader.results[done.nodeid] = replace(done, status=CheckStatus.FAIL, attribute="values",
+                                          verdict=f"{grader.work}/tmp-0/state.pt が読めません")
+    assert grader.known_chapter(ch) is None
+    grader.results = dict(grader.collected)
+    assert grader.known_chapter(ch) is not None
+    grader.finished_jobs = {"01_setup": "stopped"}  # its run ended early
+    assert grader.known_chapter(ch) is None
 
 
 # -- reports -------------------------------------------------------------------------------------------------

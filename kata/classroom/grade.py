@@ -159,11 +159,13 @@ class SlotProcesses(parent.TrustedProcesses):
 
 
 def submission_grader(submission: Path, options: parent.Options, slot: Slot, template: TrustedTemplate,
-                      warnings: list[str], hide: list[str]) -> parent.Grader:
+                      warnings: list[str], hide: list[str],
+                      known: dict[str, parent.KnownChapter] | None = None) -> parent.Grader:
     """A :class:`kata.grading.parent.Grader` for one submission of the class, with the grader's copy, the zygote and the
-    trusted template shared by the class."""
+    trusted template shared by the class, and the chapters already graded in this run (``known``)."""
     return parent.Grader(submission, options, suite=slot.suite, processes=SlotProcesses(slot, template),
-                          hide=tuple(hide), warnings=list(warnings))
+                          hide=tuple(hide), warnings=list(warnings), known=dict(known or {}),
+                          isolation=slot.zygote.isolation)
 
 
 # -- the run -------------------------------------------------------------------------------------------------------
@@ -332,6 +334,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
             slot.close()
         holder["t"].close()
         raise
+    known = _untouched_chapters(options, seed, chapters, slots[0], holder["t"], warnings, hide, work)
     for learner_key_pair in gradeable:
         pending.put(learner_key_pair)
 
@@ -353,7 +356,7 @@ def _grade_all(todo: list[tuple[roster.Learner, str]], out: Path, work: Path, op
                                     contract=replace(options.contract, selftest="none"))
             problem = ""
             try:
-                grader = submission_grader(learner.submission, gopts, slot, template(), warnings, hide)
+                grader = submission_grader(learner.submission, gopts, slot, template(), warnings, hide, known)
                 result = grader.grade()
                 if grader.finished_jobs:
                     slot.recycle()  # killed or ended abnormally: its workers go, and no reply is left unread
@@ -399,6 +402,35 @@ def _self_test(options: ClassOptions, seed: int, slot: Slot, template: TrustedTe
         raise parent.GradingError(parent.messages.GRADE_SELFTEST_FAILED.format(why=report.clean(why, 300)))
     if grader.finished_jobs:
         slot.recycle()
+
+
+def _untouched_chapters(options: ClassOptions, seed: int, chapters: list[catalog.Chapter], slot: Slot,
+                        template: TrustedTemplate, warnings: list[str], hide: list[str],
+                        work: Path) -> dict[str, parent.KnownChapter]:
+    """The grader's own exercise files (the stubs handed out), graded once for the run exactly as a learner's
+    submission is: every learner whose chapter file is still that file, byte for byte, gets this result for it
+    (:attr:`kata.grading.parent.Grader.known`) instead of a run of the same checks on the same bytes with the same
+    seed.  A chapter whose result could depend on more than its file (a timeout, a crash, a check that did not
+    report) is not reused; nor is anything when this run fails: every submission is then graded in full."""
+    untouched = work / "untouched-submission"
+    for ch in chapters:
+        with contextlib.suppress(OSError):
+            dest = untouched / "exercises" / ch.key / ch.file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ch.learner_file(), dest)
+    gopts = parent.Options(chapters=options.chapters, seed=seed, jobs=1,
+                            contract=replace(options.contract, selftest="none"))
+    grader = submission_grader(untouched, gopts, slot, template, warnings, hide)
+    try:
+        grader.grade()
+    except Exception:  # a shortcut only: without it, every submission is graded in full
+        with contextlib.suppress(Exception):
+            slot.recycle()
+        return {}
+    if grader.finished_jobs:
+        slot.recycle()
+    found = {ch.key: grader.known_chapter(ch) for ch in chapters}
+    return {key: known for key, known in found.items() if known is not None}
 
 
 def problem_result(learner: roster.Learner, chapters: list[catalog.Chapter], seed: int, isolation: str,

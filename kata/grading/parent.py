@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -251,6 +252,28 @@ class TrustedProcesses:
         zygote.close()
 
 
+# -- chapters already graded in this run ----------------------------------------------------------------------------
+
+#: Attributes of a check result that depend on more than the file and the seed (the time it took, the process
+#: dying, the budget): a chapter with any of them is never reused for another submission.
+UNSTABLE = frozenset({Attribute.TIMEOUT, Attribute.TIMEOUT_NOT_RUN, Attribute.NOT_RUN, Attribute.CRASH,
+                      Attribute.CHECK})
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class KnownChapter:
+    """A chapter graded earlier in the same run (same checks, same seed, same limits) for a file with these exact
+    bytes: its checks' results, in run order.  ``kata class grade`` grades the grader's own distributed stubs once
+    and reuses the result for every learner whose chapter file is still that stub, byte for byte."""
+
+    digest: str
+    checks: tuple[CheckResult, ...]
+
+
 # -- the grader --------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -277,6 +300,8 @@ class Grader:
     suite: Path | None = None
     processes: TrustedProcesses = field(default_factory=TrustedProcesses)
     hide: tuple[str, ...] = ()
+    #: chapter key -> a result to reuse when the submission's file has its digest (:class:`KnownChapter`).
+    known: dict[str, KnownChapter] = field(default_factory=dict)
     chapters: list[catalog.Chapter] = field(default_factory=list)
     bad: dict[str, str] = field(default_factory=dict)  # chapter key -> verdict (file not gradeable)
     collected: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> the check, before it ran
@@ -288,12 +313,13 @@ class Grader:
     warnings: list[str] = field(default_factory=list)
     selftest_failure: str | None = None  # why the sandbox's self-test failed (the grade is then refused)
     selftest_seconds: list[float] = field(default_factory=list)  # what each trusted process's self-test took
+    work: Path | None = None  # this submission's private work folder, while it is graded
 
     def grade(self) -> report.GradeResult:
         self.started = time.monotonic()
         self.chapters = select_chapters(self.options.chapters)
         self.seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(3), "little")
-        work = work_folder("kata-grade-")
+        work = self.work = work_folder("kata-grade-")
         try:
             return self._grade_in(work)
         finally:
@@ -346,11 +372,33 @@ class Grader:
             except BadSubmissionFile as err:
                 self.bad[ch.key] = err.verdict
                 continue
+            known = self.known.get(ch.key)
+            if known is not None and known.digest == file_digest(data):
+                for check in known.checks:
+                    self.collected[check.nodeid] = self.results[check.nodeid] = check
+                continue
             dest = stage / "exercises" / ch.key / ch.file
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
             good.append(ch)
         return good
+
+    def known_chapter(self, ch: catalog.Chapter) -> KnownChapter | None:
+        """This submission's result for ``ch`` as a :class:`KnownChapter`, to be reused for another submission of
+        the same run whose file has the same bytes; ``None`` when it may depend on more than the file: the chapter
+        was not graded to the end, a check did not report, or one timed out, crashed the worker or failed in the
+        check itself."""
+        if ch.key in self.bad or ch.key in self.finished_jobs or self.selftest_failure is not None:
+            return None
+        try:
+            data = read_learner_file(self.submission, ch)
+        except BadSubmissionFile:
+            return None
+        checks = [self.results.get(nodeid) for nodeid, c in self.collected.items() if c.chapter == ch.key]
+        if not checks or any(c is None or c.status == CheckStatus.NOT_RUN or c.attribute in UNSTABLE
+                             or (self.work is not None and str(self.work) in c.verdict) for c in checks):
+            return None
+        return KnownChapter(file_digest(data), tuple(c for c in checks if c is not None))
 
     # processes -----------------------------------------------------------------------------------------------------
     def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path,
