@@ -250,3 +250,55 @@ def test_a_view_changed_through_its_base_on_either_side_stays_in_step(zygote, tm
         assert session.do("callname", ["base"], name="kept_sum") == 2.0
     finally:
         session.close()
+
+
+def _gone(pid: int) -> bool:
+    """``pid`` has ended (or is a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_worker_forked_ahead_is_taken_only_for_its_own_setup_and_never_left_behind(zygote, tmp_path):
+    """The next chapter's worker is forked ahead of need (``Zygote.prespawn``): a spawn takes it only when it asks
+    for the same setup; a spare never taken is killed, and the zygote's answer about it is read, so that a
+    long-lived zygote goes to the next trusted run with nothing unread."""
+    import time
+
+    limits = client.Limits(call_timeout=60, import_timeout=60)
+
+    def session(key: str, value: int) -> client.Session:
+        return client.Session(zygote, client.Chapter(key, f"def f():\n    return {value}\n".encode(), f"{key}.py"),
+                              limits, [tmp_path])
+
+    first, second, third, fourth = (session(k, v) for k, v in
+                                    (("01_setup", 1), ("02_creation", 2), ("03_numpy", 3), ("04_shapes", 4)))
+    zygote.prespawn(second.config())
+    zygote.prespawn(second.config())  # asked twice: one spare
+    assert len(zygote._spares) == 1
+    try:
+        first.ensure()  # another setup: a worker of its own, the spare waits
+        assert first.module().f() == 1
+        [(_, _, spare)] = zygote._spares
+        assert spare is not None and spare != first.pid
+        second.ensure()
+        assert second.pid == spare and not zygote._spares
+        assert second.module().f() == 2
+        zygote.prespawn(third.config())
+        zygote._settle()  # its pid, from the zygote's answer
+        [(_, _, unused)] = zygote._spares
+        assert unused is not None
+        zygote.discard_spares()
+        assert not zygote._spares
+        fourth.ensure()  # the zygote's next answer is this request's own
+        assert fourth.module().f() == 4
+    finally:
+        for s in (first, second, fourth):
+            s.close()
+    # The spare that was never taken does not outlive its discarding (polled; no duration is asserted).
+    deadline = time.monotonic() + 120
+    while not _gone(unused) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(unused)

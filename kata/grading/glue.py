@@ -86,6 +86,10 @@ class GradingPlugin:
                     importlib.import_module(name)
             with contextlib.suppress(Exception):
                 self.zygote.wait_ready()
+            if self.contract.selftest != "only":  # the first chapter's worker, forked while the self-test runs
+                factory = getattr(self.config, "_tmp_path_factory", None)
+                if factory is not None:
+                    self._prespawn_after(session, None, [Path(factory.getbasetemp())])
         if self.contract.selftest in ("first", "only"):
             self._self_test(session, self.contract.selftest)
 
@@ -145,7 +149,22 @@ class GradingPlugin:
             for other_key in list(sessions):
                 sessions.pop(other_key).close()
             sessions[key] = session
+            if mutant is None:
+                self._prespawn_after(request.session, chapter.key, temp)
         return session
+
+    def _prespawn_after(self, session: pytest.Session, key: str | None, temp: list[Path]) -> None:
+        """Have the zygote fork, now, the worker of the chapter that comes after ``key`` in this run (the first
+        chapter when ``key`` is None): it enters its sandbox while this chapter's checks run, and waits there for
+        the learner's file (:meth:`kata.grading.sandbox.zygote.Zygote.prespawn`)."""
+        order = list(dict.fromkeys(info[0] for it in session.items
+                                   if (info := it.stash.get(ITEM_INFO, None)) is not None))
+        later = order[order.index(key) + 1:] if key in order else order if key is None else []
+        chapter = self.settings.course.chapter_of_key(later[0]) if later else None
+        if chapter is None or chapter.key in self.sessions:
+            return
+        with contextlib.suppress(client.SandboxError, OSError):
+            self.zygote.prespawn(self._new_session(chapter, b"", "", {}, temp).config())
 
     def _new_session(self, chapter: catalog.Chapter | None, source: bytes, shown: str, extra: dict[str, str],
                      temp: list[Path]) -> client.Session:

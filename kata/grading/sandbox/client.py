@@ -140,7 +140,8 @@ class Session:
         self._clean: Session | None = None  # a worker that has run no learner code (clean_call), started on demand
 
     # process ---------------------------------------------------------------------------------------------------
-    def _config(self) -> dict:
+    def config(self) -> dict:
+        """How the zygote sets up this session's worker (:meth:`kata.grading.sandbox.zygote.Zygote.spawn`)."""
         workdir = pathlib.Path(self.temp_roots[0] if self.temp_roots else "/tmp") / f"kata-{self.chapter.key}-work"
         return {"isolation": self.zygote.isolation, "uid": self.chapter.uid, "gid": self.chapter.gid,
                 "hide": self.chapter.hide, "memory_mb": self.limits.memory_mb,
@@ -150,7 +151,7 @@ class Session:
 
     def start(self) -> None:
         self.stop()
-        self.sock, self.pid = self.zygote.spawn(self._config())
+        self.sock, self.pid = self.zygote.spawn(self.config())
         self.table.reset()
         self.prints = {}
         self.remote_state = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -63,6 +64,9 @@ class Zygote:
         self.syscall_filter = syscall_filter
         self._ready = False
         self._buffer = b""
+        #: Workers asked for ahead of need (:meth:`prespawn`): (config, our end of its socket, its pid, or None while
+        #: the zygote's answer is still to be read), in the order asked.
+        self._spares: list[tuple[dict, socket.socket, int | None]] = []
         if control is not None:
             self.control, self.proc = control, proc
             return
@@ -130,10 +134,51 @@ class Zygote:
         return line
 
     def spawn(self, config: dict) -> tuple[socket.socket, int]:
+        """A worker set up as ``config`` says: (our end of its socket, its pid).  A spare asked for with the same
+        config (:meth:`prespawn`) is taken when there is one."""
+        config = {**config, "syscall_filter": self.syscall_filter}
+        self._settle()
+        for i, (wanted, sock, pid) in enumerate(self._spares):
+            if wanted == config and pid is not None:
+                del self._spares[i]
+                return sock, pid
+        sock = self._request(config)
+        return sock, self._answer()
+
+    def prespawn(self, config: dict) -> None:
+        """Ask for a worker set up as ``config`` says, without waiting for it: it is forked and enters its sandbox
+        while this process goes on, and the next :meth:`spawn` with the same config takes it.  A spare runs nothing
+        until it is sent the learner's file (a worker waits for that first), and one never taken is killed with
+        the others (:meth:`discard_spares`, :meth:`close`).  At most two are kept waiting."""
+        config = {**config, "syscall_filter": self.syscall_filter}
+        if len(self._spares) >= 2 or any(wanted == config for wanted, _, _ in self._spares):
+            return
+        try:
+            self.wait_ready()
+            sock = self._request(config)
+        except (OSError, SandboxError):
+            return
+        self._spares.append((config, sock, None))
+
+    def discard_spares(self) -> None:
+        """Kill the spares not taken, after reading the zygote's answers about them (a long-lived zygote is handed
+        to the next trusted run with nothing left unread)."""
+        with contextlib.suppress(OSError, SandboxError):
+            self._settle()
+        for _, sock, pid in self._spares:
+            if pid is not None:
+                for kill in (os.killpg, os.kill):
+                    with contextlib.suppress(OSError):
+                        kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._spares.clear()
+
+    def _request(self, config: dict) -> socket.socket:
+        """Send one spawn request; returns our end of the new worker's socket."""
         self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            config = {**config, "syscall_filter": self.syscall_filter}
             socket.send_fds(self.control, [json.dumps({"op": "spawn", "config": config}).encode()],
                             [theirs.fileno()])
         except OSError as err:
@@ -141,15 +186,26 @@ class Zygote:
             raise SandboxError(f"zygote is gone: {err}") from None
         finally:
             theirs.close()
+        return ours
+
+    def _answer(self) -> int:
+        """The pid in the zygote's answer to the oldest spawn request not yet answered."""
         self.control.settimeout(120)
         try:
             line = self._line()
         finally:
             self.control.settimeout(None)
-        return ours, int(json.loads(line)["pid"])
+        return int(json.loads(line)["pid"])
+
+    def _settle(self) -> None:
+        """Read the answers about the spares (they come before the answer to any later request)."""
+        for i, (wanted, sock, pid) in enumerate(self._spares):
+            if pid is None:
+                self._spares[i] = (wanted, sock, self._answer())
 
     def close(self) -> None:
         """Close the control socket: the zygote then kills every worker and what they started, and exits."""
+        self.discard_spares()
         with contextlib.suppress(OSError):
             self.control.close()
         if self.proc is None:
