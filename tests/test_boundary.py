@@ -302,3 +302,19 @@ def test_a_worker_forked_ahead_is_taken_only_for_its_own_setup_and_never_left_be
     while not _gone(unused) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(unused)
+
+
+def test_learner_code_runs_with_the_garbage_collector_on(zygote, tmp_path):
+    """The zygote imports torch with the collector off (kata.grading.sandbox.zygote.GC_OFF) and switches it on again
+    before it forks: a worker collects cyclic garbage as a learner's own Python does (a finaliser of an object in
+    a cycle runs), and the objects the zygote imported are frozen."""
+    source = ("import gc\nimport weakref\n\n\nclass Node:\n    pass\n\n\n"
+              "def cycle_is_collected():\n    a, b = Node(), Node()\n    a.other, b.other = b, a\n"
+              "    seen = []\n    weakref.finalize(a, seen.append, 1)\n    del a, b\n    gc.collect()\n"
+              "    return gc.isenabled(), seen == [1], gc.get_freeze_count() > 0\n")
+    session = _session(zygote, tmp_path, source)
+    try:
+        session.begin_check()
+        assert session.do("callname", [], name="cycle_is_collected") == (True, True, True)
+    finally:
+        session.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from kata.grading.sandbox.forkserver import ForkServer, die_with_parent
-from kata.grading.sandbox.zygote import ZYGOTE_FD_ENV
+from kata.grading.sandbox.zygote import GC_OFF, ZYGOTE_FD_ENV
 
 __all__ = ["WARM", "Child", "TemplateGone", "TrustedTemplate", "serve"]
 
@@ -73,7 +73,7 @@ class TrustedTemplate:
 
     def __init__(self, suite: Path, env: dict[str, str], log: Path):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        code = ("import sys; sys.path.insert(0, %r); from kata.classroom.template import serve; serve()"
+        code = (GC_OFF + "import sys; sys.path.insert(0, %r); from kata.classroom.template import serve; serve()"
                 % str(suite))
         with open(log, "ab") as err:
             try:

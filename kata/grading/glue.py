@@ -9,6 +9,7 @@ without one uses :data:`kata.grading.contract.UNGRADED`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import re
@@ -84,6 +85,10 @@ class GradingPlugin:
             for name in WARM:
                 with contextlib.suppress(Exception):
                     importlib.import_module(name)
+            # Everything imported so far is out of the garbage collector's reach from now on, and the collector
+            # is on again (the process started with it off: kata.grading.sandbox.zygote.GC_OFF).
+            gc.freeze()
+            gc.enable()
             with contextlib.suppress(Exception):
                 self.zygote.wait_ready()
             if self.contract.selftest != "only":  # the first chapter's worker, forked while the self-test runs

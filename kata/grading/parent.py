@@ -36,7 +36,7 @@ from kata import catalog, manifest, messages, report
 from kata.errors import UsageError
 from kata.grading.contract import CONTRACT_OPTION, GradingContract
 from kata.grading.sandbox.files import BadSubmissionFile, read_submission_file
-from kata.grading.sandbox.zygote import ZYGOTE_FD_ENV, Zygote
+from kata.grading.sandbox.zygote import GC_OFF, ZYGOTE_FD_ENV, Zygote
 from kata.status import Attribute, ChapterOutcome, CheckResult, CheckStatus
 
 #: The shortest interval (seconds) between two progress reports written while the checks run.
@@ -225,7 +225,7 @@ class TrustedProcesses:
         # Once pytest is done (the stream closed, the workers and the zygote told to go), the process ends without
         # finalising the interpreter: tearing down torch's modules takes a few tenths of a second and helps nothing
         # (the class template's children end the same way).
-        code = ("import os, sys; sys.path.insert(0, %r); import pytest; rc = int(pytest.main(sys.argv[1:])); "
+        code = (GC_OFF + "import os, sys; sys.path.insert(0, %r); import pytest; rc = int(pytest.main(sys.argv[1:])); "
                 "sys.stdout.flush(); sys.stderr.flush(); os._exit(rc)") % str(run.suite)
         env = {**run.env, ZYGOTE_FD_ENV: str(zygote.control.fileno())}
         with open(run.log, "wb") as log:

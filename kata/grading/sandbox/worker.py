@@ -432,12 +432,14 @@ def prepare_to_fork() -> None:
     interpreter's folders that the jail shows again (:func:`kata.grading.sandbox.jail.interpreter_paths`); and the objects
     imported so far are moved out of the garbage collector's reach (``gc.freeze``), so that a collection in a child
     neither walks them (torch alone brings hundreds of thousands) nor writes to their pages, which the child then
-    has to copy."""
+    has to copy.  The process that imported them started with the collector off (:data:`GC_OFF`); it is on again
+    from here, in this process and in every child."""
     with contextlib.suppress(Exception):
         torch.overrides.resolve_name(torch.add)
     jail.interpreter_paths()
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 def zygote(control: socket.socket, warm: tuple[str, ...] = ()) -> None:

@@ -45,6 +45,13 @@ def _userns_works() -> bool:
 
 
 ISOLATION_TEXT = messages.ISOLATION_TEXT
+#: The first statement of a process that imports torch before it works (a zygote, the class template, a trusted
+#: pytest run): the cyclic garbage collector stays off while it imports, and is switched on again, after the objects
+#: imported so far are frozen (``gc.freeze``), before anything else runs (:func:`kata.grading.sandbox.worker.prepare_to_fork`,
+#: :meth:`kata.grading.glue.GradingPlugin.pytest_collection_finish`).  Importing torch and its compiler otherwise
+#: pays for about half a dozen full collections over hundreds of thousands of objects (a few tenths of a second),
+#: and every later full collection walks them all again.
+GC_OFF = "import gc; gc.disable(); "
 #: The environment variable that carries the number of a handed-over zygote's control socket (a mechanism, not a
 #: setting: every setting is in the grading contract).
 ZYGOTE_FD_ENV = "KATA_ZYGOTE_FD"
@@ -73,7 +80,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # ``root``: where the engine is imported from (``kata grade`` passes its private copy of the grading path,
         # never a learner's repository).
-        code = ("import sys; sys.path.insert(0, %r); from kata.grading.sandbox.worker import main; main()"
+        code = (GC_OFF + "import sys; sys.path.insert(0, %r); from kata.grading.sandbox.worker import main; main()"
                 % str(root or catalog.ROOT))
         stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
