@@ -149,8 +149,8 @@ class GradingPlugin:
                 raise LearnerImportError(err.verdict) from None
             temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
             session = self._new_session(chapter, source, shown, extra, temp)
-            # Checks run chapter after chapter: one worker alive at a time keeps the memory of the tree small (a
-            # chapter met again later simply starts a new worker).
+            # Checks run chapter after chapter: one worker at work at a time (and the next chapter's, forked ahead,
+            # waiting) keeps the memory of the tree small (a chapter met again later simply starts a new worker).
             for other_key in list(sessions):
                 sessions.pop(other_key).close()
             sessions[key] = session
