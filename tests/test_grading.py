@@ -154,6 +154,8 @@ def test_a_chapter_is_offered_for_reuse_only_when_its_result_depends_on_nothing_
     stub = catalog.chapter_of_key("01_setup").learner_file().read_bytes()
     grader = _grader_of(tmp_path, {"01_setup": stub})
     ch = grader.chapters[0]
+    assert grader.known_chapter(ch) is None  # not staged (its file unread) yet
+    assert [c.key for c in grader._stage(tmp_path / "stage")] == ["01_setup"]
     done = _todo("01_setup", "torch_version", "test_a")
     passed = replace(_todo("01_setup", "seeded_rand", "test_b"), status=CheckStatus.PASS, verdict="", attribute="")
     grader.collected = {done.nodeid: done, passed.nodeid: passed}

@@ -92,9 +92,7 @@ class GradingPlugin:
             with contextlib.suppress(Exception):
                 self.zygote.wait_ready()
             if self.contract.selftest != "only":  # the first chapter's worker, forked while the self-test runs
-                factory = getattr(self.config, "_tmp_path_factory", None)
-                if factory is not None:
-                    self._prespawn_after(session, None, [Path(factory.getbasetemp())])
+                self._prespawn_after(session, None, self._temp_roots())
         if self.contract.selftest in ("first", "only"):
             self._self_test(session, self.contract.selftest)
 
@@ -106,8 +104,7 @@ class GradingPlugin:
         settings = self.settings
         keys = sorted({info[0] for it in session.items if (info := it.stash.get(ITEM_INFO, None)) is not None})
         chapters = [c for c in (settings.course.chapter_of_key(k) for k in keys) if c is not None]
-        factory = getattr(self.config, "_tmp_path_factory", None)
-        temp = [Path(factory.getbasetemp())] if factory is not None else []
+        temp = self._temp_roots()
 
         def new_session(chapter: catalog.Chapter | None, source: bytes, filename: str) -> client.Session:
             return self._new_session(chapter, source, filename, {}, temp)
@@ -147,7 +144,7 @@ class GradingPlugin:
                 source, shown, extra = _chapter_source(chapter, self.settings, mutant)
             except BadSubmissionFile as err:
                 raise LearnerImportError(err.verdict) from None
-            temp = [Path(request.getfixturevalue("tmp_path_factory").getbasetemp())]
+            temp = self._temp_roots()
             session = self._new_session(chapter, source, shown, extra, temp)
             # Checks run chapter after chapter: one worker at work at a time (and the next chapter's, forked ahead,
             # waiting) keeps the memory of the tree small (a chapter met again later simply starts a new worker).
@@ -157,6 +154,11 @@ class GradingPlugin:
             if mutant is None:
                 self._prespawn_after(request.session, chapter.key, temp)
         return session
+
+    def _temp_roots(self) -> list[Path]:
+        """Where a session's worker gets its work folder: the run's pytest temporary folder."""
+        factory = getattr(self.config, "_tmp_path_factory", None)
+        return [Path(factory.getbasetemp())] if factory is not None else []
 
     def _prespawn_after(self, session: pytest.Session, key: str | None, temp: list[Path]) -> None:
         """Have the zygote fork, now, the worker of the chapter that comes after ``key`` in this run (the first

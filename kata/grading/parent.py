@@ -314,6 +314,7 @@ class Grader:
     selftest_failure: str | None = None  # why the sandbox's self-test failed (the grade is then refused)
     selftest_seconds: list[float] = field(default_factory=list)  # what each trusted process's self-test took
     work: Path | None = None  # this submission's private work folder, while it is graded
+    digests: dict[str, str] = field(default_factory=dict)  # chapter key -> the digest of the file staged for it
 
     def grade(self) -> report.GradeResult:
         self.started = time.monotonic()
@@ -372,8 +373,9 @@ class Grader:
             except BadSubmissionFile as err:
                 self.bad[ch.key] = err.verdict
                 continue
+            digest = self.digests[ch.key] = file_digest(data)
             known = self.known.get(ch.key)
-            if known is not None and known.digest == file_digest(data):
+            if known is not None and known.digest == digest:
                 for check in known.checks:
                     self.collected[check.nodeid] = self.results[check.nodeid] = check
                 continue
@@ -388,17 +390,14 @@ class Grader:
         the same run whose file has the same bytes; ``None`` when it may depend on more than the file: the chapter
         was not graded to the end, a check did not report, or one timed out, crashed the worker or failed in the
         check itself."""
-        if ch.key in self.bad or ch.key in self.finished_jobs or self.selftest_failure is not None:
-            return None
-        try:
-            data = read_learner_file(self.submission, ch)
-        except BadSubmissionFile:
+        digest = self.digests.get(ch.key)
+        if digest is None or ch.key in self.finished_jobs or self.selftest_failure is not None:
             return None
         checks = [self.results.get(nodeid) for nodeid, c in self.collected.items() if c.chapter == ch.key]
         if not checks or any(c is None or c.status == CheckStatus.NOT_RUN or c.attribute in UNSTABLE
                              or (self.work is not None and str(self.work) in c.verdict) for c in checks):
             return None
-        return KnownChapter(file_digest(data), tuple(c for c in checks if c is not None))
+        return KnownChapter(digest, tuple(c for c in checks if c is not None))
 
     # processes -----------------------------------------------------------------------------------------------------
     def _start_jobs(self, chapters: list[catalog.Chapter], suite: Path, stage: Path, work: Path,

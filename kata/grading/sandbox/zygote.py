@@ -161,7 +161,6 @@ class Zygote:
         if len(self._spares) >= 2 or any(wanted == config for wanted, _, _ in self._spares):
             return
         try:
-            self.wait_ready()
             sock = self._request(config)
         except (OSError, SandboxError):
             return
